@@ -1,0 +1,25 @@
+"""kerasette: a Keras-style deep-learning library you can read end to end.
+
+``import kerasette as keras`` gives the familiar API: layers, Sequential,
+Model, Input, compile / fit / evaluate / predict, HDF5 weights.
+"""
+__version__ = "0.1.0"
+
+from . import backend
+from .backend import set_random_seed
+from .autograd import Tensor, Variable, no_grad, gradcheck
+from . import ops, initializers, activations, losses, metrics, optimizers, callbacks
+from . import layers, models, utils, datasets
+from .layers import Input, Layer
+from .models import Model, Sequential
+
+__all__ = ["backend", "ops", "initializers", "activations", "losses", "metrics", "optimizers",
+           "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
+           "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed"]
+
+
+def __getattr__(name):
+    if name == "saving":
+        from . import saving
+        return saving
+    raise AttributeError(f"module 'kerasette' has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""gradcheck: compare an op's backward with central finite differences."""
+import numpy as np
+
+from .engine import backward
+from .tensor import Tensor
+
+__all__ = ["gradcheck", "numerical_grad"]
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exception=True):
+    """Check the gradients of ``fn(*inputs)`` against finite differences in float64.
+
+    ``fn`` maps Tensors to a Tensor of any shape; it is reduced with a fixed
+    random projection ``sum(fn(x) * r)`` so every output element matters.
+    ``inputs`` are arrays (float ones are differentiated; integer ones, such
+    as labels, are passed through as constants).
+
+    Returns True, or raises AssertionError naming the input and the worst
+    element (returns False instead when ``raise_exception=False``).
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasette import ops
+        >>> from kerasette.autograd import gradcheck
+        >>> gradcheck(lambda x: ops.tanh(x), [np.random.randn(3, 4)])
+        True
+    """
+    arrays = [np.asarray(a) for a in inputs]
+    float_idx = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    arrays = [a.astype(np.float64) if i in float_idx else a for i, a in enumerate(arrays)]
+    rng = np.random.default_rng(seed)
+    probe = {}
+
+    def scalar(*arrs):
+        ts = [Tensor(a, requires_grad=(i in float_idx)) for i, a in enumerate(arrs)]
+        out = fn(*ts)
+        if "r" not in probe:
+            probe["r"] = rng.standard_normal(out.shape)
+        r = probe["r"]
+        return ts, out, float(np.sum(out.numpy() * r))
+
+    ts, out, _ = scalar(*arrays)
+    if not out.requires_grad:
+        raise AssertionError("gradcheck: the output does not depend on any float input")
+    backward(out, probe["r"])
+    for i in float_idx:
+        analytic = ts[i].grad if ts[i].grad is not None else np.zeros_like(arrays[i])
+        numeric = numerical_grad(lambda *a: scalar(*a)[2], arrays, i, eps)
+        if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
+            k = np.unravel_index(np.argmax(np.abs(analytic - numeric)), numeric.shape)
+            msg = (f"gradcheck: input {i} of shape {arrays[i].shape}: analytic and numeric "
+                   f"gradients differ, worst at {k}: {analytic[k]} vs {numeric[k]}")
+            if raise_exception:
+                raise AssertionError(msg)
+            return False
+    return True
+
+
+def numerical_grad(f, arrays, i, eps=1e-6):
+    """Central differences of scalar ``f(*arrays)`` with respect to ``arrays[i]``."""
+    x = arrays[i]
+    g = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), g.reshape(-1)
+    for k in range(flat.size):
+        old = flat[k]
+        flat[k] = old + eps
+        up = f(*arrays)
+        flat[k] = old - eps
+        down = f(*arrays)
+        flat[k] = old
+        gflat[k] = (up - down) / (2 * eps)
+    return g

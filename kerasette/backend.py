@@ -1,0 +1,167 @@
+"""Array backend: which array module (NumPy or CuPy) holds the data.
+
+Ops never import NumPy for their arithmetic: they ask ``get_array_module(x)``
+for the module of their inputs, so one code path serves NumPy and CuPy (and
+any stand-in module registered with ``register_array_module``).
+
+The *default device* decides where new weights and input batches live:
+``"cpu"`` (NumPy) or ``"gpu"`` (CuPy). It comes from the environment variable
+``KERASETTE_DEVICE`` or from ``set_device``.
+"""
+import os
+import sys
+
+import numpy as np
+
+__all__ = [
+    "floatx", "set_floatx", "epsilon", "get_array_module", "register_array_module",
+    "device", "set_device", "xp", "to_device", "to_numpy", "set_random_seed",
+    "random_generator", "random_uniform", "is_array",
+]
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_DEVICE = os.environ.get("KERASETTE_DEVICE", "cpu").lower()
+_EXTRA_MODULES = {}   # array type -> module, for stand-ins (see tests/gpu_standin)
+_RNG = np.random.default_rng()
+
+
+def floatx():
+    """The default float dtype name: ``"float32"``."""
+    return _FLOATX
+
+
+def set_floatx(dtype):
+    """Set the default float dtype (``"float16"``, ``"float32"`` or ``"float64"``)."""
+    global _FLOATX
+    if dtype not in ("float16", "float32", "float64"):
+        raise ValueError(f"set_floatx: expected 'float16', 'float32' or 'float64', got {dtype!r}")
+    _FLOATX = dtype
+
+
+def epsilon():
+    """The fuzz factor used to keep logs and divisions finite (1e-7, as Keras)."""
+    return _EPSILON
+
+
+def register_array_module(array_type, module):
+    """Tell ``get_array_module`` that arrays of ``array_type`` belong to ``module``.
+
+    Used by the GPU stand-in test module; CuPy is recognised without this.
+    """
+    _EXTRA_MODULES[array_type] = module
+
+
+def get_array_module(*arrays):
+    """The array module (``numpy``, ``cupy`` or a registered one) of the first
+    non-NumPy array among ``arrays``; ``numpy`` when all are NumPy or scalars.
+
+    Tensors are looked through to their ``.value``.
+    """
+    for a in arrays:
+        a = getattr(a, "value", a)
+        t = type(a)
+        if t is np.ndarray or t in (int, float, bool) or a is None:
+            continue
+        mod = _EXTRA_MODULES.get(t)
+        if mod is not None:
+            return mod
+        if t.__module__.startswith("cupy"):
+            import cupy
+            return cupy
+    return np
+
+
+def is_array(x):
+    """True for an ndarray of any known array module."""
+    return isinstance(x, np.ndarray) or type(x) in _EXTRA_MODULES or type(x).__module__.startswith("cupy")
+
+
+def device():
+    """The default device: ``"cpu"`` or ``"gpu"``."""
+    return _DEVICE
+
+
+def set_device(name):
+    """Make ``"cpu"`` (NumPy) or ``"gpu"`` (CuPy) the device for new weights and batches."""
+    global _DEVICE
+    name = str(name).lower()
+    if name not in ("cpu", "gpu", "cuda"):
+        raise ValueError(f"set_device: expected 'cpu' or 'gpu', got {name!r}")
+    name = "gpu" if name == "cuda" else name
+    if name == "gpu":
+        _import_cupy()
+    _DEVICE = name
+
+
+def xp(dev=None):
+    """The array module of a device (default: the current default device)."""
+    dev = dev or _DEVICE
+    if dev == "cpu":
+        return np
+    if dev in _EXTRA_MODULES.values():
+        return dev
+    if not isinstance(dev, str):
+        return dev
+    return _import_cupy()
+
+
+def to_device(array, dev=None, dtype=None):
+    """Copy ``array`` (NumPy, CuPy or nested lists) to a device's module; no copy
+    when it is already there with the right dtype."""
+    mod = xp(dev)
+    src = get_array_module(array)
+    if src is mod:
+        return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+    if src is not np:
+        array = to_numpy(array)
+    if mod is np:
+        return np.asarray(array, dtype=dtype)
+    return mod.asarray(array, dtype=dtype)
+
+
+def to_numpy(array):
+    """A NumPy copy (or view) of an array from any module; Tensors are unwrapped."""
+    array = getattr(array, "value", array)
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "get"):          # CuPy
+        return array.get()
+    if hasattr(array, "to_numpy"):     # registered stand-ins
+        return array.to_numpy()
+    return np.asarray(array)
+
+
+def set_random_seed(seed):
+    """Seed every random source kerasette uses (weights, dropout, shuffling)."""
+    global _RNG
+    import random
+    random.seed(seed)
+    np.random.seed(seed)
+    _RNG = np.random.default_rng(seed)
+    if "cupy" in sys.modules:
+        sys.modules["cupy"].random.seed(seed)
+
+
+def random_generator():
+    """The NumPy ``Generator`` behind initializers, dropout and shuffling."""
+    return _RNG
+
+
+def random_uniform(shape, mod=None, seed=None):
+    """Uniform [0, 1) float32 samples made directly by ``mod`` (NumPy: the seeded
+    generator; other modules: their own ``random``)."""
+    mod = mod or xp()
+    if mod is np:
+        rng = _RNG if seed is None else np.random.default_rng(seed)
+        return rng.random(shape, dtype=np.float32)
+    return mod.random.random(shape).astype("float32")
+
+
+def _import_cupy():
+    try:
+        import cupy
+    except ImportError as e:  # pragma: no cover - depends on the machine
+        raise RuntimeError("kerasette: device 'gpu' needs CuPy; install it with "
+                           "`pip install kerasette[gpu]`") from e
+    return cupy

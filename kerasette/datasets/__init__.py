@@ -1,0 +1,4 @@
+"""Datasets shipped with kerasette (offline)."""
+from . import mnist
+
+__all__ = ["mnist"]

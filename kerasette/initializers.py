@@ -1,0 +1,230 @@
+"""Weight initializers (Keras names and defaults).
+
+Each initializer is called as ``init(shape, dtype)`` and returns a NumPy
+array drawn from kerasette's seeded generator; ``Layer.add_weight`` moves it
+to the device. Fans follow Keras: for a conv kernel ``(kh, kw, in, out)`` the
+receptive field ``kh*kw`` multiplies both fans.
+"""
+import numpy as np
+
+from . import backend
+
+__all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
+           "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
+           "LecunNormal", "LecunUniform", "Orthogonal", "Identity", "VarianceScaling", "get",
+           "serialize"]
+
+
+class Initializer:
+    """Base class: ``__call__(shape, dtype=None) -> numpy array``."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, dtype=dtype or backend.floatx())
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.ones(shape, dtype=dtype or backend.floatx())
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, self.value, dtype=dtype or backend.floatx())
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class _Seeded(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def _rng(self):
+        return backend.random_generator() if self.seed is None else np.random.default_rng(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class RandomNormal(_Seeded):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().normal(self.mean, self.stddev, shape).astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(_Seeded):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal samples redrawn until within two standard deviations."""
+
+    def __call__(self, shape, dtype=None):
+        rng = self._rng()
+        out = rng.normal(0.0, 1.0, shape)
+        bad = np.abs(out) > 2
+        while bad.any():
+            out[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+            bad = np.abs(out) > 2
+        return (self.mean + self.stddev * out).astype(dtype or backend.floatx())
+
+
+class VarianceScaling(_Seeded):
+    """Samples scaled to ``scale / fan`` variance (fan_in, fan_out or fan_avg)."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = compute_fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        var = self.scale / max(1.0, fan)
+        rng = self._rng()
+        if self.distribution == "uniform":
+            lim = np.sqrt(3.0 * var)
+            out = rng.uniform(-lim, lim, shape)
+        elif self.distribution == "untruncated_normal":
+            out = rng.normal(0.0, np.sqrt(var), shape)
+        else:   # truncated normal; 0.8796... is the std of a unit normal cut at 2 sigma
+            out = TruncatedNormal(0.0, np.sqrt(var) / 0.87962566103423978, self.seed)(shape, "float64")
+        return out.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    def __init__(self, seed=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
+                                           "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r})."})
+
+
+GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+HeUniform = _variance_scaling("HeUniform", 2.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
+LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
+
+
+class Orthogonal(_Seeded):
+    """A (semi-)orthogonal matrix from the QR of a normal sample (recurrent kernels)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        rows = int(np.prod(shape[:-1]))
+        cols = shape[-1]
+        a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        return (self.gain * np.eye(*shape)).astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+def compute_fans(shape):
+    """``(fan_in, fan_out)`` of a weight shape, Keras's rule."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    rf = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * rf, shape[-1] * rf
+
+
+_ALIASES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_normal": HeNormal,
+    "he_uniform": HeUniform, "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
+    "orthogonal": Orthogonal, "identity": Identity, "variance_scaling": VarianceScaling,
+}
+
+
+def get(identifier):
+    """An initializer from a name (``"glorot_uniform"``), a config dict, or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        key = identifier if identifier in _ALIASES else _snake(identifier)
+        if key not in _ALIASES:
+            raise ValueError(f"Unknown initializer: {identifier!r}. Known: {sorted(_ALIASES)}")
+        return _ALIASES[key]()
+    if isinstance(identifier, dict):
+        cls = _ALIASES.get(_snake(identifier["class_name"]))
+        if cls is None:
+            raise ValueError(f"Unknown initializer class: {identifier['class_name']!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret initializer: {identifier!r}")
+
+
+def serialize(init):
+    """A JSON-able ``{"class_name", "config"}`` dict for an initializer."""
+    if isinstance(init, Initializer):
+        return {"module": "keras.initializers", "class_name": type(init).__name__,
+                "config": init.get_config()}
+    return init
+
+
+def _snake(name):
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)

@@ -1,0 +1,55 @@
+"""InputLayer and ``Input``: the entry points of a functional graph."""
+from .. import backend
+from .layer import Layer, unique_name
+from .symbolic import KerasTensor, Node
+
+__all__ = ["InputLayer", "Input"]
+
+
+class InputLayer(Layer):
+    """Holds the placeholder a functional model starts from.
+
+    Args:
+        shape: shape without the batch axis, e.g. ``(784,)``.
+        batch_size: optional fixed batch size.
+        dtype: dtype of the data fed here (``float32`` by default).
+        batch_shape: full shape including the batch axis (instead of shape).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 sparse=False, input_shape=None, batch_input_shape=None, **kwargs):
+        kwargs.pop("ragged", None)
+        if shape is None:
+            shape = input_shape
+        if batch_shape is None:
+            batch_shape = batch_input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("InputLayer: give `shape` (without the batch axis) or `batch_shape`")
+            batch_shape = (batch_size,) + tuple(shape)
+        super().__init__(name=name or unique_name("input_layer"), dtype=dtype, **kwargs)
+        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.built = True
+        out = KerasTensor(self.batch_shape, self.dtype, name=self.name)
+        node = Node(self, (), {}, out)
+        out.node = node
+        self._inbound_nodes.append(node)
+        self.output_tensor = out
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
+                "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, sparse=None,
+          tensor=None, optional=False):
+    """A symbolic input: ``x = Input(shape=(784,))`` gives a KerasTensor of shape ``(None, 784)``."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype or backend.floatx(),
+                       batch_shape=batch_shape, name=name)
+    return layer.output_tensor

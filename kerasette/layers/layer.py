@@ -1,0 +1,389 @@
+"""Layer: the unit models are made of (Keras's contract).
+
+A layer creates its weights lazily in ``build(input_shape)`` on its first
+call, computes in ``call(inputs, training=None)``, and describes itself with
+``get_config``. Attributes that are layers (or lists / dicts of layers) and
+``Variable``s are tracked without registration calls. Layers never touch
+the tape: they call ops, and the ops record the graph.
+"""
+import inspect
+
+from .. import backend, initializers
+from ..naming import to_snake_case
+from ..autograd.function import no_grad
+from ..autograd.tensor import Tensor, Variable
+from .symbolic import KerasTensor, Node, flatten_structure, is_symbolic, map_structure
+
+__all__ = ["Layer", "unique_name", "reset_uids"]
+
+_UIDS = {}
+_TRAINING = [None]     # the training flag of the outermost call in progress
+
+
+def unique_name(prefix):
+    """Keras-style auto names: ``dense``, ``dense_1``, ``dense_2``, ..."""
+    n = _UIDS.get(prefix, 0)
+    _UIDS[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_uids():
+    """Forget auto-name counters (``keras.backend.clear_session``)."""
+    _UIDS.clear()
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        name: unique name; defaults to the snake_case class name (``dense_1``).
+        trainable: whether its weights are updated by training.
+        dtype: weight dtype (default ``backend.floatx()``).
+        input_shape: Keras's convenience for the first layer of a Sequential
+            (shape without the batch axis).
+
+    Subclass and override ``build(input_shape)`` (create weights with
+    ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        # tracking state exists before a subclass's __init__ assigns attributes
+        obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[],
+                            built=False, _inbound_nodes=[], _trainable=True,
+                            _call_signature=None, supports_masking=False, _build_shapes=None)
+        return obj
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._trainable = trainable
+        self.dtype = dtype or backend.floatx()
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+
+    # -- the contract --------------------------------------------------------
+    def build(self, input_shape):
+        """Create weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The forward computation on Tensors; override in subclasses."""
+        raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for an input shape; by default found by running the layer on zeros."""
+        return _infer_by_running(self, input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask the output carries: the input's if ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
+
+    def get_config(self):
+        """The constructor arguments as a JSON-able dict."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if getattr(self, "_batch_input_shape", None) is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild a layer from ``get_config()``."""
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):       # Keras 3 dtype policy
+            config["dtype"] = config["dtype"].get("config", {}).get("name", backend.floatx())
+        return cls(**config)
+
+    # -- weights --------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None,
+                   regularizer=None, constraint=None, **kwargs):
+        """Create a Variable of ``shape`` on the default device and track it.
+
+        Args:
+            shape: tuple of ints.
+            initializer: name, Initializer or callable ``(shape, dtype) -> array``;
+                ``glorot_uniform`` for floats by default.
+            trainable: False for state the optimizer must not touch.
+            name: the weight's name (``kernel``, ``bias``).
+        """
+        if isinstance(shape, str):      # Keras 2 order: add_weight("kernel", shape=...)
+            name, shape = shape, kwargs.pop("shape", None)
+        shape = tuple(int(n) for n in (shape or ()))
+        dtype = dtype or self.dtype
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
+        value = init(shape, dtype=dtype)
+        value = backend.to_device(backend.to_numpy(value) if isinstance(value, Tensor) else value,
+                                  dtype=dtype)
+        var = Variable(value, name=name or "variable", trainable=trainable and self._trainable)
+        var._trainable = trainable          # the variable's own flag; requires_grad follows the layer
+        var.path = f"{self.name}/{var.name}"
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
+        return var
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self._trainable = value
+        for v in self._trainable_variables:
+            v.trainable = value
+            v._trainable = True
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """All weights: this layer's (trainable, then not), then each sublayer's."""
+        out, seen = [], set()
+        own = self._trainable_variables + self._non_trainable_variables + self._attr_variables()
+        for w in own + [w for layer in self._sublayers() for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [w for w in self.weights if w.requires_grad]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [w for w in self.weights if not w.requires_grad]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        """The weights as a list of NumPy arrays (order of ``weights``)."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Assign NumPy arrays to ``weights``; every shape is checked before any is assigned."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}': set_weights expected a list of {len(own)} arrays, "
+                             f"got {len(weights)}")
+        for w, v in zip(own, weights):
+            if tuple(v.shape) != w.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{w.name}' has shape {w.shape}, "
+                                 f"got an array of shape {tuple(v.shape)}")
+        for w, v in zip(own, weights):
+            w.assign(v)
+
+    def count_params(self):
+        """Number of scalars in all weights."""
+        total = 0
+        for w in self.weights:
+            n = 1
+            for d in w.shape:
+                n *= d
+            total += n
+        return total
+
+    @property
+    def layers(self):
+        return self._sublayers()
+
+    # -- calling ---------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if is_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"Layer '{self.name}': called without inputs")
+            args = (kwargs.pop("inputs"),)
+        inputs = map_structure(_to_tensor, args[0])
+        if not self.built:
+            self._build_for(inputs)
+        sig = self._signature()
+        training = kwargs.pop("training", None)
+        outer = _TRAINING[0]
+        if training is None:
+            training = outer
+        if "training" in sig:
+            kwargs["training"] = training
+        mask = kwargs.get("mask")
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
+            if any(m is not None for m in masks):
+                mask = masks[0] if len(masks) == 1 else masks
+                if "mask" in sig:
+                    kwargs["mask"] = mask
+        _TRAINING[0] = training
+        try:
+            outputs = self.call(inputs, *args[1:], **kwargs)
+        finally:
+            _TRAINING[0] = outer
+        if mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None and isinstance(outputs, Tensor):
+                outputs._keras_mask = getattr(out_mask, "value", out_mask)
+        return outputs
+
+    def _build_for(self, inputs):
+        shapes = map_structure(lambda t: tuple(t.shape), inputs)
+        self._build_shapes = shapes
+        self.build(shapes)
+        self.built = True
+
+    def _signature(self):
+        cls = type(self)
+        sig = cls.__dict__.get("_call_params")
+        if sig is None:
+            sig = frozenset(inspect.signature(cls.call).parameters)
+            setattr(cls, "_call_params", sig)
+        return sig
+
+    def _symbolic_call(self, args, kwargs):
+        """Record a Node and return KerasTensors with inferred shapes."""
+        inputs = args[0] if args else kwargs.get("inputs")
+        in_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else tuple(t.shape), inputs)
+        if not self.built:
+            self._build_shapes = in_shapes
+            self.build(in_shapes)
+            self.built = True
+        self._check_symbolic_input(inputs)
+        out_shapes = self.compute_output_shape(in_shapes)
+        dtype = _first_dtype(inputs, self.dtype)
+        out_dtype = getattr(self, "output_dtype", None) or (dtype if "int" not in str(dtype) else self.dtype)
+        outputs = _shapes_to_tensors(out_shapes, out_dtype, self.name)
+        node = Node(self, args, kwargs, outputs)
+        for i, t in enumerate(flatten_structure(outputs)):
+            t.node, t.index = node, i
+        self._inbound_nodes.append(node)
+        return outputs
+
+    def _check_symbolic_input(self, inputs):
+        """Hook: validate symbolic inputs (rank, feature size) before a node is made."""
+
+    # -- functional helpers ----------------------------------------------------
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input")
+        args = self._inbound_nodes[0].args
+        return args[0] if args else self._inbound_nodes[0].kwargs.get("inputs")
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input")
+        return self._inbound_nodes[0].outputs
+
+    @property
+    def output_shape(self):
+        out = self.output
+        return map_structure(lambda t: t.shape, out)
+
+    # -- tracking ----------------------------------------------------------------
+    def _sublayers(self):
+        """Layers held in attributes (directly, or in lists / tuples / dicts), in order."""
+        out, seen = [], {id(self)}
+        for key, value in self.__dict__.items():
+            if key in _NOT_TRACKED:
+                continue
+            for v in _layer_leaves(value):
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    def _attr_variables(self):
+        tracked = {id(v) for v in self._trainable_variables + self._non_trainable_variables}
+        return [v for k, v in self.__dict__.items() if isinstance(v, Variable) and id(v) not in tracked]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
+                "_build_shapes", "_compiled"}
+
+
+def _layer_leaves(value):
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for x in value for v in _layer_leaves(x)]
+    if isinstance(value, dict):
+        return [v for x in value.values() for v in _layer_leaves(x)]
+    return []
+
+
+def _to_tensor(x):
+    """Inputs as Tensors on the default device; float64 NumPy data becomes floatx."""
+    if isinstance(x, Tensor) or x is None:
+        return x
+    if isinstance(x, (int, float, bool)):
+        return x
+    if not backend.is_array(x):
+        import numpy as np
+        x = np.asarray(x)
+    dtype = backend.floatx() if x.dtype.kind == "f" and x.dtype != backend.floatx() else None
+    if x.dtype.kind in "ub" and x.dtype.itemsize == 1:
+        dtype = None
+    return Tensor(backend.to_device(x, dtype=dtype))
+
+
+def _first_dtype(inputs, default):
+    for t in flatten_structure(inputs):
+        if isinstance(t, KerasTensor):
+            return t.dtype
+    return default
+
+
+def _shapes_to_tensors(shapes, dtype, name):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return KerasTensor(shapes, dtype, name=name)
+    if isinstance(shapes, list) and shapes and all(d is None or isinstance(d, int) for d in shapes):
+        return KerasTensor(tuple(shapes), dtype, name=name)
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_tensors(v, dtype, name) for k, v in shapes.items()}
+    return type(shapes)(_shapes_to_tensors(s, dtype, name) for s in shapes)
+
+
+def _infer_by_running(layer, input_shape):
+    """Output shape(s) from a call on zeros (batch 1 standing for None)."""
+    def zeros(shape):
+        mod = backend.xp()
+        return Tensor(mod.zeros(tuple(1 if d is None else d for d in shape), dtype=backend.floatx()))
+
+    def is_shape(s):
+        return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+
+    def build_inputs(s):
+        if is_shape(s):
+            return zeros(s)
+        if isinstance(s, dict):
+            return {k: build_inputs(v) for k, v in s.items()}
+        return type(s)(build_inputs(x) for x in s)
+
+    dummy = build_inputs(input_shape)
+    with no_grad():
+        out = layer(dummy, training=False)
+    batch_none = any(is_shape(s) and s and s[0] is None for s in _shape_leaves(input_shape))
+    return map_structure(lambda t: ((None,) + tuple(t.shape[1:])) if batch_none else tuple(t.shape), out)
+
+
+def _shape_leaves(s):
+    if isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s):
+        return [s]
+    if isinstance(s, dict):
+        return [x for v in s.values() for x in _shape_leaves(v)]
+    return [x for v in s for x in _shape_leaves(v)]

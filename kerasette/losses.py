@@ -1,0 +1,278 @@
+"""Losses: ``loss(y_true, y_pred) -> scalar Tensor``, mean over the batch.
+
+The mean reduction is what averages parameter gradients over the batch
+(the seed's ``W.grad += (1/B) ...``). When ``y_pred`` was produced by a
+softmax node, the cross-entropies use the fused ``softmax - onehot``
+gradient on its logits instead of differentiating through the softmax.
+"""
+from . import backend, ops
+from .naming import to_snake_case as _snake
+from .autograd.tensor import Tensor
+from .ops.nn import Softmax
+
+__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
+           "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "serialize"]
+
+
+class Loss:
+    """Base: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``."""
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_true = _as_labels(y_true, y_pred)
+        per_sample = self.call(y_true, y_pred)
+        if sample_weight is not None:
+            sw = ops.convert_to_tensor(sample_weight)
+            sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
+            per_sample = ops.multiply(per_sample, sw)
+        if self.reduction == "sum":
+            return ops.sum(per_sample)
+        if self.reduction in (None, "none"):
+            return per_sample
+        return ops.mean(per_sample)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def validate(self, y, output_shape, where="y"):
+        """Check a whole label array against the model's output shape, before training."""
+        if len(y) == 0:
+            raise ValueError(f"{type(self).__name__}: `{where}` is empty")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MeanSquaredError(Loss):
+    """``mean((y_true - y_pred)**2, axis=-1)`` per sample."""
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.square(ops.subtract(y_pred, y_true)), axis=-1)
+
+
+class MeanAbsoluteError(Loss):
+    """``mean(|y_true - y_pred|, axis=-1)`` per sample."""
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.abs(ops.subtract(y_pred, y_true)), axis=-1)
+
+
+class Huber(Loss):
+    def __init__(self, delta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.delta = delta
+
+    def call(self, y_true, y_pred):
+        err = ops.abs(ops.subtract(y_pred, y_true))
+        quad = ops.minimum(err, self.delta)
+        return ops.mean(0.5 * ops.square(quad) + self.delta * (err - quad), axis=-1)
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy, averaged over the last axis; ``from_logits`` for raw scores."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        if self.label_smoothing:
+            y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        if self.from_logits:
+            return ops.mean(ops.sigmoid_cross_entropy(y_pred, y_true), axis=-1)
+        eps = backend.epsilon()
+        p = ops.clip(y_pred, eps, 1 - eps)
+        ll = y_true * ops.log(p) + (1 - y_true) * ops.log(1 - p)
+        return ops.negative(ops.mean(ll, axis=-1))
+
+    def validate(self, y, output_shape, where="y"):
+        super().validate(y, output_shape, where)
+        _check_same_trailing(self, y, output_shape, where)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy against one-hot (or soft) labels ``(batch, classes)``."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        if self.label_smoothing:
+            n = y_pred.shape[-1]
+            y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / n
+        return _xent(y_true, y_pred, self.from_logits, sparse=False)
+
+    def validate(self, y, output_shape, where="y"):
+        super().validate(y, output_shape, where)
+        _check_same_trailing(self, y, output_shape, where)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy against integer class ids ``(batch,)`` (or ``(batch, 1)``)."""
+
+    def __init__(self, from_logits=False, ignore_class=None, **kwargs):
+        super().__init__(**kwargs)
+        self.from_logits = from_logits
+
+    def call(self, y_true, y_pred):
+        labels = getattr(y_true, "value", y_true)
+        if labels.ndim == len(y_pred.shape) and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+        if tuple(labels.shape) != tuple(y_pred.shape[:-1]):
+            raise ValueError(f"{type(self).__name__}: labels of shape {tuple(labels.shape)} do not fit "
+                             f"predictions of shape {tuple(y_pred.shape)} (expected labels "
+                             f"{tuple(y_pred.shape[:-1])})")
+        return _xent(labels, y_pred, self.from_logits, sparse=True)
+
+    def validate(self, y, output_shape, where="y"):
+        super().validate(y, output_shape, where)
+        import numpy as np
+        y = np.asarray(backend.to_numpy(y))
+        n_classes = output_shape[-1]
+        if y.ndim == len(output_shape) and y.shape[-1] == 1:
+            y = y[..., 0]
+        if y.ndim != len(output_shape) - 1:
+            raise ValueError(f"{type(self).__name__}: `{where}` should hold integer class ids of shape "
+                             f"(n,) for outputs of shape {tuple(output_shape)}; got shape {y.shape}")
+        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+            raise ValueError(f"{type(self).__name__}: `{where}` must hold integer class ids, "
+                             f"got non-integer values")
+        if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(f"{type(self).__name__}: `{where}` class ids must be in [0, {n_classes}) "
+                             f"for a model with {n_classes} outputs; got values in "
+                             f"[{y.min()}, {y.max()}]")
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+def _xent(labels, y_pred, from_logits, sparse):
+    node = y_pred.node if isinstance(y_pred, Tensor) else None
+    if from_logits:
+        return ops.softmax_cross_entropy(y_pred, labels)
+    if isinstance(node, Softmax) and node.logits is not None and node.axis in (-1, len(y_pred.shape) - 1):
+        # fused, stable path: differentiate the logits directly
+        return ops.softmax_cross_entropy(node.inputs[0], labels)
+    eps = backend.epsilon()
+    logp = ops.log(ops.clip(y_pred, eps, 1 - eps))
+    if sparse:
+        return ops.negative(_pick(logp, labels))
+    return ops.negative(ops.sum(ops.multiply(labels, logp), axis=-1))
+
+
+def _pick(logp, labels):
+    """``logp[..., labels]`` per sample, differentiably (one-hot product)."""
+    onehot = ops.one_hot(labels, logp.shape[-1], dtype=logp.dtype)
+    return ops.sum(ops.multiply(logp, onehot), axis=-1)
+
+
+def _as_labels(y_true, y_pred):
+    if isinstance(y_true, Tensor):
+        return y_true
+    t = ops.convert_to_tensor(y_true)
+    return t
+
+
+def _check_same_trailing(loss, y, output_shape, where):
+    shape = tuple(y.shape)
+    if len(shape) != len(output_shape) or (output_shape[-1] is not None and shape[-1] != output_shape[-1]):
+        hint = ""
+        if isinstance(loss, CategoricalCrossentropy) and len(shape) == len(output_shape) - 1:
+            hint = " (integer labels? use sparse_categorical_crossentropy or keras.utils.to_categorical)"
+        raise ValueError(f"{type(loss).__name__}: `{where}` has shape {shape} but the model outputs "
+                         f"{tuple(output_shape)}{hint}")
+
+
+# functional forms (per-sample values, no reduction), as keras.losses.* functions
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError().call(_as_labels(y_true, y_pred), y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError().call(_as_labels(y_true, y_pred), y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    return BinaryCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return CategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return SparseCategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_BY_NAME = {
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "huber": Huber,
+}
+_CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+              binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+
+
+def get(identifier):
+    """A Loss object from a name (``"mse"``), a Loss, a config dict or a function."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown loss class: {identifier.get('class_name')!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]()
+    if callable(identifier):
+        return _FunctionLoss(identifier)
+    raise TypeError(f"Could not interpret loss: {identifier!r}")
+
+
+def serialize(loss):
+    if isinstance(loss, Loss):
+        return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config()}
+    return loss
+
+
+class _FunctionLoss(Loss):
+    """A user function ``fn(y_true, y_pred) -> per-sample Tensor`` as a Loss."""
+
+    def __init__(self, fn):
+        super().__init__(name=getattr(fn, "__name__", "loss"))
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+

@@ -1,0 +1,167 @@
+"""Metrics: stateful running averages (``update_state`` / ``result`` / ``reset_state``).
+
+Totals are kept as arrays on the device and only turned into Python floats
+by ``result()``, so updating a metric never forces a device-to-host copy.
+"""
+from . import backend
+from .naming import to_snake_case
+
+__all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
+           "TopKCategoricalAccuracy", "get", "resolve"]
+
+
+class Metric:
+    """Base: subclasses define ``values(y_true, y_pred) -> per-sample array``; the
+    metric is their running mean."""
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or to_snake_case(type(self).__name__)
+        self.reset_state()
+
+    def reset_state(self):
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        v = self.values(_raw(y_true), _raw(y_pred))
+        if sample_weight is not None:
+            sw = _raw(sample_weight)
+            sw = sw.reshape(sw.shape + (1,) * (v.ndim - sw.ndim))
+            self.total = self.total + (v * sw).sum()
+            self.count = self.count + (sw * (v * 0 + 1)).sum()
+        else:
+            self.total = self.total + v.sum()
+            self.count = self.count + v.size
+
+    def result(self):
+        return float(backend.to_numpy(self.total)) / max(float(backend.to_numpy(self.count)), 1e-12)
+
+    def values(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Mean(Metric):
+    """Running mean of the values given to ``update_state(values)``."""
+
+    def update_state(self, values, sample_weight=None):
+        v = _raw(values)
+        n = getattr(v, "size", 1)
+        self.total = self.total + (v.sum() if n > 1 else v)
+        self.count = self.count + n
+
+
+class Accuracy(Metric):
+    """Fraction of predictions exactly equal to the labels."""
+
+    def values(self, y_true, y_pred):
+        return (y_true == y_pred).astype("float32")
+
+
+class BinaryAccuracy(Metric):
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        self.threshold = threshold
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        return ((y_pred > self.threshold) == (y_true > 0.5)).astype("float32")
+
+
+class CategoricalAccuracy(Metric):
+    """Arg-max of predictions equals arg-max of one-hot labels."""
+
+    def values(self, y_true, y_pred):
+        return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype("float32")
+
+
+class SparseCategoricalAccuracy(Metric):
+    """Arg-max of predictions equals the integer label."""
+
+    def values(self, y_true, y_pred):
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]
+        return (y_pred.argmax(axis=-1) == y_true).astype("float32")
+
+
+class TopKCategoricalAccuracy(Metric):
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        self.k = k
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        target = y_true.argmax(axis=-1)
+        score = backend.get_array_module(y_pred).take_along_axis(y_pred, target[..., None], axis=-1)
+        return ((y_pred > score).sum(axis=-1) < self.k).astype("float32")
+
+
+class MeanSquaredError(Metric):
+    def values(self, y_true, y_pred):
+        return ((y_pred - y_true) ** 2).mean(axis=-1)
+
+
+class MeanAbsoluteError(Metric):
+    def values(self, y_true, y_pred):
+        xp = backend.get_array_module(y_pred)
+        return xp.abs(y_pred - y_true).mean(axis=-1)
+
+
+def _raw(x):
+    return getattr(x, "value", x)
+
+
+_BY_NAME = {
+    "accuracy": Accuracy, "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+}
+
+
+def get(identifier):
+    """A Metric from a name, a Metric, or a function ``fn(y_true, y_pred)``."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[identifier](name=identifier)
+    if callable(identifier):
+        return _FunctionMetric(identifier)
+    raise TypeError(f"Could not interpret metric: {identifier!r}")
+
+
+def resolve(identifier, loss, output_shape):
+    """Resolve ``"accuracy"`` to the binary / categorical / sparse form the loss implies,
+    as Keras does; other identifiers go through ``get``."""
+    if identifier in ("accuracy", "acc"):
+        name = type(loss).__name__
+        if name == "SparseCategoricalCrossentropy":
+            cls = SparseCategoricalAccuracy
+        elif name == "CategoricalCrossentropy":
+            cls = CategoricalAccuracy
+        elif name == "BinaryCrossentropy" or (output_shape and output_shape[-1] == 1):
+            cls = BinaryAccuracy
+        else:
+            cls = CategoricalAccuracy if output_shape and (output_shape[-1] or 0) > 1 else Accuracy
+        return cls(name=identifier)
+    return get(identifier)
+
+
+class _FunctionMetric(Metric):
+    def __init__(self, fn):
+        self.fn = fn
+        super().__init__(getattr(fn, "__name__", "metric"))
+
+    def values(self, y_true, y_pred):
+        from .autograd.tensor import Tensor
+        out = self.fn(Tensor(y_true), Tensor(y_pred))
+        return _raw(out)

@@ -1,0 +1,231 @@
+"""Functional models: a graph of layer calls recorded on symbolic tensors."""
+from ..layers.core import shape_str
+from ..layers.input_layer import InputLayer
+from ..layers.serialization import deserialize, serialize
+from ..layers.symbolic import KerasTensor, flatten_structure, map_structure
+from .model import Model
+
+__all__ = ["Functional"]
+
+
+class Functional(Model):
+    """``Functional(inputs, outputs)``: runs the recorded nodes in dependency order.
+
+    ``inputs`` / ``outputs``: a KerasTensor, or a list / dict of them.
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        for t in flatten_structure(inputs) + flatten_structure(outputs):
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model '{self.name}': inputs and outputs must be symbolic tensors "
+                                f"(from keras.Input and layer calls), got {type(t).__name__}")
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flatten_structure(inputs)
+        self.outputs = flatten_structure(outputs)
+        self._nodes = _order_nodes(self.inputs, self.outputs)
+        self._graph_layers = _unique([t.node.layer for t in self.inputs] +
+                                     [n.layer for n in self._nodes])
+        names = [l.name for l in self._graph_layers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"Model '{self.name}': all layer names must be unique, found duplicates {dup}")
+        self._build_shapes = map_structure(lambda t: t.shape, inputs)
+        self.built = True
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        return map_structure(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self):
+        return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    def _sublayers(self):
+        return list(self._graph_layers)
+
+    def call(self, inputs, training=None, mask=None):
+        values = {}
+        for kt, value in zip(self.inputs, self._flatten_inputs(inputs)):
+            values[id(kt)] = value
+        for node in self._nodes:
+            args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.args)
+            kwargs = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.kwargs)
+            out = node.layer(*args, **kwargs)
+            for kt, v in zip(node.output_tensors, flatten_structure(out)):
+                values[id(kt)] = v
+        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+
+    def _flatten_inputs(self, inputs):
+        if isinstance(self._inputs_struct, dict) and isinstance(inputs, dict):
+            missing = [k for k in self._inputs_struct if k not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}': missing inputs {missing}; expected keys "
+                                 f"{list(self._inputs_struct)}")
+            flat = [inputs[k] for k in self._inputs_struct]
+        elif isinstance(inputs, dict):
+            by_name = {t.node.layer.name: i for i, t in enumerate(self.inputs)}
+            if set(inputs) != set(by_name):
+                raise ValueError(f"Model '{self.name}': input dict keys {sorted(inputs)} do not match "
+                                 f"the model's inputs {sorted(by_name)}")
+            flat = [None] * len(self.inputs)
+            for k, v in inputs.items():
+                flat[by_name[k]] = v
+        else:
+            flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}': expected {len(self.inputs)} input(s) "
+                             f"{[shape_str(t.shape) for t in self.inputs]}, got {len(flat)}")
+        for kt, x in zip(self.inputs, flat):
+            shape = tuple(x.shape)
+            if len(shape) != len(kt.shape) or any(a is not None and a != b for a, b in zip(kt.shape, shape)):
+                raise ValueError(f"Model '{self.name}': input '{kt.name}' expects shape {shape_str(kt.shape)}, "
+                                 f"got {shape_str(shape)}")
+        return flat
+
+    def compute_output_shape(self, input_shape):
+        return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    # -- config (Keras 3 functional format) ----------------------------------------
+    def get_config(self):
+        node_ids = {}
+        layers = []
+        for layer in self._graph_layers:
+            entry = serialize(layer)
+            entry["name"] = layer.name
+            nodes = []
+            for n in layer._inbound_nodes:
+                if n in self._nodes:
+                    node_ids[id(n)] = layer._inbound_nodes.index(n)
+                    nodes.append({"args": _serialize_args(n.args), "kwargs": _serialize_args(n.kwargs)})
+            entry["inbound_nodes"] = nodes
+            layers.append(entry)
+        ref = lambda t: [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]  # noqa: E731
+        return {"name": self.name, "trainable": self.trainable, "layers": layers,
+                "input_layers": _struct_refs(self._inputs_struct, ref),
+                "output_layers": _struct_refs(self._outputs_struct, ref)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        created = {}
+        outputs_of = {}      # (layer name, node index) -> flat output KerasTensors
+        pending = []
+        for entry in config["layers"]:
+            layer = deserialize(entry, custom_objects)
+            name = entry.get("name", layer.name)
+            created[name] = layer
+            if isinstance(layer, InputLayer):
+                outputs_of[(name, 0)] = [layer.output_tensor]
+                continue
+            for k, node in enumerate(entry.get("inbound_nodes", [])):
+                pending.append((name, k, node))
+        while pending:
+            progress = False
+            rest = []
+            for name, k, node in pending:
+                try:
+                    args = _deserialize_args(node.get("args", []), outputs_of)
+                    kwargs = _deserialize_args(node.get("kwargs", {}), outputs_of)
+                except KeyError:
+                    rest.append((name, k, node))
+                    continue
+                if isinstance(node, list):          # Keras 2 style [[name, node, tensor, kwargs], ...]
+                    args = (args,) if len(args) != 1 else args
+                out = created[name](*args, **kwargs)
+                outputs_of[(name, k)] = flatten_structure(out)
+                progress = True
+            if not progress:
+                raise ValueError(f"Functional.from_config: cannot resolve inputs of layers "
+                                 f"{[p[0] for p in rest]}")
+            pending = rest
+
+        def lookup(ref):
+            return outputs_of[(ref[0], ref[1])][ref[2]]
+        inputs = _struct_lookup(config["input_layers"], lookup)
+        outputs = _struct_lookup(config["output_layers"], lookup)
+        return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _order_nodes(inputs, outputs):
+    """The nodes between ``inputs`` and ``outputs``, parents before children."""
+    input_ids = {id(t) for t in inputs}
+    order, state = [], {}
+
+    def visit(t, path):
+        if id(t) in input_ids:
+            return
+        node = t.node
+        if node is None or isinstance(node.layer, InputLayer):
+            missing = t.name or (node.layer.name if node else "?")
+            raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} "
+                             f"(input '{missing}') needed by layer '{path}'. That input is not among "
+                             f"the model's inputs {[x.name for x in inputs]}.")
+        if state.get(id(node)) == "done":
+            return
+        state[id(node)] = "visiting"
+        for parent in node.input_tensors:
+            visit(parent, node.layer.name)
+        state[id(node)] = "done"
+        order.append(node)
+
+    for t in outputs:
+        visit(t, t.node.layer.name if t.node else "?")
+    return order
+
+
+def _unique(items):
+    seen, out = set(), []
+    for x in items:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
+
+
+def _serialize_args(s):
+    def enc(t):
+        if isinstance(t, KerasTensor):
+            layer = t.node.layer
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(t.shape), "dtype": t.dtype,
+                               "keras_history": [layer.name, layer._inbound_nodes.index(t.node), t.index]}}
+        return t
+    return map_structure(enc, list(s) if isinstance(s, tuple) else s)
+
+
+def _deserialize_args(s, outputs_of):
+    if isinstance(s, dict) and s.get("class_name") == "__keras_tensor__":
+        name, node, idx = s["config"]["keras_history"]
+        return outputs_of[(name, node)][idx]
+    if isinstance(s, dict):
+        return {k: _deserialize_args(v, outputs_of) for k, v in s.items()}
+    if isinstance(s, list):
+        if len(s) >= 3 and isinstance(s[0], str) and isinstance(s[1], int) and isinstance(s[2], int):
+            return outputs_of[(s[0], s[1])][s[2]]         # Keras 2 reference
+        return [_deserialize_args(x, outputs_of) for x in s]
+    return s
+
+
+def _struct_refs(struct, ref):
+    if isinstance(struct, dict):
+        return {k: ref(v) for k, v in struct.items()}
+    if isinstance(struct, (list, tuple)):
+        return [ref(t) for t in struct]
+    return ref(struct)
+
+
+def _struct_lookup(refs, lookup):
+    if isinstance(refs, dict):
+        return {k: lookup(v) for k, v in refs.items()}
+    if refs and isinstance(refs[0], str):
+        return lookup(refs)
+    return [lookup(r) for r in refs]

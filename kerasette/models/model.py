@@ -1,0 +1,525 @@
+"""Model: a Layer that trains (compile / fit / evaluate / predict).
+
+``Model(inputs, outputs)`` builds a functional model (see ``functional.py``);
+subclassing ``Model`` and writing ``call`` gives a subclassed model. Both use
+the training loop here, which never knows which backend it runs on: batches
+come from ``Dataset`` already on the device, and metrics stay on the device
+until a log is read.
+"""
+from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers
+from ..autograd.engine import backward
+from ..autograd.function import no_grad
+from ..autograd.tensor import Tensor
+from ..callbacks import CallbackList, History, ProgbarLogger
+from ..layers.layer import Layer
+from ..layers.symbolic import flatten_structure, map_structure
+from .data import Dataset, unpack_data
+
+__all__ = ["Model"]
+
+
+class Model(Layer):
+    """A trainable stack of layers.
+
+    Functional: ``Model(inputs=x_in, outputs=y_out)``. Subclassing: define
+    layers in ``__init__`` and the forward pass in ``call(inputs, training=None)``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs):
+            from .functional import Functional
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
+        self.optimizer = None
+        self.stop_training = False
+        self.history = None
+        self._compiled = None
+
+    def _build_for(self, inputs):
+        # a subclassed model builds its sublayers on the first real call
+        self._build_shapes = map_structure(lambda t: tuple(t.shape), inputs)
+        self.built = True
+
+    def build(self, input_shape=None):
+        """Create the weights by running the model once on zeros of ``input_shape``."""
+        if input_shape is None or self.built:
+            self.built = True
+            return
+        from ..layers.layer import _infer_by_running
+        self.built = True
+        self._build_shapes = input_shape
+        _infer_by_running(self, input_shape)
+
+    # -- compile --------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
+                auto_scale_loss=True):
+        """Set the optimizer, loss(es) and metrics.
+
+        ``loss`` / ``metrics`` / ``loss_weights`` may be single values, lists (one
+        per output) or dicts keyed by output name.
+        """
+        self.optimizer = optimizers.get(optimizer)
+        _check_spec("loss", loss, losses_mod.get)
+        self._compiled = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                          "weighted_metrics": weighted_metrics, "resolved": None}
+        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self.stop_training = False
+
+    @property
+    def compiled(self):
+        return self._compiled is not None
+
+    def _assert_compiled(self, what):
+        if self._compiled is None:
+            raise ValueError(f"Model '{self.name}': you must call `compile()` before `{what}()`")
+
+    @property
+    def output_names(self):
+        outs = getattr(self, "outputs", None)
+        if outs:
+            return [t.node.layer.name if t.node is not None else f"output_{i}" for i, t in enumerate(outs)]
+        return None
+
+    def _resolve_compile(self, y_pred):
+        """Pair each output with its loss, weight and metrics (once, on the first batch)."""
+        spec = self._compiled
+        if spec["resolved"] is not None:
+            return spec["resolved"]
+        preds = flatten_structure(y_pred)
+        names = self.output_names or ([f"output_{i}" for i in range(len(preds))] if len(preds) > 1 else ["output"])
+        if isinstance(y_pred, dict):
+            names = list(y_pred)
+        per_out = []
+        for i, (name, p) in enumerate(zip(names, preds)):
+            loss = _pick(spec["loss"], i, name, len(preds), "loss")
+            weight = _pick(spec["loss_weights"], i, name, len(preds), "loss_weights")
+            mets = _pick(spec["metrics"], i, name, len(preds), "metrics", broadcast_list=False)
+            loss_obj = losses_mod.get(loss) if loss is not None else None
+            mets = mets if isinstance(mets, (list, tuple)) else ([mets] if mets is not None else [])
+            prefix = f"{name}_" if len(preds) > 1 else ""
+            metric_objs = []
+            for m in mets:
+                obj = metrics_mod.resolve(m, loss_obj, tuple(p.shape))
+                obj.name = prefix + obj.name
+                metric_objs.append(obj)
+            tracker = metrics_mod.Mean(name=f"{name}_loss") if len(preds) > 1 and loss_obj else None
+            per_out.append({"name": name, "loss": loss_obj, "weight": 1.0 if weight is None else weight,
+                            "metrics": metric_objs, "tracker": tracker})
+        if all(o["loss"] is None for o in per_out) and type(self).train_step is Model.train_step:
+            raise ValueError(f"Model '{self.name}': compile() got no loss; pass `loss=` to compile")
+        spec["resolved"] = per_out
+        return per_out
+
+    # -- losses and metrics ------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total (weighted) loss of ``y_pred`` against ``y``, a scalar Tensor."""
+        outs = self._resolve_compile(y_pred)
+        ys = _align_targets(y, outs, y_pred)
+        preds = flatten_structure(y_pred)
+        total = None
+        self._last_output_losses = []
+        for o, yt, yp in zip(outs, ys, preds):
+            if o["loss"] is None or yt is None:
+                continue
+            value = o["loss"](yt, yp, sample_weight)
+            self._last_output_losses.append((o, value))
+            value = value if o["weight"] == 1.0 else value * o["weight"]
+            total = value if total is None else total + value
+        if total is None:
+            raise ValueError(f"Model '{self.name}': no targets were given for the model's outputs")
+        return total
+
+    @property
+    def metrics(self):
+        """The loss tracker followed by the compiled metrics (after the first batch)."""
+        if self._compiled is None:
+            return []
+        out = [self._loss_tracker]
+        for o in self._compiled["resolved"] or []:
+            if o["tracker"] is not None:
+                out.append(o["tracker"])
+            out.extend(o["metrics"])
+        return out
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with a batch and return the logs."""
+        outs = self._resolve_compile(y_pred)
+        for o, yt, yp in zip(outs, _align_targets(y, outs, y_pred), flatten_structure(y_pred)):
+            if yt is None:
+                continue
+            for m in o["metrics"]:
+                m.update_state(yt, yp, sample_weight)
+        return _LiveLogs(self.metrics)
+
+    def get_metrics_result(self):
+        return {m.name: m.result() for m in self.metrics}
+
+    # -- steps --------------------------------------------------------------------
+    def train_step(self, data):
+        """One optimisation step on a batch ``(x, y[, sample_weight])``; returns the logs."""
+        x, y, sw = unpack_data(data)
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sw)
+        self._update_loss_trackers(loss)
+        variables = self.trainable_weights
+        for v in variables:
+            v.grad = None
+        backward(loss)
+        self.optimizer.apply([v.grad for v in variables], variables)
+        return self.compute_metrics(x, y, y_pred, sw)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, no graph recorded."""
+        x, y, sw = unpack_data(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sw)
+        self._update_loss_trackers(loss)
+        return self.compute_metrics(x, y, y_pred, sw)
+
+    def predict_step(self, data):
+        x, _, _ = unpack_data(data)
+        return self(x, training=False)
+
+    def _update_loss_trackers(self, loss):
+        self._loss_tracker.update_state(loss.value)
+        for o, value in self._last_output_losses:
+            if o["tracker"] is not None:
+                o["tracker"].update_state(value.value)
+
+    def zero_grad(self):
+        """Clear ``.grad`` of every weight (for custom ``train_step``s)."""
+        for v in self.weights:
+            v.grad = None
+
+    # -- loops -----------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a ``History``.
+
+        ``x``/``y``: arrays (or lists / dicts of arrays for several inputs / outputs).
+        ``validation_split`` takes the last fraction of the data (before shuffling).
+        ``verbose``: 1 (or "auto") a tqdm bar per epoch, 2 one line per epoch, 0 silent.
+        """
+        self._assert_compiled("fit")
+        batch_size = _check_batch_size(batch_size)
+        if x is None:
+            raise ValueError(f"Model '{self.name}': fit() needs training data `x`")
+        train = Dataset(x, y, sample_weight)
+        val = None
+        if validation_data is not None:
+            val = Dataset(*unpack_data(tuple(validation_data)), where="validation_data")
+        elif validation_split:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+            val = train.split(validation_split)
+        self._check_targets(train, y)
+        verbose = 1 if verbose == "auto" else verbose
+        steps = -(-len(train) // batch_size)
+        history = History()
+        cbs = list(callbacks or [])
+        if verbose:
+            cbs.append(ProgbarLogger(verbose))
+        cbs.append(history)
+        cb = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose,
+                                      "batch_size": batch_size})
+        self.stop_training = False
+        self.history = history
+        cb.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cb.on_epoch_begin(epoch)
+            logs = {}
+            for step, batch in enumerate(train.batches(batch_size, shuffle=bool(shuffle))):
+                cb.on_train_batch_begin(step)
+                logs = self.train_step(batch)
+                cb.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = _materialize(logs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._run_eval(val, validation_batch_size or batch_size)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cb.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cb.on_train_end()
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics over the data, in batches, without recording a graph.
+
+        Returns the loss alone when no metrics were compiled, else ``[loss, *metrics]``
+        (or a dict with ``return_dict=True``).
+        """
+        self._assert_compiled("evaluate")
+        data = Dataset(x, y, sample_weight)
+        self._check_targets(data, y)
+        logs = self._run_eval(data, _check_batch_size(batch_size))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _run_eval(self, data, batch_size):
+        self.reset_metrics()
+        logs = {}
+        with no_grad():
+            for batch in data.batches(batch_size):
+                logs = self.test_step(batch)
+        return _materialize(logs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` as NumPy arrays, computed in batches without a graph."""
+        import numpy as np
+        data = Dataset(x)
+        outs = []
+        with no_grad():
+            for batch in data.batches(_check_batch_size(batch_size)):
+                y = self.predict_step(batch)
+                outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))
+        if not outs:
+            raise ValueError(f"Model '{self.name}': predict() got no samples")
+        first = outs[0]
+        if isinstance(first, (list, tuple)):
+            return [np.concatenate([o[i] for o in outs]) for i in range(len(first))]
+        if isinstance(first, dict):
+            return {k: np.concatenate([o[k] for o in outs]) for k in first}
+        return np.concatenate(outs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on exactly this batch; returns loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        self.reset_metrics()
+        data = Dataset(x, y, sample_weight)
+        self._check_targets(data, y)
+        (batch,) = list(data.batches(len(data)))
+        return _format(_materialize(self.train_step(batch)), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on exactly this batch, without training."""
+        self._assert_compiled("test_on_batch")
+        data = Dataset(x, y, sample_weight)
+        self._check_targets(data, y)
+        return _format(self._run_eval(data, len(data)), return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(flatten_structure(x)[0]))
+
+    def _check_targets(self, data, y):
+        """Validate labels against the loss and the output shape before any weight changes."""
+        if y is None or type(self).train_step is not Model.train_step:
+            return
+        shapes = self._output_shapes(data)
+        outs = self._compiled["resolved"]
+        if outs is None:
+            return
+        ys = _align_targets(y, outs, None)
+        for o, yt, shape in zip(outs, ys, shapes):
+            if o["loss"] is not None and yt is not None:
+                o["loss"].validate(yt, shape, where=f"y[{o['name']}]" if len(outs) > 1 else "y")
+
+    def _output_shapes(self, data):
+        """Output shapes, from the graph or from a forward pass on one sample."""
+        if getattr(self, "outputs", None):
+            y_pred_like = self._outputs_struct
+            shapes = [t.shape for t in flatten_structure(y_pred_like)]
+            self._resolve_compile(map_structure(lambda t: _ShapeOnly(t.shape), y_pred_like))
+            return shapes
+        sample = next(data.batches(1))
+        x = unpack_data(sample)[0]
+        with no_grad():
+            y_pred = self(x, training=False)
+        self._resolve_compile(y_pred)
+        return [(None,) + tuple(t.shape[1:]) for t in flatten_structure(y_pred)]
+
+    # -- weights files (kerasette.saving does the work) -------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights to an HDF5 file (Keras 3 ``.weights.h5`` layout)."""
+        from ..saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Read weights from a Keras 3 ``.weights.h5``, a legacy Keras 2 ``.h5`` or a ``.keras`` file."""
+        from ..saving import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save architecture, weights and optimizer state to a ``.keras`` zip file."""
+        from ..saving import save_model
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's config as a JSON string (``models.model_from_json`` reads it)."""
+        import json
+        from ..layers.serialization import serialize
+        return json.dumps(serialize(self), **kwargs)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Print a table of layers, output shapes and parameter counts."""
+        from .summary import summary_text
+        text = summary_text(self, line_length)
+        (print_fn or print)(text)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by ``name`` or by ``index`` in ``model.layers``."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Model '{self.name}': layer index {index} out of range "
+                                 f"({len(layers)} layers)")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Model '{self.name}': no layer named '{name}'. "
+                         f"Layers: {[l.name for l in layers]}")
+
+    def to(self, device):
+        """Move weights and optimizer state to ``"cpu"`` or ``"gpu"``; returns the model."""
+        for v in self.weights:
+            v.value = backend.to_device(v.value, device)
+        if self.optimizer is not None:
+            for name, arrays in self.optimizer.slots.items():
+                self.optimizer.slots[name] = [backend.to_device(a, device) for a in arrays]
+        return self
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            from .functional import Functional
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
+
+class _ShapeOnly:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+class _LiveLogs(dict):
+    """Logs whose values are read from the metrics only when looked at (no device sync
+    per batch unless a callback actually reads them)."""
+
+    def __init__(self, metrics):
+        super().__init__()
+        self._metrics = metrics
+
+    def _fill(self):
+        if not dict.__len__(self) and self._metrics:
+            for m in self._metrics:
+                dict.__setitem__(self, m.name, m.result())
+            self._metrics = None
+
+    def __getitem__(self, k):
+        self._fill()
+        return dict.__getitem__(self, k)
+
+    def get(self, k, default=None):
+        self._fill()
+        return dict.get(self, k, default)
+
+    def items(self):
+        self._fill()
+        return dict.items(self)
+
+    def keys(self):
+        self._fill()
+        return dict.keys(self)
+
+    def values(self):
+        self._fill()
+        return dict.values(self)
+
+    def __iter__(self):
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._fill()
+        return dict.__len__(self)
+
+    def __contains__(self, k):
+        self._fill()
+        return dict.__contains__(self, k)
+
+
+def _materialize(logs):
+    """Plain ``{name: float}`` from a train/test step's logs (metric dicts flattened)."""
+    out = {}
+    for k, v in (logs or {}).items():
+        if isinstance(v, dict):
+            out.update({kk: float(backend.to_numpy(getattr(vv, "value", vv))) for kk, vv in v.items()})
+        else:
+            out[k] = float(backend.to_numpy(getattr(v, "value", v)))
+    return out
+
+
+def _format(logs, return_dict):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def _check_spec(what, spec, getter):
+    for item in flatten_structure(spec):
+        if item is not None:
+            getter(item)
+
+
+def _pick(spec, i, name, n, what, broadcast_list=True):
+    """The entry of a per-output spec (single value, list or dict) for output ``i``."""
+    if isinstance(spec, dict):
+        if n == 1 and name not in spec and len(spec) == 1:
+            return next(iter(spec.values()))
+        return spec.get(name)
+    if isinstance(spec, (list, tuple)) and n > 1:
+        if not broadcast_list and spec and not isinstance(spec[0], (list, tuple, dict)) and len(spec) != n:
+            return list(spec)
+        if len(spec) != n:
+            raise ValueError(f"compile: `{what}` has {len(spec)} entries but the model has {n} outputs")
+        return spec[i]
+    return spec
+
+
+def _align_targets(y, outs, y_pred):
+    """Targets as a list in output order (from a single array, list or dict)."""
+    if y is None:
+        return [None] * len(outs)
+    if isinstance(y, dict):
+        missing = [k for k in y if k not in {o["name"] for o in outs}]
+        if missing:
+            raise ValueError(f"Targets given for unknown outputs {missing}; outputs are "
+                             f"{[o['name'] for o in outs]}")
+        return [y.get(o["name"]) for o in outs]
+    if isinstance(y, (list, tuple)) and len(outs) > 1:
+        if len(y) != len(outs):
+            raise ValueError(f"Expected targets for {len(outs)} outputs, got {len(y)}")
+        return list(y)
+    return [y]

@@ -1,0 +1,78 @@
+"""``model.summary()``: a Keras-like table of layers, output shapes and parameters."""
+from ..layers.core import shape_str
+from ..layers.symbolic import map_structure
+
+__all__ = ["summary_text"]
+
+
+def summary_text(model, line_length=None):
+    """The summary table as a string."""
+    width = line_length or 80
+    cols = [int(width * 0.45), int(width * 0.33), width - int(width * 0.45) - int(width * 0.33)]
+    kind = {"Sequential": "Sequential", "Functional": "Functional"}.get(type(model).__name__, type(model).__name__)
+    rows = []
+    for layer in _layers(model):
+        rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), f"{layer.count_params():,}"))
+    line = "─" * width
+    out = [f'Model: "{model.name}"', "┏" + line + "┓",
+           _row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]
+    for r in rows:
+        out.append(_row(r, cols))
+    out.append("└" + line + "┘")
+    trainable = sum(_count(w) for w in model.trainable_weights)
+    total = sum(_count(w) for w in model.weights)
+    out += [f" Total params: {total:,} ({_bytes(model.weights)})",
+            f" Trainable params: {trainable:,}",
+            f" Non-trainable params: {total - trainable:,}"]
+    if getattr(model, "optimizer", None) is not None and model.optimizer.built:
+        n = sum(_count(a) for a in model.optimizer.variables)
+        out.append(f" Optimizer params: {n:,}")
+    return "\n".join(out)
+
+
+def _layers(model):
+    layers = model.layers
+    if type(model).__name__ == "Functional":
+        return layers
+    return [l for l in layers if type(l).__name__ != "InputLayer"]
+
+
+def _out_shape(layer):
+    if layer._inbound_nodes:
+        out = layer._inbound_nodes[-1].outputs
+        return _fmt(map_structure(lambda t: t.shape, out))
+    shapes = getattr(layer, "_build_shapes", None)
+    if shapes is None or not layer.built:
+        return "?"
+    try:
+        return _fmt(layer.compute_output_shape(shapes))
+    except Exception:
+        return "?"
+
+
+def _fmt(s):
+    if isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s):
+        return shape_str(s)
+    if isinstance(s, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in s.items()) + "}"
+    return "[" + ", ".join(_fmt(x) for x in s) + "]"
+
+
+def _row(cells, cols):
+    parts = [str(c)[:w - 2].ljust(w - 2) for c, w in zip(cells, cols)]
+    return "│ " + " │ ".join(parts)[:sum(cols) - 2].ljust(sum(cols) - 2) + " │"
+
+
+def _count(w):
+    n = 1
+    for d in w.shape:
+        n *= d
+    return n
+
+
+def _bytes(weights):
+    b = sum(_count(w) * w.value.dtype.itemsize for w in weights)
+    for unit in ("B", "KB", "MB", "GB"):
+        if b < 1024 or unit == "GB":
+            return f"{b:.2f} {unit}"
+        b /= 1024

@@ -1,0 +1,98 @@
+"""kerasette.ops: differentiable primitives under ``keras.ops`` names.
+
+Every function takes Tensors (or arrays / scalars, treated as constants) and
+returns a Tensor; the graph is recorded unless inside ``no_grad()``. A custom
+layer written with ``from keras import ops`` runs with ``from kerasette import ops``.
+"""
+from .. import backend as _backend
+from ..autograd.tensor import Tensor, as_tensor
+from ..autograd.function import Function
+from .math import (add, subtract, multiply, divide, power, negative, abs, square, exp, log,
+                   sqrt, maximum, minimum, clip, where, matmul, sum, mean, max, min, var, std, cast)
+from .shape import (reshape, transpose, concatenate, stack, get_item, expand_dims, squeeze,
+                    flatten, split, unstack, repeat, tile, flip, swapaxes, moveaxis, broadcast_to)
+from .nn import (relu, sigmoid, tanh, softmax, log_softmax, elu, selu, softplus, softsign,
+                 leaky_relu, silu, gelu, hard_sigmoid, relu6, softmax_cross_entropy,
+                 sigmoid_cross_entropy, dense, dropout, one_hot)
+from .einsum import einsum
+
+swish = silu
+true_divide = divide
+dot = matmul
+
+
+def convert_to_tensor(x, dtype=None):
+    """Arrays, lists and scalars as a constant Tensor on the default device."""
+    if isinstance(x, Tensor):
+        return x if dtype is None or x.dtype == dtype else cast(x, dtype)
+    if not _backend.is_array(x):
+        import numpy as _np
+        arr = _np.asarray(x)
+        if dtype is None and arr.dtype == _np.float64:
+            dtype = _backend.floatx()
+        x = _backend.to_device(arr, dtype=dtype)
+    return as_tensor(x, dtype)
+
+
+def convert_to_numpy(x):
+    """A NumPy array of a Tensor or array from any device."""
+    return _backend.to_numpy(x)
+
+
+def shape(x):
+    return tuple(x.shape)
+
+
+def _creator(name):
+    def make(shape, dtype=None):
+        mod = _backend.xp()
+        return Tensor(getattr(mod, name)(shape, dtype=dtype or _backend.floatx()))
+    make.__name__ = name
+    make.__doc__ = f"A constant Tensor of {name} on the default device."
+    return make
+
+
+zeros = _creator("zeros")
+ones = _creator("ones")
+
+
+def zeros_like(x, dtype=None):
+    return Tensor(_backend.get_array_module(x).zeros_like(getattr(x, "value", x), dtype=dtype))
+
+
+def ones_like(x, dtype=None):
+    return Tensor(_backend.get_array_module(x).ones_like(getattr(x, "value", x), dtype=dtype))
+
+
+def argmax(x, axis=-1):
+    """Index of the max along ``axis`` (not differentiable)."""
+    v = getattr(x, "value", x)
+    return Tensor(v.argmax(axis=axis))
+
+
+def argmin(x, axis=-1):
+    v = getattr(x, "value", x)
+    return Tensor(v.argmin(axis=axis))
+
+
+def stop_gradient(x):
+    """The same value with no gradient flowing back."""
+    return Tensor(getattr(x, "value", x))
+
+
+def conv(inputs, kernel, strides=1, padding="valid", dilation_rate=1, data_format=None):
+    """2-D convolution, channels_last: ``(N, H, W, C) * (kh, kw, C, F) -> (N, Ho, Wo, F)``."""
+    from .conv import conv2d
+    return conv2d(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """2-D max pooling, channels_last."""
+    from .pool import max_pool2d
+    return max_pool2d(inputs, pool_size, strides=strides, padding=padding)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """2-D average pooling, channels_last."""
+    from .pool import avg_pool2d
+    return avg_pool2d(inputs, pool_size, strides=strides, padding=padding)

@@ -1,0 +1,334 @@
+"""Neural-network ops: activations, softmax, the fused softmax cross-entropy
+and the fused dense (matmul + bias + activation) node."""
+from .. import backend
+from ..autograd.function import Function
+from .math import Unary, _unary
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "softplus",
+           "softsign", "leaky_relu", "silu", "gelu", "hard_sigmoid", "relu6",
+           "softmax_cross_entropy", "sigmoid_cross_entropy", "dense", "dropout", "one_hot"]
+
+xpof = backend.get_array_module
+
+
+def _sigmoid(xp, x):
+    # exp of a non-positive number only: no overflow for large |x|
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+Relu = _unary("Relu", lambda xp, x: xp.maximum(x, 0), lambda xp, x, y, g: g * (y > 0), keep="y")
+Sigmoid = _unary("Sigmoid", _sigmoid, lambda xp, x, y, g: g * y * (1 - y), keep="y")
+Tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, y, g: g * (1 - y * y), keep="y")
+Softplus = _unary("Softplus", lambda xp, x: xp.logaddexp(x, 0).astype(x.dtype, copy=False),
+                  lambda xp, x, y, g: g * _sigmoid(xp, x))
+Softsign = _unary("Softsign", lambda xp, x: x / (1 + xp.abs(x)),
+                  lambda xp, x, y, g: g / (1 + xp.abs(x)) ** 2)
+Silu = _unary("Silu", lambda xp, x: x * _sigmoid(xp, x),
+              lambda xp, x, y, g: g * (_sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x)))))
+Relu6 = _unary("Relu6", lambda xp, x: xp.clip(x, 0, 6), lambda xp, x, y, g: g * ((x > 0) & (x < 6)))
+HardSigmoid = _unary("HardSigmoid", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
+                     lambda xp, x, y, g: g * ((x > -3) & (x < 3)) / 6)
+
+
+class Elu(Unary):
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def f(self, xp, x):
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    def df(self, xp, x, y, g):
+        return g * xp.where(x > 0, 1, y + self.alpha).astype(g.dtype, copy=False)
+
+    keep = "xy"
+
+
+class Selu(Unary):
+    ALPHA, SCALE = 1.6732632423543772, 1.0507009873554805
+    keep = "x"
+
+    def f(self, xp, x):
+        neg = self.ALPHA * xp.expm1(xp.minimum(x, 0))
+        return (self.SCALE * xp.where(x > 0, x, neg)).astype(x.dtype, copy=False)
+
+    def df(self, xp, x, y, g):
+        d = xp.where(x > 0, 1, self.ALPHA * xp.exp(xp.minimum(x, 0)))
+        return (g * self.SCALE * d).astype(g.dtype, copy=False)
+
+
+class LeakyRelu(Unary):
+    keep = "x"
+
+    def __init__(self, negative_slope=0.2):
+        self.slope = negative_slope
+
+    def f(self, xp, x):
+        return xp.where(x > 0, x, self.slope * x).astype(x.dtype, copy=False)
+
+    def df(self, xp, x, y, g):
+        return xp.where(x > 0, g, self.slope * g).astype(g.dtype, copy=False)
+
+
+class Gelu(Unary):
+    """GELU, tanh approximation (Keras's default ``approximate=True``)."""
+    keep = "x"
+    C = 0.7978845608028654  # sqrt(2 / pi)
+
+    def f(self, xp, x):
+        return 0.5 * x * (1 + xp.tanh(self.C * (x + 0.044715 * x ** 3)))
+
+    def df(self, xp, x, y, g):
+        t = xp.tanh(self.C * (x + 0.044715 * x ** 3))
+        dt = (1 - t * t) * self.C * (1 + 3 * 0.044715 * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * dt)
+
+
+class Softmax(Function):
+    """softmax over ``axis``; its input (the logits) is kept on the node so a
+    following cross-entropy loss can use the fused, stable form."""
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        y = _softmax(xpof(x), x, self.axis)
+        self.save(y)
+        self.logits = x
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
+
+    def release(self):
+        super().release()
+        self.logits = None
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = xpof(x)
+        z = x - x.max(axis=self.axis, keepdims=True)
+        y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        xp = xpof(g)
+        return g - xp.exp(y) * g.sum(axis=self.axis, keepdims=True)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-sample cross-entropy of ``softmax(logits)`` against labels, fused.
+
+    ``labels``: integer class ids ``(batch, ...)`` (sparse) or a probability
+    distribution of the logits' shape (one-hot / soft). Output ``(batch, ...)``.
+    The gradient is the stable ``softmax - onehot``.
+    """
+
+    def forward(self, logits, labels):
+        xp = xpof(logits)
+        z = logits - logits.max(axis=-1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(axis=-1, keepdims=True)
+        logp_norm = xp.log(s)
+        sparse = labels.ndim == logits.ndim - 1
+        if sparse:
+            lab = labels.astype(xp.int64, copy=False)
+            picked = xp.take_along_axis(z, lab[..., None], axis=-1)[..., 0]
+            loss = logp_norm[..., 0] - picked
+        else:
+            loss = -(labels * (z - logp_norm)).sum(axis=-1)
+            lab = labels
+        self.save(e / s, lab)
+        return loss
+
+    def backward(self, g):
+        p, lab = self.saved
+        xp = xpof(p)
+        if lab.ndim == p.ndim - 1:
+            grad = p
+            flat = grad.reshape(-1, grad.shape[-1])
+            flat[xp.arange(flat.shape[0]), lab.reshape(-1)] -= 1
+        else:
+            grad = p * lab.sum(axis=-1, keepdims=True) - lab
+        grad *= g[..., None]
+        return grad, None
+
+
+class SigmoidCrossEntropy(Function):
+    """Elementwise binary cross-entropy of ``sigmoid(logits)`` against ``labels``, fused."""
+
+    def forward(self, logits, labels):
+        xp = xpof(logits)
+        self.save(logits, labels)
+        # max(x, 0) - x*z + log(1 + exp(-|x|)) is stable for all x
+        return (xp.maximum(logits, 0) - logits * labels + xp.log1p(xp.exp(-xp.abs(logits)))).astype(
+            logits.dtype, copy=False)
+
+    def backward(self, g):
+        x, z = self.saved
+        return g * (_sigmoid(xpof(x), x) - z), None
+
+
+_ACT_FWD = {
+    None: None,
+    "relu": lambda xp, y: xp.maximum(y, 0, out=y),
+    "tanh": lambda xp, y: xp.tanh(y, out=y),
+    "sigmoid": lambda xp, y: _sigmoid(xp, y),
+}
+_ACT_BWD = {
+    "relu": lambda xp, y, g: g * (y > 0),
+    "tanh": lambda xp, y, g: g * (1 - y * y),
+    "sigmoid": lambda xp, y, g: g * y * (1 - y),
+}
+
+
+class Dense(Function):
+    """``act(x @ w + b)`` over the last axis of ``x`` as one node.
+
+    x ``(..., in)``, w ``(in, out)``, b ``(out,)`` or None; ``activation`` one
+    of None, "relu", "tanh", "sigmoid". Backward skips ``dx`` when the input
+    needs no gradient (the first layer).
+    """
+
+    def __init__(self, activation=None):
+        if activation not in _ACT_FWD:
+            raise ValueError(f"dense op: fused activation must be one of {list(_ACT_FWD)}, got {activation!r}")
+        self.activation = activation
+
+    def forward(self, x, w, b=None):
+        xp = xpof(x, w)
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = x2 @ w
+        if b is not None:
+            y += b
+        if self.activation is not None:
+            y = _ACT_FWD[self.activation](xp, y)
+        self.save(x2, w, y if self.activation else None)
+        self.x_shape = x.shape
+        self.has_bias = b is not None
+        return y.reshape(x.shape[:-1] + (w.shape[1],)) if x.ndim != 2 else y
+
+    def backward(self, g):
+        x2, w, y = self.saved
+        xp = xpof(g)
+        g = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        if self.activation is not None:
+            g = _ACT_BWD[self.activation](xp, y, g)
+        gx = (g @ w.T).reshape(self.x_shape) if self.needs_grad[0] else None
+        gw = x2.T @ g if self.needs_grad[1] else None
+        if not self.has_bias:
+            return gx, gw
+        gb = g.sum(axis=0) if self.needs_grad[2] else None
+        return gx, gw, gb
+
+
+def _softmax(xp, x, axis):
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+# ---- public functions ----------------------------------------------------
+
+def relu(x):
+    """``max(x, 0)``."""
+    return Relu()(x)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, computed without overflow."""
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def softplus(x):
+    return Softplus()(x)
+
+
+def softsign(x):
+    return Softsign()(x)
+
+
+def silu(x):
+    return Silu()(x)
+
+
+def relu6(x):
+    return Relu6()(x)
+
+
+def hard_sigmoid(x):
+    return HardSigmoid()(x)
+
+
+def elu(x, alpha=1.0):
+    return Elu(alpha)(x)
+
+
+def selu(x):
+    return Selu()(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return LeakyRelu(negative_slope)(x)
+
+
+def gelu(x, approximate=True):
+    return Gelu()(x)
+
+
+def softmax(x, axis=-1):
+    """Softmax over ``axis``."""
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    """Log of softmax over ``axis``, computed stably."""
+    return LogSoftmax(axis)(x)
+
+
+def softmax_cross_entropy(logits, labels):
+    """Per-sample ``-sum(labels * log_softmax(logits))``; integer labels are class ids."""
+    return SoftmaxCrossEntropy()(logits, getattr(labels, "value", labels))
+
+
+def sigmoid_cross_entropy(logits, labels):
+    """Elementwise binary cross-entropy from logits."""
+    return SigmoidCrossEntropy()(logits, getattr(labels, "value", labels))
+
+
+def dense(x, kernel, bias=None, activation=None):
+    """Fused ``activation(x @ kernel + bias)`` as one graph node."""
+    if bias is None:
+        return Dense(activation)(x, kernel)
+    return Dense(activation)(x, kernel, bias)
+
+
+def dropout(x, rate, seed=None):
+    """Zero each element with probability ``rate``; scale the rest by ``1/(1-rate)``."""
+    from .math import multiply
+    xv = getattr(x, "value", x)
+    xp = xpof(xv)
+    keep = backend.random_uniform(xv.shape, xp, seed) >= rate
+    mask = keep.astype(xv.dtype) * xv.dtype.type(1.0 / (1.0 - rate))
+    return multiply(x, mask)
+
+
+def one_hot(x, num_classes, dtype="float32"):
+    """Integer ids ``(...)`` -> one-hot ``(..., num_classes)`` (no gradient)."""
+    from ..autograd.tensor import Tensor
+    xv = getattr(x, "value", x)
+    xp = xpof(xv)
+    out = xp.zeros(xv.shape + (num_classes,), dtype=dtype)
+    xp.put_along_axis(out, xp.asarray(xv, dtype=xp.int64)[..., None], 1, axis=-1)
+    return Tensor(out)

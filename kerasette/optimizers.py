@@ -1,0 +1,309 @@
+"""Optimizers: SGD (momentum, Nesterov), Adam, AdamW, RMSprop, Adagrad.
+
+Updates follow Keras 3's formulas exactly and run in place on the weight
+arrays (no new arrays per weight beyond one scratch buffer), so an epoch's
+optimizer cost is a handful of passes over the parameters. State is kept
+per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
+"""
+import math
+
+from . import backend
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
+
+
+class Optimizer:
+    """Base class.
+
+    Args:
+        learning_rate: a float, or a callable ``step -> lr`` (schedule).
+        clipnorm / clipvalue / global_clipnorm: gradient clipping, as Keras.
+    """
+
+    slot_names = ()
+
+    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, weight_decay=None, **kwargs):
+        self.name = name or type(self).__name__.lower()
+        self._learning_rate = learning_rate
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.weight_decay = weight_decay
+        self.iterations = 0
+        self.slots = {}            # slot name -> list of arrays, one per weight
+        self._vars = None          # the weights the slots belong to (order fixed at build)
+
+    @property
+    def learning_rate(self):
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else float(lr)
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value
+
+    lr = learning_rate
+
+    def build(self, variables):
+        """Create the per-weight state for ``variables`` (zeros like each weight)."""
+        self._vars = list(variables)
+        self._index = {id(v): i for i, v in enumerate(self._vars)}
+        for name in self.slot_names:
+            self.slots[name] = [backend.get_array_module(v.value).zeros_like(v.value) for v in self._vars]
+
+    @property
+    def built(self):
+        return self._vars is not None
+
+    def apply_gradients(self, grads_and_vars):
+        """Apply ``[(grad, variable), ...]``; grads may be None (skipped)."""
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, trainable_variables=None):
+        """One update step of ``trainable_variables`` with ``grads`` (arrays or Tensors)."""
+        if trainable_variables is None:
+            trainable_variables = self._vars
+        grads = [getattr(g, "value", g) for g in grads]
+        if not self.built:
+            self.build(trainable_variables)
+        missing = [v for v in trainable_variables if id(v) not in self._index]
+        if missing:
+            self._extend(missing)
+        grads = self._clip(grads)
+        self.iterations += 1
+        lr = self.learning_rate
+        for g, v in zip(grads, trainable_variables):
+            if g is None:
+                continue
+            if g.dtype != v.value.dtype:
+                g = g.astype(v.value.dtype)
+            i = self._index[id(v)]
+            if self.weight_decay and type(self) is not AdamW:
+                g = g + self.weight_decay * v.value
+            self.update(v.value, g, i, lr)
+
+    def update(self, w, g, i, lr):
+        """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``)."""
+        raise NotImplementedError
+
+    def _extend(self, new_vars):
+        start = len(self._vars)
+        self._vars.extend(new_vars)
+        for k, v in enumerate(new_vars):
+            self._index[id(v)] = start + k
+        for name in self.slot_names:
+            self.slots[name].extend(backend.get_array_module(v.value).zeros_like(v.value) for v in new_vars)
+
+    def _clip(self, grads):
+        if self.clipvalue is not None:
+            grads = [None if g is None else backend.get_array_module(g).clip(g, -self.clipvalue, self.clipvalue)
+                     for g in grads]
+        if self.clipnorm is not None:
+            grads = [None if g is None else _scale_to_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(float((g * g).sum()) for g in grads if g is not None))
+            if total > self.global_clipnorm:
+                grads = [None if g is None else g * (self.global_clipnorm / total) for g in grads]
+        return grads
+
+    @property
+    def variables(self):
+        """The state in Keras's saving order: iteration count, learning rate, then the
+        slots of each weight (see ``kerasette.saving``)."""
+        out = []
+        if self._vars is None:
+            return out
+        for i in range(len(self._vars)):
+            for name in self.slot_names:
+                out.append(self.slots[name][i])
+        return out
+
+    def get_config(self):
+        lr = self._learning_rate
+        return {"name": self.name, "learning_rate": lr if not callable(lr) else float(lr(self.iterations)),
+                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm, "weight_decay": self.weight_decay}
+
+    @classmethod
+    def from_config(cls, config):
+        config = {k: v for k, v in config.items() if k in _init_args(cls)}
+        return cls(**config)
+
+
+class SGD(Optimizer):
+    """``m = momentum*m - lr*g; w += m`` (Nesterov: ``w += momentum*m - lr*g``)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.momentum, self.nesterov = momentum, nesterov
+        self.slot_names = ("momentum",) if momentum else ()
+
+    def update(self, w, g, i, lr):
+        if not self.momentum:
+            w -= lr * g
+            return
+        m = self.slots["momentum"][i]
+        m *= self.momentum
+        m -= lr * g
+        if self.nesterov:
+            w += self.momentum * m - lr * g
+        else:
+            w += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam as Keras 3 writes it::
+
+        alpha = lr * sqrt(1 - b2**t) / (1 - b1**t)
+        m += (g - m) * (1 - b1);  v += (g*g - v) * (1 - b2)
+        w -= alpha * m / (sqrt(v) + epsilon)
+    """
+
+    slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        if amsgrad:
+            self.slot_names = ("momentum", "velocity", "velocity_hat")
+
+    def update(self, w, g, i, lr):
+        t = self.iterations
+        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        m, v = self.slots["momentum"][i], self.slots["velocity"][i]
+        xp = backend.get_array_module(w)
+        tmp = g - m
+        tmp *= 1 - self.beta_1
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        if self.amsgrad:
+            vhat = self.slots["velocity_hat"][i]
+            xp.maximum(vhat, v, out=vhat)
+            v = vhat
+        xp.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        xp.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        w -= tmp
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` before the step."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
+
+    def update(self, w, g, i, lr):
+        w -= (lr * self.weight_decay) * w
+        super().update(w, g, i, lr)
+
+
+class RMSprop(Optimizer):
+    """``v = rho*v + (1-rho)*g^2; w -= lr * g / sqrt(v + epsilon)`` (+ momentum, centered)."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
+        names = ["velocity"]
+        if momentum:
+            names.append("momentum")
+        if centered:
+            names.append("average_gradient")
+        self.slot_names = tuple(names)
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        v = self.slots["velocity"][i]
+        v *= self.rho
+        v += (1 - self.rho) * g * g
+        denom = v + self.epsilon
+        if self.centered:
+            a = self.slots["average_gradient"][i]
+            a *= self.rho
+            a += (1 - self.rho) * g
+            denom -= a * a
+        inc = lr * g / xp.sqrt(denom)
+        if self.momentum:
+            m = self.slots["momentum"][i]
+            m *= self.momentum
+            m += inc
+            inc = m
+        w -= inc
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    slot_names = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def build(self, variables):
+        super().build(variables)
+        for a in self.slots["accumulator"]:
+            a += self.initial_accumulator_value
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        acc = self.slots["accumulator"][i]
+        acc += g * g
+        w -= lr * g / xp.sqrt(acc + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+def _scale_to_norm(g, max_norm):
+    xp = backend.get_array_module(g)
+    n = float(xp.sqrt((g * g).sum()))
+    return g * (max_norm / n) if n > max_norm else g
+
+
+def _init_args(cls):
+    import inspect
+    names = set()
+    for c in cls.__mro__:
+        if "__init__" in c.__dict__:
+            names |= set(inspect.signature(c.__init__).parameters)
+    return names
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(identifier):
+    """An optimizer from a name (``"adam"``), an Optimizer or a config dict."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"Unknown optimizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[key]()
+    if isinstance(identifier, dict):
+        key = identifier.get("class_name", "").lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"Unknown optimizer class: {identifier.get('class_name')!r}")
+        return _BY_NAME[key].from_config(identifier.get("config", {}))
+    raise TypeError(f"Could not interpret optimizer: {identifier!r}")
+
+
+def serialize(opt):
+    return {"module": "keras.optimizers", "class_name": type(opt).__name__, "config": opt.get_config()}

@@ -1,0 +1,31 @@
+"""Utilities as ``keras.utils`` has them: to_categorical, normalize, set_random_seed."""
+import numpy as np
+
+from ..backend import set_random_seed
+
+__all__ = ["to_categorical", "normalize", "set_random_seed"]
+
+
+def to_categorical(x, num_classes=None):
+    """Integer class ids ``(n,)`` (or ``(n, 1)``) -> one-hot float32 ``(n, num_classes)``."""
+    x = np.asarray(x)
+    if x.ndim > 1 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.size and (x.min() < 0 or (x.dtype.kind == "f" and not np.all(np.mod(x, 1) == 0))):
+        raise ValueError(f"to_categorical: expected non-negative integer class ids, got values in "
+                         f"[{x.min()}, {x.max()}]")
+    x = x.astype(np.int64)
+    n = int(x.max()) + 1 if num_classes is None else int(num_classes)
+    if x.size and x.max() >= n:
+        raise ValueError(f"to_categorical: class id {x.max()} is out of range for num_classes={n}")
+    out = np.zeros(x.shape + (n,), dtype="float32")
+    np.put_along_axis(out, x[..., None], 1.0, axis=-1)
+    return out
+
+
+def normalize(x, axis=-1, order=2):
+    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero)."""
+    x = np.asarray(x, dtype="float32") if not hasattr(x, "value") else x.numpy()
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    norm[norm == 0] = 1
+    return x / norm
