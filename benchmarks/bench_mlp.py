@@ -1,0 +1,83 @@
+"""One MNIST epoch of the 784-512-512-10 MLP (batch 128, Adam) in kerasette and PyTorch.
+
+    python benchmarks/bench_mlp.py [--repeats 2]
+
+Both run in this process on the same data with 2 threads; prints each time
+(best of ``--repeats`` epochs) and the ratio kerasette / PyTorch. Target: <= 1.2.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import numpy as np  # noqa: E402
+
+import kerasette as keras  # noqa: E402
+
+
+def data():
+    (x, y), _ = keras.datasets.mnist.load_data()
+    return x.reshape(-1, 784).astype("float32") / 255, y.astype("int64")
+
+
+def kerasette_epoch(x, y, repeats):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def torch_epoch(x, y, repeats):
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
+                                torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        perm = torch.randperm(len(xt))
+        for i in range(0, len(xt), 128):
+            idx = perm[i:i + 128]
+            xb, yb = xt[idx], yt[idx]
+            opt.zero_grad()
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            (out.argmax(1) == yb).float().mean().item()   # accuracy, as the Keras loop reports it
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=2)
+    args = p.parse_args()
+    x, y = data()
+    k = kerasette_epoch(x, y, args.repeats)
+    print(f"kerasette: {k:.2f} s/epoch")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch not installed: no ratio (pip install torch==2.13.0)")
+        return
+    t = torch_epoch(x, y, args.repeats)
+    print(f"pytorch:   {t:.2f} s/epoch")
+    print(f"ratio kerasette/pytorch: {k / t:.2f}  (target <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()
