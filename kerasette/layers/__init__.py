@@ -5,8 +5,16 @@ from .core import Dense, Activation, Dropout, Flatten, Reshape, Lambda, Masking
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
                     add, subtract, multiply, average, maximum, minimum, concatenate, dot)
 from .serialization import serialize, deserialize
+from .einsum_dense import EinsumDense
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Lambda", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "serialize", "deserialize"]
+           "concatenate", "dot", "serialize", "deserialize", "EinsumDense"]
+from .conv import Conv2D, Convolution2D  # noqa: E402
+from .pooling import (MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,  # noqa: E402
+                      GlobalMaxPooling2D, ZeroPadding2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
+                      GlobalMaxPool2D)
+__all__ += ["Conv2D", "Convolution2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+            "GlobalMaxPooling2D", "ZeroPadding2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
+            "GlobalMaxPool2D"]

@@ -45,9 +45,18 @@ def _out_shape(layer):
     if shapes is None or not layer.built:
         return "?"
     try:
-        return _fmt(layer.compute_output_shape(shapes))
+        return _fmt(_batch_none(layer.compute_output_shape(_batch_none(shapes))))
     except Exception:
         return "?"
+
+
+def _batch_none(s):
+    """The same shape structure with the batch axis shown as None."""
+    if isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s):
+        return (None,) + tuple(s[1:]) if s else s
+    if isinstance(s, dict):
+        return {k: _batch_none(v) for k, v in s.items()}
+    return type(s)(_batch_none(x) for x in s)
 
 
 def _fmt(s):
