@@ -57,9 +57,14 @@ class Dataset:
             yield self._rebuild([_to_device(a[idx], is_x) for a, is_x in zip(self.arrays, self._is_x)])
 
     def _rebuild(self, arrays):
+        """The batch as ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, as Keras passes it
+        to ``train_step``."""
         it = iter(arrays)
         flat = [next(it) if present else None for present in self._mask]
-        return _unflatten(self.structure, iter(flat))
+        batch = _unflatten(self.structure, iter(flat))
+        while len(batch) > 1 and batch[-1] is None:
+            batch = batch[:-1]
+        return batch
 
 
 def unpack_data(data):
