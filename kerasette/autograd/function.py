@@ -24,6 +24,8 @@ from .tensor import Tensor
 __all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled"]
 
 _GRAD_ENABLED = [True]
+# set by kerasette.layers: turns an op applied to symbolic (functional-API) tensors into a layer call
+_SYMBOLIC_HOOK = []
 
 
 def is_grad_enabled():
@@ -83,6 +85,8 @@ class Function:
         return cls(**kwargs)(*inputs)
 
     def __call__(self, *inputs):
+        if _SYMBOLIC_HOOK and any(getattr(x, "_keras_symbolic", False) for x in inputs):
+            return _SYMBOLIC_HOOK[0](self, inputs)      # functional-API placeholders
         arrays = [x.value if isinstance(x, Tensor) else x for x in inputs]
         record = _GRAD_ENABLED[0] and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if record:

@@ -6,6 +6,10 @@ from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concaten
                     add, subtract, multiply, average, maximum, minimum, concatenate, dot)
 from .serialization import serialize, deserialize
 from .einsum_dense import EinsumDense
+from . import symbolic as _symbolic
+from ..autograd import function as _function
+
+_function._SYMBOLIC_HOOK[:] = [_symbolic._apply_op_symbolically]
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Lambda", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
@@ -18,3 +22,5 @@ from .pooling import (MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,  #
 __all__ += ["Conv2D", "Convolution2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
             "GlobalMaxPooling2D", "ZeroPadding2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
             "GlobalMaxPool2D"]
+from .recurrent import SimpleRNNCell, SimpleRNN, Bidirectional  # noqa: E402
+__all__ += ["SimpleRNNCell", "SimpleRNN", "Bidirectional"]

@@ -11,6 +11,8 @@ __all__ = ["KerasTensor", "Node", "is_symbolic", "flatten_structure", "map_struc
 class KerasTensor:
     """A placeholder with ``shape`` (``None`` for the batch axis) and ``dtype``."""
 
+    _keras_symbolic = True
+
     def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
         self.shape = tuple(shape)
         self.dtype = dtype
@@ -29,6 +31,8 @@ class KerasTensor:
     # ``x + y`` works in functional code
     def _binary(self, other, fn, name):
         from .merge import _op_layer
+        if not isinstance(other, KerasTensor):          # a constant: keep it inside the layer
+            return _op_layer(lambda a: fn(a, other), name)(self)
         return _op_layer(fn, name)(self, other)
 
     def __add__(self, o):
@@ -76,7 +80,23 @@ class KerasTensor:
 
 def _rev(t, o, fn, name):
     from .merge import _op_layer
-    return _op_layer(lambda a, b: fn(b, a), name)(t, o)
+    return _op_layer(lambda a: fn(o, a), name)(t)
+
+
+def _apply_op_symbolically(function, inputs):
+    """An op called on KerasTensors (``ops.relu(x)`` in functional code) becomes a layer
+    that applies a fresh copy of the op to the real tensors at run time."""
+    import copy
+    from .merge import _op_layer
+    positions = [i for i, x in enumerate(inputs) if isinstance(x, KerasTensor)]
+
+    def run(*tensors):
+        args = list(inputs)
+        for i, t in zip(positions, tensors):
+            args[i] = t
+        return copy.copy(function)(*args)
+    symbolic = [inputs[i] for i in positions]
+    return _op_layer(run, type(function).__name__.lower())(*symbolic)
 
 
 class Node:

@@ -372,8 +372,19 @@ class Model(Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
         """Print a table of layers, output shapes and parameter counts."""
         from .summary import summary_text
+        self._assert_built("summary")
         text = summary_text(self, line_length)
         (print_fn or print)(text)
+
+    def _assert_built(self, what):
+        if not self.built or (not self.weights and any(not l.built for l in self._sublayers())):
+            raise ValueError(f"Model '{self.name}' has not yet been built, so `{what}()` cannot know its "
+                             f"shapes. Build it first by calling `model.build(input_shape)` or by calling "
+                             f"the model on a batch of data.")
+
+    def count_params(self):
+        self._assert_built("count_params")
+        return super().count_params()
 
     def get_layer(self, name=None, index=None):
         """A layer by ``name`` or by ``index`` in ``model.layers``."""

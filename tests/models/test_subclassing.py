@@ -106,3 +106,20 @@ def test_build_with_shape_creates_weights():
     model = Net()
     model.build((None, 4))
     assert len(model.weights) == 6
+
+
+def test_unbuilt_subclassed_model_refuses_summary():
+    with pytest.raises(ValueError, match="not yet been built"):
+        Net().summary()
+    with pytest.raises(ValueError, match="not yet been built"):
+        Net().count_params()
+
+
+def test_ops_on_symbolic_tensors_become_layers():
+    from kerasette import ops
+    x = keras.Input((3,))
+    z = ops.concatenate([ops.relu(x) * 2.0 + 1.0, 1.0 - x], axis=-1)
+    model = keras.Model(x, z)
+    assert z.shape == (None, 6)
+    np.testing.assert_allclose(model.predict(np.array([[-1.0, 0.5, 2.0]])),
+                               [[1.0, 2.0, 5.0, 2.0, 0.5, -1.0]])
