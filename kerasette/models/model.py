@@ -64,6 +64,7 @@ class Model(Layer):
         """
         self.optimizer = optimizers.get(optimizer)
         _check_spec("loss", loss, losses_mod.get)
+        _check_spec("metrics", metrics, lambda m: m in ("accuracy", "acc") or metrics_mod.get(m))
         self._compiled = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                           "weighted_metrics": weighted_metrics, "resolved": None}
         self._loss_tracker = metrics_mod.Mean(name="loss")
