@@ -9,7 +9,7 @@ from . import backend
 from .backend import set_random_seed
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import ops, initializers, activations, losses, metrics, optimizers, callbacks
-from . import layers, models, utils, datasets
+from . import layers, models, utils, datasets, saving
 from .layers import Input, Layer
 from .models import Model, Sequential
 
@@ -17,9 +17,3 @@ __all__ = ["backend", "ops", "initializers", "activations", "losses", "metrics",
            "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed"]
 
-
-def __getattr__(name):
-    if name == "saving":
-        from . import saving
-        return saving
-    raise AttributeError(f"module 'kerasette' has no attribute {name!r}")

@@ -28,6 +28,7 @@ log_softmax = ops.log_softmax
 
 
 def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` over ``axis`` (the last by default), computed stably."""
     return ops.softmax(x, axis=axis)
 
 

@@ -83,8 +83,15 @@ def device():
 
 
 def set_device(name):
-    """Make ``"cpu"`` (NumPy) or ``"gpu"`` (CuPy) the device for new weights and batches."""
+    """Make ``"cpu"`` (NumPy) or ``"gpu"`` (CuPy) the device for new weights and batches.
+
+    A module registered with ``register_array_module`` (the test stand-in) may be
+    given instead of a name; ``device()`` then returns that module.
+    """
     global _DEVICE
+    if name in _EXTRA_MODULES.values():
+        _DEVICE = name
+        return
     name = str(name).lower()
     if name not in ("cpu", "gpu", "cuda"):
         raise ValueError(f"set_device: expected 'cpu' or 'gpu', got {name!r}")
@@ -155,7 +162,7 @@ def random_uniform(shape, mod=None, seed=None):
     if mod is np:
         rng = _RNG if seed is None else np.random.default_rng(seed)
         return rng.random(shape, dtype=np.float32)
-    return mod.random.random(shape).astype("float32")
+    return mod.random.random(shape, dtype="float32")
 
 
 def _import_cupy():

@@ -30,16 +30,25 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """All zeros: ``Zeros()((2, 3))`` is a ``(2, 3)`` array of 0.0 (the default for biases)."""
     def __call__(self, shape, dtype=None):
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
 
 class Ones(Initializer):
+    """All ones."""
     def __call__(self, shape, dtype=None):
         return np.ones(shape, dtype=dtype or backend.floatx())
 
 
 class Constant(Initializer):
+    """Every element equal to ``value``.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.Constant(0.5)((2,))
+        array([0.5, 0.5], dtype=float32)
+    """
     def __init__(self, value=0.0):
         self.value = value
 
@@ -62,6 +71,11 @@ class _Seeded(Initializer):
 
 
 class RandomNormal(_Seeded):
+    """Normal samples with ``mean`` and ``stddev`` (Keras's defaults 0.0 and 0.05).
+
+    With ``seed=None`` samples come from kerasette's seeded generator
+    (``set_random_seed``); with an int seed the same values every call.
+    """
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
@@ -74,6 +88,7 @@ class RandomNormal(_Seeded):
 
 
 class RandomUniform(_Seeded):
+    """Uniform samples in ``[minval, maxval)`` (Keras's defaults -0.05 and 0.05)."""
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
@@ -164,6 +179,7 @@ class Orthogonal(_Seeded):
 
 
 class Identity(Initializer):
+    """``gain`` times the identity matrix, for 2-D shapes (``np.eye(rows, cols)``)."""
     def __init__(self, gain=1.0):
         self.gain = gain
 

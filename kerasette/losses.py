@@ -67,6 +67,12 @@ class MeanAbsoluteError(Loss):
 
 
 class Huber(Loss):
+    """Squared error for ``|error| <= delta``, linear beyond: ``0.5 e**2`` or
+    ``delta * (|e| - 0.5 delta)``, averaged over the last axis.
+
+    Args:
+        delta: where the quadratic part turns linear (default 1.0).
+    """
     def __init__(self, delta=1.0, **kwargs):
         super().__init__(**kwargs)
         self.delta = delta
@@ -205,22 +211,39 @@ def _check_same_trailing(loss, y, output_shape, where):
 
 # functional forms (per-sample values, no reduction), as keras.losses.* functions
 def mean_squared_error(y_true, y_pred):
+    """Per-sample ``mean((y_pred - y_true)**2, axis=-1)``; no reduction over the batch."""
     return MeanSquaredError().call(_as_labels(y_true, y_pred), y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Per-sample ``mean(|y_pred - y_true|, axis=-1)``; no reduction over the batch."""
     return MeanAbsoluteError().call(_as_labels(y_true, y_pred), y_pred)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
+    """Per-sample binary cross-entropy of probabilities (or logits with ``from_logits=True``),
+    averaged over the last axis.
+    """
     return BinaryCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Per-sample cross-entropy of one-hot (or soft) labels ``(batch, classes)`` against
+    probabilities (or logits with ``from_logits=True``).
+    """
     return CategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Per-sample cross-entropy of integer labels ``(batch,)`` against probabilities
+    ``(batch, classes)`` (or logits with ``from_logits=True``).
+
+    Example:
+        >>> from kerasette import losses
+        >>> p = np.array([[0.5, 0.5], [0.9, 0.1]])
+        >>> losses.sparse_categorical_crossentropy(np.array([0, 0]), p).numpy().round(3)
+        array([0.693, 0.105])
+    """
     return SparseCategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
 
 
@@ -260,6 +283,7 @@ def get(identifier):
 
 
 def serialize(loss):
+    """``{"module", "class_name", "config"}`` for a Loss object, as Keras writes it; other values pass through."""
     if isinstance(loss, Loss):
         return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config()}
     return loss

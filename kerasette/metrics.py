@@ -53,6 +53,11 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _raw(values)
+        if sample_weight is not None:       # weighted mean (the loss tracker weights by batch size)
+            sw = _raw(sample_weight)
+            self.total = self.total + (v * sw).sum()
+            self.count = self.count + (v * 0 + sw).sum()
+            return
         n = getattr(v, "size", 1)
         self.total = self.total + (v.sum() if n > 1 else v)
         self.count = self.count + n
@@ -66,6 +71,7 @@ class Accuracy(Metric):
 
 
 class BinaryAccuracy(Metric):
+    """Fraction of predictions on the right side of ``threshold`` (0.5) for 0/1 labels."""
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         self.threshold = threshold
         super().__init__(name)
@@ -91,6 +97,7 @@ class SparseCategoricalAccuracy(Metric):
 
 
 class TopKCategoricalAccuracy(Metric):
+    """Fraction of samples whose one-hot label is among the ``k`` highest predictions."""
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         self.k = k
         super().__init__(name)
@@ -102,11 +109,13 @@ class TopKCategoricalAccuracy(Metric):
 
 
 class MeanSquaredError(Metric):
+    """Running mean of ``mean((y_pred - y_true)**2, axis=-1)``."""
     def values(self, y_true, y_pred):
         return ((y_pred - y_true) ** 2).mean(axis=-1)
 
 
 class MeanAbsoluteError(Metric):
+    """Running mean of ``mean(|y_pred - y_true|, axis=-1)``."""
     def values(self, y_true, y_pred):
         xp = backend.get_array_module(y_pred)
         return xp.abs(y_pred - y_true).mean(axis=-1)

@@ -8,6 +8,7 @@ per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
 import math
 
 from . import backend
+from .ops import cuda_kernels
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
 
@@ -176,6 +177,9 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = self.slots["momentum"][i], self.slots["velocity"][i]
         xp = backend.get_array_module(w)
+        if not self.amsgrad and cuda_kernels.is_cupy(xp):     # the whole step in one kernel
+            cuda_kernels.adam_update(w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
+            return
         tmp = g - m
         tmp *= 1 - self.beta_1
         m += tmp
@@ -248,6 +252,13 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Adagrad: ``acc += g**2; w -= lr * g / sqrt(acc + epsilon)``, Keras 3's formula.
+
+    Args:
+        learning_rate: step size (default 0.001).
+        initial_accumulator_value: starting value of ``acc`` (0.1).
+        epsilon: added under the square root (1e-7).
+    """
     slot_names = ("accumulator",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
@@ -306,4 +317,5 @@ def get(identifier):
 
 
 def serialize(opt):
+    """``{"module", "class_name", "config"}`` of an optimizer, as Keras writes it."""
     return {"module": "keras.optimizers", "class_name": type(opt).__name__, "config": opt.get_config()}

@@ -69,17 +69,21 @@ def _ones_like(a):
 
 def _topological_order(root):
     """Tensors reachable from ``root`` through nodes, inputs before outputs."""
-    order, seen = [], {id(root)}
+    # depth-first post-order; a tensor is marked when it is expanded (not when
+    # pushed), so one reached by several paths still comes after all its users
+    order, seen = [], set()
     stack = [(root, False)]
     while stack:
         t, done = stack.pop()
         if done:
             order.append(t)
             continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
         stack.append((t, True))
         if t.node is not None:
             for x in t.node.inputs:
                 if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
-                    seen.add(id(x))
                     stack.append((x, False))
     return order

@@ -57,6 +57,7 @@ class Tensor:
         return backend.to_numpy(self.value)
 
     def item(self):
+        """The value of a one-element tensor as a Python scalar."""
         return self.value.item()
 
     def __float__(self):
@@ -160,17 +161,21 @@ class Tensor:
         return _ops().transpose(self)
 
     def reshape(self, *shape):
+        """``ops.reshape``: ``t.reshape(2, -1)`` or ``t.reshape((2, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops().reshape(self, shape)
 
     def sum(self, axis=None, keepdims=False):
+        """``ops.sum`` over ``axis``."""
         return _ops().sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """``ops.mean`` over ``axis``."""
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype):
+        """``ops.cast`` to ``dtype`` (differentiable)."""
         return _ops().cast(self, dtype)
 
 

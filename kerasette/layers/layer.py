@@ -338,7 +338,9 @@ def _to_tensor(x):
     dtype = backend.floatx() if x.dtype.kind == "f" and x.dtype != backend.floatx() else None
     if x.dtype.kind in "ub" and x.dtype.itemsize == 1:
         dtype = None
-    return Tensor(backend.to_device(x, dtype=dtype))
+    # host data goes to the default device; a device array stays where it is
+    dev = None if type(x).__module__ == "numpy" else backend.get_array_module(x)
+    return Tensor(backend.to_device(x, dev, dtype=dtype))
 
 
 def _first_dtype(inputs, default):

@@ -54,10 +54,12 @@ class Multiply(_Merge):
 
 
 class Maximum(_Merge):
+    """Elementwise maximum of a list of inputs of the same shape."""
     _merge = staticmethod(ops.maximum)
 
 
 class Minimum(_Merge):
+    """Elementwise minimum of a list of inputs of the same shape."""
     _merge = staticmethod(ops.minimum)
 
 

@@ -44,8 +44,9 @@ class Dataset:
         self.n = k
         return tail
 
-    def batches(self, batch_size, shuffle=False, rng=None):
-        """Yield ``(x, y, sample_weight)`` batches with arrays on the device."""
+    def batches(self, batch_size, shuffle=False, rng=None, device=None):
+        """Yield ``(x, y, sample_weight)`` batches with arrays on ``device`` (an array
+        module or device name; the default device when None)."""
         order = None
         if shuffle:
             order = (rng or backend.random_generator()).permutation(self.n)
@@ -54,7 +55,7 @@ class Dataset:
                 idx = slice(start, start + batch_size)
             else:
                 idx = np.sort(order[start:start + batch_size])
-            yield self._rebuild([_to_device(a[idx], is_x) for a, is_x in zip(self.arrays, self._is_x)])
+            yield self._rebuild([_to_device(a[idx], is_x, device) for a, is_x in zip(self.arrays, self._is_x)])
 
     def _rebuild(self, arrays):
         """The batch as ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, as Keras passes it
@@ -91,10 +92,10 @@ def _host_array(a):
     return a
 
 
-def _to_device(a, is_x):
+def _to_device(a, is_x, device=None):
     if a.dtype == np.float64 or (is_x and a.dtype.kind in "ui" and a.dtype.itemsize == 1):
         a = a.astype(backend.floatx())
-    return backend.to_device(a)
+    return backend.to_device(a, device)
 
 
 def _unflatten(structure, it):

@@ -65,6 +65,10 @@ class Model(Layer):
         self.optimizer = optimizers.get(optimizer)
         _check_spec("loss", loss, losses_mod.get)
         _check_spec("metrics", metrics, lambda m: m in ("accuracy", "acc") or metrics_mod.get(m))
+        for w in flatten_structure(loss_weights):
+            if w is not None and not isinstance(w, (int, float)) or isinstance(w, bool):
+                raise TypeError(f"compile: loss_weights must be numbers (one per output), got {w!r}; "
+                                f"pass metrics by keyword: compile(..., metrics=[...])")
         self._compiled = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                           "weighted_metrics": weighted_metrics, "resolved": None}
         self._loss_tracker = metrics_mod.Mean(name="loss")
@@ -151,6 +155,7 @@ class Model(Layer):
         return [m.name for m in self.metrics]
 
     def reset_metrics(self):
+        """Reset the loss tracker and every compiled metric (done at each epoch start)."""
         for m in self.metrics:
             m.reset_state()
 
@@ -165,6 +170,7 @@ class Model(Layer):
         return _LiveLogs(self.metrics)
 
     def get_metrics_result(self):
+        """``{name: value}`` of the loss tracker and metrics as Python floats."""
         return {m.name: m.result() for m in self.metrics}
 
     # -- steps --------------------------------------------------------------------
@@ -173,7 +179,7 @@ class Model(Layer):
         x, y, sw = unpack_data(data)
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sw)
-        self._update_loss_trackers(loss)
+        self._update_loss_trackers(loss, x)
         variables = self.trainable_weights
         for v in variables:
             v.grad = None
@@ -186,18 +192,23 @@ class Model(Layer):
         x, y, sw = unpack_data(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sw)
-        self._update_loss_trackers(loss)
+        self._update_loss_trackers(loss, x)
         return self.compute_metrics(x, y, y_pred, sw)
 
     def predict_step(self, data):
+        """The model's output for one batch ``x`` (override to post-process predictions)."""
         x, _, _ = unpack_data(data)
         return self(x, training=False)
 
-    def _update_loss_trackers(self, loss):
-        self._loss_tracker.update_state(loss.value)
+    def _update_loss_trackers(self, loss, x=None):
+        # weight each batch's mean loss by its size (as Keras), so an epoch's loss is the
+        # per-sample mean whatever the batch size and however short the last batch is
+        leaves = flatten_structure(x) if x is not None else []
+        n = len(leaves[0]) if leaves and hasattr(leaves[0], "shape") else None
+        self._loss_tracker.update_state(loss.value, sample_weight=n)
         for o, value in self._last_output_losses:
             if o["tracker"] is not None:
-                o["tracker"].update_state(value.value)
+                o["tracker"].update_state(value.value, sample_weight=n)
 
     def zero_grad(self):
         """Clear ``.grad`` of every weight (for custom ``train_step``s)."""
@@ -240,11 +251,13 @@ class Model(Layer):
         self.stop_training = False
         self.history = history
         cb.on_train_begin()
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch  # BackupAndRestore
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cb.on_epoch_begin(epoch)
             logs = {}
-            for step, batch in enumerate(train.batches(batch_size, shuffle=bool(shuffle))):
+            batches = train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
+            for step, batch in enumerate(batches):
                 cb.on_train_batch_begin(step)
                 logs = self.train_step(batch)
                 cb.on_train_batch_end(step, logs)
@@ -280,7 +293,7 @@ class Model(Layer):
         self.reset_metrics()
         logs = {}
         with no_grad():
-            for batch in data.batches(batch_size):
+            for batch in data.batches(batch_size, device=self._data_device()):
                 logs = self.test_step(batch)
         return _materialize(logs)
 
@@ -290,7 +303,7 @@ class Model(Layer):
         data = Dataset(x)
         outs = []
         with no_grad():
-            for batch in data.batches(_check_batch_size(batch_size)):
+            for batch in data.batches(_check_batch_size(batch_size), device=self._data_device()):
                 y = self.predict_step(batch)
                 outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))
         if not outs:
@@ -308,7 +321,7 @@ class Model(Layer):
         self.reset_metrics()
         data = Dataset(x, y, sample_weight)
         self._check_targets(data, y)
-        (batch,) = list(data.batches(len(data)))
+        (batch,) = list(data.batches(len(data), device=self._data_device()))
         return _format(_materialize(self.train_step(batch)), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -319,6 +332,7 @@ class Model(Layer):
         return _format(self._run_eval(data, len(data)), return_dict)
 
     def predict_on_batch(self, x):
+        """Outputs for exactly this batch, as NumPy arrays."""
         return self.predict(x, batch_size=len(flatten_structure(x)[0]))
 
     def _check_targets(self, data, y):
@@ -341,7 +355,7 @@ class Model(Layer):
             shapes = [t.shape for t in flatten_structure(y_pred_like)]
             self._resolve_compile(map_structure(lambda t: _ShapeOnly(t.shape), y_pred_like))
             return shapes
-        sample = next(data.batches(1))
+        sample = next(data.batches(1, device=self._data_device()))
         x = unpack_data(sample)[0]
         with no_grad():
             y_pred = self(x, training=False)
@@ -384,6 +398,7 @@ class Model(Layer):
                              f"the model on a batch of data.")
 
     def count_params(self):
+        """Number of scalars in all weights (the model must be built)."""
         self._assert_built("count_params")
         return super().count_params()
 
@@ -400,6 +415,12 @@ class Model(Layer):
                 return layer
         raise ValueError(f"Model '{self.name}': no layer named '{name}'. "
                          f"Layers: {[l.name for l in layers]}")
+
+    def _data_device(self):
+        """Where batches go: the array module of the weights (so a model moved with
+        ``to()`` gets its data there), or the default device before any weight exists."""
+        weights = self.weights
+        return backend.get_array_module(weights[0].value) if weights else None
 
     def to(self, device):
         """Move weights and optimizer state to ``"cpu"`` or ``"gpu"``; returns the model."""

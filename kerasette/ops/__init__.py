@@ -31,6 +31,8 @@ def convert_to_tensor(x, dtype=None):
         if dtype is None and arr.dtype == _np.float64:
             dtype = _backend.floatx()
         x = _backend.to_device(arr, dtype=dtype)
+    elif _backend.get_array_module(x) is not _backend.xp() and type(x).__module__ == "numpy":
+        x = _backend.to_device(x, dtype=dtype)     # host array, device default: move it
     return as_tensor(x, dtype)
 
 
@@ -40,6 +42,7 @@ def convert_to_numpy(x):
 
 
 def shape(x):
+    """The shape of a Tensor or array, as a tuple of ints."""
     return tuple(x.shape)
 
 
@@ -57,10 +60,12 @@ ones = _creator("ones")
 
 
 def zeros_like(x, dtype=None):
+    """A constant Tensor of zeros with ``x``'s shape, on ``x``'s device."""
     return Tensor(_backend.get_array_module(x).zeros_like(getattr(x, "value", x), dtype=dtype))
 
 
 def ones_like(x, dtype=None):
+    """A constant Tensor of ones with ``x``'s shape, on ``x``'s device."""
     return Tensor(_backend.get_array_module(x).ones_like(getattr(x, "value", x), dtype=dtype))
 
 
@@ -71,6 +76,7 @@ def argmax(x, axis=-1):
 
 
 def argmin(x, axis=-1):
+    """Index of the min along ``axis`` (not differentiable)."""
     v = getattr(x, "value", x)
     return Tensor(v.argmin(axis=axis))
 
@@ -78,6 +84,11 @@ def argmin(x, axis=-1):
 def stop_gradient(x):
     """The same value with no gradient flowing back."""
     return Tensor(getattr(x, "value", x))
+
+
+# load the submodule now: importing ``ops.conv`` later would rebind the name ``conv``
+# in this package to the module, hiding the function below
+from . import conv as _conv_module  # noqa: E402,F401
 
 
 def conv(inputs, kernel, strides=1, padding="valid", dilation_rate=1, data_format=None):
@@ -96,3 +107,5 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """2-D average pooling, channels_last."""
     from .pool import avg_pool2d
     return avg_pool2d(inputs, pool_size, strides=strides, padding=padding)
+from .conv import pad  # noqa: E402  (constant padding, differentiable)
+from .rnn import simple_rnn  # noqa: E402  (the SimpleRNN recurrence as one node)

@@ -245,8 +245,9 @@ class Max(Function):
     def backward(self, g):
         idx, flat_shape = self.saved
         xp = xpof(g)
-        gflat = xp.zeros(flat_shape, dtype=g.dtype)
-        xp.put_along_axis(gflat, idx[..., None], g.reshape(idx.shape)[..., None], axis=-1)
+        # scatter with a one-hot mask (CuPy < 14 has no put_along_axis)
+        hit = idx[..., None] == xp.arange(flat_shape[-1])
+        gflat = (hit * g.reshape(idx.shape)[..., None]).astype(g.dtype, copy=False)
         permuted = gflat.reshape([self.in_shape[i] for i in self.perm])
         inverse = [self.perm.index(i) for i in range(len(self.in_shape))]
         return permuted.transpose(inverse)
@@ -292,26 +293,38 @@ def power(a, b):
 
 
 def negative(x):
+    """``-x``, elementwise."""
     return Negative()(x)
 
 
 def abs(x):  # noqa: A001 - keras.ops name
+    """``|x|``, elementwise (gradient ``sign(x)``, 0 at 0)."""
     return Abs()(x)
 
 
 def square(x):
+    """``x * x``, elementwise.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.square(np.array([1.0, -3.0])).numpy()
+        array([1., 9.])
+    """
     return Square()(x)
 
 
 def exp(x):
+    """``e ** x``, elementwise."""
     return Exp()(x)
 
 
 def log(x):
+    """Natural logarithm, elementwise (no clipping: ``log(0)`` is ``-inf``)."""
     return Log()(x)
 
 
 def sqrt(x):
+    """Square root, elementwise."""
     return Sqrt()(x)
 
 

@@ -2,6 +2,7 @@
 and the fused dense (matmul + bias + activation) node."""
 from .. import backend
 from ..autograd.function import Function
+from . import cuda_kernels
 from .math import Unary, _unary
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "softplus",
@@ -151,6 +152,8 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, g):
         p, lab = self.saved
         xp = xpof(p)
+        if lab.ndim == p.ndim - 1 and cuda_kernels.is_cupy(xp):
+            return cuda_kernels.softmax_xent_grad(p, lab, g), None
         if lab.ndim == p.ndim - 1:
             grad = p
             flat = grad.reshape(-1, grad.shape[-1])
@@ -206,10 +209,13 @@ class Dense(Function):
         xp = xpof(x, w)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         y = x2 @ w
-        if b is not None:
-            y += b
-        if self.activation is not None:
-            y = _ACT_FWD[self.activation](xp, y)
+        if b is not None and cuda_kernels.is_cupy(xp):
+            y = cuda_kernels.bias_act(y, b, self.activation)    # bias + activation, one kernel
+        else:
+            if b is not None:
+                y += b
+            if self.activation is not None:
+                y = _ACT_FWD[self.activation](xp, y)
         self.save(x2, w, y if self.activation else None)
         self.x_shape = x.shape
         self.has_bias = b is not None
@@ -220,7 +226,8 @@ class Dense(Function):
         xp = xpof(g)
         g = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         if self.activation is not None:
-            g = _ACT_BWD[self.activation](xp, y, g)
+            g = (cuda_kernels.act_grad(y, g, self.activation) if cuda_kernels.is_cupy(xp)
+                 else _ACT_BWD[self.activation](xp, y, g))
         gx = (g @ w.T).reshape(self.x_shape) if self.needs_grad[0] else None
         gw = x2.T @ g if self.needs_grad[1] else None
         if not self.has_bias:
@@ -248,42 +255,52 @@ def sigmoid(x):
 
 
 def tanh(x):
+    """Hyperbolic tangent, elementwise; the backward uses the output: ``1 - y**2``."""
     return Tanh()(x)
 
 
 def softplus(x):
+    """``log(1 + exp(x))``, computed without overflow."""
     return Softplus()(x)
 
 
 def softsign(x):
+    """``x / (1 + |x|)``."""
     return Softsign()(x)
 
 
 def silu(x):
+    """SiLU / swish: ``x * sigmoid(x)`` (``ops.swish`` is the same function)."""
     return Silu()(x)
 
 
 def relu6(x):
+    """``min(max(x, 0), 6)``."""
     return Relu6()(x)
 
 
 def hard_sigmoid(x):
+    """Piecewise-linear sigmoid, Keras 3's definition: ``clip(x / 6 + 0.5, 0, 1)``."""
     return HardSigmoid()(x)
 
 
 def elu(x, alpha=1.0):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     return Elu(alpha)(x)
 
 
 def selu(x):
+    """Scaled ELU with the self-normalising constants (alpha 1.6733, scale 1.0507)."""
     return Selu()(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (Keras's default slope 0.2)."""
     return LeakyRelu(negative_slope)(x)
 
 
 def gelu(x, approximate=True):
+    """GELU with the tanh approximation (Keras's default ``approximate=True``)."""
     return Gelu()(x)
 
 
@@ -329,6 +346,6 @@ def one_hot(x, num_classes, dtype="float32"):
     from ..autograd.tensor import Tensor
     xv = getattr(x, "value", x)
     xp = xpof(xv)
-    out = xp.zeros(xv.shape + (num_classes,), dtype=dtype)
-    xp.put_along_axis(out, xp.asarray(xv, dtype=xp.int64)[..., None], 1, axis=-1)
+    # a comparison against arange, not put_along_axis: CuPy < 14 has no put_along_axis
+    out = (xp.asarray(xv, dtype=xp.int64)[..., None] == xp.arange(num_classes)).astype(dtype)
     return Tensor(out)

@@ -148,12 +148,14 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1, axis2):
+    """Exchange two axes (a transpose)."""
     perm = list(range(_ndim(x)))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(x, perm)
 
 
 def moveaxis(x, source, destination):
+    """Move axis ``source`` to position ``destination``, keeping the others in order."""
     n = _ndim(x)
     perm = [i for i in range(n) if i != source % n]
     perm.insert(destination % n, source % n)
@@ -180,12 +182,20 @@ def get_item(x, key):
 
 
 def expand_dims(x, axis):
+    """Insert an axis of length 1 at ``axis``: ``(2, 3)`` with ``axis=1`` -> ``(2, 1, 3)``.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.expand_dims(np.zeros((2, 3)), 1).shape
+        (2, 1, 3)
+    """
     shape = list(_shape(x))
     shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
     return reshape(x, shape)
 
 
 def squeeze(x, axis=None):
+    """Remove axes of length 1 (all of them, or those in ``axis``)."""
     shape = _shape(x)
     if axis is None:
         new = [n for n in shape if n != 1]
@@ -205,6 +215,9 @@ def split(x, indices_or_sections, axis=0):
     """Split into pieces along ``axis`` (sections count or split indices)."""
     n = _shape(x)[axis]
     if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {n} cannot be split into "
+                             f"{indices_or_sections} equal sections")
         step = n // indices_or_sections
         bounds = list(range(0, n + 1, step))
     else:
@@ -215,15 +228,24 @@ def split(x, indices_or_sections, axis=0):
 
 
 def unstack(x, axis=0):
+    """Split along ``axis`` into a list of tensors without that axis."""
     ax = axis % _ndim(x)
     return [get_item(x, (slice(None),) * ax + (i,)) for i in range(_shape(x)[ax])]
 
 
 def repeat(x, repeats, axis):
+    """Repeat each element ``repeats`` times along ``axis`` (``numpy.repeat``)."""
     return Repeat(repeats, axis)(x)
 
 
 def tile(x, repeats):
+    """Tile ``x`` ``repeats`` times per axis (``numpy.tile`` rules for missing or extra axes)."""
+    repeats = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    nd = _ndim(x)
+    if len(repeats) < nd:           # NumPy/Keras: missing leading repeats are 1
+        repeats = (1,) * (nd - len(repeats)) + repeats
+    elif len(repeats) > nd:         # ... and extra repeats add leading axes
+        x = reshape(x, (1,) * (len(repeats) - nd) + _shape(x))
     for ax, r in enumerate(repeats):
         if r != 1:
             x = concatenate([x] * r, axis=ax)
@@ -231,10 +253,12 @@ def tile(x, repeats):
 
 
 def flip(x, axis):
+    """Reverse the order of elements along ``axis``."""
     return Flip(axis)(x)
 
 
 def broadcast_to(x, shape):
+    """Broadcast to ``shape``; the gradient is summed back over the broadcast axes."""
     return BroadcastTo(shape)(x)
 
 

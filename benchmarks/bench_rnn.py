@@ -1,0 +1,100 @@
+"""One MNIST epoch of rows-as-time-steps -> SimpleRNN(128) -> Dense(10, softmax)
+(batch 128, Adam) in kerasette and with ``torch.nn.RNN``.
+
+    python benchmarks/bench_rnn.py [--repeats 2] [--limit N]
+
+Each image is a sequence of 28 rows of 28 pixels, ``(batch, 28, 28)``. Both
+frameworks run in this process on the same data with 2 threads; prints each
+time (best of ``--repeats`` epochs) and the ratio kerasette / PyTorch.
+Target: <= 1.5. Without PyTorch installed only the kerasette time is printed.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import numpy as np  # noqa: E402
+
+import kerasette as keras  # noqa: E402
+
+TARGET = 1.5
+
+
+def data(limit=None):
+    (x, y), _ = keras.datasets.mnist.load_data()
+    x, y = x[:limit], y[:limit]
+    return x.astype("float32") / 255, y.astype("int64")
+
+
+def kerasette_epoch(x, y, repeats):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.SimpleRNN(128),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def torch_epoch(x, y, repeats):
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.RNN(28, 128, batch_first=True)
+            self.out = torch.nn.Linear(128, 10)
+
+        def forward(self, xb):
+            _, h = self.rnn(xb)
+            return self.out(h[0])
+
+    model = Net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        perm = torch.randperm(len(xt))
+        for i in range(0, len(xt), 128):
+            idx = perm[i:i + 128]
+            xb, yb = xt[idx], yt[idx]
+            opt.zero_grad()
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            (out.argmax(1) == yb).float().mean().item()   # accuracy, as the Keras loop reports it
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=2, help="epochs timed per framework (best is kept)")
+    p.add_argument("--limit", type=int, default=None, help="training samples (default: all 60,000)")
+    args = p.parse_args()
+    x, y = data(args.limit)
+    print(f"MNIST rows as sequences: {x.shape[0]} samples of {x.shape[1]} steps x {x.shape[2]} features")
+    k = kerasette_epoch(x, y, args.repeats)
+    print(f"kerasette: {k:.2f} s/epoch")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch not installed: no ratio (pip install torch)")
+        return
+    t = torch_epoch(x, y, args.repeats)
+    print(f"pytorch:   {t:.2f} s/epoch")
+    print(f"ratio kerasette/pytorch: {k / t:.2f}  (target <= {TARGET})")
+
+
+if __name__ == "__main__":
+    main()

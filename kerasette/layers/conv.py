@@ -1,0 +1,152 @@
+"""Convolution layers: Conv2D (channels_last, Keras's weight layout)."""
+import numpy as np
+
+from .. import activations, initializers
+from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
+from .core import shape_str
+from .layer import Layer
+
+__all__ = ["Conv2D", "Convolution2D", "check_data_format"]
+
+
+def check_data_format(layer, data_format):
+    """``None`` or ``"channels_last"``; anything else is a clear error naming ``layer``."""
+    if data_format in (None, "channels_last"):
+        return "channels_last"
+    if data_format == "channels_first":
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': data_format='channels_first' is not "
+                         f"supported; kerasette works channels_last (batch, height, width, channels). "
+                         f"Transpose the data instead.")
+    raise ValueError(f"{type(layer).__name__} '{layer.name}': data_format must be 'channels_last' "
+                     f"(or None), got {data_format!r}")
+
+
+def _layer_args(layer, value, n, what, allow_zero=False):
+    """``normalize_tuple`` with errors that name the layer."""
+    return normalize_tuple(value, n, what, allow_zero=allow_zero,
+                           where=f"{type(layer).__name__} '{layer.name}'")
+
+
+class Conv2D(Layer):
+    """2-D convolution over ``(batch, height, width, channels)`` inputs.
+
+    ``activation(conv2d(inputs, kernel) + bias)`` as one graph node (bias and
+    the activation are fused into the convolution op for relu / tanh /
+    sigmoid). Kernel shape ``(kh, kw, in_channels, filters)`` and bias shape
+    ``(filters,)``, exactly as Keras stores them, so Keras weights load as is.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or ``(kh, kw)``.
+        strides: int or ``(sh, sw)``.
+        padding: ``"valid"`` or ``"same"`` (extra padding at the bottom/right, as Keras).
+        data_format: ``None`` or ``"channels_last"`` (the only layout supported).
+        dilation_rate: int or pair; strides and dilation cannot both exceed 1.
+        groups: must be 1.
+        activation, use_bias, kernel_initializer, bias_initializer: as Dense.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> conv = keras.layers.Conv2D(8, 3, padding="same", activation="relu")
+        >>> conv(np.zeros((2, 28, 28, 1))).shape
+        (2, 28, 28, 8)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"Conv2D '{self.name}'"
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _layer_args(self, kernel_size, 2, "kernel_size")
+        self.strides = _layer_args(self, strides, 2, "strides")
+        self.dilation_rate = _layer_args(self, dilation_rate, 2, "dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{where}: strides {self.strides} > 1 are incompatible with "
+                             f"dilation_rate {self.dilation_rate} > 1")
+        self.padding = normalize_padding(padding, where=where)
+        self.data_format = check_data_format(self, data_format)
+        if groups != 1:
+            raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
+        self.groups = 1
+        for arg, val in (("kernel_regularizer", kernel_regularizer), ("bias_regularizer", bias_regularizer),
+                         ("activity_regularizer", activity_regularizer),
+                         ("kernel_constraint", kernel_constraint), ("bias_constraint", bias_constraint)):
+            if val is not None:
+                raise NotImplementedError(f"{where}: {arg} is not supported yet (got {val!r})")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._fused = activations.fusable_name(self.activation)
+
+    # -- shapes ---------------------------------------------------------------------------
+    def _check_input_shape(self, shape):
+        where = f"Conv2D '{self.name}'"
+        shape = tuple(shape)
+        if len(shape) == 3:
+            raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), got "
+                             f"shape {shape_str(shape)} of rank 3: the channel axis is missing; add one "
+                             f"(e.g. x[..., None] or Input(shape=(height, width, 1)))")
+        if len(shape) != 4:
+            raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), got "
+                             f"shape {shape_str(shape)}")
+        if shape[-1] is None:
+            raise ValueError(f"{where}: the channel axis (last) of the input must be known, got shape "
+                             f"{shape_str(shape)}")
+        if self.built and getattr(self, "kernel", None) is not None and shape[-1] != self.kernel.shape[2]:
+            raise ValueError(f"{where}: expected input with {self.kernel.shape[2]} channels (last axis), "
+                             f"got shape {shape_str(shape)}")
+        if self.padding == "valid":
+            for axis, name in ((0, "height"), (1, "width")):
+                size = shape[1 + axis]
+                eff = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
+                if size is not None and size < eff:
+                    raise ValueError(f"{where}: kernel_size {self.kernel_size} (dilated extent {eff}) is "
+                                     f"larger than the input {name} {size} (input shape "
+                                     f"{shape_str(shape)}) with padding='valid'")
+
+    def build(self, input_shape):
+        self._check_input_shape(input_shape)
+        in_ch = int(input_shape[-1])
+        self.kernel = self.add_weight(shape=self.kernel_size + (in_ch, self.filters),
+                                      initializer=self.kernel_initializer, name="kernel")
+        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+                     if self.use_bias else None)
+        self.built = True
+
+    def _check_symbolic_input(self, inputs):
+        self._check_input_shape(inputs.shape)
+
+    def compute_output_shape(self, input_shape):
+        self._check_input_shape(input_shape)
+        n, h, w, _ = input_shape
+        return (n, conv_output_length(h, self.kernel_size[0], self.padding, self.strides[0],
+                                      self.dilation_rate[0]),
+                conv_output_length(w, self.kernel_size[1], self.padding, self.strides[1],
+                                   self.dilation_rate[1]),
+                self.filters)
+
+    # -- compute --------------------------------------------------------------------------
+    def call(self, inputs):
+        self._check_input_shape(inputs.shape)
+        kw = dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
+                  bias=self.bias)
+        if self._fused is not False:
+            return conv2d(inputs, self.kernel, activation=self._fused, **kw)
+        return self.activation(conv2d(inputs, self.kernel, **kw))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+Convolution2D = Conv2D

@@ -1,0 +1,151 @@
+"""Pooling layers (MaxPooling2D, AveragePooling2D, the global ones) and ZeroPadding2D;
+all channels_last ``(batch, height, width, channels)``."""
+from .. import ops
+from ..ops.conv import conv_output_length, normalize_padding, normalize_tuple
+from ..ops.pool import avg_pool2d, max_pool2d
+from .conv import check_data_format
+from .core import shape_str
+from .layer import Layer
+
+__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "ZeroPadding2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"]
+
+
+def _check_rank4(layer, shape):
+    if len(shape) != 4:
+        extra = (": the channel axis is missing; add one (e.g. x[..., None])" if len(shape) == 3 else "")
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': expected input of rank 4 "
+                         f"(batch, height, width, channels), got shape {shape_str(tuple(shape))}{extra}")
+
+
+class _Pooling2D(Layer):
+    _op = None
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        self.pool_size = normalize_tuple(pool_size, 2, "pool_size", where=where)
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, 2, "strides",
+                                                                               where=where)
+        self.padding = normalize_padding(padding, where=where)
+        self.data_format = check_data_format(self, data_format)
+
+    def _check(self, shape):
+        _check_rank4(self, shape)
+        if self.padding == "valid":
+            for axis, name in ((0, "height"), (1, "width")):
+                size = shape[1 + axis]
+                if size is not None and size < self.pool_size[axis]:
+                    raise ValueError(f"{type(self).__name__} '{self.name}': pool_size {self.pool_size} is "
+                                     f"larger than the input {name} {size} (input shape "
+                                     f"{shape_str(tuple(shape))}) with padding='valid'")
+
+    def _check_symbolic_input(self, inputs):
+        self._check(inputs.shape)
+
+    def call(self, inputs):
+        self._check(inputs.shape)
+        return type(self)._op(inputs, self.pool_size, self.strides, self.padding)
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        n, h, w, c = input_shape
+        return (n, conv_output_length(h, self.pool_size[0], self.padding, self.strides[0]),
+                conv_output_length(w, self.pool_size[1], self.padding, self.strides[1]), c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max over ``pool_size`` windows moved by ``strides`` (default: ``pool_size``).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.MaxPooling2D(2)(np.zeros((1, 28, 28, 3))).shape
+        (1, 14, 14, 3)
+    """
+    _op = staticmethod(max_pool2d)
+
+
+class AveragePooling2D(_Pooling2D):
+    """Mean over ``pool_size`` windows; with ``"same"`` padding only real positions count."""
+    _op = staticmethod(avg_pool2d)
+
+
+class _GlobalPooling2D(Layer):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = check_data_format(self, data_format)
+        self.keepdims = bool(keepdims)
+
+    def _check_symbolic_input(self, inputs):
+        _check_rank4(self, inputs.shape)
+
+    def compute_output_shape(self, input_shape):
+        _check_rank4(self, input_shape)
+        n, _, _, c = input_shape
+        return (n, 1, 1, c) if self.keepdims else (n, c)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """Mean over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
+
+    def call(self, inputs):
+        _check_rank4(self, inputs.shape)
+        return ops.mean(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """Max over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
+
+    def call(self, inputs):
+        _check_rank4(self, inputs.shape)
+        return ops.max(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+
+class ZeroPadding2D(Layer):
+    """Zero rows/columns around the image: ``padding`` is an int, ``(sym_h, sym_w)``
+    or ``((top, bottom), (left, right))``."""
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"ZeroPadding2D '{self.name}'"
+        self.data_format = check_data_format(self, data_format)
+        if isinstance(padding, int):
+            pads = ((padding, padding), (padding, padding))
+        elif isinstance(padding, (list, tuple)) and len(padding) == 2:
+            pads = tuple(normalize_tuple(p, 2, "padding", allow_zero=True, where=where) for p in padding)
+        else:
+            raise ValueError(f"{where}: padding must be an int, a pair of ints or a pair of pairs, "
+                             f"got {padding!r}")
+        for p in pads:
+            normalize_tuple(p, 2, "padding", allow_zero=True, where=where)
+        self.padding = pads
+
+    def call(self, inputs):
+        _check_rank4(self, inputs.shape)
+        (t, b), (l, r) = self.padding
+        return ops.pad(inputs, ((0, 0), (t, b), (l, r), (0, 0)))
+
+    def _check_symbolic_input(self, inputs):
+        _check_rank4(self, inputs.shape)
+
+    def compute_output_shape(self, input_shape):
+        _check_rank4(self, input_shape)
+        n, h, w, c = input_shape
+        (t, b), (l, r) = self.padding
+        return (n, None if h is None else h + t + b, None if w is None else w + l + r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D

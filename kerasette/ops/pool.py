@@ -1,0 +1,197 @@
+"""2-D max and average pooling (channels_last), each one graph node.
+
+Both loop over the ``ph*pw`` positions of the pooling window (4 for the usual
+2x2), never over pixels or samples: window position ``(a, b)`` of every output
+is one strided slice of the (padded) input, ``x[:, a::sh, b::sw, :]``. This
+serves overlapping and non-overlapping windows alike; for the common 2x2 /
+stride 2 case the slices are exactly the ``reshape(N, Ho, 2, Wo, 2, C)`` view.
+
+Max pooling records, per output, which window position held the maximum (the
+first one in row-major order on ties, as Keras/TF) and its backward routes
+each gradient to exactly that position. ``"same"`` padding follows Keras/TF:
+``ceil(H / stride)`` outputs, extra pad at the bottom/right; padded positions
+never win a max and are not counted in an average.
+"""
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from .conv import _tap_slice, normalize_padding, normalize_tuple, same_pads
+
+__all__ = ["max_pool2d", "avg_pool2d", "MaxPool2DOp", "AvgPool2DOp", "pool_geometry"]
+
+xpof = backend.get_array_module
+
+
+def pool_geometry(h, w, pool, strides, padding):
+    """``((pt, pb, pl, pr), (Ho, Wo))`` for pooling an ``h x w`` input."""
+    if padding == "same":
+        pt, pb = same_pads(h, pool[0], strides[0])
+        pl, pr = same_pads(w, pool[1], strides[1])
+    else:
+        pt = pb = pl = pr = 0
+    ho = (h + pt + pb - pool[0]) // strides[0] + 1
+    wo = (w + pl + pr - pool[1]) // strides[1] + 1
+    return (pt, pb, pl, pr), (ho, wo)
+
+
+def _padded(xp, x, pads, fill):
+    pt, pb, pl, pr = pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, h, w, c = x.shape
+    out = xp.full((n, h + pt + pb, w + pl + pr, c), fill, dtype=x.dtype)
+    out[:, pt:pt + h, pl:pl + w, :] = x
+    return out
+
+
+def _unpad(dxp, pads, x_shape):
+    pt, pb, pl, pr = pads
+    if not (pt or pb or pl or pr):
+        return dxp
+    return dxp[:, pt:pt + x_shape[1], pl:pl + x_shape[2], :]
+
+
+class _Pool(Function):
+    def __init__(self, pool_size=(2, 2), strides=(2, 2), padding="valid"):
+        self.pool = pool_size
+        self.strides = strides
+        self.padding = padding
+
+    def _setup(self, x):
+        pads, out_hw = pool_geometry(x.shape[1], x.shape[2], self.pool, self.strides, self.padding)
+        self.pads, self.out_hw, self.x_shape = pads, out_hw, x.shape
+        return pads, out_hw
+
+    def _taps(self):
+        return [(a, b) for a in range(self.pool[0]) for b in range(self.pool[1])]
+
+    def _grad_buffer(self, xp, g):
+        pt, pb, pl, pr = self.pads
+        n, h, w, c = self.x_shape
+        return xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=g.dtype)
+
+
+class MaxPool2DOp(_Pool):
+    """Max over each window; backward to the (first) arg-max of each window.
+
+    The forward pass is ``ph*pw - 1`` in-place ``maximum``s over the window
+    slices. The arg-max is not recorded there (keeping an index array up to
+    date costs several times the max itself in NumPy); backward recovers it
+    tap by tap as ``x_tap == y`` and not already taken by an earlier tap, so
+    each window sends its gradient to exactly one position, the first maximum
+    in row-major order (as Keras/TF). For tiling windows (stride == pool) each
+    input position belongs to one window and the gradient is written in place
+    without a zero-filled buffer.
+    """
+
+    def forward(self, x):
+        xp = xpof(x)
+        pads, out_hw = self._setup(x)
+        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        xpad = _padded(xp, x, pads, fill)
+        s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
+        if len(s) == 1:
+            best = xpad[s[0]].copy()
+        else:
+            best = xp.maximum(xpad[s[0]], xpad[s[1]])
+            for sl in s[2:]:
+                xp.maximum(best, xpad[sl], out=best)
+        if self.needs_grad:
+            self.save(xpad, best)
+        return best
+
+    def backward(self, g):
+        xpad, y = self.saved
+        xp = xpof(g)
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        ho, wo = self.out_hw
+        tiling = (ph, pw) == (sh, sw) and xp is np
+        if tiling:
+            dxp = xp.empty(xpad.shape, dtype=g.dtype)
+            dxp[:, ho * sh:] = 0                   # rows / columns no window covers
+            dxp[:, :, wo * sw:] = 0
+        else:
+            dxp = self._grad_buffer(xp, g)
+        taps = self._taps()
+        taken = None
+        for t, (a, b) in enumerate(taps):
+            sl = _tap_slice(a, b, self.out_hw, self.strides)
+            eq = xpad[sl] == y
+            if taken is None:
+                hit = taken = eq
+            else:
+                hit = xp.greater(eq, taken)         # equal to the max and no earlier tap was
+                if t < len(taps) - 1:
+                    taken = taken | eq
+            if tiling:
+                xp.multiply(g, hit, out=dxp[sl])
+            else:
+                dxp[sl] += g * hit
+        return _unpad(dxp, self.pads, self.x_shape)
+
+
+class AvgPool2DOp(_Pool):
+    """Mean over each window's real (unpadded) positions, as Keras/TF."""
+
+    def forward(self, x):
+        xp = xpof(x)
+        pads, out_hw = self._setup(x)
+        xpad = _padded(xp, x, pads, 0)
+        taps = self._taps()
+        acc = xpad[_tap_slice(0, 0, out_hw, self.strides)].astype(x.dtype, copy=True)
+        for a, b in taps[1:]:
+            acc += xpad[_tap_slice(a, b, out_hw, self.strides)]
+        self.scale = self._scale(xp, x.dtype)
+        acc *= self.scale
+        return acc
+
+    def _scale(self, xp, dtype):
+        """``1 / count`` of real positions per output: a scalar, or ``(Ho, Wo, 1)``."""
+        pt, pb, pl, pr = self.pads
+        if not (pt or pb or pl or pr):
+            return 1.0 / (self.pool[0] * self.pool[1])
+        counts = []
+        for axis, (before, size) in enumerate(((pt, self.x_shape[1]), (pl, self.x_shape[2]))):
+            start = xp.arange(self.out_hw[axis]) * self.strides[axis] - before
+            stop = start + self.pool[axis]
+            counts.append(xp.minimum(stop, size) - xp.maximum(start, 0))
+        cnt = counts[0][:, None] * counts[1][None, :]
+        return (1.0 / cnt).astype(dtype)[:, :, None]
+
+    def backward(self, g):
+        xp = xpof(g)
+        gs = g * self.scale
+        dxp = self._grad_buffer(xp, g)
+        for a, b in self._taps():
+            dxp[_tap_slice(a, b, self.out_hw, self.strides)] += gs
+        return _unpad(dxp, self.pads, self.x_shape)
+
+
+def _args(x, pool_size, strides, padding, where):
+    pool = normalize_tuple(pool_size, 2, "pool_size", where=where)
+    strides = pool if strides is None else normalize_tuple(strides, 2, "strides", where=where)
+    padding = normalize_padding(padding, where=where)
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) != 4:
+        raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), "
+                         f"got shape {shape}")
+    if padding == "valid" and (shape[1] < pool[0] or shape[2] < pool[1]):
+        raise ValueError(f"{where}: pool_size {pool} is larger than the input (shape {shape}) "
+                         f"with padding='valid'")
+    return pool, strides, padding
+
+
+def max_pool2d(x, pool_size, strides=None, padding="valid"):
+    """2-D max pooling, channels_last: ``(N, H, W, C) -> (N, Ho, Wo, C)``.
+
+    ``strides`` defaults to ``pool_size``; ``padding`` is ``"valid"`` or ``"same"``.
+    """
+    pool, strides, padding = _args(x, pool_size, strides, padding, "max_pool2d")
+    return MaxPool2DOp(pool_size=pool, strides=strides, padding=padding)(x)
+
+
+def avg_pool2d(x, pool_size, strides=None, padding="valid"):
+    """2-D average pooling, channels_last; ``"same"`` padding averages real positions only."""
+    pool, strides, padding = _args(x, pool_size, strides, padding, "avg_pool2d")
+    return AvgPool2DOp(pool_size=pool, strides=strides, padding=padding)(x)

@@ -1,0 +1,182 @@
+"""The SimpleRNN recurrence as ONE graph node per layer call.
+
+    h_t = act(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)
+
+Input ``x`` is ``(batch, time, features)``, ``kernel`` ``(features, units)``,
+``recurrent_kernel`` ``(units, units)``, ``bias`` ``(units,)``; the output
+is the whole sequence of states ``(batch, time, units)`` (a layer that
+wants only the last state slices it).
+
+Why one node: backpropagation through time over a graph of elementary ops
+would pay Python bookkeeping for every add / matmul / tanh of every step.
+Here the forward pass does the input projection of all steps as one GEMM
+``(time*batch, features) @ (features, units)`` and then loops over time with
+one small GEMM and an in-place activation per step, writing into one
+preallocated time-major buffer. The backward pass walks time in reverse
+with one GEMM per step for the recurrent gradient, and then computes
+``d kernel``, ``d recurrent_kernel`` and ``d x`` with one GEMM each over all
+steps at once.
+
+Options:
+    mask ``(batch, time)`` bool: at a step where a sample is masked its state
+        carries through unchanged (Keras semantics); the state sequence then
+        repeats the previous state there.
+    initial_state ``(batch, units)``: ``h_{-1}`` (zeros when absent); it gets
+        a gradient.
+    recurrent_dropout_mask ``(batch, units)``: multiplies ``h_{t-1}`` before
+        the recurrent GEMM (the same mask at every step, as Keras).
+    go_backwards: process the sequence from the last step to the first; the
+        output is in processing order, i.e. reversed in time, as Keras.
+    activation: "tanh", "relu", "sigmoid" or "linear" run inside the node;
+        other activations are refused (a layer falls back to a graph of ops).
+"""
+from .. import backend
+from ..autograd.function import Function
+
+__all__ = ["simple_rnn", "SimpleRNNFunction", "FUSED_ACTIVATIONS"]
+
+FUSED_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+
+
+def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
+               activation="tanh", go_backwards=False, recurrent_dropout_mask=None):
+    """Run a SimpleRNN over ``inputs`` ``(batch, time, features)`` as one node.
+
+    Returns the states of every step, ``(batch, time, units)``, in processing
+    order (reversed in time when ``go_backwards``). ``mask`` and
+    ``recurrent_dropout_mask`` are constants (no gradient).
+    """
+    mask = getattr(mask, "value", mask)
+    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    op = SimpleRNNFunction(activation=activation, go_backwards=go_backwards)
+    return op(inputs, kernel, recurrent_kernel, bias, initial_state, mask, rmask)
+
+
+class SimpleRNNFunction(Function):
+    """Forward/backward of the whole SimpleRNN recurrence (see the module docstring).
+
+    Inputs: ``x, kernel, recurrent_kernel, bias, h0, mask, rmask``; the last
+    four may be None.
+    """
+
+    def __init__(self, activation="tanh", go_backwards=False):
+        if activation is None:
+            activation = "linear"
+        if activation not in FUSED_ACTIVATIONS:
+            raise ValueError(f"simple_rnn op: activation must be one of {list(FUSED_ACTIVATIONS)}, "
+                             f"got {activation!r}")
+        self.activation = activation
+        self.go_backwards = bool(go_backwards)
+
+    def forward(self, x, w, u, b, h0, mask, rmask):
+        xp = backend.get_array_module(x, w)
+        B, T, F = x.shape
+        U = w.shape[1]
+        # time-major copy of the inputs, in processing order
+        xt = x.transpose(1, 0, 2)
+        if self.go_backwards:
+            xt = xt[::-1]
+        xt = xp.ascontiguousarray(xt)
+        # input projection of every step in one GEMM; the buffer becomes the states
+        H = (xt.reshape(T * B, F) @ w).reshape(T, B, U)
+        if b is not None:
+            H += b
+        keep = None
+        if mask is not None:
+            keep = mask.T[::-1] if self.go_backwards else mask.T
+            keep = xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]   # (T, B, 1)
+        h = h0 if h0 is not None else xp.zeros((B, U), dtype=H.dtype)
+        rec = xp.empty((B, U), dtype=H.dtype)
+        dropped = xp.empty((B, U), dtype=H.dtype) if rmask is not None else None
+        act = _ACTIVATE[self.activation]
+        for t in range(T):
+            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
+            xp.matmul(hp, u, out=rec)
+            Ht = H[t]
+            Ht += rec
+            act(xp, Ht)
+            if keep is not None:
+                H[t] = xp.where(keep[t], Ht, h)
+            h = H[t]
+        ng = self.needs_grad
+        if ng:
+            self.save(xt if ng[1] else None, w, u, H, h0, keep, rmask)
+            self.has_bias = b is not None
+        return H.transpose(1, 0, 2)
+
+    def backward(self, g):
+        xt, w, u, H, h0, keep, rmask = self.saved
+        xp = backend.get_array_module(g, H)
+        T, B, U = H.shape
+        gt = g.transpose(1, 0, 2)                     # already in processing order
+        # dA[t] = d(pre-activation at step t); starts as act'(h_t), zero where masked
+        dA = _DERIVATIVE[self.activation](xp, H)
+        if keep is not None:
+            dA *= keep
+            skip = (~keep).astype(H.dtype)            # rows whose state passes through
+        carry = xp.zeros((B, U), dtype=H.dtype)       # dL/dh_{t} coming from step t+1
+        dh = xp.empty((B, U), dtype=H.dtype)
+        uT = u.T
+        for t in range(T - 1, -1, -1):
+            xp.add(gt[t], carry, out=dh)
+            dAt = dA[t]
+            dAt *= dh
+            xp.matmul(dAt, uT, out=carry)
+            if rmask is not None:
+                carry *= rmask
+            if keep is not None:
+                carry += dh * skip[t]
+        ng = self.needs_grad
+        flat = dA.reshape(T * B, U)
+        gx = gw = gu = gb = gh0 = None
+        if ng[0]:
+            gxt = (flat @ w.T).reshape(T, B, w.shape[0])
+            if self.go_backwards:
+                gxt = gxt[::-1]
+            gx = gxt.transpose(1, 0, 2)
+        if ng[1]:
+            gw = xt.reshape(T * B, -1).T @ flat
+        if ng[2]:
+            prev = H[:-1] if rmask is None else H[:-1] * rmask
+            gu = prev.reshape(-1, U).T @ dA[1:].reshape(-1, U)
+            if h0 is not None:
+                first = h0 if rmask is None else h0 * rmask
+                gu += first.T @ dA[0]
+        if self.has_bias and ng[3]:
+            gb = flat.sum(axis=0)
+        if len(ng) > 4 and ng[4]:
+            gh0 = carry
+        return gx, gw, gu, gb, gh0, None, None
+
+
+# ---- helpers ------------------------------------------------------------------
+
+def _tanh(xp, y):
+    xp.tanh(y, out=y)
+
+
+def _relu(xp, y):
+    xp.maximum(y, 0, out=y)
+
+
+def _sigmoid(xp, y):
+    # 1 / (1 + exp(-y)), with the exponent clipped so float32 never overflows
+    xp.clip(y, -80, 80, out=y)
+    xp.negative(y, out=y)
+    xp.exp(y, out=y)
+    y += 1
+    xp.reciprocal(y, out=y)
+
+
+def _linear(xp, y):
+    pass
+
+
+_ACTIVATE = {"tanh": _tanh, "relu": _relu, "sigmoid": _sigmoid, "linear": _linear}
+
+_DERIVATIVE = {
+    "tanh": lambda xp, h: 1 - h * h,
+    "relu": lambda xp, h: (h > 0).astype(h.dtype),
+    "sigmoid": lambda xp, h: h * (1 - h),
+    "linear": lambda xp, h: xp.ones_like(h),
+}

@@ -1,0 +1,527 @@
+"""The Keras 3 ``.weights.h5`` layout: writing it, and loading it safely.
+
+Keras 3 stores a model's state as a tree of HDF5 groups that mirrors the
+object tree, found by walking attributes (``keras/src/saving/saving_lib.py``):
+
+- every saveable object (model, layer, optimizer) at path ``p`` owns a group
+  ``p/vars`` whose attribute ``name`` is the object's name and whose datasets
+  ``0``, ``1``, ... are its own variables: trainable, then non-trainable.
+  The root model's group is the top-level ``vars``.
+- a Sequential or Functional model first lists its layers under ``layers``;
+  each entry of a list / tuple / dict is pathed by the snake_case of its CLASS
+  name, ``_1``, ``_2``, ... for repeats (``layers/dense``, ``layers/dense_1``),
+  never by the layer's own (auto-generated, non-reproducible) name.
+- then every other attribute is visited in sorted order (public names before
+  ``_private`` ones), a layer held in attribute ``cell`` landing at ``p/cell``,
+  a list of layers at ``p/<attr>/<class>[_N]``, nested lists at ``container[_N]``.
+  An object reached twice is saved only the first time.
+- the model's optimizer sits at ``optimizer/vars``: ``0`` the iteration count,
+  ``1`` the learning rate (absent for schedules), then the slot arrays, built
+  group by group in Keras's order (Adam: momentum and velocity interleaved per
+  weight, then ``velocity_hat`` when ``amsgrad``; RMSprop: all velocities, then
+  momentums, then average gradients).
+
+Loading reads and checks everything before assigning anything: a mismatch
+raises one ``WeightsMismatchError`` listing each offending layer with the
+expected and found shapes, and the model keeps its weights.
+"""
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..layers.layer import Layer
+from ..naming import to_snake_case
+from ..optimizers import Adam, Optimizer
+from .errors import WeightsFileError, WeightsMismatchError
+
+__all__ = ["write_weights", "load_keras3_weights", "walk", "keras_layer_order",
+           "keras_trainable_order", "optimizer_arrays", "plan_optimizer"]
+
+
+def write_weights(h5, model, include_optimizer=True):
+    """Write ``model``'s state into the open h5py file / group ``h5``."""
+    for entry in walk(model):
+        if entry.is_optimizer and not include_optimizer:
+            continue
+        group = h5.create_group(_vars_path(entry.path))
+        if entry.name is not None:
+            group.attrs["name"] = entry.name
+        arrays = (optimizer_arrays(entry.obj, keras_trainable_order(model)) if entry.is_optimizer
+                  else entry.arrays())
+        for i, array in enumerate(arrays):
+            group.create_dataset(str(i), data=array)
+
+
+def load_keras3_weights(h5, model, skip_mismatch=False, by_name=False, source="file",
+                        load_optimizer=True):
+    """Load a Keras 3 layout from the open h5py file ``h5`` into ``model``.
+
+    Every array is read and every shape checked first; only then are the
+    weights assigned. ``by_name=True`` matches the model's layers with the file's
+    by the ``name`` attribute of their ``vars`` groups instead of by position.
+    Returns the number of variables assigned.
+    """
+    problems, assignments = [], []
+    if by_name:
+        pairs = _pairs_by_name(h5, model, source)
+    else:
+        pairs = [(e, e.path) for e in walk(model) if not e.is_optimizer]
+    seen_groups = set()
+    for entry, path in pairs:
+        expected = entry.variables()
+        group_path = _vars_path(path)
+        arrays = _read_group(h5, group_path, source)
+        if arrays is None:
+            if expected:
+                problems.append(_describe(entry, path, expected, None))
+            continue
+        seen_groups.add(group_path)
+        if not expected and arrays and isinstance(entry.obj, Layer) and not entry.obj.built:
+            problems.append(f"layer '{entry.name}' ({type(entry.obj).__name__}) at '{path}' is not "
+                            f"built yet, so it has no weights to receive the file's "
+                            f"{len(arrays)} arrays; call the model on data (or build it) first")
+            continue
+        if [tuple(a.shape) for a in arrays] != [tuple(v.shape) for v in expected]:
+            problems.append(_describe(entry, path, expected, arrays))
+            continue
+        assignments.extend(zip(expected, arrays))
+    if not by_name:
+        for group_path, n in _data_groups(h5):
+            if group_path not in seen_groups and not _ignorable(group_path):
+                problems.append(f"the file holds {n} array(s) at '{group_path}' "
+                                f"(layer '{_group_name(h5, group_path)}') for which the model "
+                                f"has no layer")
+    if problems and not skip_mismatch:
+        raise WeightsMismatchError(
+            f"Cannot load weights from {source} into model '{model.name}' "
+            f"({len(problems)} problem(s); the model was not changed):\n  - " + "\n  - ".join(problems))
+    if problems:
+        warnings.warn(f"load_weights(skip_mismatch=True) from {source}: skipped "
+                      f"{len(problems)} layer(s):\n  - " + "\n  - ".join(problems), stacklevel=3)
+    opt_apply = None
+    optimizer = getattr(model, "optimizer", None)
+    if load_optimizer and not by_name and isinstance(optimizer, Optimizer):
+        arrays = _read_group(h5, "optimizer/vars", source)
+        if arrays is not None:
+            opt_apply = plan_optimizer(optimizer, model, arrays, source)
+    for var, array in assignments:
+        var.assign(array)
+    if opt_apply is not None:
+        opt_apply()
+    return len(assignments)
+
+
+class Entry:
+    """One saveable object met on the walk: its path and how to get its arrays."""
+
+    def __init__(self, path, obj):
+        self.path, self.obj = path, obj
+        self.is_optimizer = isinstance(obj, Optimizer)
+        name = getattr(obj, "name", None)
+        self.name = name if isinstance(name, str) else None
+
+    def variables(self):
+        """A layer's own variables in Keras's order (trainable, then not)."""
+        if self.is_optimizer:
+            return []
+        obj = self.obj
+        return list(obj._trainable_variables) + list(obj._non_trainable_variables) + obj._attr_variables()
+
+    def arrays(self):
+        """A layer's arrays (optimizers: see ``optimizer_arrays``)."""
+        return [backend.to_numpy(v.value) for v in self.variables()]
+
+
+def walk(root, path=""):
+    """Every saveable object under ``root`` with its Keras 3 path, in Keras's order."""
+    entries, visited = [], set()
+    _visit(root, path, entries, visited)
+    return entries
+
+
+def keras_layer_order(model):
+    """``model.layers`` in the order Keras 3 lists them.
+
+    Sequential: the stack. Functional: Keras sorts the graph's layers by depth
+    counted from the outputs (deepest first, so inputs come first), ties broken
+    by the order a depth-first walk from the outputs first meets them.
+    Subclassed models: the layers in attribute order.
+    """
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+    if isinstance(model, Sequential):
+        return list(model._stack)
+    if isinstance(model, Functional):
+        return _functional_order(model)
+    return list(model._sublayers())
+
+
+def keras_trainable_order(model):
+    """The model's trainable weights in Keras's ``model.trainable_variables`` order,
+    which is the order of the optimizer's slots in Keras files: layer by layer in
+    ``keras_layer_order`` (kerasette's own order may differ for Functional models)."""
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+    out, seen = [], set()
+
+    def add(layer):
+        if isinstance(layer, (Sequential, Functional)):
+            if not layer.trainable:
+                return
+            for v in layer._trainable_variables:
+                if v.requires_grad and id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+            for sub in keras_layer_order(layer):
+                add(sub)
+            return
+        for v in layer.trainable_weights:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+    add(model)
+    return out
+
+
+def optimizer_arrays(opt, order=None):
+    """The optimizer's state as Keras 3 saves it: iteration, learning rate, slots
+    (the slots of the weights in ``order``, Keras's weight order; default: the
+    order the optimizer was built with)."""
+    out = [np.array(int(opt.iterations), dtype=np.int64)]
+    if not callable(opt._learning_rate):
+        out.append(np.array(opt.learning_rate, dtype=np.float32))
+    if opt.built:
+        index = _slot_index(opt, order)
+        for group in _slot_groups(opt):
+            for i in index:
+                for name in group:
+                    out.append(backend.to_numpy(opt.slots[name][i]))
+    return out
+
+
+def _slot_index(opt, order):
+    """Slot positions of the optimizer's weights, Keras order first, then any others."""
+    if order is None:
+        return list(range(len(opt._vars)))
+    index = [opt._index[id(v)] for v in order if id(v) in opt._index]
+    taken = set(index)
+    return index + [i for i in range(len(opt._vars)) if i not in taken]
+
+
+def plan_optimizer(opt, model, arrays, source="file"):
+    """Check the file's optimizer arrays against ``opt``; return a function that
+    loads them, or None (with a warning, as Keras does) when they do not fit."""
+    variables = keras_trainable_order(model)
+    if opt.built:
+        known = {id(v) for v in variables}
+        variables = [v for v in variables if id(v) in opt._index]
+        variables += [v for v in opt._vars if id(v) not in known]
+    groups = _slot_groups(opt)
+    n_slots = sum(len(g) for g in groups) * len(variables)
+    header = len(arrays) - n_slots
+    problem = None
+    if len(arrays) in (1, 2) and n_slots and all(np.ndim(a) == 0 for a in arrays):
+        return _header_only(opt, arrays)         # saved before its first step: no slots yet
+    if header not in (1, 2):
+        problem = (f"it has {len(arrays)} arrays where optimizer '{opt.name}' "
+                   f"({type(opt).__name__}, {len(variables)} weights) expects {n_slots + 2}")
+    else:
+        expected, k = [], header
+        for group in groups:
+            for v in variables:
+                for name in group:
+                    expected.append((name, v))
+        for (name, v), a in zip(expected, arrays[k:]):
+            if tuple(a.shape) != tuple(v.shape):
+                problem = (f"slot '{name}' of weight '{getattr(v, 'path', v.name)}' has shape "
+                           f"{tuple(a.shape)} in the file, {tuple(v.shape)} in the model")
+                break
+        if problem is None and (np.ndim(arrays[0]) != 0 or (header == 2 and np.ndim(arrays[1]) != 0)):
+            problem = "its iteration count / learning rate are not scalars"
+    if problem is not None:
+        warnings.warn(f"Skipping the optimizer state in {source}: {problem}. The model's weights "
+                      f"were loaded; the optimizer starts afresh.", stacklevel=4)
+        return None
+
+    def apply():
+        if not opt.built:
+            opt.build(list(model.trainable_weights))
+        opt.iterations = int(arrays[0])
+        if header == 2 and not callable(opt._learning_rate):
+            # the file keeps float32; keep our more precise value when it is the same one
+            if np.float32(opt.learning_rate) != np.float32(arrays[1]):
+                opt.learning_rate = float(arrays[1])
+        it = iter(arrays[header:])
+        for group in groups:
+            for v in variables:
+                for name in group:
+                    slot = opt.slots[name][opt._index[id(v)]]
+                    slot[...] = backend.to_device(next(it), backend.get_array_module(slot))
+    return apply
+
+
+def _header_only(opt, arrays):
+    def apply():
+        opt.iterations = int(arrays[0])
+        if len(arrays) == 2 and not callable(opt._learning_rate):
+            if np.float32(opt.learning_rate) != np.float32(arrays[1]):
+                opt.learning_rate = float(arrays[1])
+    return apply
+
+
+# -- the walk ------------------------------------------------------------------------
+
+def _visit(obj, path, entries, visited):
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    entries.append(Entry(path, obj))
+    for attr, child in _children(obj):
+        sub = _join(path, attr)
+        if _is_saveable(child):
+            _visit(child, sub, entries, visited)
+        elif isinstance(child, (list, tuple, dict)):
+            _visit_container(child, sub, entries, visited, set())
+
+
+def _visit_container(container, path, entries, visited, seen_containers):
+    if id(container) in seen_containers:
+        return
+    seen_containers.add(id(container))
+    used = {}
+    items = list(container.values()) if isinstance(container, dict) else list(container)
+    for item in items:
+        if _is_saveable(item):
+            name = _unique(to_snake_case(type(item).__name__), used)
+            _visit(item, _join(path, name), entries, visited)
+        elif isinstance(item, (list, tuple, dict)):
+            name = _unique("container", used)
+            _visit_container(item, _join(path, name), entries, visited, seen_containers)
+
+
+def _children(obj):
+    """(attribute, value) pairs Keras would visit, in its order."""
+    if isinstance(obj, Optimizer):
+        return
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+    if isinstance(obj, (Sequential, Functional)):
+        yield "layers", keras_layer_order(obj)
+    skip = _skipset(obj)
+    for attr in sorted(dir(obj), key=_name_key):
+        if attr.startswith("__") or attr in skip:
+            continue
+        try:
+            value = getattr(obj, attr)
+        except Exception:          # a property that cannot be computed now
+            continue
+        yield attr, value
+
+
+_SKIP_CACHE = {}
+
+
+def _skipset(obj):
+    """Attributes of kerasette's own base classes, which Keras does not walk (its
+    skip set is everything a bare Keras ``Layer`` has)."""
+    from ..models.functional import Functional
+    from ..models.model import Model
+    from ..models.sequential import Sequential
+    kind = (Sequential if isinstance(obj, Sequential) else Functional if isinstance(obj, Functional)
+            else Model if isinstance(obj, Model) else Layer)
+    if kind not in _SKIP_CACHE:
+        skip = set(dir(Layer)) | set(Layer.__new__(Layer).__dict__)
+        skip |= {"name", "dtype", "_batch_input_shape", "_trainable", "_call_params", "output_dtype"}
+        if kind is not Layer:
+            skip.discard("layers")           # Keras walks Model.layers of subclassed models
+            skip |= {"stop_training", "history", "_compiled", "_loss_tracker", "_last_output_losses",
+                     "metrics", "inputs", "outputs", "_inputs_struct", "_outputs_struct"}
+        if kind is Sequential:
+            skip |= {"_stack", "_input_layer"}
+        if kind is Functional:
+            skip |= {"_nodes", "_graph_layers"}
+        _SKIP_CACHE[kind] = frozenset(skip)
+    return _SKIP_CACHE[kind]
+
+
+def _is_saveable(x):
+    return isinstance(x, (Layer, Optimizer))
+
+
+def _name_key(name):
+    return "~" + name if name.startswith("_") else name
+
+
+def _unique(name, used):
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _join(path, name):
+    return f"{path}/{name}" if path else name
+
+
+def _vars_path(path):
+    return f"{path}/vars" if path else "vars"
+
+
+def _functional_order(model):
+    """Keras's ``Functional.layers`` order (see ``keras/src/ops/function.py``)."""
+    from ..layers.input_layer import InputLayer
+    first_seen, finished, order = {}, set(), []     # order: nodes, inputs before outputs
+    input_ids = {id(t) for t in model.inputs}
+
+    def visit(t):
+        node = t.node
+        if node is None or id(node) in finished:
+            return
+        is_input = isinstance(node.layer, InputLayer)
+        if not is_input and id(t) in input_ids:
+            finished.add(id(node))
+            return
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        if not is_input:
+            for parent in node.input_tensors:
+                visit(parent)
+        finished.add(id(node))
+        order.append(node)
+
+    for t in model.outputs:
+        visit(t)
+    in_graph = {id(n) for n in order}
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(order):
+        depth = node_depth.setdefault(id(node), 0)
+        depth = max(depth, layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        if isinstance(node.layer, InputLayer):
+            continue
+        for parent in node.input_tensors:
+            p = parent.node
+            if p is not None and id(p) in in_graph:
+                node_depth[id(p)] = max(depth + 1, node_depth.get(id(p), 0))
+    for t in model.inputs:            # inputs not connected to any output
+        layer = t.node.layer
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], layers[id(layer)] = 0, layer
+            first_seen[id(layer)] = -1
+    by_depth = {}
+    for lid, d in layer_depth.items():
+        by_depth.setdefault(d, []).append(layers[lid])
+    out = []
+    for d in sorted(by_depth, reverse=True):
+        out.extend(sorted(by_depth[d], key=lambda l: first_seen[id(l)]))
+    return out
+
+
+def _slot_groups(opt):
+    """How Keras builds the optimizer's slots: lists created one after another,
+    names within a list interleaved per weight."""
+    names = tuple(opt.slot_names)
+    if isinstance(opt, Adam):
+        groups = [("momentum", "velocity")]
+        if "velocity_hat" in names:
+            groups.append(("velocity_hat",))
+        return groups
+    return [(n,) for n in names]
+
+
+# -- reading -----------------------------------------------------------------------
+
+def _read_group(h5, group_path, source):
+    """The datasets ``0..n-1`` of a ``vars`` group as NumPy arrays; None if absent."""
+    try:
+        if group_path not in h5:
+            return None
+        group = h5[group_path]
+        keys = list(group.keys())
+        if sorted(keys, key=_index_key) != [str(i) for i in range(len(keys))]:
+            raise WeightsFileError(f"{source}: group '{group_path}' should hold datasets named "
+                                   f"0..{len(keys) - 1}, found {sorted(keys)}")
+        return [np.asarray(group[str(i)][()]) for i in range(len(keys))]
+    except WeightsFileError:
+        raise
+    except Exception as e:                # h5py errors on truncated / corrupt data
+        raise WeightsFileError(f"{source} is corrupt: cannot read '{group_path}' ({e})") from e
+
+
+def _index_key(k):
+    return (0, int(k)) if k.isdigit() else (1, k)
+
+
+def _data_groups(h5):
+    """(path, count) of every ``vars`` group holding datasets, optimizer excluded."""
+    out = []
+
+    def visit(name, obj):
+        if name.endswith("vars") and (name == "vars" or name.endswith("/vars")) and hasattr(obj, "keys"):
+            n = sum(1 for k in obj.keys() if not hasattr(obj[k], "keys"))
+            if n:
+                out.append((name, n))
+    try:
+        h5.visititems(visit)
+    except Exception as e:
+        raise WeightsFileError(f"weights file is corrupt: cannot list its groups ({e})") from e
+    return [(p, n) for p, n in out if not p.startswith("optimizer/")]
+
+
+def _ignorable(group_path):
+    """State Keras saves that kerasette has no counterpart for (RNG seeds)."""
+    return any("seed_generator" in part for part in group_path.split("/"))
+
+
+def _group_name(h5, group_path):
+    try:
+        name = h5[group_path].attrs.get("name", "?")
+    except Exception:
+        return "?"
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _describe(entry, path, expected, arrays):
+    what = f"{type(entry.obj).__name__} '{entry.name}'"
+    exp = [tuple(v.shape) for v in expected]
+    if arrays is None:
+        found = f"nothing (no '{_vars_path(path)}' group in the file)"
+    else:
+        found = f"{len(arrays)} array(s) with shapes {[tuple(a.shape) for a in arrays]}"
+    return f"{what} at '{path}': expected {len(exp)} weight(s) with shapes {exp}, found {found}"
+
+
+def _pairs_by_name(h5, model, source):
+    """Match the model's layers to file groups by the ``name`` attribute."""
+    by_name = {}
+
+    def visit(name, obj):
+        if (name == "vars" or name.endswith("/vars")) and "name" in obj.attrs:
+            if name.startswith("optimizer/"):
+                return
+            n = obj.attrs["name"]
+            n = n.decode() if isinstance(n, bytes) else str(n)
+            parent = name[:-len("/vars")] if name != "vars" else ""
+            prev = by_name.get(n)
+            if prev is None or prev.count("/") > parent.count("/"):
+                by_name[n] = parent
+    try:
+        h5.visititems(visit)
+    except Exception as e:
+        raise WeightsFileError(f"{source} is corrupt: cannot list its groups ({e})") from e
+    pairs, matched = [], 0
+    for layer in keras_layer_order(model):
+        base = by_name.get(layer.name)
+        if base is None:
+            continue
+        matched += 1
+        pairs.extend((e, e.path) for e in walk(layer, base) if not e.is_optimizer)
+    if not matched:
+        raise WeightsMismatchError(
+            f"load_weights(by_name=True): no layer of model '{model.name}' "
+            f"({[l.name for l in keras_layer_order(model)]}) has a namesake in {source} "
+            f"(it holds {sorted(by_name)[:20]})")
+    return pairs

@@ -1,0 +1,243 @@
+"""The legacy Keras 2 HDF5 layout (``model.save("x.h5")``, tf.keras ``save_weights``).
+
+Layout (``keras/src/legacy/saving/legacy_h5_format.py``)::
+
+    /                       attrs: layer_names = [names of all layers, in model order],
+                                   backend, keras_version
+    /<layer name>           attrs: weight_names = ["dense/kernel:0", "dense/bias:0"]
+    /<layer name>/<weight name>   one dataset per weight, found by that relative path
+
+A whole-model file has the same tree under ``/model_weights``, the
+architecture as JSON in the root attribute ``model_config``, the compile
+settings in ``training_config`` and the optimizer state under
+``/optimizer_weights``.
+
+Each layer's weights are listed as ``trainable_weights + non_trainable_weights``
+(a Bidirectional layer's: forward then backward). Layers without weights are
+named in ``layer_names`` but skipped when matching. Matching is by position
+among the layers that have weights, or by layer name with ``by_name=True``.
+"""
+import json
+import warnings
+
+import numpy as np
+
+from .errors import WeightsFileError, WeightsMismatchError
+from .h5_weights import keras_layer_order, plan_optimizer
+
+__all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_model_config",
+           "legacy_optimizer_arrays"]
+
+
+def is_legacy(h5):
+    """True for a Keras 2 layout file (weights-only or whole-model)."""
+    return "layer_names" in h5.attrs or ("model_weights" in h5 and "layers" not in h5)
+
+
+def legacy_weights_group(h5):
+    """The group holding ``layer_names``: the root, or ``model_weights`` of a model file."""
+    if "layer_names" in h5.attrs:
+        return h5
+    if "model_weights" in h5 and "layer_names" in h5["model_weights"].attrs:
+        return h5["model_weights"]
+    raise WeightsFileError("legacy HDF5 file without a 'layer_names' attribute: not a Keras weights file")
+
+
+def load_legacy_weights(group, model, skip_mismatch=False, by_name=False, source="file"):
+    """Load the Keras 2 layout in ``group`` into ``model``; returns the number of
+    variables assigned. Every shape is checked before anything is assigned."""
+    saved = _read_layers(group, source)
+    layers = [l for l in keras_layer_order(model) if _legacy_weights(l)]
+    problems, assignments = [], []
+    if by_name:
+        index = {name: arrays for name, arrays in saved}
+        matched = [l for l in layers if l.name in index]
+        if not matched:
+            raise WeightsMismatchError(
+                f"load_weights(by_name=True): no layer of model '{model.name}' with weights "
+                f"({[l.name for l in layers]}) has a namesake in {source} "
+                f"(it holds {[n for n, _ in saved]})")
+        pairs = [(l, l.name, index[l.name]) for l in matched]
+    else:
+        saved = [(n, a) for n, a in saved if a]
+        if len(saved) != len(layers):
+            raise WeightsMismatchError(
+                f"Cannot load {source} into model '{model.name}': the file has weights for "
+                f"{len(saved)} layer(s) {[n for n, _ in saved]}, the model has {len(layers)} "
+                f"layer(s) with weights {[l.name for l in layers]}. Build the same architecture, "
+                f"or pass by_name=True to match layers by name. The model was not changed.")
+        pairs = [(l, name, arrays) for l, (name, arrays) in zip(layers, saved)]
+    for layer, name, arrays in pairs:
+        expected = _legacy_weights(layer)
+        exp_shapes = [tuple(v.shape) for v in expected]
+        got_shapes = [tuple(a.shape) for a in arrays]
+        if exp_shapes != got_shapes:
+            problems.append(f"{type(layer).__name__} '{layer.name}' (file layer '{name}'): expected "
+                            f"{len(exp_shapes)} weight(s) with shapes {exp_shapes}, found "
+                            f"{len(got_shapes)} with shapes {got_shapes}")
+            continue
+        assignments.extend(zip(expected, arrays))
+    if problems and not skip_mismatch:
+        raise WeightsMismatchError(
+            f"Cannot load weights from {source} into model '{model.name}' "
+            f"({len(problems)} problem(s); the model was not changed):\n  - " + "\n  - ".join(problems))
+    if problems:
+        warnings.warn(f"load_weights(skip_mismatch=True) from {source}: skipped "
+                      f"{len(problems)} layer(s):\n  - " + "\n  - ".join(problems), stacklevel=3)
+    for var, array in assignments:
+        var.assign(array)
+    return len(assignments)
+
+
+def legacy_model_config(h5):
+    """The ``model_config`` JSON of a whole-model legacy file, as a dict (or None)."""
+    raw = h5.attrs.get("model_config")
+    if raw is None:
+        return None
+    return _json(raw, "model_config")
+
+
+def legacy_training_config(h5):
+    raw = h5.attrs.get("training_config")
+    return None if raw is None else _json(raw, "training_config")
+
+
+def legacy_optimizer_arrays(h5):
+    """The optimizer state of a Keras 3-written legacy model file, in Keras 3 order
+    (iteration, learning rate, slots), or None. Keras 2 files order their slots
+    differently, so they are not used."""
+    version = _text(h5.attrs.get("keras_version", ""))
+    if "optimizer_weights" not in h5 or not version.startswith("3."):
+        return None
+    group = h5["optimizer_weights"]
+    names = _names(group.attrs.get("weight_names", []))
+    return [np.asarray(group[n][()]) for n in names]
+
+
+def load_legacy_optimizer(h5, model, source):
+    arrays = legacy_optimizer_arrays(h5)
+    if arrays and getattr(model, "optimizer", None) is not None:
+        apply = plan_optimizer(model.optimizer, model, arrays, source)
+        if apply is not None:
+            apply()
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def _legacy_weights(layer):
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
+
+
+def _read_layers(group, source):
+    """[(layer name, [arrays])] in file order, reading every dataset now."""
+    try:
+        names = _names(group.attrs["layer_names"])
+        out = []
+        for name in names:
+            if name not in group:
+                raise WeightsFileError(f"{source} is corrupt: layer '{name}' is listed in "
+                                       f"'layer_names' but has no group")
+            g = group[name]
+            weight_names = _names(g.attrs.get("weight_names", []))
+            arrays = []
+            for w in weight_names:
+                if w not in g:
+                    raise WeightsFileError(f"{source} is corrupt: weight '{w}' of layer '{name}' "
+                                           f"is listed but missing")
+                arrays.append(np.asarray(g[w][()]))
+            out.append((name, arrays))
+        return out
+    except WeightsFileError:
+        raise
+    except Exception as e:
+        raise WeightsFileError(f"{source} is corrupt or truncated: {e}") from e
+
+
+def _names(value):
+    if isinstance(value, (bytes, str)):
+        return [_text(value)] if value else []
+    return [_text(v) for v in np.asarray(value).ravel().tolist()]
+
+
+def _text(v):
+    return v.decode("utf8") if isinstance(v, bytes) else str(v)
+
+
+def _json(raw, what):
+    try:
+        return json.loads(_text(raw))
+    except ValueError as e:
+        raise WeightsFileError(f"the file's '{what}' attribute is not valid JSON ({e})") from e
+
+
+# -- whole-model legacy files ------------------------------------------------------------
+
+def load_legacy_model(path, custom_objects=None, compile=True):
+    """A model from a legacy whole-model ``.h5`` (``model_config`` + ``model_weights``)."""
+    from ..layers.serialization import custom_object_scope, deserialize
+    from .formats import open_h5
+    from .keras_zip import compile_from_config, strip_keras_only
+    source = f"'{path}'"
+    with open_h5(path, name=source) as h5:
+        config = legacy_model_config(h5)
+        if config is None:
+            raise WeightsFileError(f"{source} holds weights only (no 'model_config'): build the model "
+                                   f"in code and call model.load_weights({source}) instead")
+        with custom_object_scope(custom_objects or {}):
+            model = deserialize(strip_keras_only(config), custom_objects)
+        load_legacy_weights(legacy_weights_group(h5), model, source=source)
+        training = legacy_training_config(h5) if compile else None
+        if training:
+            opt = training.get("optimizer_config")
+            compile_from_config(model, {**training, "optimizer": opt}, custom_objects)
+            load_legacy_optimizer(h5, model, source)
+    return model
+
+
+def save_legacy_model(model, path, include_optimizer=True):
+    """Write the legacy whole-model HDF5 file Keras 3 writes for ``model.save("x.h5")``."""
+    import h5py
+    from ..layers.serialization import serialize
+    from .atomic import atomic_write
+    from .h5_weights import keras_trainable_order, optimizer_arrays
+    from .keras_zip import KERAS_FORMAT_VERSION, compile_config
+    config = serialize(model)
+    training = compile_config(model)
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["backend"] = "numpy"
+            f.attrs["keras_version"] = KERAS_FORMAT_VERSION
+            f.attrs["model_config"] = json.dumps({"class_name": config["class_name"],
+                                                  "config": config["config"]})
+            if training:
+                opt = training.pop("optimizer")
+                training["optimizer_config"] = {"class_name": opt["class_name"], "config": opt["config"]}
+                f.attrs["training_config"] = json.dumps(training)
+            write_legacy_weights(f.create_group("model_weights"), model)
+            opt = getattr(model, "optimizer", None)
+            if include_optimizer and opt is not None and opt.built:
+                group = f.create_group("optimizer_weights")
+                arrays = optimizer_arrays(opt, keras_trainable_order(model))
+                names = [f"{opt.name}/{i}" for i in range(len(arrays))]
+                for name, array in zip(names, arrays):
+                    group.create_dataset(name, data=array)
+                group.attrs["weight_names"] = names
+
+
+def write_legacy_weights(group, model):
+    """The Keras 2 weights layout (``layer_names``, per-layer ``weight_names``) into ``group``."""
+    layers = keras_layer_order(model)
+    group.attrs["backend"] = "numpy"
+    group.attrs["layer_names"] = [l.name for l in layers]
+    for layer in layers:
+        g = group.create_group(layer.name)
+        names, used = [], set()
+        for w in _legacy_weights(layer):
+            name = getattr(w, "path", None) or f"{layer.name}/{w.name}"
+            base, k = name, 1
+            while name in used:
+                name, k = f"{base}_{k}", k + 1
+            used.add(name)
+            names.append(name)
+            g.create_dataset(name, data=np.asarray(w.numpy()))
+        g.attrs["weight_names"] = names
