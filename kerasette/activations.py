@@ -19,12 +19,16 @@ selu = ops.selu
 softplus = ops.softplus
 softsign = ops.softsign
 silu = swish = ops.silu
-gelu = ops.gelu
 leaky_relu = ops.leaky_relu
 relu6 = ops.relu6
 hard_sigmoid = ops.hard_sigmoid
 exponential = ops.exp
 log_softmax = ops.log_softmax
+
+
+def gelu(x, approximate=False):
+    """GELU, exact by default as ``keras.activations.gelu``."""
+    return ops.gelu(x, approximate=approximate)
 
 
 def softmax(x, axis=-1):

@@ -179,7 +179,15 @@ class Conv2DOp(Function):
             cols = xpad.reshape(m, k)
         else:
             pooled = _POOL.get(xp, (n, ho, wo, kh, kw, c), x.dtype)
-            pooled[...] = _strided_windows(xp, xpad, (ho, wo), (kh, kw), (sh, sw), (dh, dw))
+            if c < 4:
+                # few channels (the first layer): one strided copy per tap beats the
+                # 6-D window copy, whose innermost run is only c elements (0.4 vs 1.3 ms
+                # for MNIST's 28x28x1, batch 128)
+                for i in range(kh):
+                    for j in range(kw):
+                        pooled[:, :, :, i, j, :] = xpad[_tap_slice(i * dh, j * dw, (ho, wo), (sh, sw))]
+            else:
+                pooled[...] = _strided_windows(xp, xpad, (ho, wo), (kh, kw), (sh, sw), (dh, dw))
             cols = pooled.reshape(m, k)
         y = cols @ w.reshape(k, f)
         if b is not None:

@@ -72,17 +72,35 @@ class LeakyRelu(Unary):
 
 
 class Gelu(Unary):
-    """GELU, tanh approximation (Keras's default ``approximate=True``)."""
+    """GELU: ``x * Phi(x)``; ``approximate=True`` uses the tanh form (``keras.ops.gelu``'s
+    default), ``False`` the exact normal CDF (``keras.activations.gelu``'s default)."""
     keep = "x"
     C = 0.7978845608028654  # sqrt(2 / pi)
 
+    def __init__(self, approximate=True):
+        self.approximate = approximate
+
     def f(self, xp, x):
-        return 0.5 * x * (1 + xp.tanh(self.C * (x + 0.044715 * x ** 3)))
+        if self.approximate:
+            return 0.5 * x * (1 + xp.tanh(self.C * (x + 0.044715 * x ** 3)))
+        return (x * _normal_cdf(xp, x)).astype(x.dtype, copy=False)
 
     def df(self, xp, x, y, g):
+        if not self.approximate:
+            pdf = xp.exp(-0.5 * x * x) * (self.C / 2)       # 1/sqrt(2 pi) * exp(-x^2/2)
+            return (g * (_normal_cdf(xp, x) + x * pdf)).astype(g.dtype, copy=False)
         t = xp.tanh(self.C * (x + 0.044715 * x ** 3))
         dt = (1 - t * t) * self.C * (1 + 3 * 0.044715 * x * x)
         return g * (0.5 * (1 + t) + 0.5 * x * dt)
+
+
+def _normal_cdf(xp, x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
+    z = xp.abs(x) * 0.7071067811865476
+    t = 1 / (1 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1 - poly * xp.exp(-z * z)
+    return 0.5 * (1 + xp.where(x >= 0, erf, -erf))
 
 
 class Softmax(Function):
@@ -300,8 +318,8 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 def gelu(x, approximate=True):
-    """GELU with the tanh approximation (Keras's default ``approximate=True``)."""
-    return Gelu()(x)
+    """GELU; the tanh approximation by default (as ``keras.ops.gelu``), exact with ``approximate=False``."""
+    return Gelu(approximate)(x)
 
 
 def softmax(x, axis=-1):

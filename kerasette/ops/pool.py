@@ -6,9 +6,9 @@ is one strided slice of the (padded) input, ``x[:, a::sh, b::sw, :]``. This
 serves overlapping and non-overlapping windows alike; for the common 2x2 /
 stride 2 case the slices are exactly the ``reshape(N, Ho, 2, Wo, 2, C)`` view.
 
-Max pooling records, per output, which window position held the maximum (the
-first one in row-major order on ties, as Keras/TF) and its backward routes
-each gradient to exactly that position. ``"same"`` padding follows Keras/TF:
+Max pooling's backward routes each output's gradient to exactly one input
+position: the first window position (row-major) holding the maximum, as
+Keras/TF on ties. ``"same"`` padding follows Keras/TF:
 ``ceil(H / stride)`` outputs, extra pad at the bottom/right; padded positions
 never win a max and are not counted in an average.
 """

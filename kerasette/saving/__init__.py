@@ -20,7 +20,7 @@ import os
 
 from ..layers.serialization import get_registered_object, register_keras_serializable
 from .errors import WeightsFileError, WeightsMismatchError
-from .formats import HDF5, ZIP, WeightsFileNotFoundError, open_h5, open_zip, sniff
+from .formats import ZIP, WeightsFileNotFoundError, open_h5, sniff
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "register_keras_serializable",
            "get_registered_object", "WeightsFileError", "WeightsMismatchError",

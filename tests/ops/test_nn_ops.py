@@ -40,6 +40,11 @@ def np_log_softmax(x, axis=-1):
     return np.log(np_softmax(x, axis))
 
 
+def np_gelu_erf(x):
+    import math
+    return x * 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+
+
 def np_gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
 
@@ -108,6 +113,7 @@ CASES = [
      lambda x: np.where(x > 0, x, 0.1 * x)),
     ("silu", "silu", ops.silu, [rand(3, 4, scale=4)], lambda x: x * np_sigmoid(x)),
     ("gelu", "gelu", ops.gelu, [rand(3, 4, scale=3)], np_gelu_tanh),
+    ("gelu_exact", "gelu", lambda x: ops.gelu(x, approximate=False), [rand(3, 4, scale=3)], np_gelu_erf),
     ("hard_sigmoid", "hard_sigmoid", ops.hard_sigmoid, [away(3, 4, points=(-3.0, 3.0), scale=4)],
      lambda x: np.clip(x / 6 + 0.5, 0, 1)),
     ("relu6", "relu6", ops.relu6, [away(3, 4, points=(0.0, 6.0), scale=8)], lambda x: np.clip(x, 0, 6)),
