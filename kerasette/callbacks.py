@@ -5,7 +5,8 @@ import time
 import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
-           "LearningRateScheduler", "TerminateOnNaN", "LambdaCallback", "ModelCheckpoint"]
+           "LearningRateScheduler", "TerminateOnNaN", "LambdaCallback", "ModelCheckpoint",
+           "BackupAndRestore"]
 
 
 class Callback:

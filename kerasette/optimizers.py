@@ -109,8 +109,10 @@ class Optimizer:
 
     @property
     def variables(self):
-        """The state in Keras's saving order: iteration count, learning rate, then the
-        slots of each weight (see ``kerasette.saving``)."""
+        """The per-weight slot arrays, weight by weight (e.g. Adam: m0, v0, m1, v1, ...).
+
+        ``kerasette.saving`` writes them (with the iteration count and learning rate)
+        in Keras 3's own file order."""
         out = []
         if self._vars is None:
             return out
