@@ -1,12 +1,17 @@
 """One MNIST epoch of rows-as-time-steps -> SimpleRNN(128) -> Dense(10, softmax)
 (batch 128, Adam) in kerasette and with ``torch.nn.RNN``.
 
-    python benchmarks/bench_rnn.py [--repeats 2] [--limit N]
+    python benchmarks/bench_rnn.py [--repeats 2] [--limit N] [--threads 2]
 
 Each image is a sequence of 28 rows of 28 pixels, ``(batch, 28, 28)``. Both
 frameworks run in this process on the same data with 2 threads; prints each
 time (best of ``--repeats`` epochs) and the ratio kerasette / PyTorch.
 Target: <= 1.5. Without PyTorch installed only the kerasette time is printed.
+
+Run it on a quiet machine: with more runnable processes than cores, the
+2-thread BLAS / OpenMP pools of both frameworks lose most of their time
+waiting for each other and the times (and the ratio) mean little; the load
+average is printed first for that reason.
 """
 import argparse
 import os
@@ -14,6 +19,21 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+
+def _threads_from_argv(argv, default=2):
+    """``--threads N`` read before NumPy is imported (its BLAS pool is sized at load time)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--threads="):
+            return int(a.split("=", 1)[1])
+    return default
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(THREADS))
 
 import numpy as np  # noqa: E402
 
@@ -41,9 +61,9 @@ def kerasette_epoch(x, y, repeats):
     return min(times)
 
 
-def torch_epoch(x, y, repeats):
+def torch_epoch(x, y, repeats, threads=2):
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
 
     class Net(torch.nn.Module):
@@ -81,8 +101,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=2, help="epochs timed per framework (best is kept)")
     p.add_argument("--limit", type=int, default=None, help="training samples (default: all 60,000)")
+    p.add_argument("--threads", type=int, default=2, help="threads for both frameworks (default 2)")
     args = p.parse_args()
     x, y = data(args.limit)
+    if hasattr(os, "getloadavg"):
+        load = os.getloadavg()[0]
+        cores = os.cpu_count() or 1
+        note = "  (busy machine: times are unreliable)" if load > cores else ""
+        print(f"load average {load:.1f} on {cores} cores{note}; {args.threads} thread(s) per framework")
     print(f"MNIST rows as sequences: {x.shape[0]} samples of {x.shape[1]} steps x {x.shape[2]} features")
     k = kerasette_epoch(x, y, args.repeats)
     print(f"kerasette: {k:.2f} s/epoch")
@@ -91,7 +117,7 @@ def main():
     except ImportError:
         print("PyTorch not installed: no ratio (pip install torch)")
         return
-    t = torch_epoch(x, y, args.repeats)
+    t = torch_epoch(x, y, args.repeats, args.threads)
     print(f"pytorch:   {t:.2f} s/epoch")
     print(f"ratio kerasette/pytorch: {k / t:.2f}  (target <= {TARGET})")
 

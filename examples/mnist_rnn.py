@@ -4,8 +4,13 @@ Each 28x28 image is a sequence of 28 time steps with 28 features (one
 pixel row per step), ``(batch, 28, 28)``; the last state of a
 ``SimpleRNN(128)`` goes to ``Dense(10, softmax)`` (many-to-one).
 
-    python examples/mnist_rnn.py               # 10 epochs, about 97-98 % test accuracy
+    python examples/mnist_rnn.py               # 12 epochs, about 97.5 % test accuracy
     python examples/mnist_rnn.py --epochs 1 --limit 2000   # a quick smoke run
+
+The learning rate stays at ``--learning-rate`` for the first half of the
+epochs and then halves every epoch: a plain SimpleRNN's test accuracy
+wobbles by about a point from epoch to epoch at a fixed rate, and the
+decay settles it.
 
 Prints the seconds of each epoch and the test accuracy.
 """
@@ -35,6 +40,13 @@ def load(limit=None):
     return (x_train, y_train), (x_test, y_test)
 
 
+def halving_after(first, base):
+    """Learning-rate schedule: ``base`` for ``first`` epochs, then halved every epoch."""
+    def schedule(epoch, lr=None):
+        return base if epoch < first else base * 0.5 ** (epoch - first + 1)
+    return schedule
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall time of each epoch in the logs as ``seconds``."""
 
@@ -47,13 +59,14 @@ class EpochTimer(keras.callbacks.Callback):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--units", type=int, default=128)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--limit", type=int, default=None, help="use only this many training samples")
     p.add_argument("--verbose", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--validation", action="store_true", help="report test accuracy after every epoch")
     args = p.parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
@@ -64,7 +77,10 @@ def main(argv=None):
     if args.verbose:
         model.summary()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                        callbacks=[EpochTimer()], verbose=args.verbose)
+                        callbacks=[EpochTimer(), keras.callbacks.LearningRateScheduler(
+                            halving_after(max(args.epochs // 2, 1), args.learning_rate))],
+                        validation_data=(x_test, y_test) if args.validation else None,
+                        verbose=args.verbose)
     for e, s in enumerate(history.history["seconds"]):
         print(f"epoch {e + 1}: {s:.2f} s  loss {history.history['loss'][e]:.4f}  "
               f"accuracy {history.history['accuracy'][e]:.4f}")

@@ -26,6 +26,12 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config):
+        """Rebuild from ``get_config()``; keys this initializer does not take (Keras 3
+        adds e.g. ``input_axes`` to some configs) are ignored."""
+        import inspect
+        params = inspect.signature(cls.__init__).parameters
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            config = {k: v for k, v in config.items() if k in params}
         return cls(**config)
 
 

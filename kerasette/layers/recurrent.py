@@ -202,12 +202,13 @@ class SimpleRNN(Layer):
     def call(self, inputs, initial_state=None, mask=None, training=None):
         shape = tuple(inputs.shape)
         self._check_sequence_shape(shape)
-        if shape[2] != self.cell.kernel.shape[0]:
-            raise ValueError(f"SimpleRNN '{self.name}': expected input with {self.cell.kernel.shape[0]} "
-                             f"features (batch, time, {self.cell.kernel.shape[0]}), got shape {shape_str(shape)}")
+        features = self.cell.kernel.shape[0]
+        if shape[2] != features:
+            raise ValueError(f"SimpleRNN '{self.name}': expected input with {features} features "
+                             f"(batch, time, {features}), got shape {shape_str(shape)}")
         batch, steps = shape[0], shape[1]
         h0 = self._initial_state(initial_state, batch)
-        keep = _mask_array(self, mask, batch, steps)
+        keep = _mask_array(self, mask, batch, steps, backend.get_array_module(inputs))
         x = inputs
         rmask = None
         if training and self.cell.dropout > 0:
@@ -506,7 +507,7 @@ def _rnn_by_steps(x, cell, h0, keep, go_backwards, rmask):
     return ops.stack(outs, axis=1)
 
 
-def _mask_array(layer, mask, batch, steps):
+def _mask_array(layer, mask, batch, steps, xp):
     """The time-step mask as a ``(batch, time)`` bool array of the input's module, or None."""
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
@@ -514,7 +515,9 @@ def _mask_array(layer, mask, batch, steps):
         return None
     m = getattr(mask, "value", mask)
     if not backend.is_array(m):
-        m = backend.to_device(np.asarray(m))
+        m = np.asarray(m)
+    if backend.get_array_module(m) is not xp:             # a host mask for device inputs
+        m = backend.to_device(backend.to_numpy(m), xp)
     if m.ndim == 3 and m.shape[-1] == 1:
         m = m[..., 0]
     if tuple(m.shape) != (batch, steps):

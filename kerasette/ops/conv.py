@@ -3,10 +3,12 @@
 ``conv2d(x, kernel)``: x ``(N, H, W, C)``, kernel ``(kh, kw, C, F)`` as Keras
 stores it, output ``(N, Ho, Wo, F)``. The forward pass is an *im2col* copy of
 a strided view of the (padded) input, ``(N*Ho*Wo, kh*kw*C)``, followed by one
-GEMM with the kernel reshaped to ``(kh*kw*C, F)``. The backward pass is two
-more GEMMs: ``dkernel = cols.T @ g`` and ``dcols = g @ kernel.T``, and the
-input gradient is ``dcols`` accumulated back into the padded input one kernel
-tap at a time (``kh*kw`` strided adds: no ``np.add.at``, no loop over pixels).
+GEMM with the kernel reshaped to ``(kh*kw*C, F)``; bias and relu / tanh /
+sigmoid can be fused into the node. Backward: ``dkernel = cols.T @ g`` (one
+GEMM on the saved columns) and, for the input, one GEMM per kernel tap
+``g @ kernel[i, j].T`` added into the matching strided slice of the padded
+input (``kh*kw`` adds: no ``np.add.at``, no loop over pixels or samples).
+The column buffers come from a small pool, reused batch after batch.
 
 The alternative named in the design notes, a sum over the ``kh*kw`` taps of
 shifted-slice matmuls (``x[:, i:i+Ho, j:j+Wo, :] @ w[i, j]``, no im2col
