@@ -1,6 +1,6 @@
 """Train the classic Keras MNIST MLP (784-512-512-10) with kerasette.
 
-    python examples/mnist_mlp.py              # 10 epochs, about 98.3 % test accuracy
+    python examples/mnist_mlp.py              # 10 epochs, >= 98 % test accuracy
     python examples/mnist_mlp.py --epochs 1 --limit 2000   # a quick smoke run
 
 Prints the seconds of each epoch and the test accuracy.
@@ -50,6 +50,8 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=None, help="use only this many training samples")
     p.add_argument("--verbose", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--validation-split", type=float, default=0.0,
+                   help="hold out this fraction of the training data to watch val_accuracy")
     args = p.parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
@@ -59,7 +61,7 @@ def main(argv=None):
     if args.verbose:
         model.summary()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                        validation_split=0.1 if not args.limit else 0.0,
+                        validation_split=args.validation_split,
                         callbacks=[EpochTimer()], verbose=args.verbose)
     for e, s in enumerate(history.history["seconds"]):
         print(f"epoch {e + 1}: {s:.2f} s")
