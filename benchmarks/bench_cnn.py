@@ -4,6 +4,9 @@
     python benchmarks/bench_cnn.py --limit 12800      # 100 batches, quicker
     python benchmarks/bench_cnn.py --profile          # where the kerasette epoch goes, op by op
     python benchmarks/bench_cnn.py --repeats 3        # best of 3 (for a noisy machine)
+    python benchmarks/bench_cnn.py --blas-threads 1   # NumPy's BLAS on one thread
+    python benchmarks/bench_cnn.py --keep-freed-memory   # glibc keeps freed blocks (see
+                                                         # kerasette/utils/allocator.py)
 
 Same architecture (Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2,
 Flatten, Dropout 0.5, Dense 10), batch size, optimizer (Adam 1e-3) and data in
@@ -17,7 +20,19 @@ import os
 import sys
 import time
 
-import numpy as np
+
+def _blas_threads_from_argv(argv):
+    """``--blas-threads N`` must act before NumPy loads OpenBLAS / MKL."""
+    for i, a in enumerate(argv):
+        if a.startswith("--blas-threads"):
+            n = a.split("=", 1)[1] if "=" in a else argv[i + 1]
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = n
+
+
+_blas_threads_from_argv(sys.argv[1:])
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -66,11 +81,9 @@ def torch_epoch(state, x, y, batch_size, seed=0):
 def profile_ops(model, x, y, batch_size):
     """Wall time per op (forward / backward), summed over one epoch of ``x``."""
     from kerasette.autograd import function as fn_mod
-    from kerasette.autograd import engine
 
     totals = collections.defaultdict(float)
     counts = collections.defaultdict(int)
-    classes = set()
 
     def all_subclasses(c):
         for s in c.__subclasses__():
@@ -98,13 +111,11 @@ def profile_ops(model, x, y, batch_size):
         for name in ("forward", "backward"):
             if name in cls.__dict__:
                 saved.append((cls, name, wrap(cls, name)))
-                classes.add(cls)
     try:
         total = kerasette_epoch(model, x, y, batch_size)
     finally:
         for cls, name, orig in saved:
             setattr(cls, name, orig)
-    del engine
     n_batches = -(-len(x) // batch_size)
     print(f"\nkerasette epoch breakdown ({n_batches} batches, {total:.2f} s wall, ms per batch):")
     accounted = 0.0
@@ -125,8 +136,16 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--profile", action="store_true", help="time every op's forward/backward")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--keep-freed-memory", action="store_true",
+                   help="kerasette.utils.allocator.keep_freed_memory(): glibc keeps freed blocks "
+                        "(no page faults on each batch's fresh arrays)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="threads of NumPy's BLAS (default: NumPy's own choice, all cores)")
     args = p.parse_args(argv)
 
+    if args.keep_freed_memory:
+        from kerasette.utils.allocator import keep_freed_memory
+        print(f"keep_freed_memory(): {'on' if keep_freed_memory() else 'not available here'}")
     keras.utils.set_random_seed(0)
     (x, y), _ = load(args.limit)
     model = build_model()
@@ -144,14 +163,15 @@ def main(argv=None):
             ts.append(torch_epoch(torch_state, x, y, args.batch_size, seed=r))
             print(f"pytorch   epoch: {ts[-1]:.2f} s   (2 threads)")
     k = min(ks)
-    print(f"\nimages: {len(x)}, batch {args.batch_size}")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cores)")
+    print(f"\nimages: {len(x)}, batch {args.batch_size}, NumPy BLAS threads: {blas}")
     print(f"kerasette: {k:.2f} s per epoch")
     if ts:
         t = min(ts)
         print(f"pytorch:   {t:.2f} s per epoch")
         print(f"ratio kerasette / pytorch: {k / t:.2f}x  (target <= 1.5x)")
     else:
-        print("pytorch: not installed, no comparison")
+        print("pytorch: not run (--no-torch or not installed)")
     if args.profile:
         profile_ops(model, x, y, args.batch_size)
 

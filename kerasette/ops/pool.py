@@ -91,6 +91,14 @@ class MaxPool2DOp(_Pool):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = _padded(xp, x, pads, fill)
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
+        if self.pool == self.strides == (2, 2) and xp is np:
+            # the common case: a two-level max whose halves backward reuses
+            top = xp.maximum(xpad[s[0]], xpad[s[1]])
+            bottom = xp.maximum(xpad[s[2]], xpad[s[3]])
+            best = xp.maximum(top, bottom)
+            if self.needs_grad:
+                self.save(xpad, top, bottom)
+            return best
         if len(s) == 1:
             best = xpad[s[0]].copy()
         else:
@@ -102,6 +110,8 @@ class MaxPool2DOp(_Pool):
         return best
 
     def backward(self, g):
+        if len(self.saved) == 3:
+            return self._backward_2x2(g)
         xpad, y = self.saved
         xp = xpof(g)
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -128,6 +138,24 @@ class MaxPool2DOp(_Pool):
                 xp.multiply(g, hit, out=dxp[sl])
             else:
                 dxp[sl] += g * hit
+        return _unpad(dxp, self.pads, self.x_shape)
+
+
+    def _backward_2x2(self, g):
+        """2x2 / stride 2: top row or bottom row (``top >= bottom``: ties go to the
+        top), then left or right within it; 9 passes, each input position written once."""
+        xpad, top, bottom = self.saved
+        ho, wo = self.out_hw
+        dxp = np.empty(xpad.shape, dtype=g.dtype)
+        dxp[:, 2 * ho:] = 0
+        dxp[:, :, 2 * wo:] = 0
+        s = [_tap_slice(a, b, self.out_hw, self.strides) for a, b in self._taps()]
+        won = top >= bottom
+        g_top = g * won
+        g_bottom = g * ~won
+        for half, (left, right) in ((g_top, (s[0], s[1])), (g_bottom, (s[2], s[3]))):
+            np.multiply(half, xpad[left] >= xpad[right], out=dxp[left])
+            np.subtract(half, dxp[left], out=dxp[right])
         return _unpad(dxp, self.pads, self.x_shape)
 
 
