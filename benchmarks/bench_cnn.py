@@ -40,6 +40,8 @@ import kerasette as keras  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 from mnist_cnn import build_model, load  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import torch_train_epoch  # noqa: E402
 
 
 def kerasette_epoch(model, x, y, batch_size):
@@ -66,16 +68,7 @@ def torch_epoch(state, x, y, batch_size, seed=0):
     torch, model, opt = state
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))   # NCHW, PyTorch's layout
     yt = torch.from_numpy(y.astype(np.int64))
-    model.train()
-    t0 = time.perf_counter()
-    perm = torch.randperm(len(xt), generator=torch.Generator().manual_seed(seed))
-    for i in range(0, len(xt), batch_size):
-        idx = perm[i:i + batch_size]
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
-        loss.backward()
-        opt.step()
-    return time.perf_counter() - t0
+    return torch_train_epoch(model, opt, xt, yt, batch_size, torch.Generator().manual_seed(seed))
 
 
 def profile_ops(model, x, y, batch_size):

@@ -10,11 +10,11 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import numpy as np  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kerasette as keras  # noqa: E402
+from common import report, torch_train_epoch  # noqa: E402
 
 
 def data():
@@ -43,23 +43,8 @@ def torch_epoch(x, y, repeats):
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
                                 torch.nn.ReLU(), torch.nn.Linear(512, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 128):
-            idx = perm[i:i + 128]
-            xb, yb = xt[idx], yt[idx]
-            opt.zero_grad()
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            (out.argmax(1) == yb).float().mean().item()   # accuracy, as the Keras loop reports it
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return min(torch_train_epoch(model, opt, xt, yt) for _ in range(repeats))
 
 
 def main():
@@ -68,16 +53,12 @@ def main():
     args = p.parse_args()
     x, y = data()
     k = kerasette_epoch(x, y, args.repeats)
-    print(f"kerasette: {k:.2f} s/epoch")
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("PyTorch not installed: no ratio (pip install torch==2.13.0)")
+        print(f"kerasette: {k:.2f} s/epoch; PyTorch not installed: no ratio (pip install torch==2.13.0)")
         return
-    t = torch_epoch(x, y, args.repeats)
-    print(f"pytorch:   {t:.2f} s/epoch")
-    print(f"ratio kerasette/pytorch: {k / t:.2f}  (target <= 1.2)")
-
+    report(k, torch_epoch(x, y, args.repeats), 1.2)
 
 if __name__ == "__main__":
     main()

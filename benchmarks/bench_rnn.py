@@ -18,7 +18,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def _threads_from_argv(argv, default=2):
@@ -35,9 +36,8 @@ THREADS = _threads_from_argv(sys.argv[1:])
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, str(THREADS))
 
-import numpy as np  # noqa: E402
-
 import kerasette as keras  # noqa: E402
+from common import report, torch_train_epoch  # noqa: E402
 
 TARGET = 1.5
 
@@ -78,23 +78,8 @@ def torch_epoch(x, y, repeats, threads=2):
 
     model = Net()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 128):
-            idx = perm[i:i + 128]
-            xb, yb = xt[idx], yt[idx]
-            opt.zero_grad()
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            (out.argmax(1) == yb).float().mean().item()   # accuracy, as the Keras loop reports it
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return min(torch_train_epoch(model, opt, xt, yt) for _ in range(repeats))
 
 
 def main():
@@ -111,16 +96,12 @@ def main():
         print(f"load average {load:.1f} on {cores} cores{note}; {args.threads} thread(s) per framework")
     print(f"MNIST rows as sequences: {x.shape[0]} samples of {x.shape[1]} steps x {x.shape[2]} features")
     k = kerasette_epoch(x, y, args.repeats)
-    print(f"kerasette: {k:.2f} s/epoch")
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("PyTorch not installed: no ratio (pip install torch)")
+        print(f"kerasette: {k:.2f} s/epoch; PyTorch not installed: no ratio (pip install torch)")
         return
-    t = torch_epoch(x, y, args.repeats, args.threads)
-    print(f"pytorch:   {t:.2f} s/epoch")
-    print(f"ratio kerasette/pytorch: {k / t:.2f}  (target <= {TARGET})")
-
+    report(k, torch_epoch(x, y, args.repeats, args.threads), TARGET)
 
 if __name__ == "__main__":
     main()

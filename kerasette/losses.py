@@ -83,13 +83,26 @@ class Huber(Loss):
         return ops.mean(0.5 * ops.square(quad) + self.delta * (err - quad), axis=-1)
 
 
-class BinaryCrossentropy(Loss):
-    """Binary cross-entropy, averaged over the last axis; ``from_logits`` for raw scores."""
+class _ProbabilisticLoss(Loss):
+    """Shared by the dense-label cross-entropies: ``from_logits``, ``label_smoothing``,
+    and labels that must have the output's shape."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, **kwargs):
         super().__init__(**kwargs)
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
+
+    def validate(self, y, output_shape, where="y"):
+        super().validate(y, output_shape, where)
+        _check_same_trailing(self, y, output_shape, where)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_ProbabilisticLoss):
+    """Binary cross-entropy, averaged over the last axis; ``from_logits`` for raw scores."""
 
     def call(self, y_true, y_pred):
         if self.label_smoothing:
@@ -101,36 +114,18 @@ class BinaryCrossentropy(Loss):
         ll = y_true * ops.log(p) + (1 - y_true) * ops.log(1 - p)
         return ops.negative(ops.mean(ll, axis=-1))
 
-    def validate(self, y, output_shape, where="y"):
-        super().validate(y, output_shape, where)
-        _check_same_trailing(self, y, output_shape, where)
 
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
-
-
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_ProbabilisticLoss):
     """Cross-entropy against one-hot (or soft) labels ``(batch, classes)``."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, **kwargs)
 
     def call(self, y_true, y_pred):
         if self.label_smoothing:
             n = y_pred.shape[-1]
             y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / n
         return _xent(y_true, y_pred, self.from_logits, sparse=False)
-
-    def validate(self, y, output_shape, where="y"):
-        super().validate(y, output_shape, where)
-        _check_same_trailing(self, y, output_shape, where)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
 
 
 class SparseCategoricalCrossentropy(Loss):

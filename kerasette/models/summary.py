@@ -9,7 +9,6 @@ def summary_text(model, line_length=None):
     """The summary table as a string."""
     width = line_length or 80
     cols = [int(width * 0.45), int(width * 0.33), width - int(width * 0.45) - int(width * 0.33)]
-    kind = {"Sequential": "Sequential", "Functional": "Functional"}.get(type(model).__name__, type(model).__name__)
     rows = []
     for layer in _layers(model):
         rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), f"{layer.count_params():,}"))
