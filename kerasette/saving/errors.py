@@ -9,7 +9,9 @@ file does not fit this model":
   not fit the model. The message lists every offending layer with the
   expected and found shapes (never the values) and the model is left as it was.
 """
-__all__ = ["WeightsFileError", "WeightsMismatchError"]
+import warnings
+
+__all__ = ["WeightsFileError", "WeightsMismatchError", "report_problems"]
 
 
 class WeightsFileError(OSError):
@@ -18,3 +20,16 @@ class WeightsFileError(OSError):
 
 class WeightsMismatchError(ValueError):
     """A file whose weights do not match the model's layers or shapes."""
+
+
+def report_problems(problems, source, model, skip_mismatch):
+    """Raise one ``WeightsMismatchError`` listing every problem (nothing has been assigned
+    yet), or, with ``skip_mismatch``, warn naming the layers that will be skipped."""
+    if not problems:
+        return
+    listing = "\n  - " + "\n  - ".join(problems)
+    if not skip_mismatch:
+        raise WeightsMismatchError(f"Cannot load weights from {source} into model '{model.name}' "
+                                   f"({len(problems)} problem(s); the model was not changed):{listing}")
+    warnings.warn(f"load_weights(skip_mismatch=True) from {source}: skipped {len(problems)} layer(s):"
+                  f"{listing}", stacklevel=4)

@@ -33,7 +33,7 @@ from .. import backend
 from ..layers.layer import Layer
 from ..naming import to_snake_case
 from ..optimizers import Adam, Optimizer
-from .errors import WeightsFileError, WeightsMismatchError
+from .errors import WeightsFileError, WeightsMismatchError, report_problems
 
 __all__ = ["write_weights", "load_keras3_weights", "walk", "keras_layer_order",
            "keras_trainable_order", "optimizer_arrays", "plan_optimizer"]
@@ -92,13 +92,7 @@ def load_keras3_weights(h5, model, skip_mismatch=False, by_name=False, source="f
                 problems.append(f"the file holds {n} array(s) at '{group_path}' "
                                 f"(layer '{_group_name(h5, group_path)}') for which the model "
                                 f"has no layer")
-    if problems and not skip_mismatch:
-        raise WeightsMismatchError(
-            f"Cannot load weights from {source} into model '{model.name}' "
-            f"({len(problems)} problem(s); the model was not changed):\n  - " + "\n  - ".join(problems))
-    if problems:
-        warnings.warn(f"load_weights(skip_mismatch=True) from {source}: skipped "
-                      f"{len(problems)} layer(s):\n  - " + "\n  - ".join(problems), stacklevel=3)
+    report_problems(problems, source, model, skip_mismatch)
     opt_apply = None
     optimizer = getattr(model, "optimizer", None)
     if load_optimizer and not by_name and isinstance(optimizer, Optimizer):

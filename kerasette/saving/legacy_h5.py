@@ -18,11 +18,10 @@ named in ``layer_names`` but skipped when matching. Matching is by position
 among the layers that have weights, or by layer name with ``by_name=True``.
 """
 import json
-import warnings
 
 import numpy as np
 
-from .errors import WeightsFileError, WeightsMismatchError
+from .errors import WeightsFileError, WeightsMismatchError, report_problems
 from .h5_weights import keras_layer_order, plan_optimizer
 
 __all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_model_config",
@@ -77,13 +76,7 @@ def load_legacy_weights(group, model, skip_mismatch=False, by_name=False, source
                             f"{len(got_shapes)} with shapes {got_shapes}")
             continue
         assignments.extend(zip(expected, arrays))
-    if problems and not skip_mismatch:
-        raise WeightsMismatchError(
-            f"Cannot load weights from {source} into model '{model.name}' "
-            f"({len(problems)} problem(s); the model was not changed):\n  - " + "\n  - ".join(problems))
-    if problems:
-        warnings.warn(f"load_weights(skip_mismatch=True) from {source}: skipped "
-                      f"{len(problems)} layer(s):\n  - " + "\n  - ".join(problems), stacklevel=3)
+    report_problems(problems, source, model, skip_mismatch)
     for var, array in assignments:
         var.assign(array)
     return len(assignments)
