@@ -1,12 +1,13 @@
 """Train the classic Keras MNIST convnet with kerasette.
 
-    python examples/mnist_cnn.py                          # 3 epochs, >= 99 % test accuracy
+    python examples/mnist_cnn.py                          # 3 epochs: 98.5 % test accuracy (seed 0)
     python examples/mnist_cnn.py --epochs 1 --limit 512   # a quick smoke run
 
 The model of Keras's ``mnist_convnet`` example: Conv2D(32, 3x3, relu) ->
 MaxPooling2D(2) -> Conv2D(64, 3x3, relu) -> MaxPooling2D(2) -> Flatten ->
 Dropout(0.5) -> Dense(10, softmax); Adam, batch 128. Prints the seconds of
-each epoch and the test accuracy.
+each epoch and the test accuracy. (The same recipe in PyTorch reaches 98.7 %
+after 3 epochs; this model needs more epochs than 3 to pass 99 %.)
 """
 import argparse
 import time
