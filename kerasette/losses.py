@@ -10,7 +10,7 @@ from .naming import to_snake_case as _snake
 from .autograd.tensor import Tensor
 from .ops.nn import Softmax
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+__all__ = ["align_label_rank", "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
            "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "serialize"]
@@ -23,8 +23,12 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
 
+    align_labels = True       # labels (n,) against outputs (n, 1): add the axis (Keras does)
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_true = _as_labels(y_true, y_pred)
+        if self.align_labels:
+            y_true = align_label_rank(y_true, tuple(y_pred.shape))
         per_sample = self.call(y_true, y_pred)
         if sample_weight is not None:
             sw = ops.convert_to_tensor(sample_weight)
@@ -131,6 +135,8 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy against integer class ids ``(batch,)`` (or ``(batch, 1)``)."""
 
+    align_labels = False      # class ids have one axis fewer than the outputs by design
+
     def __init__(self, from_logits=False, ignore_class=None, **kwargs):
         super().__init__(**kwargs)
         self.from_logits = from_logits
@@ -194,8 +200,22 @@ def _as_labels(y_true, y_pred):
     return t
 
 
+def align_label_rank(y_true, pred_shape):
+    """Keras's rule for labels one axis off the predictions: ``(n,)`` against ``(n, 1)``
+    gains the trailing axis, ``(n, 1)`` against ``(n,)`` loses it (never a silent
+    ``(n, n)`` broadcast). Works on Tensors and arrays."""
+    shape = tuple(y_true.shape)
+    if len(shape) == len(pred_shape) - 1 and pred_shape[-1] == 1:
+        return y_true.reshape(shape + (1,))
+    if len(shape) == len(pred_shape) + 1 and shape[-1] == 1:
+        return y_true.reshape(shape[:-1])
+    return y_true
+
+
 def _check_same_trailing(loss, y, output_shape, where):
     shape = tuple(y.shape)
+    if len(shape) == len(output_shape) - 1 and output_shape[-1] == 1:
+        shape = shape + (1,)          # aligned by align_label_rank
     if len(shape) != len(output_shape) or (output_shape[-1] is not None and shape[-1] != output_shape[-1]):
         hint = ""
         if isinstance(loss, CategoricalCrossentropy) and len(shape) == len(output_shape) - 1:

@@ -4,6 +4,7 @@ Totals are kept as arrays on the device and only turned into Python floats
 by ``result()``, so updating a metric never forces a device-to-host copy.
 """
 from . import backend
+from .losses import align_label_rank
 from .naming import to_snake_case
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -23,8 +24,13 @@ class Metric:
         self.total = 0.0
         self.count = 0.0
 
+    align_labels = True       # labels (n,) against outputs (n, 1), as the losses do
+
     def update_state(self, y_true, y_pred, sample_weight=None):
-        v = self.values(_raw(y_true), _raw(y_pred))
+        y_true, y_pred = _raw(y_true), _raw(y_pred)
+        if self.align_labels:
+            y_true = align_label_rank(y_true, tuple(y_pred.shape))
+        v = self.values(y_true, y_pred)
         if sample_weight is not None:
             sw = _raw(sample_weight)
             sw = sw.reshape(sw.shape + (1,) * (v.ndim - sw.ndim))
@@ -89,6 +95,8 @@ class CategoricalAccuracy(Metric):
 
 class SparseCategoricalAccuracy(Metric):
     """Arg-max of predictions equals the integer label."""
+
+    align_labels = False
 
     def values(self, y_true, y_pred):
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:

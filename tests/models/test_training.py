@@ -715,3 +715,21 @@ def test_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size"):
         m.fit(x, y, batch_size=0, verbose=0)
     _assert_unchanged(m, before)
+
+
+def test_labels_without_trailing_axis_match_single_unit_outputs():
+    """y of shape (n,) against outputs (n, 1): Keras adds the axis (no (n, n) broadcast)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    for loss, metric in (("mse", "mae"), ("binary_crossentropy", "accuracy")):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile("sgd", loss, metrics=[metric])
+        flat = model.evaluate(x, y, verbose=0)
+        column = model.evaluate(x, y[:, None], verbose=0)
+        np.testing.assert_allclose(flat, column, rtol=1e-6)
+        p = model.predict(x)[:, 0]
+        if loss == "mse":
+            assert flat[0] == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-5)
+        else:
+            assert flat[1] == pytest.approx(float(np.mean((p > 0.5) == (y > 0.5))))
