@@ -7,10 +7,10 @@ per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
 """
 import math
 
-from . import backend
+from . import backend, schedules
 from .ops import cuda_kernels
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
+__all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
 
 
 class Optimizer:
@@ -71,8 +71,8 @@ class Optimizer:
         if missing:
             self._extend(missing)
         grads = self._clip(grads)
+        lr = self.learning_rate            # a schedule sees the 0-based step, as in Keras
         self.iterations += 1
-        lr = self.learning_rate
         for g, v in zip(grads, trainable_variables):
             if g is None:
                 continue

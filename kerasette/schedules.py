@@ -1,0 +1,97 @@
+"""Learning-rate schedules (``keras.optimizers.schedules``): callables ``step -> lr``.
+
+Pass one as an optimizer's ``learning_rate``; the optimizer calls it with the
+0-based number of steps taken so far, as Keras does.
+
+Example:
+    >>> from kerasette.optimizers import SGD, schedules
+    >>> lr = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> round(lr(10), 6), round(lr(20), 6)
+    (0.05, 0.025)
+"""
+import math
+
+__all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
+           "CosineDecay"]
+
+
+class LearningRateSchedule:
+    """Base class: ``__call__(step) -> float`` and ``get_config()``."""
+
+    def __call__(self, step):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``initial * decay_rate ** (step / decay_steps)`` (floored exponent with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        if decay_steps <= 0:
+            raise ValueError(f"ExponentialDecay: decay_steps must be > 0, got {decay_steps}")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase = decay_rate, staircase
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase}
+
+
+class InverseTimeDecay(ExponentialDecay):
+    """``initial / (1 + decay_rate * step / decay_steps)``."""
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[i]`` while ``step <= boundaries[i]``; ``values[-1]`` after the last boundary."""
+
+    def __init__(self, boundaries, values, name=None):
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"PiecewiseConstantDecay: need len(values) == len(boundaries) + 1, got "
+                             f"{len(values)} values and {len(boundaries)} boundaries")
+        self.boundaries, self.values = list(boundaries), list(values)
+
+    def __call__(self, step):
+        for b, v in zip(self.boundaries, self.values):
+            if step <= b:
+                return v
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine from ``initial`` down to ``initial * alpha`` over ``decay_steps`` (optional linear warmup)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
+                 warmup_steps=0):
+        self.initial_learning_rate, self.decay_steps, self.alpha = initial_learning_rate, decay_steps, alpha
+        self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
+
+    def __call__(self, step):
+        start = self.initial_learning_rate
+        if self.warmup_target is not None and step < self.warmup_steps:
+            return start + (self.warmup_target - start) * step / self.warmup_steps
+        if self.warmup_target is not None:
+            start, step = self.warmup_target, step - self.warmup_steps
+        frac = min(step, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * frac))
+        return start * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
