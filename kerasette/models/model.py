@@ -230,6 +230,8 @@ class Model(Layer):
         batch_size = _check_batch_size(batch_size)
         if x is None:
             raise ValueError(f"Model '{self.name}': fit() needs training data `x`")
+        if class_weight is not None and sample_weight is None and y is not None:
+            sample_weight = _class_weights_to_sample_weights(class_weight, y)
         train = Dataset(x, y, sample_weight)
         val = None
         if validation_data is not None:
@@ -241,6 +243,8 @@ class Model(Layer):
         self._check_targets(train, y)
         verbose = 1 if verbose == "auto" else verbose
         steps = -(-len(train) // batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
         history = History()
         cbs = list(callbacks or [])
         if verbose:
@@ -258,6 +262,8 @@ class Model(Layer):
             logs = {}
             batches = train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
             for step, batch in enumerate(batches):
+                if step == steps:
+                    break
                 cb.on_train_batch_begin(step)
                 logs = self.train_step(batch)
                 cb.on_train_batch_end(step, logs)
@@ -510,6 +516,26 @@ def _format(logs, return_dict):
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
+
+
+def _class_weights_to_sample_weights(class_weight, y):
+    """Per-sample weights ``class_weight[label]`` (integer labels, or one-hot rows)."""
+    import numpy as np
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"fit: class_weight must be a dict {{class id: weight}}, got {type(class_weight).__name__}")
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError("fit: class_weight is only supported for models with a single output")
+    labels = np.asarray(backend.to_numpy(y))
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+    if missing:
+        raise ValueError(f"fit: class_weight has no entry for class(es) {missing}")
+    table = np.zeros(max(max(class_weight), labels.max()) + 1, dtype="float32")
+    for k, w in class_weight.items():
+        table[int(k)] = w
+    return table[labels]
 
 
 def _check_batch_size(batch_size):

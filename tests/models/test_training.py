@@ -733,3 +733,32 @@ def test_labels_without_trailing_axis_match_single_unit_outputs():
             assert flat[0] == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-5)
         else:
             assert flat[1] == pytest.approx(float(np.mean((p > 0.5) == (y > 0.5))))
+
+
+def test_class_weight_equals_the_matching_sample_weight():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((24, 3)).astype("float32")
+    y = rng.integers(0, 3, 24)
+    weights = {0: 1.0, 1: 3.0, 2: 0.5}
+    results = []
+    for kwargs in ({"class_weight": weights},
+                   {"sample_weight": np.array([weights[int(c)] for c in y], dtype="float32")}):
+        keras.set_random_seed(7)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, **kwargs)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"no entry for class\(es\) \[2\]"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 1.0}, verbose=0)
+
+
+def test_steps_per_epoch_limits_the_batches():
+    seen = []
+    cb = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((40, 2)), np.ones(40), batch_size=4, steps_per_epoch=3, epochs=2, verbose=0,
+              callbacks=[cb])
+    assert seen == [0, 1, 2, 0, 1, 2]
