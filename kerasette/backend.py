@@ -16,7 +16,7 @@ import numpy as np
 __all__ = [
     "floatx", "set_floatx", "epsilon", "get_array_module", "register_array_module",
     "device", "set_device", "xp", "to_device", "to_numpy", "set_random_seed",
-    "random_generator", "random_uniform", "is_array",
+    "random_generator", "random_uniform", "is_array", "get_uid", "clear_session",
 ]
 
 _FLOATX = "float32"
@@ -24,6 +24,7 @@ _EPSILON = 1e-7
 _DEVICE = os.environ.get("KERASETTE_DEVICE", "cpu").lower()
 _EXTRA_MODULES = {}   # array type -> module, for stand-ins (see tests/gpu_standin)
 _RNG = np.random.default_rng()
+_UIDS = {}                 # prefix -> how many names were handed out (auto layer names)
 
 
 def floatx():
@@ -137,6 +138,17 @@ def to_numpy(array):
     if hasattr(array, "to_numpy"):     # registered stand-ins
         return array.to_numpy()
     return np.asarray(array)
+
+
+def get_uid(prefix=""):
+    """1, 2, 3, ... for successive calls with the same ``prefix`` (Keras's auto-name counter)."""
+    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+    return _UIDS[prefix]
+
+
+def clear_session():
+    """Reset the auto-name counters, so new layers are named ``dense``, ``dense_1``, ... again."""
+    _UIDS.clear()
 
 
 def set_random_seed(seed):

@@ -16,20 +16,18 @@ from .symbolic import KerasTensor, Node, flatten_structure, is_symbolic, map_str
 
 __all__ = ["Layer", "unique_name", "reset_uids"]
 
-_UIDS = {}
 _TRAINING = [None]     # the training flag of the outermost call in progress
 
 
 def unique_name(prefix):
     """Keras-style auto names: ``dense``, ``dense_1``, ``dense_2``, ..."""
-    n = _UIDS.get(prefix, 0)
-    _UIDS[prefix] = n + 1
+    n = backend.get_uid(prefix) - 1
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
 def reset_uids():
     """Forget auto-name counters (``keras.backend.clear_session``)."""
-    _UIDS.clear()
+    backend.clear_session()
 
 
 class Layer:

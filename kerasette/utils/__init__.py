@@ -1,9 +1,9 @@
 """Utilities as ``keras.utils`` has them: to_categorical, normalize, set_random_seed."""
 import numpy as np
 
-from ..backend import set_random_seed
+from ..backend import clear_session, set_random_seed
 
-__all__ = ["to_categorical", "normalize", "set_random_seed"]
+__all__ = ["to_categorical", "normalize", "set_random_seed", "clear_session"]
 
 
 def to_categorical(x, num_classes=None):
