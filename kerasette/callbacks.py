@@ -17,25 +17,55 @@ class Callback:
         self.params = {}
 
     def set_model(self, model):
+        """Attach the model being trained (``fit`` calls this)."""
         self.model = model
 
     def set_params(self, params):
+        """Receive ``fit``'s settings: ``epochs``, ``steps``, ``verbose``, ``batch_size``."""
         self.params = params
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
-    def on_test_begin(self, logs=None): pass
-    def on_test_end(self, logs=None): pass
-    def on_test_batch_begin(self, batch, logs=None): pass
-    def on_test_batch_end(self, batch, logs=None): pass
-    def on_predict_begin(self, logs=None): pass
-    def on_predict_end(self, logs=None): pass
-    def on_predict_batch_begin(self, batch, logs=None): pass
-    def on_predict_batch_end(self, batch, logs=None): pass
+    # Hooks: ``logs`` holds the running loss and metrics (``val_*`` too at epoch end).
+    def on_train_begin(self, logs=None):
+        """Before the first epoch."""
+
+    def on_train_end(self, logs=None):
+        """After the last epoch (or an early stop)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Before epoch ``epoch`` (0-based)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """After epoch ``epoch``; ``logs`` has the epoch's loss, metrics and ``val_*`` values."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Before training step ``batch`` of the epoch."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        """After training step ``batch``; ``logs`` has the running loss and metrics."""
+
+    def on_test_begin(self, logs=None):
+        """Before an evaluation pass."""
+
+    def on_test_end(self, logs=None):
+        """After an evaluation pass."""
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Before evaluation batch ``batch``."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """After evaluation batch ``batch``."""
+
+    def on_predict_begin(self, logs=None):
+        """Before ``predict``."""
+
+    def on_predict_end(self, logs=None):
+        """After ``predict``."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Before prediction batch ``batch``."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """After prediction batch ``batch``."""
 
 
 class CallbackList:

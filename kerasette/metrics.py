@@ -21,12 +21,14 @@ class Metric:
         self.reset_state()
 
     def reset_state(self):
+        """Start a new running mean (``fit`` calls this at each epoch start)."""
         self.total = 0.0
         self.count = 0.0
 
     align_labels = True       # labels (n,) against outputs (n, 1), as the losses do
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch: labels and predictions (Tensors or arrays), optional per-sample weights."""
         y_true, y_pred = _raw(y_true), _raw(y_pred)
         if self.align_labels:
             y_true = align_label_rank(y_true, tuple(y_pred.shape))
@@ -41,9 +43,11 @@ class Metric:
             self.count = self.count + v.size
 
     def result(self):
+        """The running mean so far, as a Python float (reads the device once)."""
         return float(backend.to_numpy(self.total)) / max(float(backend.to_numpy(self.count)), 1e-12)
 
     def values(self, y_true, y_pred):
+        """Per-sample values (raw arrays in, array out) whose mean is the metric."""
         raise NotImplementedError
 
     def get_config(self):
@@ -58,6 +62,7 @@ class Mean(Metric):
     """Running mean of the values given to ``update_state(values)``."""
 
     def update_state(self, values, sample_weight=None):
+        """Add ``values`` (a scalar or an array; a batch loss, say)."""
         v = _raw(values)
         if sample_weight is not None:       # weighted mean (the loss tracker weights by batch size)
             sw = _raw(sample_weight)

@@ -257,6 +257,7 @@ class SimpleRNN(Layer):
         return None if self._carried_state is None else [Tensor(self._carried_state)]
 
     def get_initial_state(self, batch_size):
+        """The zero state the layer starts from: ``[zeros (batch_size, units)]``."""
         return self.cell.get_initial_state(batch_size)
 
     def compute_output_shape(self, input_shape, initial_state_shape=None):
@@ -454,6 +455,7 @@ class Bidirectional(Layer):
         return getattr(mask, "value", mask)
 
     def reset_states(self):
+        """Forget the carried states of both directions (stateful layers)."""
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 

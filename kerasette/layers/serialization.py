@@ -38,6 +38,8 @@ class custom_object_scope:
 
 
 def get_registered_object(name, custom_objects=None):
+    """The class registered under ``name``: from ``custom_objects``, an active
+    ``custom_object_scope``, ``register_keras_serializable`` or the built-ins (else None)."""
     custom_objects = {**_SCOPE[-1], **(custom_objects or {})}
     if name in custom_objects:
         return custom_objects[name]

@@ -120,6 +120,7 @@ class Node:
 
 
 def is_symbolic(structure):
+    """True when a nested structure holds a KerasTensor (a functional-API call)."""
     return any(isinstance(t, KerasTensor) for t in flatten_structure(structure))
 
 
