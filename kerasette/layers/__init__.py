@@ -24,3 +24,12 @@ __all__ += ["Conv2D", "Convolution2D", "MaxPooling2D", "AveragePooling2D", "Glob
             "GlobalMaxPool2D"]
 from .recurrent import SimpleRNNCell, SimpleRNN, Bidirectional  # noqa: E402
 __all__ += ["SimpleRNNCell", "SimpleRNN", "Bidirectional"]
+from .normalization import BatchNormalization, LayerNormalization  # noqa: E402
+__all__ += ["BatchNormalization", "LayerNormalization"]
+from .embedding import Embedding  # noqa: E402
+from .conv1d import (Conv1D, Convolution1D, MaxPooling1D, AveragePooling1D,  # noqa: E402
+                     GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPool1D, AvgPool1D, GlobalAvgPool1D,
+                     GlobalMaxPool1D)
+__all__ += ["Embedding", "Conv1D", "Convolution1D", "MaxPooling1D", "AveragePooling1D",
+            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
+            "GlobalMaxPool1D"]

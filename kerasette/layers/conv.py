@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
-from .core import shape_str
+from .core import refuse_unsupported, shape_str
 from .layer import Layer
 
 __all__ = ["Conv2D", "Convolution2D", "check_data_format"]
@@ -73,11 +73,9 @@ class Conv2D(Layer):
         if groups != 1:
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
-        for arg, val in (("kernel_regularizer", kernel_regularizer), ("bias_regularizer", bias_regularizer),
-                         ("activity_regularizer", activity_regularizer),
-                         ("kernel_constraint", kernel_constraint), ("bias_constraint", bias_constraint)):
-            if val is not None:
-                raise NotImplementedError(f"{where}: {arg} is not supported yet (got {val!r})")
+        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)

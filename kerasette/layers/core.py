@@ -5,7 +5,7 @@ from .. import activations, initializers, ops
 from .layer import Layer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Masking",
-           "check_rank", "shape_str"]
+           "check_rank", "shape_str", "refuse_unsupported"]
 
 
 class Dense(Layer):
@@ -25,6 +25,9 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -235,6 +238,15 @@ class Masking(Layer):
 def shape_str(shape):
     """A shape as Keras prints it: ``(None, 28, 28)``."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def refuse_unsupported(layer, **settings):
+    """Raise NotImplementedError naming every Keras option given a value kerasette does not
+    implement (regularizers, constraints, LoRA): refused, never silently ignored."""
+    given = sorted(k for k, v in settings.items() if v is not None)
+    if given:
+        raise NotImplementedError(f"{type(layer).__name__} '{layer.name}': {', '.join(given)} "
+                                  f"not supported by kerasette yet; pass None")
 
 
 def check_rank(layer, shape, rank, what):

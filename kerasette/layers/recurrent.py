@@ -22,7 +22,7 @@ import numpy as np
 from .. import activations, backend, initializers, ops
 from ..autograd.tensor import Tensor
 from ..ops.rnn import FUSED_ACTIVATIONS, simple_rnn
-from .core import shape_str
+from .core import refuse_unsupported, shape_str
 from .layer import Layer
 from .symbolic import KerasTensor
 
@@ -53,7 +53,7 @@ class SimpleRNNCell(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"SimpleRNNCell '{self.name}': units must be a positive integer, got {units!r}")
-        _refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
+        refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                             bias_constraint=bias_constraint)
@@ -159,7 +159,7 @@ class SimpleRNN(Layer):
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _refuse_unsupported(self, activity_regularizer=activity_regularizer)
+        refuse_unsupported(self, activity_regularizer=activity_regularizer)
         self.cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias,
                                   kernel_initializer=kernel_initializer,
                                   recurrent_initializer=recurrent_initializer,
@@ -552,13 +552,6 @@ def _check_recurrent(what, layer):
         raise ValueError(f"Bidirectional: `{what}` must be a recurrent layer (with go_backwards, "
                          f"return_sequences and return_state), got {type(layer).__name__} "
                          f"'{layer.name}' which lacks {', '.join(missing)}")
-
-
-def _refuse_unsupported(layer, **settings):
-    given = sorted(k for k, v in settings.items() if v is not None)
-    if given:
-        raise NotImplementedError(f"{type(layer).__name__} '{layer.name}': {', '.join(given)} "
-                                  f"not supported by kerasette yet; pass None")
 
 
 def _drop_prefix(name, prefix):

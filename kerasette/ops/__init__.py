@@ -109,3 +109,5 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return avg_pool2d(inputs, pool_size, strides=strides, padding=padding)
 from .conv import pad  # noqa: E402  (constant padding, differentiable)
 from .rnn import simple_rnn  # noqa: E402  (the SimpleRNN recurrence as one node)
+from .embedding import embedding_lookup, take  # noqa: E402  (row lookup, scatter-add backward)
+from .normalization import batch_norm, layer_norm, batch_normalization, layer_normalization  # noqa: E402

@@ -98,6 +98,20 @@ CASES = [
     ("einsum_implicit", lambda x, y: ops.einsum("ij,ij", x, y), [A, B]),
     ("tensor_operators", lambda x, y: (x * 2 - y) / 3 + x ** 2 - (abs(y) @ ops.transpose(x)) @ x, [A, B]),
 ]
+CASES += [   # embedding lookup: integer ids (repeated) are constants, the table gets a scatter-add
+    ("embedding_lookup", ops.embedding_lookup, [M45, np.array([[0, 3, 3], [1, 0, 3]])]),
+    ("take", lambda t, i: ops.take(t, i, axis=0), [SQ, IDX]),
+]
+CASES += [   # normalization: batch statistics computed in the node, or given (moving) statistics
+    ("batch_norm_train", lambda x, g, b: ops.batch_norm(x, gamma=g, beta=b), [X234, V4, _rand(4, seed=21)]),
+    ("batch_norm_train_4d", lambda x, g: ops.batch_norm(x, gamma=g), [_rand(2, 3, 2, 4, seed=22), V4]),
+    ("batch_norm_given", lambda x, m, v, g, b: ops.batch_norm(x, m, v, g, b),
+     [X234, V4, _rand(4, seed=23, lo=0.5, hi=2.0), _rand(4, seed=24), _rand(4, seed=25)]),
+    ("batch_normalization", lambda x, m, v: ops.batch_normalization(x, m, v, axis=1),
+     [X234, _rand(3, seed=26), _rand(3, seed=27, lo=0.5, hi=2.0)]),
+    ("layer_norm", lambda x, g, b: ops.layer_norm(x, g, b), [X234, V4, _rand(4, seed=28)]),
+    ("layer_normalization", ops.layer_normalization, [A]),
+]
 FORWARD_ONLY = [
     ("argmax", lambda x: ops.argmax(x, axis=1), [A]), ("argmin", ops.argmin, [A]),
     ("one_hot", lambda y: ops.one_hot(y, 5), [LABELS]),

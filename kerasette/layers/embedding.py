@@ -1,0 +1,95 @@
+"""Embedding: integer ids -> dense vectors (Keras's layer and weight layout)."""
+import numpy as np
+
+from .. import backend, initializers
+from ..ops.embedding import embedding_lookup
+from .core import refuse_unsupported, shape_str
+from .layer import Layer
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Layer):
+    """Maps integer ids ``(batch, ...)`` in ``[0, input_dim)`` to ``(batch, ..., output_dim)``.
+
+    One graph node per call; the weight ``embeddings`` has shape
+    ``(input_dim, output_dim)`` as Keras stores it.
+
+    Args:
+        input_dim: vocabulary size (largest id + 1).
+        output_dim: size of each vector.
+        embeddings_initializer: default ``"uniform"`` (RandomUniform(-0.05, 0.05)).
+        mask_zero: id 0 is padding: the output carries a ``(batch, ...)`` mask
+            ``ids != 0`` that recurrent layers and GlobalAveragePooling1D honour.
+        weights: optional initial ``[embeddings]``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> emb = keras.layers.Embedding(10, 4, mask_zero=True)
+        >>> out = emb(np.array([[1, 2, 0]]))
+        >>> out.shape, emb.compute_mask(np.array([[1, 2, 0]])).tolist()
+        ((1, 3, 4), [[True, True, False]])
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None,
+                 input_length=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"Embedding '{self.name}'"
+        for arg, val in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val <= 0:
+                raise ValueError(f"{where}: {arg} must be a positive integer, got {val!r}")
+        refuse_unsupported(self, embeddings_regularizer=embeddings_regularizer,
+                           embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        if weights is not None:
+            self.build(None)
+            self.set_weights(list(weights))
+
+    def build(self, input_shape=None):
+        if getattr(self, "embeddings", None) is None:
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              initializer=self.embeddings_initializer, name="embeddings")
+        self.built = True
+
+    def __call__(self, *args, **kwargs):
+        inputs = args[0] if args else kwargs.get("inputs")
+        if not getattr(inputs, "_keras_symbolic", False) and inputs is not None:
+            self._ids(inputs)           # bad ids fail before the weights are made
+        return super().__call__(*args, **kwargs)
+
+    def _ids(self, inputs):
+        """The ids as an integer array, checked against ``[0, input_dim)``."""
+        ids = getattr(inputs, "value", inputs)
+        if not backend.is_array(ids):
+            ids = np.asarray(ids)
+        if ids.dtype.kind == "f":
+            ids = ids.astype("int32")           # Keras casts float ids
+        elif ids.dtype.kind not in "iu":
+            raise ValueError(f"Embedding '{self.name}': expected integer ids, got dtype {ids.dtype}")
+        if ids.size:
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= self.input_dim:
+                raise ValueError(f"Embedding '{self.name}': ids must be in [0, {self.input_dim}) "
+                                 f"(input_dim={self.input_dim}), got values in [{lo}, {hi}] "
+                                 f"(input shape {shape_str(tuple(ids.shape))})")
+        return ids
+
+    def call(self, inputs):
+        return embedding_lookup(self.embeddings, self._ids(inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return getattr(inputs, "value", inputs) != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "mask_zero": self.mask_zero}
