@@ -1,7 +1,7 @@
 """Convolution layers: Conv2D (channels_last, Keras's weight layout)."""
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations, initializers, regularizers
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
@@ -73,9 +73,10 @@ class Conv2D(Layer):
         if groups != 1:
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                            bias_constraint=bias_constraint)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -112,8 +113,10 @@ class Conv2D(Layer):
         self._check_input_shape(input_shape)
         in_ch = int(input_shape[-1])
         self.kernel = self.add_weight(shape=self.kernel_size + (in_ch, self.filters),
-                                      initializer=self.kernel_initializer, name="kernel")
-        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
         self.built = True
 
@@ -144,7 +147,9 @@ class Conv2D(Layer):
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 Convolution2D = Conv2D

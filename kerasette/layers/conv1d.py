@@ -6,7 +6,7 @@ kernel is ``(kernel_size, in_features, filters)``.
 """
 import numpy as np
 
-from .. import activations, initializers, ops
+from .. import activations, initializers, ops, regularizers
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
 from ..ops.pool import avg_pool2d, max_pool2d
 from .conv import check_data_format
@@ -85,9 +85,10 @@ class Conv1D(Layer):
         if groups != 1:
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                            bias_constraint=bias_constraint)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -114,8 +115,10 @@ class Conv1D(Layer):
     def build(self, input_shape):
         self._check_input_shape(input_shape)
         self.kernel = self.add_weight(shape=(self.kernel_size[0], int(input_shape[-1]), self.filters),
-                                      initializer=self.kernel_initializer, name="kernel")
-        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
         self.built = True
 
@@ -151,7 +154,9 @@ class Conv1D(Layer):
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 class _Pooling1D(Layer):

@@ -1,7 +1,7 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda, Masking."""
 import numpy as np
 
-from .. import activations, initializers, ops
+from .. import activations, initializers, ops, regularizers
 from .layer import Layer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Masking",
@@ -25,9 +25,10 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                            bias_constraint=bias_constraint)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -44,8 +45,9 @@ class Dense(Layer):
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, "
                              f"got input shape {shape_str(input_shape)}")
         self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
-                                      name="kernel")
-        self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
+                                      name="kernel", regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
         self.built = True
 
@@ -73,7 +75,9 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 class Activation(Layer):

@@ -8,7 +8,7 @@ the tape: they call ops, and the ops record the graph.
 """
 import inspect
 
-from .. import backend, initializers
+from .. import backend, initializers, regularizers
 from ..naming import to_snake_case
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor, Variable
@@ -47,7 +47,7 @@ class Layer:
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # tracking state exists before a subclass's __init__ assigns attributes
-        obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[],
+        obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[], _weight_regularizers=[],
                             built=False, _inbound_nodes=[], _trainable=True,
                             _call_signature=None, supports_masking=False, _build_shapes=None)
         return obj
@@ -121,8 +121,19 @@ class Layer:
         var = Variable(value, name=name or "variable", trainable=trainable and self._trainable)
         var._trainable = trainable          # the variable's own flag; requires_grad follows the layer
         var.path = f"{self.name}/{var.name}"
+        if regularizer is not None:
+            self._weight_regularizers.append((var, regularizers.get(regularizer)))
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         return var
+
+    @property
+    def losses(self):
+        """The weight penalties of this layer and its sublayers (scalar Tensors, recomputed on
+        each access so they join the current step's graph); ``Model.compute_loss`` adds them."""
+        out = [reg(var) for var, reg in self._weight_regularizers]
+        for layer in self._sublayers():
+            out.extend(layer.losses)
+        return out
 
     @property
     def trainable(self):
@@ -311,6 +322,7 @@ class Layer:
 
 
 _NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
+                "_weight_regularizers",
                 "_build_shapes", "_compiled"}
 
 

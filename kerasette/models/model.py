@@ -136,6 +136,8 @@ class Model(Layer):
             total = value if total is None else total + value
         if total is None:
             raise ValueError(f"Model '{self.name}': no targets were given for the model's outputs")
+        for penalty in self.losses:              # weight regularizers, as Keras adds them
+            total = total + penalty
         return total
 
     @property

@@ -107,11 +107,11 @@ def test_conv2d_bad_arguments(kwargs, match):
         assert "Conv2D 'bad'" in str(e)
 
 
-def test_conv2d_unsupported_groups_and_regularizers():
+def test_conv2d_unsupported_groups_and_constraints():
     with pytest.raises(NotImplementedError, match="groups"):
         layers.Conv2D(2, 3, groups=2)
-    with pytest.raises(NotImplementedError, match="kernel_regularizer"):
-        layers.Conv2D(2, 3, kernel_regularizer="l2")
+    with pytest.raises(NotImplementedError, match="kernel_constraint"):
+        layers.Conv2D(2, 3, kernel_constraint="non_neg")
 
 
 def test_conv2d_wrong_channel_count_for_built_layer():

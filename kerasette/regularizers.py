@@ -1,0 +1,100 @@
+"""Weight regularizers: a penalty on a weight, added to the training loss.
+
+``Dense(64, kernel_regularizer=regularizers.L2(1e-4))`` adds
+``1e-4 * sum(kernel ** 2)`` to the loss every step; ``layer.losses`` (and
+``model.losses``) list the current penalties and ``Model.compute_loss`` adds
+them, so the reported ``loss`` includes them, as in Keras. Penalties are
+built from ops, so their gradients flow through the same autograd.
+
+Example:
+    >>> import numpy as np
+    >>> from kerasette import regularizers
+    >>> float(regularizers.L1L2(l1=0.5, l2=0.25)(np.array([1.0, -2.0])).numpy())
+    2.75
+"""
+from . import ops
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
+
+
+class Regularizer:
+    """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``."""
+
+    def __call__(self, x):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, x):
+        total = None
+        if self.l1:
+            total = ops.multiply(ops.sum(ops.abs(x)), self.l1)
+        if self.l2:
+            sq = ops.multiply(ops.sum(ops.square(x)), self.l2)
+            total = sq if total is None else ops.add(total, sq)
+        return total if total is not None else ops.multiply(ops.sum(x), 0.0)
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(|w|)`` (Keras's default ``l1=0.01``)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(w ** 2)`` (Keras's default ``l2=0.01``)."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+l1, l2, l1_l2 = L1, L2, L1L2
+
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """A regularizer from None, a name (``"l2"``), a config dict, a Regularizer or a callable."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown regularizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown regularizer class: {identifier.get('class_name')!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret regularizer: {identifier!r}")
+
+
+def serialize(reg):
+    """A JSON-able ``{"class_name", "config"}`` dict (None stays None)."""
+    if isinstance(reg, Regularizer):
+        return {"module": "keras.regularizers", "class_name": type(reg).__name__, "config": reg.get_config()}
+    return reg
