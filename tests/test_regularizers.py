@@ -44,6 +44,7 @@ def test_penalty_joins_the_loss_and_its_gradient():
     layers.Conv2D(2, 3, kernel_regularizer="l2", bias_regularizer=regularizers.L1L2(0.1, 0.2)),
     layers.Conv1D(2, 3, kernel_regularizer=regularizers.L2(0.3)),
     layers.Embedding(5, 2, embeddings_regularizer=regularizers.L1(0.4)),
+    layers.EinsumDense("ab,bc->ac", output_shape=(3,), bias_axes="c", kernel_regularizer="l1"),
 ])
 def test_regularizers_survive_config_round_trip(layer):
     clone = type(layer).from_config(layer.get_config())

@@ -6,8 +6,8 @@ the kernel's shape is read off the equation (input sizes for letters the
 input has, ``output_shape`` for the rest). Built on the differentiable
 ``ops.einsum``, so its backward is einsums too.
 """
-from .. import activations, initializers, ops
-from .core import shape_str
+from .. import activations, initializers, ops, regularizers
+from .core import refuse_unsupported, shape_str
 from .layer import Layer
 
 __all__ = ["EinsumDense"]
@@ -26,6 +26,10 @@ class EinsumDense(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint, lora_rank=lora_rank)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.equation = equation.replace(" ", "")
         if "->" not in self.equation or self.equation.count(",") != 1:
             raise ValueError(f"EinsumDense '{self.name}': equation must look like 'ab,bc->ac', got {equation!r}")
@@ -45,7 +49,8 @@ class EinsumDense(Layer):
                              f"'{self.kernel_spec}' from input {shape_str(input_shape)} and output_shape "
                              f"{self.partial_output_shape}")
         self.kernel = self.add_weight(shape=tuple(sizes[c] for c in self.kernel_spec),
-                                      initializer=self.kernel_initializer, name="kernel")
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
         self.bias = None
         if self.bias_axes:
             out = self.out_spec.replace("...", "")
@@ -55,7 +60,8 @@ class EinsumDense(Layer):
                                  f"'{self.out_spec}'")
             first = min(out.index(c) for c in self.bias_axes)
             shape = tuple(sizes[c] if c in self.bias_axes else 1 for c in out[first:])
-            self.bias = self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias")
+            self.bias = self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer)
         self._sizes = sizes
 
     def call(self, inputs):
@@ -101,4 +107,6 @@ class EinsumDense(Layer):
                 "output_shape": list(self.partial_output_shape),
                 "activation": activations.serialize(self.activation), "bias_axes": self.bias_axes,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
