@@ -113,7 +113,7 @@ class Dropout(Layer):
 
     def call(self, inputs, training=None):
         if training and self.rate > 0:
-            return ops.dropout(inputs, self.rate)
+            return ops.dropout(inputs, self.rate, noise_shape=self.noise_shape)
         return inputs
 
     def compute_output_shape(self, input_shape):

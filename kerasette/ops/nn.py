@@ -349,12 +349,23 @@ def dense(x, kernel, bias=None, activation=None):
     return Dense(activation)(x, kernel, bias)
 
 
-def dropout(x, rate, seed=None):
-    """Zero each element with probability ``rate``; scale the rest by ``1/(1-rate)``."""
+def dropout(x, rate, noise_shape=None, seed=None):
+    """Zero each element with probability ``rate``; scale the rest by ``1/(1-rate)``.
+
+    ``noise_shape``: the shape of the keep/drop mask, broadcast against ``x``
+    (``None`` entries take ``x``'s size), e.g. ``(batch, 1, features)`` drops
+    the same features at every time step.
+    """
     from .math import multiply
     xv = getattr(x, "value", x)
     xp = xpof(xv)
-    keep = backend.random_uniform(xv.shape, xp, seed) >= rate
+    shape = xv.shape
+    if noise_shape is not None:
+        if len(noise_shape) != xv.ndim:
+            raise ValueError(f"dropout: noise_shape {tuple(noise_shape)} must have one entry per axis of "
+                             f"the input, whose shape is {xv.shape}")
+        shape = tuple(n if d is None else int(d) for d, n in zip(noise_shape, xv.shape))
+    keep = backend.random_uniform(shape, xp, seed) >= rate
     mask = keep.astype(xv.dtype) * xv.dtype.type(1.0 / (1.0 - rate))
     return multiply(x, mask)
 

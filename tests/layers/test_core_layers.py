@@ -292,3 +292,13 @@ def test_input_shape_kwarg_on_first_layer():
 def test_unexpected_keyword_raises_type_error():
     with pytest.raises(TypeError):
         layers.Dense(3, units_typo=4)
+
+
+def test_dropout_noise_shape_shares_the_mask_over_broadcast_axes():
+    layer = keras.layers.Dropout(0.5, noise_shape=(None, 1, 6))
+    out = layer(np.ones((4, 5, 6), dtype="float32"), training=True).numpy()
+    # the same features are dropped at every time step of a sample
+    np.testing.assert_array_equal(out, np.broadcast_to(out[:, :1, :], out.shape))
+    assert set(np.unique(out)) <= {0.0, 2.0} and 0 < (out == 0).mean() < 1
+    with pytest.raises(ValueError, match="noise_shape"):
+        keras.layers.Dropout(0.5, noise_shape=(1, 6))(np.ones((4, 5, 6)), training=True)
