@@ -139,6 +139,8 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __init__(self, from_logits=False, ignore_class=None, **kwargs):
         super().__init__(**kwargs)
+        if ignore_class is not None:
+            raise NotImplementedError(f"{type(self).__name__}: ignore_class is not supported by kerasette yet")
         self.from_logits = from_logits
 
     def call(self, y_true, y_pred):

@@ -19,12 +19,14 @@ class Optimizer:
     Args:
         learning_rate: a float, or a callable ``step -> lr`` (schedule).
         clipnorm / clipvalue / global_clipnorm: gradient clipping, as Keras.
+        weight_decay: decoupled decay ``w -= lr * weight_decay * w`` before each step.
     """
 
     slot_names = ()
 
     def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, weight_decay=None, **kwargs):
+        _check_extra_arguments(type(self).__name__, kwargs)
         self.name = name or type(self).__name__.lower()
         self._learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
@@ -79,8 +81,9 @@ class Optimizer:
             if g.dtype != v.value.dtype:
                 g = g.astype(v.value.dtype)
             i = self._index[id(v)]
-            if self.weight_decay and type(self) is not AdamW:
-                g = g + self.weight_decay * v.value
+            if self.weight_decay:
+                # decoupled weight decay before the step, for every optimizer (as Keras 3)
+                v.value -= (lr * self.weight_decay) * v.value
             self.update(v.value, g, i, lr)
 
     def update(self, w, g, i, lr):
@@ -205,14 +208,11 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` before the step."""
+    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` before each step
+    (the base class applies it; AdamW only turns it on by default)."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
-
-    def update(self, w, g, i, lr):
-        w -= (lr * self.weight_decay) * w
-        super().update(w, g, i, lr)
 
 
 class RMSprop(Optimizer):
@@ -281,6 +281,23 @@ class Adagrad(Optimizer):
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
+
+
+# Keras 3 arguments accepted when they hold their "off" value
+_OFF_VALUES = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+               "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+
+def _check_extra_arguments(cls_name, kwargs):
+    """Refuse arguments kerasette would otherwise ignore (Keras 2's ``lr``, EMA, ...)."""
+    if "lr" in kwargs:
+        raise ValueError(f"{cls_name}: `lr` is Keras 2's name; use `learning_rate`")
+    unknown = sorted(k for k in kwargs if k not in _OFF_VALUES)
+    if unknown:
+        raise ValueError(f"{cls_name}: argument(s) not recognized: {unknown}")
+    used = sorted(k for k, v in kwargs.items() if v != _OFF_VALUES[k])
+    if used:
+        raise NotImplementedError(f"{cls_name}: {used} not supported by kerasette yet")
 
 
 def _scale_to_norm(g, max_norm):

@@ -762,3 +762,21 @@ def test_steps_per_epoch_limits_the_batches():
     model.fit(np.ones((40, 2)), np.ones(40), batch_size=4, steps_per_epoch=3, epochs=2, verbose=0,
               callbacks=[cb])
     assert seen == [0, 1, 2, 0, 1, 2]
+
+
+def test_weight_decay_is_decoupled_for_every_optimizer():
+    w = keras.Variable(np.array([2.0], dtype="float32"))
+    opt = keras.optimizers.SGD(0.1, weight_decay=0.5)
+    opt.apply([np.array([1.0], dtype="float32")], [w])
+    # decay first (2 - 0.1 * 0.5 * 2 = 1.9), then the SGD step (1.9 - 0.1 * 1 = 1.8), as Keras 3
+    np.testing.assert_allclose(w.numpy(), [1.8], rtol=1e-6)
+
+
+def test_optimizer_refuses_arguments_it_would_ignore():
+    with pytest.raises(ValueError, match="learning_rate"):
+        keras.optimizers.Adam(lr=0.1)
+    with pytest.raises(ValueError, match="not recognized"):
+        keras.optimizers.SGD(0.1, momentun=0.9)
+    with pytest.raises(NotImplementedError, match="use_ema"):
+        keras.optimizers.Adam(use_ema=True)
+    keras.optimizers.Adam(use_ema=False)
