@@ -178,7 +178,7 @@ class Orthogonal(_Seeded):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype or backend.floatx())
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype or backend.floatx())
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

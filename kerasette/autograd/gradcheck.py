@@ -27,7 +27,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     """
     arrays = [np.asarray(a) for a in inputs]
     float_idx = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
-    arrays = [a.astype(np.float64) if i in float_idx else a for i, a in enumerate(arrays)]
+    # C-contiguous copies: numerical_grad nudges elements through a flat view
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) if i in float_idx else a for i, a in enumerate(arrays)]
     rng = np.random.default_rng(seed)
     probe = {}
 
@@ -59,6 +60,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
 def numerical_grad(f, arrays, i, eps=1e-6):
     """Central differences of scalar ``f(*arrays)`` with respect to ``arrays[i]``."""
     x = arrays[i]
+    if not x.flags.c_contiguous:
+        raise ValueError("numerical_grad: the input must be C-contiguous (its flat view is nudged in place)")
     g = np.zeros_like(x)
     flat, gflat = x.reshape(-1), g.reshape(-1)
     for k in range(flat.size):

@@ -33,3 +33,5 @@ from .conv1d import (Conv1D, Convolution1D, MaxPooling1D, AveragePooling1D,  # n
 __all__ += ["Embedding", "Conv1D", "Convolution1D", "MaxPooling1D", "AveragePooling1D",
             "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
             "GlobalMaxPool1D"]
+from .lstm_gru import LSTMCell, LSTM, GRUCell, GRU  # noqa: E402
+__all__ += ["LSTMCell", "LSTM", "GRUCell", "GRU"]

@@ -111,3 +111,4 @@ from .conv import pad  # noqa: E402  (constant padding, differentiable)
 from .rnn import simple_rnn  # noqa: E402  (the SimpleRNN recurrence as one node)
 from .embedding import embedding_lookup, take  # noqa: E402  (row lookup, scatter-add backward)
 from .normalization import batch_norm, layer_norm, batch_normalization, layer_normalization  # noqa: E402
+from .lstm_gru import lstm, gru  # noqa: E402  (the LSTM / GRU recurrences as one node each)

@@ -197,7 +197,7 @@ def test_default_device_creators_make_device_arrays():
 def test_every_public_op_has_a_standin_case():
     covered = {c[0] for c in CASES + FORWARD_ONLY} | {"dropout", "zeros", "ones", "convert_to_tensor",
                                                      "convert_to_numpy", "shape", "as_tensor"}
-    covered |= {"conv", "max_pool", "average_pool", "pad", "simple_rnn"}   # tests below
+    covered |= {"conv", "max_pool", "average_pool", "pad", "simple_rnn", "lstm", "gru"}   # tests below
     public = {n for n in dir(ops) if not n.startswith("_") and callable(getattr(ops, n))
               and not isinstance(getattr(ops, n), type)}
     missing = sorted(n for n in public if n not in covered and not any(c.startswith(n + "_") for c in covered))
@@ -260,6 +260,29 @@ def test_simple_rnn_matches_numpy(options):
         if use_mask:
             m = backend.get_array_module(x).asarray(mask)
         return rnn.simple_rnn(x, k, rk, b, initial_state=h0, mask=m, **options)
+    _compare(fn, arrays)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(go_backwards=True), dict(mask=True, initial_state=True)],
+                         ids=["plain", "backwards", "mask_state"])
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_lstm_gru_match_numpy(kind, options):
+    gates = 4 if kind == "lstm" else 3
+    x, k, rk = _rand(3, 5, 4, seed=21), _rand(4, gates * 6, seed=22), _rand(6, gates * 6, seed=23) * 0.5
+    b = _rand(gates * 6, seed=24) if kind == "lstm" else _rand(2, 18, seed=24)
+    options = dict(options)
+    arrays = [x, k, rk, b]
+    if options.pop("initial_state", False):
+        arrays += [_rand(3, 6, seed=25)] * (2 if kind == "lstm" else 1)
+    use_mask = options.pop("mask", False)
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 1, 1, 0]], dtype=bool)
+
+    def fn(x, k, rk, b, *states):
+        m = backend.get_array_module(x).asarray(mask) if use_mask else None
+        if kind == "gru":
+            return ops.gru(x, k, rk, b, initial_state=list(states) or None, mask=m, **options)
+        seq, c = ops.lstm(x, k, rk, b, initial_state=list(states) or None, mask=m, **options)
+        return ops.concatenate([seq[:, -1] + ops.sum(seq, axis=1), c], axis=-1)
     _compare(fn, arrays)
 
 

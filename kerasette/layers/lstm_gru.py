@@ -1,0 +1,438 @@
+"""LSTM and GRU layers (and their cells), Keras 3 names, defaults and weight layouts.
+
+Inputs are ``(batch, time, features)``. The weights live on ``layer.cell``:
+
+- ``LSTMCell``: ``kernel (features, 4*units)``, ``recurrent_kernel (units,
+  4*units)``, ``bias (4*units,)``, gates in the order i, f, c, o;
+  ``unit_forget_bias=True`` starts the forget-gate bias at 1.
+- ``GRUCell`` (``reset_after=True``): ``kernel (features, 3*units)``,
+  ``recurrent_kernel (units, 3*units)``, ``bias (2, 3*units)`` (input bias,
+  recurrent bias), gates in the order z, r, h.
+
+The whole recurrence of a layer call is one graph node (``ops.lstm`` /
+``ops.gru``); only ``activation="tanh"`` with ``recurrent_activation=
+"sigmoid"`` (the defaults) is implemented. The sequence handling (masks,
+``go_backwards``, ``return_sequences``, ``stateful``, ``Bidirectional``) is
+SimpleRNN's.
+"""
+import numpy as np
+
+from .. import activations, backend, initializers, ops
+from ..autograd.tensor import Tensor
+from ..ops.lstm_gru import gru, lstm
+from .core import refuse_unsupported, shape_str
+from .layer import Layer
+from .recurrent import SimpleRNN, _as_float_tensor, _dropout_mask, _mask_array
+
+__all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
+
+_CELL_KEYS = ("units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+              "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+              "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+              "dropout", "recurrent_dropout", "seed")
+
+
+class _GatedCell(Layer):
+    """What LSTMCell and GRUCell share: settings, checks, config."""
+
+    GATES = 1
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
+        kwargs.pop("implementation", None)
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"{cls} '{self.name}': units must be a positive integer, got {units!r}")
+        refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
+                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                           bias_constraint=bias_constraint)
+        for label, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{cls} '{self.name}': {label} must be in [0, 1), got {rate!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        for label, fn in (("activation", activation), ("recurrent_activation", recurrent_activation)):
+            want = "tanh" if label == "activation" else "sigmoid"
+            if activations.serialize(activations.get(fn)) != want:
+                raise NotImplementedError(f"{cls} '{self.name}': only activation='tanh' and "
+                                          f"recurrent_activation='sigmoid' are implemented, got "
+                                          f"{label}={activations.serialize(activations.get(fn))!r}")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.dropout = float(dropout)
+        self.recurrent_dropout = float(recurrent_dropout)
+        self.seed = seed
+        self.output_size = self.units
+
+    def _add_kernels(self, input_shape):
+        features = input_shape[-1] if input_shape else None
+        if features is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the feature axis of the input must be "
+                             f"known, got input shape {shape_str(input_shape)}")
+        k = self.GATES * self.units
+        self.kernel = self.add_weight(shape=(features, k), initializer=self.kernel_initializer, name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, k), initializer=self.recurrent_initializer,
+                                                name="recurrent_kernel")
+
+    def _check_step(self, sequence, states, count):
+        cls = type(self).__name__
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        if len(states) != count:
+            raise ValueError(f"{cls} '{self.name}': expected {count} state(s), got {len(states)}")
+        if len(sequence.shape) != 2 or sequence.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"{cls} '{self.name}': expected input of shape "
+                             f"{shape_str((None, self.kernel.shape[0]))}, got {shape_str(sequence.shape)}")
+        states = [_as_float_tensor(s) for s in states]
+        for s in states:
+            if tuple(s.shape) != (sequence.shape[0], self.units):
+                raise ValueError(f"{cls} '{self.name}': expected states of shape "
+                                 f"{shape_str((sequence.shape[0], self.units))}, got {shape_str(s.shape)}")
+        return states
+
+    def _step_inputs(self, sequence, h, training):
+        """The one-step sequence ``(batch, 1, features)`` and the recurrent dropout mask."""
+        if training and self.dropout > 0:
+            sequence = ops.dropout(sequence, self.dropout)
+        rmask = None
+        if training and self.recurrent_dropout > 0:
+            rmask = _dropout_mask(h.value, tuple(h.shape), self.recurrent_dropout)
+        return ops.expand_dims(sequence, 1), rmask
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
+                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+
+
+class LSTMCell(_GatedCell):
+    """One LSTM step: ``(x_t (batch, features), [h, c]) -> (h_t, [h_t, c_t])``.
+
+    Weights ``kernel (features, 4*units)``, ``recurrent_kernel (units,
+    4*units)``, ``bias (4*units,)``, gate order i, f, c, o (Keras 3).
+    ``unit_forget_bias=True`` adds 1 to the forget-gate bias at initialisation.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> cell = keras.layers.LSTMCell(4)
+        >>> h, (h2, c) = cell(np.ones((2, 3)), [np.zeros((2, 4)), np.zeros((2, 4))])
+        >>> h.shape, c.shape
+        ((2, 4), (2, 4))
+    """
+
+    GATES = 4
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.state_size = [self.units, self.units]
+
+    def build(self, input_shape):
+        self._add_kernels(input_shape)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(4 * self.units,), initializer=self.bias_initializer, name="bias")
+            if self.unit_forget_bias:
+                value = self.bias.numpy().copy()
+                value[self.units:2 * self.units] = 1         # Keras: ones, whatever bias_initializer
+                self.bias.assign(value)
+        self.built = True
+
+    def call(self, sequence, states, training=False):
+        """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h, c]`` (each
+        ``(batch, units)``); returns ``(h_t, [h_t, c_t])``."""
+        h, c = self._check_step(sequence, states, 2)
+        x, rmask = self._step_inputs(sequence, h, training)
+        seq, c_t = lstm(x, self.kernel, self.recurrent_kernel, self.bias, [h, c], recurrent_dropout_mask=rmask)
+        h_t = seq[:, 0]
+        return h_t, [h_t, c_t]
+
+    def get_initial_state(self, batch_size=None):
+        """``[zeros (batch_size, units), zeros (batch_size, units)]``."""
+        return [ops.zeros((batch_size, self.units), dtype=self.dtype) for _ in range(2)]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRUCell(_GatedCell):
+    """One GRU step (``reset_after=True``): ``(x_t (batch, features), [h]) -> (h_t, [h_t])``.
+
+    Weights ``kernel (features, 3*units)``, ``recurrent_kernel (units,
+    3*units)``, ``bias (2, 3*units)`` (input bias, recurrent bias), gate order
+    z, r, h; ``h_t = z * h_{t-1} + (1 - z) * hh`` (Keras 3).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> h, _ = keras.layers.GRUCell(4)(np.ones((2, 3)), [np.zeros((2, 4))])
+        >>> h.shape
+        (2, 4)
+    """
+
+    GATES = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         **kwargs)
+        if not reset_after:
+            raise NotImplementedError(f"GRUCell '{self.name}': only reset_after=True (Keras 3's default) "
+                                      f"is implemented")
+        self.reset_after = True
+        self.state_size = self.units
+
+    def build(self, input_shape):
+        self._add_kernels(input_shape)
+        self.bias = (self.add_weight(shape=(2, 3 * self.units), initializer=self.bias_initializer, name="bias")
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, sequence, states, training=False):
+        """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h]`` (or a bare
+        ``(batch, units)`` tensor); returns ``(h_t, [h_t])`` (or ``(h_t, h_t)``)."""
+        as_list = isinstance(states, (list, tuple))
+        (h,) = self._check_step(sequence, states, 1)
+        x, rmask = self._step_inputs(sequence, h, training)
+        h_t = gru(x, self.kernel, self.recurrent_kernel, self.bias, [h], recurrent_dropout_mask=rmask)[:, 0]
+        return h_t, ([h_t] if as_list else h_t)
+
+    def get_initial_state(self, batch_size=None):
+        """``[zeros (batch_size, units)]``."""
+        return [ops.zeros((batch_size, self.units), dtype=self.dtype)]
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class _GatedRNN(SimpleRNN):
+    """SimpleRNN's sequence handling around a gated cell (``CELL``) and its fused op."""
+
+    CELL = None
+    CELL_NAME = None
+    N_STATES = 1
+    EXTRA = ()                     # cell settings beyond the shared ones
+
+    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, activity_regularizer=None, use_cudnn="auto",
+                 **kwargs):
+        cell_kwargs = {k: kwargs.pop(k) for k in _CELL_KEYS + self.EXTRA if k in kwargs}
+        kwargs.pop("implementation", None)
+        Layer.__init__(self, **kwargs)
+        refuse_unsupported(self, activity_regularizer=activity_regularizer)
+        self.cell = self.CELL(units, dtype=self.dtype, trainable=self.trainable, name=self.CELL_NAME,
+                              **cell_kwargs)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.use_cudnn = use_cudnn
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.seed = self.cell.seed
+        self.supports_masking = True
+        self._carried_state = None          # the last final states (a list) when stateful
+
+    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
+    state_size = property(lambda self: [self.cell.units] * self.N_STATES)
+
+    def call(self, inputs, initial_state=None, mask=None, training=None):
+        shape = tuple(inputs.shape)
+        self._check_sequence_shape(shape)
+        cell = self.cell
+        features = cell.kernel.shape[0]
+        if shape[2] != features:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected input with {features} features "
+                             f"(batch, time, {features}), got shape {shape_str(shape)}")
+        batch, steps = shape[0], shape[1]
+        states0 = self._initial_state(initial_state, batch)
+        keep = _mask_array(self, mask, batch, steps, backend.get_array_module(inputs))
+        x = inputs
+        rmask = None
+        if training and cell.dropout > 0:
+            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), cell.dropout))
+        if training and cell.recurrent_dropout > 0:
+            rmask = _dropout_mask(x.value, (batch, self.units), cell.recurrent_dropout)
+        states, finals = self._run(x, states0, keep, rmask)
+        outputs = states
+        if keep is not None:
+            order = keep[:, ::-1] if self.go_backwards else keep
+            if self.zero_output_for_mask:
+                outputs = ops.multiply(states, order[..., None].astype(states.dtype))
+            elif states0 is not None:
+                # Keras: before the first unmasked step the output is zeros, not the initial state
+                seen = backend.get_array_module(order).cumsum(order, axis=1) > 0
+                outputs = ops.multiply(states, seen[..., None].astype(states.dtype))
+        output = outputs if self.return_sequences else outputs[:, -1]
+        if self.stateful:
+            self._carried_state = [f.value.copy() for f in finals]
+        if self.return_state:
+            if self.return_sequences and keep is not None:
+                output._keras_mask = keep
+            return [output] + finals
+        return output
+
+    def _initial_state(self, initial_state, batch):
+        cls, n = type(self).__name__, self.N_STATES
+        if initial_state is None:
+            if self.stateful and self._carried_state is not None:
+                if self._carried_state[0].shape[0] == batch:
+                    return [Tensor(s) for s in self._carried_state]
+                raise ValueError(f"{cls} '{self.name}': stateful layer carries a state for batch "
+                                 f"{self._carried_state[0].shape[0]}, got a batch of {batch}; "
+                                 f"call reset_states()")
+            return None
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if len(states) != n:
+            raise ValueError(f"{cls} '{self.name}': expected {n} initial state(s) of shape "
+                             f"{shape_str((batch, self.units))}, got {len(states)}")
+        states = [_as_float_tensor(s, self.dtype) for s in states]
+        for s in states:
+            if tuple(s.shape) != (batch, self.units):
+                raise ValueError(f"{cls} '{self.name}': initial_state must have shape "
+                                 f"{shape_str((batch, self.units))}, got {shape_str(s.shape)}")
+        return states
+
+    def reset_states(self, states=None):
+        """Forget the carried states of a stateful layer (or set them to ``states``)."""
+        if states is None:
+            self._carried_state = None
+            return
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        self._carried_state = [backend.to_device(backend.to_numpy(getattr(s, "value", s)), dtype=self.dtype)
+                               for s in states]
+
+    reset_state = reset_states
+
+    @property
+    def states(self):
+        return None if self._carried_state is None else [Tensor(s) for s in self._carried_state]
+
+    def compute_output_shape(self, input_shape, initial_state_shape=None):
+        batch = input_shape[0]
+        out = (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * self.N_STATES
+        return out
+
+    def _check_sequence_shape(self, shape):
+        cls = type(self).__name__
+        if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+            raise ValueError(f"{cls} '{self.name}': expected one input of shape (batch, time, features), "
+                             f"got a list of {len(shape)} inputs; pass states with initial_state=")
+        if len(shape) != 3:
+            raise ValueError(f"{cls} '{self.name}': expected input of rank 3 (batch, time, features), "
+                             f"got shape {shape_str(shape)}")
+        if shape[2] is None:
+            raise ValueError(f"{cls} '{self.name}': the feature axis must be known, got shape "
+                             f"{shape_str(shape)}")
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}
+
+
+class LSTM(_GatedRNN):
+    """Long Short-Term Memory layer (Hochreiter 1997), Keras 3 semantics.
+
+    Input ``(batch, time, features)``; output ``(batch, units)``, or
+    ``(batch, time, units)`` with ``return_sequences=True``; with
+    ``return_state=True`` a list ``[output, h, c]``. ``initial_state`` is
+    ``[h, c]``. Other arguments as ``SimpleRNN`` (plus ``recurrent_activation``
+    and ``unit_forget_bias``); ``use_cudnn`` is accepted and ignored.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> out, h, c = keras.layers.LSTM(4, return_state=True)(np.ones((2, 5, 3)))
+        >>> out.shape, c.shape
+        ((2, 4), (2, 4))
+    """
+
+    CELL = LSTMCell
+    CELL_NAME = "lstm_cell"
+    N_STATES = 2
+    EXTRA = ("unit_forget_bias",)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         unit_forget_bias=unit_forget_bias, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, return_sequences=return_sequences,
+                         return_state=return_state, go_backwards=go_backwards, stateful=stateful,
+                         unroll=unroll, **kwargs)
+
+    unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)
+
+    def _run(self, x, states0, keep, rmask):
+        cell = self.cell
+        seq, c = lstm(x, cell.kernel, cell.recurrent_kernel, cell.bias, states0, keep, self.go_backwards, rmask)
+        return seq, [seq[:, -1], c]
+
+
+class GRU(_GatedRNN):
+    """Gated Recurrent Unit layer (Cho et al. 2014), Keras 3 semantics (``reset_after=True``).
+
+    Input ``(batch, time, features)``; output ``(batch, units)``, or
+    ``(batch, time, units)`` with ``return_sequences=True``; with
+    ``return_state=True`` a list ``[output, h]``. Other arguments as
+    ``SimpleRNN`` (plus ``recurrent_activation``); ``reset_after=False`` is
+    not implemented.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GRU(4, return_sequences=True)(np.ones((2, 5, 3))).shape
+        (2, 5, 4)
+    """
+
+    CELL = GRUCell
+    CELL_NAME = "gru_cell"
+    N_STATES = 1
+    EXTRA = ("reset_after",)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
+                 **kwargs):
+        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout,
+                         return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         reset_after=reset_after, **kwargs)
+
+    reset_after = property(lambda self: self.cell.reset_after)
+
+    def _run(self, x, states0, keep, rmask):
+        cell = self.cell
+        seq = gru(x, cell.kernel, cell.recurrent_kernel, cell.bias, states0, keep, self.go_backwards, rmask)
+        return seq, [seq[:, -1]]

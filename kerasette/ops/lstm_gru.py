@@ -1,0 +1,339 @@
+"""The LSTM and GRU recurrences as ONE graph node per layer call (Keras 3 layouts).
+
+LSTM, ``kernel (features, 4*units)``, ``recurrent_kernel (units, 4*units)``,
+``bias (4*units,)``, gate order i, f, c, o::
+
+    a_t = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias
+    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_c)
+    c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
+
+GRU with ``reset_after=True`` (Keras 3's default), ``kernel (features,
+3*units)``, ``recurrent_kernel (units, 3*units)``, ``bias (2, 3*units)``
+(row 0 input bias, row 1 recurrent bias), gate order z, r, h::
+
+    xz, xr, xh = x_t @ kernel + bias[0];   rz, rr, rh = h_{t-1} @ recurrent_kernel + bias[1]
+    z, r = sigmoid(xz + rz), sigmoid(xr + rr);   hh = tanh(xh + r * rh)
+    h_t = z * h_{t-1} + (1 - z) * hh
+
+As in ``ops.rnn``: the input projection of all steps is one GEMM into a
+preallocated time-major buffer that becomes the gate activations (computed
+in place); each step costs one ``(batch, units) @ (units, k*units)`` GEMM
+forward and one backward; the weight and input gradients are one GEMM each
+over all steps. Inputs are ``(batch, time, features)``; outputs are the
+states ``(batch, time, units)`` in processing order (reversed in time with
+``go_backwards``, as Keras).
+
+Options: ``mask (batch, time)`` bool (a masked step carries h and c
+through), ``initial_state`` (LSTM ``[h, c]``, GRU ``[h]``, each ``(batch,
+units)``, differentiable), ``recurrent_dropout_mask (batch, units)``
+(multiplies ``h_{t-1}`` before the recurrent GEMM; same mask every step).
+Only activation tanh with recurrent_activation sigmoid runs fused.
+"""
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from .rnn import _sigmoid, _tanh
+
+__all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
+
+
+def _check_activations(name, activation, recurrent_activation):
+    if (activation or "linear") != "tanh" or (recurrent_activation or "linear") != "sigmoid":
+        raise NotImplementedError(f"{name} op: only activation='tanh' with recurrent_activation='sigmoid' "
+                                  f"is implemented, got activation={activation!r}, "
+                                  f"recurrent_activation={recurrent_activation!r}")
+
+
+def _states(initial_state, count, name):
+    if initial_state is None:
+        return [None] * count
+    states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+    if len(states) != count:
+        raise ValueError(f"{name} op: expected {count} initial state(s), got {len(states)}")
+    return states
+
+
+def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
+         recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid"):
+    """Run an LSTM over ``inputs`` ``(batch, time, features)`` as one node.
+
+    ``initial_state`` is ``[h0, c0]`` (each ``(batch, units)``) or None.
+    Returns ``(states, carry)``: every ``h`` ``(batch, time, units)`` in
+    processing order, and the final cell state ``c`` ``(batch, units)``.
+    """
+    _check_activations("lstm", activation, recurrent_activation)
+    h0, c0 = _states(initial_state, 2, "lstm")
+    mask = getattr(mask, "value", mask)
+    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    op = LSTMFunction(go_backwards=go_backwards)
+    states = op(inputs, kernel, recurrent_kernel, bias, h0, c0, mask, rmask)
+    if states.node is None:
+        return states, Tensor(op.carry)
+    return states, _LSTMCarry(op)(states)
+
+
+def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
+        recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid", reset_after=True):
+    """Run a GRU (``reset_after=True``) over ``inputs`` ``(batch, time, features)`` as one node.
+
+    ``bias`` is ``(2, 3*units)``; ``initial_state`` is ``[h0]``, a bare
+    ``(batch, units)`` tensor, or None. Returns every state ``(batch, time,
+    units)`` in processing order.
+    """
+    _check_activations("gru", activation, recurrent_activation)
+    if not reset_after:
+        raise NotImplementedError("gru op: only reset_after=True (Keras 3's default) is implemented")
+    (h0,) = _states(initial_state, 1, "gru")
+    mask = getattr(mask, "value", mask)
+    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    return GRUFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, mask, rmask)
+
+
+def _time_major(xp, x, go_backwards):
+    xt = x.transpose(1, 0, 2)
+    if go_backwards:
+        xt = xt[::-1]
+    return xp.ascontiguousarray(xt)
+
+
+def _keep(xp, mask, go_backwards):
+    if mask is None:
+        return None
+    keep = mask.T[::-1] if go_backwards else mask.T
+    return xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]       # (T, B, 1)
+
+
+def _previous(xp, H, h0):
+    """``h_{t-1}`` for every step: ``(T, B, U)`` with ``h0`` (or zeros) first."""
+    prev = xp.empty_like(H)
+    if h0 is None:
+        prev[0] = 0
+    else:
+        prev[0] = h0
+    prev[1:] = H[:-1]
+    return prev
+
+
+def _input_grads(fn, xt, w, dA, go_backwards):
+    """``d x`` and ``d kernel`` from the pre-activation gradients ``dA (T, B, k*U)``."""
+    T, B, K = dA.shape
+    flat = dA.reshape(T * B, K)
+    gx = gw = None
+    if fn.needs_grad[0]:
+        gxt = (flat @ w.T).reshape(T, B, w.shape[0])
+        if go_backwards:
+            gxt = gxt[::-1]
+        gx = gxt.transpose(1, 0, 2)
+    if fn.needs_grad[1]:
+        gw = xt.reshape(T * B, -1).T @ flat
+    return gx, gw
+
+
+class LSTMFunction(Function):
+    """Forward/backward of the whole LSTM recurrence (see the module docstring).
+
+    Inputs: ``x, kernel, recurrent_kernel, bias, h0, c0, mask, rmask``; the
+    last five may be None. The output is the ``h`` sequence; the final cell
+    state is left in ``self.carry`` (``lstm()`` turns it into a tensor).
+    """
+
+    def __init__(self, go_backwards=False):
+        self.go_backwards = bool(go_backwards)
+        self.carry = None
+        self.carry_grad = None
+
+    def forward(self, x, w, u, b, h0, c0, mask, rmask):
+        xp = backend.get_array_module(x, w)
+        B, T, F = x.shape
+        U = u.shape[0]
+        xt = _time_major(xp, x, self.go_backwards)
+        G = (xt.reshape(T * B, F) @ w).reshape(T, B, 4 * U)          # becomes the gate activations
+        if b is not None:
+            G += b
+        keep = _keep(xp, mask, self.go_backwards)
+        H = xp.empty((T, B, U), dtype=G.dtype)
+        C = xp.empty((T, B, U), dtype=G.dtype)
+        TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
+        h = h0 if h0 is not None else xp.zeros((B, U), dtype=G.dtype)
+        c = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
+        rec = xp.empty((B, 4 * U), dtype=G.dtype)
+        dropped = xp.empty((B, U), dtype=G.dtype) if rmask is not None else None
+        for t in range(T):
+            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
+            xp.matmul(hp, u, out=rec)
+            Gt = G[t]
+            Gt += rec
+            _sigmoid(xp, Gt[:, :2 * U])
+            _tanh(xp, Gt[:, 2 * U:3 * U])
+            _sigmoid(xp, Gt[:, 3 * U:])
+            Ct = C[t]
+            xp.multiply(Gt[:, U:2 * U], c, out=Ct)
+            Ct += Gt[:, :U] * Gt[:, 2 * U:3 * U]
+            xp.tanh(Ct, out=TC[t])
+            xp.multiply(Gt[:, 3 * U:], TC[t], out=H[t])
+            if keep is not None:
+                C[t] = xp.where(keep[t], Ct, c)
+                H[t] = xp.where(keep[t], H[t], h)
+            h, c = H[t], C[t]
+        self.carry = c
+        if self.needs_grad:
+            self.save(xt if self.needs_grad[1] else None, w, u, G, H, C, TC, h0, c0, keep, rmask)
+            self.has_bias = b is not None
+        return H.transpose(1, 0, 2)
+
+    def backward(self, g):
+        xt, w, u, G, H, C, TC, h0, c0, keep, rmask = self.saved
+        xp = backend.get_array_module(g, G)
+        T, B, U = H.shape
+        gt = g.transpose(1, 0, 2)
+        # pre-activation derivatives of every gate, turned in place into dL/d(pre-activation)
+        dA = G * (1 - G)
+        dA[..., 2 * U:3 * U] = 1 - G[..., 2 * U:3 * U] ** 2
+        dTC = 1 - TC * TC
+        Cprev = _previous(xp, C, c0)
+        skip = (~keep).astype(G.dtype) if keep is not None else None
+        carry_h = xp.zeros((B, U), dtype=G.dtype)
+        carry_c = xp.zeros((B, U), dtype=G.dtype)
+        if self.carry_grad is not None:
+            carry_c += self.carry_grad
+        dh = xp.empty((B, U), dtype=G.dtype)
+        uT = u.T
+        for t in range(T - 1, -1, -1):
+            Gt, dAt = G[t], dA[t]
+            i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
+            xp.add(gt[t], carry_h, out=dh)
+            dc = carry_c + dh * o * dTC[t]
+            dAt[:, :U] *= dc * gg
+            dAt[:, U:2 * U] *= dc * Cprev[t]
+            dAt[:, 2 * U:3 * U] *= dc * i
+            dAt[:, 3 * U:] *= dh * TC[t]
+            if keep is None:
+                carry_c = dc * f
+            else:
+                dAt *= keep[t]
+                carry_c = xp.where(keep[t], dc * f, carry_c)
+            xp.matmul(dAt, uT, out=carry_h)
+            if rmask is not None:
+                carry_h *= rmask
+            if keep is not None:
+                carry_h += dh * skip[t]
+        ng = self.needs_grad
+        gx, gw = _input_grads(self, xt, w, dA, self.go_backwards)
+        gu = gb = None
+        if ng[2]:
+            prev = _previous(xp, H, h0)
+            if rmask is not None:
+                prev *= rmask
+            gu = prev.reshape(T * B, U).T @ dA.reshape(T * B, 4 * U)
+        if self.has_bias and ng[3]:
+            gb = dA.reshape(T * B, 4 * U).sum(axis=0)
+        return gx, gw, gu, gb, carry_h, carry_c, None, None
+
+
+class _LSTMCarry(Function):
+    """Hands out the final cell state of an ``LSTMFunction`` and routes its gradient back.
+
+    Its input is the LSTM's output, so its backward runs first: it leaves the
+    gradient of ``c`` on the LSTM op and passes zeros to the ``h`` sequence.
+    """
+
+    def __init__(self, op):
+        self.op = op
+
+    def forward(self, states):
+        return self.op.carry
+
+    def backward(self, g):
+        self.op.carry_grad = g
+        xp = backend.get_array_module(g)
+        T, B = self.op.saved[4].shape[:2]
+        return xp.zeros((B, T, g.shape[-1]), dtype=g.dtype)
+
+
+class GRUFunction(Function):
+    """Forward/backward of the whole GRU (reset_after) recurrence (see the module docstring).
+
+    Inputs: ``x, kernel, recurrent_kernel, bias (2, 3*units), h0, mask,
+    rmask``; the last four may be None.
+    """
+
+    def __init__(self, go_backwards=False):
+        self.go_backwards = bool(go_backwards)
+
+    def forward(self, x, w, u, b, h0, mask, rmask):
+        xp = backend.get_array_module(x, w)
+        B, T, F = x.shape
+        U = u.shape[0]
+        xt = _time_major(xp, x, self.go_backwards)
+        G = (xt.reshape(T * B, F) @ w).reshape(T, B, 3 * U)          # becomes z, r, hh
+        if b is not None:
+            G += b[0]
+        keep = _keep(xp, mask, self.go_backwards)
+        H = xp.empty((T, B, U), dtype=G.dtype)
+        RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
+        h = h0 if h0 is not None else xp.zeros((B, U), dtype=G.dtype)
+        rec = xp.empty((B, 3 * U), dtype=G.dtype)
+        dropped = xp.empty((B, U), dtype=G.dtype) if rmask is not None else None
+        for t in range(T):
+            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
+            xp.matmul(hp, u, out=rec)
+            if b is not None:
+                rec += b[1]
+            Gt = G[t]
+            Gt[:, :2 * U] += rec[:, :2 * U]
+            _sigmoid(xp, Gt[:, :2 * U])
+            RH[t] = rec[:, 2 * U:]
+            Gt[:, 2 * U:] += Gt[:, U:2 * U] * RH[t]
+            _tanh(xp, Gt[:, 2 * U:])
+            z, hh = Gt[:, :U], Gt[:, 2 * U:]
+            Ht = H[t]
+            xp.subtract(h, hh, out=Ht)
+            Ht *= z
+            Ht += hh
+            if keep is not None:
+                H[t] = xp.where(keep[t], Ht, h)
+            h = H[t]
+        if self.needs_grad:
+            self.save(xt if self.needs_grad[1] else None, w, u, G, H, RH, h0, keep, rmask)
+            self.has_bias = b is not None
+        return H.transpose(1, 0, 2)
+
+    def backward(self, g):
+        xt, w, u, G, H, RH, h0, keep, rmask = self.saved
+        xp = backend.get_array_module(g, G)
+        T, B, U = H.shape
+        gt = g.transpose(1, 0, 2)
+        Hprev = _previous(xp, H, h0)
+        skip = (~keep).astype(G.dtype) if keep is not None else None
+        dR = xp.empty_like(G)              # dL/d(h_{t-1} @ recurrent_kernel + recurrent bias)
+        carry = xp.zeros((B, U), dtype=G.dtype)
+        dh = xp.empty((B, U), dtype=G.dtype)
+        uT = u.T
+        for t in range(T - 1, -1, -1):
+            Gt, dRt = G[t], dR[t]
+            z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
+            xp.add(gt[t], carry, out=dh)
+            da_h = dh * (1 - z) * (1 - hh * hh)
+            dRt[:, :U] = dh * (Hprev[t] - hh) * z * (1 - z)
+            dRt[:, U:2 * U] = da_h * RH[t] * r * (1 - r)
+            dRt[:, 2 * U:] = da_h * r
+            direct = dh * (z if keep is None else xp.where(keep[t], z, 1))     # via h_t = z * h_{t-1} + ...
+            if keep is not None:
+                dRt *= keep[t]
+                da_h *= keep[t]
+            # G[t] becomes dL/d(input projection): z and r parts equal dR's, the h part is da_h
+            Gt[:, :2 * U] = dRt[:, :2 * U]
+            Gt[:, 2 * U:] = da_h
+            xp.matmul(dRt, uT, out=carry)
+            if rmask is not None:
+                carry *= rmask
+            carry += direct
+        ng = self.needs_grad
+        gx, gw = _input_grads(self, xt, w, G, self.go_backwards)
+        gu = gb = None
+        if ng[2]:
+            prev = Hprev if rmask is None else Hprev * rmask
+            gu = prev.reshape(T * B, U).T @ dR.reshape(T * B, 3 * U)
+        if self.has_bias and ng[3]:
+            gb = xp.stack([G.reshape(T * B, 3 * U).sum(axis=0), dR.reshape(T * B, 3 * U).sum(axis=0)])
+        return gx, gw, gu, gb, carry, None, None
