@@ -15,14 +15,12 @@ The whole recurrence of a layer call is one graph node (``ops.lstm`` /
 ``go_backwards``, ``return_sequences``, ``stateful``, ``Bidirectional``) is
 SimpleRNN's.
 """
-import numpy as np
-
-from .. import activations, backend, initializers, ops
+from .. import activations, backend, ops
 from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
-from .recurrent import SimpleRNN, _as_float_tensor, _dropout_mask, _mask_array
+from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, _mask_array
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
 
@@ -32,10 +30,9 @@ _CELL_KEYS = ("units", "activation", "recurrent_activation", "use_bias", "kernel
               "dropout", "recurrent_dropout", "seed")
 
 
-class _GatedCell(Layer):
-    """What LSTMCell and GRUCell share: settings, checks, config."""
-
-    GATES = 1
+class _GatedCell(SimpleRNNCell):
+    """What LSTMCell and GRUCell add to SimpleRNNCell's settings and kernels: the
+    recurrent activation (only tanh / sigmoid are implemented) and the step checks."""
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -43,44 +40,19 @@ class _GatedCell(Layer):
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         kwargs.pop("implementation", None)
-        super().__init__(**kwargs)
-        cls = type(self).__name__
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"{cls} '{self.name}': units must be a positive integer, got {units!r}")
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                           bias_constraint=bias_constraint)
-        for label, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= rate < 1:
-                raise ValueError(f"{cls} '{self.name}': {label} must be in [0, 1), got {rate!r}")
-        self.units = int(units)
-        self.activation = activations.get(activation)
+        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        for label, fn in (("activation", activation), ("recurrent_activation", recurrent_activation)):
-            want = "tanh" if label == "activation" else "sigmoid"
-            if activations.serialize(activations.get(fn)) != want:
-                raise NotImplementedError(f"{cls} '{self.name}': only activation='tanh' and "
+        for label, fn, want in (("activation", self.activation, "tanh"),
+                                ("recurrent_activation", self.recurrent_activation, "sigmoid")):
+            if activations.serialize(fn) != want:
+                raise NotImplementedError(f"{type(self).__name__} '{self.name}': only activation='tanh' and "
                                           f"recurrent_activation='sigmoid' are implemented, got "
-                                          f"{label}={activations.serialize(activations.get(fn))!r}")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.dropout = float(dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.seed = seed
-        self.output_size = self.units
-
-    def _add_kernels(self, input_shape):
-        features = input_shape[-1] if input_shape else None
-        if features is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': the feature axis of the input must be "
-                             f"known, got input shape {shape_str(input_shape)}")
-        k = self.GATES * self.units
-        self.kernel = self.add_weight(shape=(features, k), initializer=self.kernel_initializer, name="kernel")
-        self.recurrent_kernel = self.add_weight(shape=(self.units, k), initializer=self.recurrent_initializer,
-                                                name="recurrent_kernel")
+                                          f"{label}={activations.serialize(fn)!r}")
 
     def _check_step(self, sequence, states, count):
         cls = type(self).__name__
@@ -106,20 +78,9 @@ class _GatedCell(Layer):
             rmask = _dropout_mask(h.value, tuple(h.shape), self.recurrent_dropout)
         return ops.expand_dims(sequence, 1), rmask
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
-
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation),
-                "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
-                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation)}
 
 
 class LSTMCell(_GatedCell):

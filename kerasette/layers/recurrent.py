@@ -52,14 +52,16 @@ class SimpleRNNCell(Layer):
                  seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"SimpleRNNCell '{self.name}': units must be a positive integer, got {units!r}")
+            raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive integer, "
+                             f"got {units!r}")
         refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                             bias_constraint=bias_constraint)
         for label, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= rate < 1:
-                raise ValueError(f"SimpleRNNCell '{self.name}': {label} must be in [0, 1), got {rate!r}")
+                raise ValueError(f"{type(self).__name__} '{self.name}': {label} must be in [0, 1), "
+                                 f"got {rate!r}")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -72,19 +74,24 @@ class SimpleRNNCell(Layer):
         self.state_size = self.units
         self.output_size = self.units
 
+    GATES = 1        # kernel widths are GATES * units (LSTM: 4, GRU: 3)
+
     def build(self, input_shape):
-        features = input_shape[-1] if input_shape else None
-        if features is None:
-            raise ValueError(f"SimpleRNNCell '{self.name}': the feature axis of the input must be known, "
-                             f"got input shape {shape_str(input_shape)}")
-        self.kernel = self.add_weight(shape=(features, self.units), initializer=self.kernel_initializer,
-                                      name="kernel")
-        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
-                                                initializer=self.recurrent_initializer,
-                                                name="recurrent_kernel")
+        self._add_kernels(input_shape)
         self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
                      if self.use_bias else None)
         self.built = True
+
+    def _add_kernels(self, input_shape):
+        """``kernel (features, GATES*units)`` and ``recurrent_kernel (units, GATES*units)``."""
+        features = input_shape[-1] if input_shape else None
+        if features is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the feature axis of the input must be "
+                             f"known, got input shape {shape_str(input_shape)}")
+        k = self.GATES * self.units
+        self.kernel = self.add_weight(shape=(features, k), initializer=self.kernel_initializer, name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, k), initializer=self.recurrent_initializer,
+                                                name="recurrent_kernel")
 
     def call(self, sequence, states, training=False):
         """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h (batch, units)]``
