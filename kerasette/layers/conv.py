@@ -27,7 +27,70 @@ def _layer_args(layer, value, n, what, allow_zero=False):
                            where=f"{type(layer).__name__} '{layer.name}'")
 
 
-class Conv2D(Layer):
+class _Conv(Layer):
+    """What Conv1D and Conv2D share: argument checks, weights settings and config.
+
+    ``RANK`` is the number of spatial axes; ``_padding(padding)`` may accept
+    more than ``"valid"`` / ``"same"`` (Conv1D's ``"causal"``).
+    """
+
+    RANK = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _layer_args(self, kernel_size, self.RANK, "kernel_size")
+        self.strides = _layer_args(self, strides, self.RANK, "strides")
+        self.dilation_rate = _layer_args(self, dilation_rate, self.RANK, "dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{where}: strides {self.strides} > 1 are incompatible with "
+                             f"dilation_rate {self.dilation_rate} > 1")
+        self.padding = self._padding(padding)
+        self.data_format = check_data_format(self, data_format)
+        if groups != 1:
+            raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
+        self.groups = 1
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._fused = activations.fusable_name(self.activation)
+
+    def _padding(self, padding):
+        return normalize_padding(padding, where=f"{type(self).__name__} '{self.name}'")
+
+    def _add_conv_weights(self, in_channels):
+        """``kernel (*kernel_size, in_channels, filters)`` and ``bias (filters,)``."""
+        self.kernel = self.add_weight(shape=self.kernel_size + (in_channels, self.filters),
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class Conv2D(_Conv):
     """2-D convolution over ``(batch, height, width, channels)`` inputs.
 
     ``activation(conv2d(inputs, kernel) + bias)`` as one graph node (bias and
@@ -53,35 +116,10 @@ class Conv2D(Layer):
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        where = f"Conv2D '{self.name}'"
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = _layer_args(self, kernel_size, 2, "kernel_size")
-        self.strides = _layer_args(self, strides, 2, "strides")
-        self.dilation_rate = _layer_args(self, dilation_rate, 2, "dilation_rate")
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{where}: strides {self.strides} > 1 are incompatible with "
-                             f"dilation_rate {self.dilation_rate} > 1")
-        self.padding = normalize_padding(padding, where=where)
-        self.data_format = check_data_format(self, data_format)
-        if groups != 1:
-            raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
-        self.groups = 1
-        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._fused = activations.fusable_name(self.activation)
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation,
+                         use_bias=use_bias, **kwargs)
 
     # -- shapes ---------------------------------------------------------------------------
     def _check_input_shape(self, shape):
@@ -111,14 +149,7 @@ class Conv2D(Layer):
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        in_ch = int(input_shape[-1])
-        self.kernel = self.add_weight(shape=self.kernel_size + (in_ch, self.filters),
-                                      initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
-        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
-                                     regularizer=self.bias_regularizer)
-                     if self.use_bias else None)
-        self.built = True
+        self._add_conv_weights(int(input_shape[-1]))
 
     def _check_symbolic_input(self, inputs):
         self._check_input_shape(inputs.shape)
@@ -140,16 +171,6 @@ class Conv2D(Layer):
         if self._fused is not False:
             return conv2d(inputs, self.kernel, activation=self._fused, **kw)
         return self.activation(conv2d(inputs, self.kernel, **kw))
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate, "groups": self.groups,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 Convolution2D = Conv2D

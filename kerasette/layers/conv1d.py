@@ -4,13 +4,11 @@ Each reuses the 2-D op on a ``(batch, 1, steps, features)`` view: one conv /
 pool node plus cheap reshapes. Weights keep Keras's 1-D layout: Conv1D's
 kernel is ``(kernel_size, in_features, filters)``.
 """
-import numpy as np
-
-from .. import activations, initializers, ops, regularizers
+from .. import ops
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
 from ..ops.pool import avg_pool2d, max_pool2d
-from .conv import check_data_format
-from .core import refuse_unsupported, shape_str
+from .conv import _Conv, check_data_format
+from .core import shape_str
 from .layer import Layer
 
 __all__ = ["Conv1D", "Convolution1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
@@ -43,7 +41,7 @@ def _from_2d(y):
     return ops.squeeze(y, 1)
 
 
-class Conv1D(Layer):
+class Conv1D(_Conv):
     """1-D convolution: ``(batch, steps, in) -> (batch, new_steps, filters)``.
 
     ``activation(conv(inputs, kernel) + bias)``, bias and relu / tanh / sigmoid
@@ -63,37 +61,17 @@ class Conv1D(Layer):
         (2, 10, 8)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        where = _where(self)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = _one(self, kernel_size, "kernel_size")
-        self.strides = _one(self, strides, "strides")
-        self.dilation_rate = _one(self, dilation_rate, "dilation_rate")
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(f"{where}: strides {self.strides} > 1 are incompatible with "
-                             f"dilation_rate {self.dilation_rate} > 1")
+    RANK = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation,
+                         use_bias=use_bias, **kwargs)
+
+    def _padding(self, padding):
         p = padding.lower() if isinstance(padding, str) else padding
-        self.padding = "causal" if p == "causal" else normalize_padding(padding, where=where)
-        self.data_format = check_data_format(self, data_format)
-        if groups != 1:
-            raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
-        self.groups = 1
-        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self._fused = activations.fusable_name(self.activation)
+        return "causal" if p == "causal" else super()._padding(padding)
 
     def _extent(self):
         return (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1
@@ -114,13 +92,7 @@ class Conv1D(Layer):
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        self.kernel = self.add_weight(shape=(self.kernel_size[0], int(input_shape[-1]), self.filters),
-                                      initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
-        self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
-                                     regularizer=self.bias_regularizer)
-                     if self.use_bias else None)
-        self.built = True
+        self._add_conv_weights(int(input_shape[-1]))
 
     def _check_symbolic_input(self, inputs):
         self._check_input_shape(inputs.shape)
@@ -147,16 +119,6 @@ class Conv1D(Layer):
         if self._fused is not False:
             return _from_2d(conv2d(x, kernel, activation=self._fused, **kw))
         return self.activation(_from_2d(conv2d(x, kernel, **kw)))
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate, "groups": self.groups,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 class _Pooling1D(Layer):
