@@ -8,12 +8,12 @@ __version__ = "0.1.0"
 from . import backend
 from .backend import set_random_seed
 from .autograd import Tensor, Variable, no_grad, gradcheck
-from . import ops, initializers, activations, regularizers, losses, metrics, optimizers, callbacks
+from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
 from . import layers, models, utils, datasets, saving
 from .layers import Input, Layer
 from .models import Model, Sequential
 
-__all__ = ["backend", "ops", "initializers", "activations", "regularizers", "losses", "metrics", "optimizers",
-           "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
+__all__ = ["backend", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
+           "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed"]
 

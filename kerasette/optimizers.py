@@ -85,6 +85,8 @@ class Optimizer:
                 # decoupled weight decay before the step, for every optimizer (as Keras 3)
                 v.value -= (lr * self.weight_decay) * v.value
             self.update(v.value, g, i, lr)
+            if getattr(v, "constraint", None) is not None:
+                v.value[...] = v.constraint(v.value)      # Keras projects after each update
 
     def update(self, w, g, i, lr):
         """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``)."""

@@ -53,8 +53,6 @@ def test_regularizers_survive_config_round_trip(layer):
         assert cfg.get(key) == cfg2.get(key)
 
 
-def test_activity_regularizer_and_constraints_are_refused():
+def test_activity_regularizer_is_refused():
     with pytest.raises(NotImplementedError, match="activity_regularizer"):
         layers.Dense(2, activity_regularizer="l2")
-    with pytest.raises(NotImplementedError, match="kernel_constraint"):
-        layers.Dense(2, kernel_constraint="max_norm")

@@ -188,13 +188,14 @@ class Variable(Tensor):
         trainable: whether optimizers update it and gradients are computed.
     """
 
-    __slots__ = ("name", "path", "_trainable")
+    __slots__ = ("name", "path", "_trainable", "constraint")
 
     def __init__(self, value, name="variable", trainable=True):
         super().__init__(value, requires_grad=trainable)
         self.name = name
         self.path = name
         self._trainable = trainable
+        self.constraint = None      # applied to the value after each optimizer step
 
     @property
     def trainable(self):

@@ -1,7 +1,7 @@
 """Convolution layers: Conv2D (channels_last, Keras's weight layout)."""
 import numpy as np
 
-from .. import activations, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
@@ -56,10 +56,11 @@ class _Conv(Layer):
         if groups != 1:
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
-        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
+        refuse_unsupported(self, activity_regularizer=activity_regularizer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -73,9 +74,9 @@ class _Conv(Layer):
         """``kernel (*kernel_size, in_channels, filters)`` and ``bias (filters,)``."""
         self.kernel = self.add_weight(shape=self.kernel_size + (in_channels, self.filters),
                                       initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = (self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias",
-                                     regularizer=self.bias_regularizer)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
                      if self.use_bias else None)
         self.built = True
 
@@ -87,7 +88,9 @@ class _Conv(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class Conv2D(_Conv):

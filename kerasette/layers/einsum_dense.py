@@ -6,7 +6,7 @@ the kernel's shape is read off the equation (input sizes for letters the
 input has, ``output_shape`` for the rest). Built on the differentiable
 ``ops.einsum``, so its backward is einsums too.
 """
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
 
@@ -26,10 +26,11 @@ class EinsumDense(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_unsupported(self, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint, lora_rank=lora_rank)
+        refuse_unsupported(self, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.equation = equation.replace(" ", "")
         if "->" not in self.equation or self.equation.count(",") != 1:
             raise ValueError(f"EinsumDense '{self.name}': equation must look like 'ab,bc->ac', got {equation!r}")
@@ -50,7 +51,7 @@ class EinsumDense(Layer):
                              f"{self.partial_output_shape}")
         self.kernel = self.add_weight(shape=tuple(sizes[c] for c in self.kernel_spec),
                                       initializer=self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = None
         if self.bias_axes:
             out = self.out_spec.replace("...", "")
@@ -61,7 +62,7 @@ class EinsumDense(Layer):
             first = min(out.index(c) for c in self.bias_axes)
             shape = tuple(sizes[c] if c in self.bias_axes else 1 for c in out[first:])
             self.bias = self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias",
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self._sizes = sizes
 
     def call(self, inputs):
@@ -109,4 +110,6 @@ class EinsumDense(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

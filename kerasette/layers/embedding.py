@@ -1,7 +1,7 @@
 """Embedding: integer ids -> dense vectors (Keras's layer and weight layout)."""
 import numpy as np
 
-from .. import backend, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers
 from ..ops.embedding import embedding_lookup
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
@@ -39,8 +39,9 @@ class Embedding(Layer):
         for arg, val in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val <= 0:
                 raise ValueError(f"{where}: {arg} must be a positive integer, got {val!r}")
-        refuse_unsupported(self, embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
+        refuse_unsupported(self, lora_rank=lora_rank)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
@@ -53,7 +54,8 @@ class Embedding(Layer):
         if getattr(self, "embeddings", None) is None:
             self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
                                               initializer=self.embeddings_initializer, name="embeddings",
-                                              regularizer=self.embeddings_regularizer)
+                                              regularizer=self.embeddings_regularizer,
+                                              constraint=self.embeddings_constraint)
         self.built = True
 
     def __call__(self, *args, **kwargs):
@@ -94,4 +96,5 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}

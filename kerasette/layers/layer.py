@@ -8,7 +8,7 @@ the tape: they call ops, and the ops record the graph.
 """
 import inspect
 
-from .. import backend, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers
 from ..naming import to_snake_case
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor, Variable
@@ -123,6 +123,7 @@ class Layer:
         var.path = f"{self.name}/{var.name}"
         if regularizer is not None:
             self._weight_regularizers.append((var, regularizers.get(regularizer)))
+        var.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         return var
 

@@ -304,7 +304,6 @@ class GRUFunction(Function):
         T, B, U = H.shape
         gt = g.transpose(1, 0, 2)
         Hprev = _previous(xp, H, h0)
-        skip = (~keep).astype(G.dtype) if keep is not None else None
         dR = xp.empty_like(G)              # dL/d(h_{t-1} @ recurrent_kernel + recurrent bias)
         carry = xp.zeros((B, U), dtype=G.dtype)
         dh = xp.empty((B, U), dtype=G.dtype)

@@ -1,0 +1,111 @@
+"""Weight constraints: a projection applied to a weight after every optimizer step.
+
+``Dense(64, kernel_constraint=constraints.MaxNorm(3))`` rescales each column
+of the kernel (the incoming weights of a unit, ``axis=0``) to norm at most 3
+after each update, as Keras does. Constraints work on raw arrays (any
+backend module) and are not part of the gradient.
+
+Example:
+    >>> import numpy as np
+    >>> from kerasette import constraints
+    >>> constraints.NonNeg()(np.array([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+"""
+from . import backend
+
+__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm",
+           "non_neg", "unit_norm", "get", "serialize"]
+
+
+class Constraint:
+    """Base class: ``__call__(array) -> projected array`` and ``get_config()``."""
+
+    def __call__(self, w):
+        return w
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MinMaxNorm(Constraint):
+    """Norms along ``axis`` moved towards ``[min_value, max_value]`` by ``rate`` (1: clipped)."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, w):
+        xp = backend.get_array_module(w)
+        norms = xp.sqrt((w * w).sum(axis=self.axis, keepdims=True))
+        desired = self.rate * xp.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        return (w * (desired / (backend.epsilon() + norms))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+
+
+class MaxNorm(MinMaxNorm):
+    """Norms along ``axis`` at most ``max_value`` (smaller ones are kept)."""
+
+    def __init__(self, max_value=2.0, axis=0):
+        super().__init__(0.0, max_value, 1.0, axis)
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class UnitNorm(Constraint):
+    """Norms along ``axis`` equal to 1."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, w):
+        xp = backend.get_array_module(w)
+        norms = xp.sqrt((w * w).sum(axis=self.axis, keepdims=True))
+        return (w / (backend.epsilon() + norms)).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Negative entries set to 0."""
+
+    def __call__(self, w):
+        return backend.get_array_module(w).maximum(w, 0).astype(w.dtype, copy=False)
+
+
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
+
+_BY_NAME = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
+            "MaxNorm": MaxNorm, "MinMaxNorm": MinMaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm}
+
+
+def get(identifier):
+    """A constraint from None, a name (``"non_neg"``), a config dict, a Constraint or a callable."""
+    if identifier is None or isinstance(identifier, Constraint):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown constraint: {identifier!r}. Known: {sorted(_BY_NAME)}")
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown constraint class: {identifier.get('class_name')!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret constraint: {identifier!r}")
+
+
+def serialize(constraint):
+    """A JSON-able ``{"class_name", "config"}`` dict (None stays None)."""
+    if isinstance(constraint, Constraint):
+        return {"module": "keras.constraints", "class_name": type(constraint).__name__,
+                "config": constraint.get_config()}
+    return constraint
