@@ -56,3 +56,20 @@ def test_regularizers_survive_config_round_trip(layer):
 def test_activity_regularizer_is_refused():
     with pytest.raises(NotImplementedError, match="activity_regularizer"):
         layers.Dense(2, activity_regularizer="l2")
+
+
+def test_add_loss_joins_the_loss_once_per_forward_pass():
+    class Penalised(layers.Layer):
+        def call(self, x):
+            self.add_loss(keras.ops.multiply(keras.ops.mean(keras.ops.square(x)), 0.5))
+            return x
+
+    inp = keras.Input((3,))
+    model = keras.Model(inp, layers.Dense(1)(Penalised()(inp)))
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 3), dtype="float32"), np.zeros((4, 1), dtype="float32")
+    base = float(np.mean(model.predict(x) ** 2))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(base + 0.5, rel=1e-5)
+    model(x)
+    model(x)
+    assert len(model.losses) == 1            # cleared at each outermost call, not accumulated

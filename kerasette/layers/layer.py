@@ -17,6 +17,7 @@ from .symbolic import KerasTensor, Node, flatten_structure, is_symbolic, map_str
 __all__ = ["Layer", "unique_name", "reset_uids"]
 
 _TRAINING = [None]     # the training flag of the outermost call in progress
+_DEPTH = [0]           # how many layer calls are in progress (0: the next call is outermost)
 
 
 def unique_name(prefix):
@@ -48,6 +49,7 @@ class Layer:
         obj = super().__new__(cls)
         # tracking state exists before a subclass's __init__ assigns attributes
         obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[], _weight_regularizers=[],
+                            _added_losses=[],
                             built=False, _inbound_nodes=[], _trainable=True,
                             _call_signature=None, supports_masking=False, _build_shapes=None)
         return obj
@@ -129,12 +131,26 @@ class Layer:
 
     @property
     def losses(self):
-        """The weight penalties of this layer and its sublayers (scalar Tensors, recomputed on
-        each access so they join the current step's graph); ``Model.compute_loss`` adds them."""
-        out = [reg(var) for var, reg in self._weight_regularizers]
+        """Extra loss terms of this layer and its sublayers (scalar Tensors): the weight
+        penalties (recomputed on each access, so they join the current step's graph) and
+        what ``add_loss`` recorded during the last outermost call. ``Model.compute_loss``
+        adds them to the loss."""
+        out = [reg(var) for var, reg in self._weight_regularizers] + list(self._added_losses)
         for layer in self._sublayers():
             out.extend(layer.losses)
         return out
+
+    def add_loss(self, loss):
+        """Add a scalar term to the training loss from inside ``call`` (e.g. a KL penalty).
+
+        Terms are kept until the next outermost call starts, as in Keras.
+        """
+        self._added_losses.append(loss)
+
+    def _clear_added_losses(self):
+        self._added_losses.clear()
+        for layer in self._sublayers():
+            layer._clear_added_losses()
 
     @property
     def trainable(self):
@@ -236,10 +252,14 @@ class Layer:
                 if "mask" in sig:
                     kwargs["mask"] = mask
         _TRAINING[0] = training
+        if _DEPTH[0] == 0:
+            self._clear_added_losses()        # a new forward pass: forget the last one's add_loss terms
+        _DEPTH[0] += 1
         try:
             outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
             _TRAINING[0] = outer
+            _DEPTH[0] -= 1
         if mask is not None or type(self).compute_mask is not Layer.compute_mask:
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None and isinstance(outputs, Tensor):
@@ -323,7 +343,7 @@ class Layer:
 
 
 _NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
-                "_weight_regularizers",
+                "_weight_regularizers", "_added_losses",
                 "_build_shapes", "_compiled"}
 
 
