@@ -34,6 +34,7 @@ class Optimizer:
         self.iterations = 0
         self.slots = {}            # slot name -> list of arrays, one per weight
         self._vars = None          # the weights the slots belong to (order fixed at build)
+        self._scratch = {}         # slot index -> a reusable temporary (not state: never saved)
 
     @property
     def learning_rate(self):
@@ -91,6 +92,14 @@ class Optimizer:
     def update(self, w, g, i, lr):
         """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``)."""
         raise NotImplementedError
+
+    def _scratch_like(self, i, w):
+        """A temporary of ``w``'s shape, dtype and device, reused step after step (a fresh
+        1-2 MB array per weight per step costs page faults)."""
+        buf = self._scratch.get(i)
+        if buf is None or buf.shape != w.shape or buf.dtype != w.dtype or type(buf) is not type(w):
+            buf = self._scratch[i] = backend.get_array_module(w).empty_like(w)
+        return buf
 
     def _extend(self, new_vars):
         start = len(self._vars)
@@ -187,7 +196,8 @@ class Adam(Optimizer):
         if not self.amsgrad and cuda_kernels.is_cupy(xp):     # the whole step in one kernel
             cuda_kernels.adam_update(w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
             return
-        tmp = g - m
+        tmp = self._scratch_like(i, w)
+        xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
         xp.multiply(g, g, out=tmp)
