@@ -70,6 +70,17 @@ class _Conv(Layer):
     def _padding(self, padding):
         return normalize_padding(padding, where=f"{type(self).__name__} '{self.name}'")
 
+    def _check_input_shape(self, shape):
+        """Raise a ValueError naming the layer unless ``shape`` fits (rank, channels, size)."""
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self._check_input_shape(input_shape)
+        self._add_conv_weights(int(input_shape[-1]))
+
+    def _check_symbolic_input(self, inputs):
+        self._check_input_shape(inputs.shape)
+
     def _add_conv_weights(self, in_channels):
         """``kernel (*kernel_size, in_channels, filters)`` and ``bias (filters,)``."""
         self.kernel = self.add_weight(shape=self.kernel_size + (in_channels, self.filters),
@@ -149,13 +160,6 @@ class Conv2D(_Conv):
                     raise ValueError(f"{where}: kernel_size {self.kernel_size} (dilated extent {eff}) is "
                                      f"larger than the input {name} {size} (input shape "
                                      f"{shape_str(shape)}) with padding='valid'")
-
-    def build(self, input_shape):
-        self._check_input_shape(input_shape)
-        self._add_conv_weights(int(input_shape[-1]))
-
-    def _check_symbolic_input(self, inputs):
-        self._check_input_shape(inputs.shape)
 
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)

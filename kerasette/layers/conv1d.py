@@ -90,13 +90,6 @@ class Conv1D(_Conv):
                              f"{self._extent()}) is larger than the input length {shape[1]} (input shape "
                              f"{shape_str(shape)}) with padding='valid'")
 
-    def build(self, input_shape):
-        self._check_input_shape(input_shape)
-        self._add_conv_weights(int(input_shape[-1]))
-
-    def _check_symbolic_input(self, inputs):
-        self._check_input_shape(inputs.shape)
-
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)
         n, w, _ = input_shape

@@ -239,15 +239,7 @@ class _GatedRNN(SimpleRNN):
         if training and cell.recurrent_dropout > 0:
             rmask = _dropout_mask(x.value, (batch, self.units), cell.recurrent_dropout)
         states, finals = self._run(x, states0, keep, rmask)
-        outputs = states
-        if keep is not None:
-            order = keep[:, ::-1] if self.go_backwards else keep
-            if self.zero_output_for_mask:
-                outputs = ops.multiply(states, order[..., None].astype(states.dtype))
-            elif states0 is not None:
-                # Keras: before the first unmasked step the output is zeros, not the initial state
-                seen = backend.get_array_module(order).cumsum(order, axis=1) > 0
-                outputs = ops.multiply(states, seen[..., None].astype(states.dtype))
+        outputs = self._masked_outputs(states, keep, states0 is not None)
         output = outputs if self.return_sequences else outputs[:, -1]
         if self.stateful:
             self._carried_state = [f.value.copy() for f in finals]

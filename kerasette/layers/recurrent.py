@@ -230,15 +230,7 @@ class SimpleRNN(Layer):
         else:
             states = _rnn_by_steps(x, cell, h0, keep, self.go_backwards, rmask)
         final = states[:, -1]
-        outputs = states
-        if keep is not None:
-            order = keep[:, ::-1] if self.go_backwards else keep
-            if self.zero_output_for_mask:
-                outputs = ops.multiply(states, order[..., None].astype(states.dtype))
-            elif h0 is not None:
-                # Keras: before the first unmasked step the output is zeros, not the initial state
-                seen = backend.get_array_module(order).cumsum(order, axis=1) > 0
-                outputs = ops.multiply(states, seen[..., None].astype(states.dtype))
+        outputs = self._masked_outputs(states, keep, h0 is not None)
         output = outputs if self.return_sequences else outputs[:, -1]
         if self.stateful:
             self._carried_state = final.value.copy()
@@ -262,6 +254,20 @@ class SimpleRNN(Layer):
     @property
     def states(self):
         return None if self._carried_state is None else [Tensor(self._carried_state)]
+
+    def _masked_outputs(self, states, keep, has_initial_state):
+        """The per-step outputs from the per-step states ``(batch, time, units)`` under a mask
+        ``keep`` ``(batch, time)``, as Keras: zeros at masked steps with ``zero_output_for_mask``,
+        and zeros before the first unmasked step when an initial state was given."""
+        if keep is None:
+            return states
+        order = keep[:, ::-1] if self.go_backwards else keep
+        if self.zero_output_for_mask:
+            return ops.multiply(states, order[..., None].astype(states.dtype))
+        if has_initial_state:
+            seen = backend.get_array_module(order).cumsum(order, axis=1) > 0
+            return ops.multiply(states, seen[..., None].astype(states.dtype))
+        return states
 
     def get_initial_state(self, batch_size):
         """The zero state the layer starts from: ``[zeros (batch_size, units)]``."""
