@@ -292,18 +292,6 @@ class _GatedRNN(SimpleRNN):
             return [out] + [(batch, self.units)] * self.N_STATES
         return out
 
-    def _check_sequence_shape(self, shape):
-        cls = type(self).__name__
-        if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
-            raise ValueError(f"{cls} '{self.name}': expected one input of shape (batch, time, features), "
-                             f"got a list of {len(shape)} inputs; pass states with initial_state=")
-        if len(shape) != 3:
-            raise ValueError(f"{cls} '{self.name}': expected input of rank 3 (batch, time, features), "
-                             f"got shape {shape_str(shape)}")
-        if shape[2] is None:
-            raise ValueError(f"{cls} '{self.name}': the feature axis must be known, got shape "
-                             f"{shape_str(shape)}")
-
     def get_config(self):
         return {**super().get_config(), "use_cudnn": self.use_cudnn}
 

@@ -291,14 +291,15 @@ class SimpleRNN(Layer):
         self._check_sequence_shape(tuple(inputs.shape))
 
     def _check_sequence_shape(self, shape):
+        cls = type(self).__name__          # SimpleRNN, LSTM or GRU
         if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
-            raise ValueError(f"SimpleRNN '{self.name}': expected one input of shape (batch, time, features), "
+            raise ValueError(f"{cls} '{self.name}': expected one input of shape (batch, time, features), "
                              f"got a list of {len(shape)} inputs; pass states with initial_state=")
         if len(shape) != 3:
-            raise ValueError(f"SimpleRNN '{self.name}': expected input of rank 3 (batch, time, features), "
+            raise ValueError(f"{cls} '{self.name}': expected input of rank 3 (batch, time, features), "
                              f"got shape {shape_str(shape)}")
         if shape[2] is None:
-            raise ValueError(f"SimpleRNN '{self.name}': the feature axis must be known, "
+            raise ValueError(f"{cls} '{self.name}': the feature axis must be known, "
                              f"got shape {shape_str(shape)}")
 
     def _initial_state(self, initial_state, batch):
