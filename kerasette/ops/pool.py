@@ -90,15 +90,19 @@ class MaxPool2DOp(_Pool):
         pads, out_hw = self._setup(x)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = _padded(xp, x, pads, fill)
+        self.xpad_shape = xpad.shape
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np:
-            # the common case: a two-level max whose halves backward reuses
+            # the common case: a two-level max. The arg-max is recorded here, as three
+            # output-sized bool masks, while x is still in cache from the layer that
+            # made it; backward then never reads x (which by then is back in memory)
             top = xp.maximum(xpad[s[0]], xpad[s[1]])
             bottom = xp.maximum(xpad[s[2]], xpad[s[3]])
-            best = xp.maximum(top, bottom)
             if self.needs_grad:
-                self.save(xpad, top, bottom)
-            return best
+                self.save(xp.greater_equal(top, bottom),            # ties go to the top row
+                          xp.greater_equal(xpad[s[0]], xpad[s[1]]),  # and to the left column
+                          xp.greater_equal(xpad[s[2]], xpad[s[3]]))
+            return xp.maximum(top, bottom, out=top)
         if len(s) == 1:
             best = xpad[s[0]].copy()
         else:
@@ -142,19 +146,19 @@ class MaxPool2DOp(_Pool):
 
 
     def _backward_2x2(self, g):
-        """2x2 / stride 2: top row or bottom row (``top >= bottom``: ties go to the
-        top), then left or right within it; 9 passes, each input position written once."""
-        xpad, top, bottom = self.saved
+        """2x2 / stride 2: top row or bottom row, then left or right within it, from
+        the forward's masks; 6 passes, each input position written once."""
+        top_won, left_top, left_bottom = self.saved
         ho, wo = self.out_hw
-        dxp = np.empty(xpad.shape, dtype=g.dtype)
+        dxp = np.empty(self.xpad_shape, dtype=g.dtype)
         dxp[:, 2 * ho:] = 0
         dxp[:, :, 2 * wo:] = 0
         s = [_tap_slice(a, b, self.out_hw, self.strides) for a, b in self._taps()]
-        won = top >= bottom
-        g_top = g * won
-        g_bottom = g * ~won
-        for half, (left, right) in ((g_top, (s[0], s[1])), (g_bottom, (s[2], s[3]))):
-            np.multiply(half, xpad[left] >= xpad[right], out=dxp[left])
+        g_top = g * top_won
+        g_bottom = np.subtract(g, g_top)
+        for half, left_won, (left, right) in ((g_top, left_top, (s[0], s[1])),
+                                              (g_bottom, left_bottom, (s[2], s[3]))):
+            np.multiply(half, left_won, out=dxp[left])
             np.subtract(half, dxp[left], out=dxp[right])
         return _unpad(dxp, self.pads, self.x_shape)
 
