@@ -6,7 +6,7 @@ the training loop here, which never knows which backend it runs on: batches
 come from ``Dataset`` already on the device, and metrics stay on the device
 until a log is read.
 """
-from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers
+from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
@@ -263,14 +263,15 @@ class Model(Layer):
             cb.on_epoch_begin(epoch)
             logs = {}
             batches = train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
-            for step, batch in enumerate(batches):
-                if step == steps:
-                    break
-                cb.on_train_batch_begin(step)
-                logs = self.train_step(batch)
-                cb.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
+            with parallel.region():                # ops split their batch over the cores
+                for step, batch in enumerate(batches):
+                    if step == steps:
+                        break
+                    cb.on_train_batch_begin(step)
+                    logs = self.train_step(batch)
+                    cb.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
             epoch_logs = _materialize(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._run_eval(val, validation_batch_size or batch_size)
@@ -300,7 +301,7 @@ class Model(Layer):
     def _run_eval(self, data, batch_size):
         self.reset_metrics()
         logs = {}
-        with no_grad():
+        with no_grad(), parallel.region():
             for batch in data.batches(batch_size, device=self._data_device()):
                 logs = self.test_step(batch)
         return _materialize(logs)
@@ -310,7 +311,7 @@ class Model(Layer):
         import numpy as np
         data = Dataset(x)
         outs = []
-        with no_grad():
+        with no_grad(), parallel.region():
             for batch in data.batches(_check_batch_size(batch_size), device=self._data_device()):
                 y = self.predict_step(batch)
                 outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))

@@ -30,6 +30,7 @@ bottom/right.
 import numpy as np
 
 from .. import backend
+from .. import parallel
 from ..autograd.function import Function
 
 __all__ = ["conv2d", "pad", "Conv2DOp", "Pad", "normalize_tuple", "normalize_padding",
@@ -183,8 +184,8 @@ class Conv2DOp(Function):
         hp, wp = xpad.shape[1:3]
         ho = (hp - (kh - 1) * dh - 1) // sh + 1
         wo = (wp - (kw - 1) * dw - 1) // sw + 1
-        m, k = n * ho * wo, kh * kw * c
-        pooled = None
+        m, k, hw = n * ho * wo, kh * kw * c, ho * wo
+        pooled = windows = None
         if kh == kw == 1 and sh == sw == 1 and xpad.flags.c_contiguous:
             cols = xpad.reshape(m, k)
         else:
@@ -195,24 +196,27 @@ class Conv2DOp(Function):
             pool = _ONES_POOL if extra else _POOL
             pooled = pool.get(xp, (m, k + extra), x.dtype, fill_last_column=1 if extra else None)
             windows = pooled.reshape(n, ho, wo, k + extra)[..., :k].reshape(n, ho, wo, kh, kw, c)
-            if c < 4:
-                # few channels (the first layer): one strided copy per tap beats the
-                # 6-D window copy, whose innermost run is only c elements (0.4 vs 1.3 ms
-                # for MNIST's 28x28x1, batch 128)
-                for i in range(kh):
-                    for j in range(kw):
-                        windows[:, :, :, i, j, :] = xpad[_tap_slice(i * dh, j * dw, (ho, wo), (sh, sw))]
-            else:
-                windows[...] = _strided_windows(xp, xpad, (ho, wo), (kh, kw), (sh, sw), (dh, dw))
             cols = pooled
         wmat = w.reshape(k, f)
         if cols.shape[1] > k:
             wmat = xp.concatenate([wmat, b.reshape(1, f)], axis=0)
-        y = cols @ wmat
-        if b is not None and cols.shape[1] == k:
-            y += b
-        if self.activation is not None:
-            y = _act_tables()[0][self.activation](xp, y)
+        y = xp.empty((m, f), dtype=xp.result_type(cols.dtype, wmat.dtype))
+        add_bias = b is not None and cols.shape[1] == k
+        act = _act_tables()[0][self.activation]
+
+        def part(a, z):                           # samples a:z, one thread's share
+            if windows is not None:
+                self._im2col(xp, xpad[a:z], windows[a:z], (ho, wo))
+            ys = y[a * hw:z * hw]
+            xp.matmul(cols[a * hw:z * hw], wmat, out=ys)
+            if add_bias:
+                ys += b
+            if act is not None:
+                r = act(xp, ys)
+                if r is not ys:
+                    ys[...] = r
+
+        parallel.run(part, parallel.ranges(n, xp=xp))
         keep_cols = bool(self.needs_grad) and (self.needs_grad[1] or (cols.shape[1] > k and self.needs_grad[2]))
         if pooled is not None:
             if keep_cols:
@@ -226,32 +230,64 @@ class Conv2DOp(Function):
             self.has_bias = b is not None
         return y.reshape(n, ho, wo, f)
 
+    def _im2col(self, xp, xpad, windows, out_hw):
+        """Copy every kernel window of ``xpad`` into ``windows (N, Ho, Wo, kh, kw, C)``."""
+        kh, kw, c = windows.shape[3:]
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        if c < 4:
+            # few channels (the first layer): one strided copy per tap beats the
+            # 6-D window copy, whose innermost run is only c elements (0.4 vs 1.3 ms
+            # for MNIST's 28x28x1, batch 128)
+            for i in range(kh):
+                for j in range(kw):
+                    windows[:, :, :, i, j, :] = xpad[_tap_slice(i * dh, j * dw, out_hw, (sh, sw))]
+        else:
+            windows[...] = _strided_windows(xp, xpad, out_hw, (kh, kw), (sh, sw), (dh, dw))
+
     def backward(self, g):
         cols, w, y = self.saved
         xp = xpof(g)
         kh, kw, c, f = w.shape
         x_shape, pad_shape, (pt, pl), (ho, wo) = self.geom
+        hw, k = ho * wo, kh * kw * c
         g2 = g.reshape(-1, f)
         scratch = None
         if self.activation == "relu" and xp is np:
             # the masked gradient only lives inside this method: a pooled buffer
             scratch = _POOL.get(xp, g2.shape, g2.dtype)
-            g2 = np.multiply(g2, y > 0, out=scratch)
-        elif self.activation is not None:
-            g2 = _act_tables()[1][self.activation](xp, y, g2)
-        k = kh * kw * c
+        want_dx = bool(self.needs_grad[0])
+        dxp = xp.zeros(pad_shape, dtype=g2.dtype) if want_dx else None
+        want_gb = self.has_bias and self.needs_grad[2] and (cols is None or cols.shape[1] == k)
+        act_bwd = _act_tables()[1].get(self.activation)
+
+        def part(a, z):                           # samples a:z, one thread's share
+            rows = slice(a * hw, z * hw)
+            gp = g2[rows]
+            if scratch is not None:
+                gp = np.multiply(gp, y[rows] > 0, out=scratch[rows])
+            elif act_bwd is not None:
+                gp = act_bwd(xp, y[rows], gp)
+            if want_dx:
+                self._add_input_grad(xp, gp, w, dxp[a:z], (ho, wo))
+            gwb = _gemm_tn(xp, cols[rows], gp) if cols is not None else None
+            # a GEMV with ones: several times faster than gp.sum(axis=0) on a tall array
+            gbp = xp.ones(gp.shape[0], dtype=gp.dtype) @ gp if want_gb else None
+            return gwb, gbp
+
+        results = parallel.run(part, parallel.ranges(x_shape[0], xp=xp))
         gw = gb = None
         if cols is not None:
-            gwb = _gemm_tn(xp, cols, g2)          # (k, F), or (k + 1, F) with the bias row
+            gwb = parallel.summed([r[0] for r in results])  # (k, F), or (k + 1, F) with the bias row
             gw = gwb[:k].reshape(w.shape) if self.needs_grad[1] else None
-            if cols.shape[1] > k:
+            if cols.shape[1] > k and self.has_bias and self.needs_grad[2]:
                 gb = gwb[k]
-        if self.has_bias and self.needs_grad[2] and gb is None:
-            # a GEMV with ones: several times faster than g2.sum(axis=0) on a tall array
-            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2
+        if want_gb:
+            gb = parallel.summed([r[1] for r in results])
         gx = None
-        if self.needs_grad[0]:
-            gx = self._input_grad(xp, g2, w, x_shape, pad_shape, (pt, pl), (ho, wo))
+        if want_dx:
+            gx = dxp
+            if tuple(pad_shape) != tuple(x_shape):
+                gx = dxp[:, pt:pt + x_shape[1], pl:pl + x_shape[2], :]
         if scratch is not None:
             _POOL.put(scratch)
         return (gx, gw, gb) if self.has_bias else (gx, gw)
@@ -262,8 +298,9 @@ class Conv2DOp(Function):
         if lent is not None:
             lent[0].put(lent[1])
 
-    def _input_grad(self, xp, g2, w, x_shape, pad_shape, offset, out_hw):
-        """``dx``: per kernel tap, one GEMM ``g @ w[i, j].T`` added into the padded input.
+    def _add_input_grad(self, xp, g2, w, dxp, out_hw):
+        """Add ``dx`` of the samples in ``g2`` into their padded-input slice ``dxp``:
+        per kernel tap, one GEMM ``g @ w[i, j].T`` added into the tap's strided slice.
 
         Measured against ``dcols = g @ w.T`` followed by a col2im scatter of
         the ``(N*Ho*Wo, kh*kw*C)`` columns (MNIST's second layer: 5.5 ms vs
@@ -271,20 +308,13 @@ class Conv2DOp(Function):
         is needed.
         """
         kh, kw, c, f = w.shape
-        n, h, wd, _ = x_shape
+        n = dxp.shape[0]
         ho, wo = out_hw
-        if kh == kw == 1 and self.strides == (1, 1) and tuple(pad_shape) == tuple(x_shape):
-            return (g2 @ w.reshape(c, f).T).reshape(x_shape)
         wt = w.transpose(0, 1, 3, 2)                  # (kh, kw, F, C)
-        dxp = xp.zeros(pad_shape, dtype=g2.dtype)
         dh, dw = self.dilation
         for i in range(kh):
             for j in range(kw):
                 dxp[_tap_slice(i * dh, j * dw, out_hw, self.strides)] += (g2 @ wt[i, j]).reshape(n, ho, wo, c)
-        pt, pl = offset
-        if tuple(pad_shape) == tuple(x_shape):
-            return dxp
-        return dxp[:, pt:pt + h, pl:pl + wd, :]
 
 
 def _gemm_tn(xp, a, b, rows=4096):

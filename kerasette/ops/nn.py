@@ -1,6 +1,6 @@
 """Neural-network ops: activations, softmax, the fused softmax cross-entropy
 and the fused dense (matmul + bias + activation) node."""
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from . import cuda_kernels
 from .math import Unary, _unary
@@ -226,14 +226,27 @@ class Dense(Function):
     def forward(self, x, w, b=None):
         xp = xpof(x, w)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = x2 @ w
-        if b is not None and cuda_kernels.is_cupy(xp):
-            y = cuda_kernels.bias_act(y, b, self.activation)    # bias + activation, one kernel
-        else:
+        if cuda_kernels.is_cupy(xp):
+            y = x2 @ w
             if b is not None:
-                y += b
-            if self.activation is not None:
+                y = cuda_kernels.bias_act(y, b, self.activation)    # bias + activation, one kernel
+            elif self.activation is not None:
                 y = _ACT_FWD[self.activation](xp, y)
+        else:
+            y = xp.empty((x2.shape[0], w.shape[1]), dtype=xp.result_type(x2.dtype, w.dtype))
+            act = _ACT_FWD[self.activation]
+
+            def part(a, z):                       # rows a:z, one thread's share
+                ys = y[a:z]
+                xp.matmul(x2[a:z], w, out=ys)
+                if b is not None:
+                    ys += b
+                if act is not None:
+                    r = act(xp, ys)
+                    if r is not ys:
+                        ys[...] = r
+
+            parallel.run(part, parallel.ranges(x2.shape[0], min_rows=32, xp=xp))
         self.save(x2, w, y if self.activation else None)
         self.x_shape = x.shape
         self.has_bias = b is not None
@@ -243,15 +256,26 @@ class Dense(Function):
         x2, w, y = self.saved
         xp = xpof(g)
         g = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        if self.activation is not None:
-            g = (cuda_kernels.act_grad(y, g, self.activation) if cuda_kernels.is_cupy(xp)
-                 else _ACT_BWD[self.activation](xp, y, g))
-        gx = (g @ w.T).reshape(self.x_shape) if self.needs_grad[0] else None
-        gw = x2.T @ g if self.needs_grad[1] else None
+        want_gx, want_gw = self.needs_grad[0], self.needs_grad[1]
+        want_gb = self.has_bias and self.needs_grad[2]
+        gx = xp.empty((g.shape[0], w.shape[0]), dtype=xp.result_type(g.dtype, w.dtype)) if want_gx else None
+
+        def part(a, z):                           # rows a:z, one thread's share
+            gp = g[a:z]
+            if self.activation is not None:
+                gp = (cuda_kernels.act_grad(y[a:z], gp, self.activation) if cuda_kernels.is_cupy(xp)
+                      else _ACT_BWD[self.activation](xp, y[a:z], gp))
+            if want_gx:
+                xp.matmul(gp, w.T, out=gx[a:z])
+            return (x2[a:z].T @ gp if want_gw else None,
+                    gp.sum(axis=0) if want_gb else None)
+
+        results = parallel.run(part, parallel.ranges(g.shape[0], min_rows=32, xp=xp))
+        gx = gx.reshape(self.x_shape) if want_gx else None
+        gw = parallel.summed([r[0] for r in results]) if want_gw else None
         if not self.has_bias:
             return gx, gw
-        gb = g.sum(axis=0) if self.needs_grad[2] else None
-        return gx, gw, gb
+        return gx, gw, (parallel.summed([r[1] for r in results]) if want_gb else None)
 
 
 def _softmax(xp, x, axis):

@@ -14,7 +14,7 @@ never win a max and are not counted in an average.
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from .conv import _tap_slice, normalize_padding, normalize_tuple, same_pads
 
@@ -93,16 +93,7 @@ class MaxPool2DOp(_Pool):
         self.xpad_shape = xpad.shape
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np:
-            # the common case: a two-level max. The arg-max is recorded here, as three
-            # output-sized bool masks, while x is still in cache from the layer that
-            # made it; backward then never reads x (which by then is back in memory)
-            top = xp.maximum(xpad[s[0]], xpad[s[1]])
-            bottom = xp.maximum(xpad[s[2]], xpad[s[3]])
-            if self.needs_grad:
-                self.save(xp.greater_equal(top, bottom),            # ties go to the top row
-                          xp.greater_equal(xpad[s[0]], xpad[s[1]]),  # and to the left column
-                          xp.greater_equal(xpad[s[2]], xpad[s[3]]))
-            return xp.maximum(top, bottom, out=top)
+            return self._forward_2x2(xpad, out_hw, s)
         if len(s) == 1:
             best = xpad[s[0]].copy()
         else:
@@ -145,21 +136,51 @@ class MaxPool2DOp(_Pool):
         return _unpad(dxp, self.pads, self.x_shape)
 
 
+    def _forward_2x2(self, xpad, out_hw, s):
+        """2x2 / stride 2, the common case: a two-level max, split over threads.
+
+        The arg-max is recorded here, as three output-sized bool masks, while x
+        is still in cache from the layer that made it; backward then never
+        reads x (by then back in main memory).
+        """
+        n = xpad.shape[0]
+        y = np.empty((n,) + tuple(out_hw) + (xpad.shape[3],), dtype=xpad.dtype)
+        masks = [np.empty(y.shape, dtype=bool) for _ in range(3)] if self.needs_grad else None
+
+        def part(a, z):
+            xs = [xpad[a:z][sl] for sl in s]
+            top, bottom = np.maximum(xs[0], xs[1]), np.maximum(xs[2], xs[3])
+            if masks is not None:
+                np.greater_equal(top, bottom, out=masks[0][a:z])      # ties go to the top row
+                np.greater_equal(xs[0], xs[1], out=masks[1][a:z])     # and to the left column
+                np.greater_equal(xs[2], xs[3], out=masks[2][a:z])
+            np.maximum(top, bottom, out=y[a:z])
+
+        parallel.run(part, parallel.ranges(n, xp=np))
+        if masks is not None:
+            self.save(*masks)
+        return y
+
     def _backward_2x2(self, g):
-        """2x2 / stride 2: top row or bottom row, then left or right within it, from
-        the forward's masks; 6 passes, each input position written once."""
+        """Top row or bottom row, then left or right within it, from the forward's
+        masks; 6 passes, each input position written once."""
         top_won, left_top, left_bottom = self.saved
         ho, wo = self.out_hw
         dxp = np.empty(self.xpad_shape, dtype=g.dtype)
-        dxp[:, 2 * ho:] = 0
-        dxp[:, :, 2 * wo:] = 0
         s = [_tap_slice(a, b, self.out_hw, self.strides) for a, b in self._taps()]
-        g_top = g * top_won
-        g_bottom = np.subtract(g, g_top)
-        for half, left_won, (left, right) in ((g_top, left_top, (s[0], s[1])),
-                                              (g_bottom, left_bottom, (s[2], s[3]))):
-            np.multiply(half, left_won, out=dxp[left])
-            np.subtract(half, dxp[left], out=dxp[right])
+
+        def part(a, z):
+            d = dxp[a:z]
+            d[:, 2 * ho:] = 0                     # rows / columns no window covers
+            d[:, :, 2 * wo:] = 0
+            g_top = g[a:z] * top_won[a:z]
+            g_bottom = np.subtract(g[a:z], g_top)
+            for half, left_won, (left, right) in ((g_top, left_top[a:z], (s[0], s[1])),
+                                                  (g_bottom, left_bottom[a:z], (s[2], s[3]))):
+                np.multiply(half, left_won, out=d[left])
+                np.subtract(half, d[left], out=d[right])
+
+        parallel.run(part, parallel.ranges(g.shape[0], xp=np))
         return _unpad(dxp, self.pads, self.x_shape)
 
 
