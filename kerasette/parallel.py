@@ -24,7 +24,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["num_threads", "set_num_threads", "region", "active", "ranges", "run", "summed"]
+__all__ = ["num_threads", "set_num_threads", "region", "active", "ranges", "run", "summed",
+           "matmul", "matmul_tn"]
 
 _MAX_DEFAULT_THREADS = 8
 _state = {"threads": None, "executor": None, "blas": False, "active": False}
@@ -121,7 +122,27 @@ def run(fn, parts):
     return results
 
 
+def matmul(a, b, xp=None):
+    """``a @ b`` for 2-D ``a``, its rows split over the threads (NumPy, in the region)."""
+    xp = xp or _numpy()
+    out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
+    run(lambda r0, r1: xp.matmul(a[r0:r1], b, out=out[r0:r1]), ranges(a.shape[0], min_rows=64, xp=xp))
+    return out
+
+
+def matmul_tn(a, b, xp=None):
+    """``a.T @ b`` for 2-D ``a``, ``b`` with the same rows: partial products of row
+    ranges, one per thread, summed (NumPy, in the region)."""
+    xp = xp or _numpy()
+    return summed(run(lambda r0, r1: a[r0:r1].T @ b[r0:r1], ranges(a.shape[0], min_rows=64, xp=xp)))
+
+
 # ---- helpers ----------------------------------------------------------------------------------
+
+def _numpy():
+    import numpy
+    return numpy
+
 
 def _as_worker(fn, a, b):
     _local.worker = True

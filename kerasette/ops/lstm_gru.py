@@ -29,10 +29,12 @@ units)``, differentiable), ``recurrent_dropout_mask (batch, units)``
 (multiplies ``h_{t-1}`` before the recurrent GEMM; same mask every step).
 Only activation tanh with recurrent_activation sigmoid runs fused.
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from .rnn import _sigmoid, _tanh
+
+xpof = backend.get_array_module
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
 
@@ -120,12 +122,12 @@ def _input_grads(fn, xt, w, dA, go_backwards):
     flat = dA.reshape(T * B, K)
     gx = gw = None
     if fn.needs_grad[0]:
-        gxt = (flat @ w.T).reshape(T, B, w.shape[0])
+        gxt = parallel.matmul(flat, w.T, xp=xpof(flat)).reshape(T, B, w.shape[0])
         if go_backwards:
             gxt = gxt[::-1]
         gx = gxt.transpose(1, 0, 2)
     if fn.needs_grad[1]:
-        gw = xt.reshape(T * B, -1).T @ flat
+        gw = parallel.matmul_tn(xt.reshape(T * B, -1), flat, xp=xpof(flat))
     return gx, gw
 
 
@@ -147,35 +149,43 @@ class LSTMFunction(Function):
         B, T, F = x.shape
         U = u.shape[0]
         xt = _time_major(xp, x, self.go_backwards)
-        G = (xt.reshape(T * B, F) @ w).reshape(T, B, 4 * U)          # becomes the gate activations
+        G = parallel.matmul(xt.reshape(T * B, F), w, xp=xp).reshape(T, B, 4 * U)   # becomes the gate activations
         if b is not None:
             G += b
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         C = xp.empty((T, B, U), dtype=G.dtype)
         TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
-        h = h0 if h0 is not None else xp.zeros((B, U), dtype=G.dtype)
-        c = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
-        rec = xp.empty((B, 4 * U), dtype=G.dtype)
-        dropped = xp.empty((B, U), dtype=G.dtype) if rmask is not None else None
-        for t in range(T):
-            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
-            xp.matmul(hp, u, out=rec)
-            Gt = G[t]
-            Gt += rec
-            _sigmoid(xp, Gt[:, :2 * U])
-            _tanh(xp, Gt[:, 2 * U:3 * U])
-            _sigmoid(xp, Gt[:, 3 * U:])
-            Ct = C[t]
-            xp.multiply(Gt[:, U:2 * U], c, out=Ct)
-            Ct += Gt[:, :U] * Gt[:, 2 * U:3 * U]
-            xp.tanh(Ct, out=TC[t])
-            xp.multiply(Gt[:, 3 * U:], TC[t], out=H[t])
-            if keep is not None:
-                C[t] = xp.where(keep[t], Ct, c)
-                H[t] = xp.where(keep[t], H[t], h)
-            h, c = H[t], C[t]
-        self.carry = c
+
+        def part(lo, hi):
+            # the recurrence of samples lo:hi (samples are independent: one thread's share)
+            h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
+            c = c0[lo:hi] if c0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
+            rec = xp.empty((hi - lo, 4 * U), dtype=G.dtype)
+            dropped = xp.empty((hi - lo, U), dtype=G.dtype) if rmask is not None else None
+            for t in range(T):
+                hp = h if rmask is None else xp.multiply(h, rmask[lo:hi], out=dropped)
+                xp.matmul(hp, u, out=rec)
+                Gt = G[t, lo:hi]
+                Gt += rec
+                _sigmoid(xp, Gt[:, :2 * U])
+                _tanh(xp, Gt[:, 2 * U:3 * U])
+                _sigmoid(xp, Gt[:, 3 * U:])
+                Ct, Ht, TCt = C[t, lo:hi], H[t, lo:hi], TC[t, lo:hi]
+                xp.multiply(Gt[:, U:2 * U], c, out=Ct)
+                Ct += Gt[:, :U] * Gt[:, 2 * U:3 * U]
+                xp.tanh(Ct, out=TCt)
+                xp.multiply(Gt[:, 3 * U:], TCt, out=Ht)
+                if keep is not None:
+                    Ct[...] = xp.where(keep[t, lo:hi], Ct, c)
+                    Ht[...] = xp.where(keep[t, lo:hi], Ht, h)
+                h, c = Ht, Ct
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
+        if T:
+            self.carry = C[-1]
+        else:
+            self.carry = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
         if self.needs_grad:
             self.save(xt if self.needs_grad[1] else None, w, u, G, H, C, TC, h0, c0, keep, rmask)
             self.has_bias = b is not None
@@ -196,27 +206,33 @@ class LSTMFunction(Function):
         carry_c = xp.zeros((B, U), dtype=G.dtype)
         if self.carry_grad is not None:
             carry_c += self.carry_grad
-        dh = xp.empty((B, U), dtype=G.dtype)
         uT = u.T
-        for t in range(T - 1, -1, -1):
-            Gt, dAt = G[t], dA[t]
-            i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
-            xp.add(gt[t], carry_h, out=dh)
-            dc = carry_c + dh * o * dTC[t]
-            dAt[:, :U] *= dc * gg
-            dAt[:, U:2 * U] *= dc * Cprev[t]
-            dAt[:, 2 * U:3 * U] *= dc * i
-            dAt[:, 3 * U:] *= dh * TC[t]
-            if keep is None:
-                carry_c = dc * f
-            else:
-                dAt *= keep[t]
-                carry_c = xp.where(keep[t], dc * f, carry_c)
-            xp.matmul(dAt, uT, out=carry_h)
-            if rmask is not None:
-                carry_h *= rmask
-            if keep is not None:
-                carry_h += dh * skip[t]
+
+        def part(lo, hi):
+            # backpropagation through time for samples lo:hi (one thread's share)
+            ch, cc = carry_h[lo:hi], carry_c[lo:hi]
+            dh = xp.empty((hi - lo, U), dtype=G.dtype)
+            for t in range(T - 1, -1, -1):
+                Gt, dAt = G[t, lo:hi], dA[t, lo:hi]
+                i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
+                xp.add(gt[t, lo:hi], ch, out=dh)
+                dc = cc + dh * o * dTC[t, lo:hi]
+                dAt[:, :U] *= dc * gg
+                dAt[:, U:2 * U] *= dc * Cprev[t, lo:hi]
+                dAt[:, 2 * U:3 * U] *= dc * i
+                dAt[:, 3 * U:] *= dh * TC[t, lo:hi]
+                if keep is None:
+                    cc[...] = dc * f
+                else:
+                    dAt *= keep[t, lo:hi]
+                    cc[...] = xp.where(keep[t, lo:hi], dc * f, cc)
+                xp.matmul(dAt, uT, out=ch)
+                if rmask is not None:
+                    ch *= rmask[lo:hi]
+                if keep is not None:
+                    ch += dh * skip[t, lo:hi]
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
         gx, gw = _input_grads(self, xt, w, dA, self.go_backwards)
         gu = gb = None
@@ -224,7 +240,7 @@ class LSTMFunction(Function):
             prev = _previous(xp, H, h0)
             if rmask is not None:
                 prev *= rmask
-            gu = prev.reshape(T * B, U).T @ dA.reshape(T * B, 4 * U)
+            gu = parallel.matmul_tn(prev.reshape(T * B, U), dA.reshape(T * B, 4 * U), xp=xp)
         if self.has_bias and ng[3]:
             gb = dA.reshape(T * B, 4 * U).sum(axis=0)
         return gx, gw, gu, gb, carry_h, carry_c, None, None
@@ -265,34 +281,38 @@ class GRUFunction(Function):
         B, T, F = x.shape
         U = u.shape[0]
         xt = _time_major(xp, x, self.go_backwards)
-        G = (xt.reshape(T * B, F) @ w).reshape(T, B, 3 * U)          # becomes z, r, hh
+        G = parallel.matmul(xt.reshape(T * B, F), w, xp=xp).reshape(T, B, 3 * U)   # becomes z, r, hh
         if b is not None:
             G += b[0]
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
-        h = h0 if h0 is not None else xp.zeros((B, U), dtype=G.dtype)
-        rec = xp.empty((B, 3 * U), dtype=G.dtype)
-        dropped = xp.empty((B, U), dtype=G.dtype) if rmask is not None else None
-        for t in range(T):
-            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
-            xp.matmul(hp, u, out=rec)
-            if b is not None:
-                rec += b[1]
-            Gt = G[t]
-            Gt[:, :2 * U] += rec[:, :2 * U]
-            _sigmoid(xp, Gt[:, :2 * U])
-            RH[t] = rec[:, 2 * U:]
-            Gt[:, 2 * U:] += Gt[:, U:2 * U] * RH[t]
-            _tanh(xp, Gt[:, 2 * U:])
-            z, hh = Gt[:, :U], Gt[:, 2 * U:]
-            Ht = H[t]
-            xp.subtract(h, hh, out=Ht)
-            Ht *= z
-            Ht += hh
-            if keep is not None:
-                H[t] = xp.where(keep[t], Ht, h)
-            h = H[t]
+
+        def part(lo, hi):
+            # the recurrence of samples lo:hi (samples are independent: one thread's share)
+            h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
+            rec = xp.empty((hi - lo, 3 * U), dtype=G.dtype)
+            dropped = xp.empty((hi - lo, U), dtype=G.dtype) if rmask is not None else None
+            for t in range(T):
+                hp = h if rmask is None else xp.multiply(h, rmask[lo:hi], out=dropped)
+                xp.matmul(hp, u, out=rec)
+                if b is not None:
+                    rec += b[1]
+                Gt, RHt, Ht = G[t, lo:hi], RH[t, lo:hi], H[t, lo:hi]
+                Gt[:, :2 * U] += rec[:, :2 * U]
+                _sigmoid(xp, Gt[:, :2 * U])
+                RHt[...] = rec[:, 2 * U:]
+                Gt[:, 2 * U:] += Gt[:, U:2 * U] * RHt
+                _tanh(xp, Gt[:, 2 * U:])
+                z, hh = Gt[:, :U], Gt[:, 2 * U:]
+                xp.subtract(h, hh, out=Ht)
+                Ht *= z
+                Ht += hh
+                if keep is not None:
+                    Ht[...] = xp.where(keep[t, lo:hi], Ht, h)
+                h = Ht
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
         if self.needs_grad:
             self.save(xt if self.needs_grad[1] else None, w, u, G, H, RH, h0, keep, rmask)
             self.has_bias = b is not None
@@ -306,33 +326,39 @@ class GRUFunction(Function):
         Hprev = _previous(xp, H, h0)
         dR = xp.empty_like(G)              # dL/d(h_{t-1} @ recurrent_kernel + recurrent bias)
         carry = xp.zeros((B, U), dtype=G.dtype)
-        dh = xp.empty((B, U), dtype=G.dtype)
         uT = u.T
-        for t in range(T - 1, -1, -1):
-            Gt, dRt = G[t], dR[t]
-            z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
-            xp.add(gt[t], carry, out=dh)
-            da_h = dh * (1 - z) * (1 - hh * hh)
-            dRt[:, :U] = dh * (Hprev[t] - hh) * z * (1 - z)
-            dRt[:, U:2 * U] = da_h * RH[t] * r * (1 - r)
-            dRt[:, 2 * U:] = da_h * r
-            direct = dh * (z if keep is None else xp.where(keep[t], z, 1))     # via h_t = z * h_{t-1} + ...
-            if keep is not None:
-                dRt *= keep[t]
-                da_h *= keep[t]
-            # G[t] becomes dL/d(input projection): z and r parts equal dR's, the h part is da_h
-            Gt[:, :2 * U] = dRt[:, :2 * U]
-            Gt[:, 2 * U:] = da_h
-            xp.matmul(dRt, uT, out=carry)
-            if rmask is not None:
-                carry *= rmask
-            carry += direct
+
+        def part(lo, hi):
+            # backpropagation through time for samples lo:hi (one thread's share)
+            c = carry[lo:hi]
+            dh = xp.empty((hi - lo, U), dtype=G.dtype)
+            for t in range(T - 1, -1, -1):
+                Gt, dRt = G[t, lo:hi], dR[t, lo:hi]
+                z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
+                xp.add(gt[t, lo:hi], c, out=dh)
+                da_h = dh * (1 - z) * (1 - hh * hh)
+                dRt[:, :U] = dh * (Hprev[t, lo:hi] - hh) * z * (1 - z)
+                dRt[:, U:2 * U] = da_h * RH[t, lo:hi] * r * (1 - r)
+                dRt[:, 2 * U:] = da_h * r
+                direct = dh * (z if keep is None else xp.where(keep[t, lo:hi], z, 1))   # h_t = z * h_{t-1} + ...
+                if keep is not None:
+                    dRt *= keep[t, lo:hi]
+                    da_h *= keep[t, lo:hi]
+                # G[t] becomes dL/d(input projection): z and r parts equal dR's, the h part is da_h
+                Gt[:, :2 * U] = dRt[:, :2 * U]
+                Gt[:, 2 * U:] = da_h
+                xp.matmul(dRt, uT, out=c)
+                if rmask is not None:
+                    c *= rmask[lo:hi]
+                c += direct
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
         gx, gw = _input_grads(self, xt, w, G, self.go_backwards)
         gu = gb = None
         if ng[2]:
             prev = Hprev if rmask is None else Hprev * rmask
-            gu = prev.reshape(T * B, U).T @ dR.reshape(T * B, 3 * U)
+            gu = parallel.matmul_tn(prev.reshape(T * B, U), dR.reshape(T * B, 3 * U), xp=xp)
         if self.has_bias and ng[3]:
             gb = xp.stack([G.reshape(T * B, 3 * U).sum(axis=0), dR.reshape(T * B, 3 * U).sum(axis=0)])
         return gx, gw, gu, gb, carry, None, None

@@ -30,7 +30,7 @@ Options:
     activation: "tanh", "relu", "sigmoid" or "linear" run inside the node;
         other activations are refused (a layer falls back to a graph of ops).
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 
 __all__ = ["simple_rnn", "SimpleRNNFunction", "FUSED_ACTIVATIONS"]
@@ -78,26 +78,31 @@ class SimpleRNNFunction(Function):
             xt = xt[::-1]
         xt = xp.ascontiguousarray(xt)
         # input projection of every step in one GEMM; the buffer becomes the states
-        H = (xt.reshape(T * B, F) @ w).reshape(T, B, U)
+        H = parallel.matmul(xt.reshape(T * B, F), w, xp=xp).reshape(T, B, U)
         if b is not None:
             H += b
         keep = None
         if mask is not None:
             keep = mask.T[::-1] if self.go_backwards else mask.T
             keep = xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]   # (T, B, 1)
-        h = h0 if h0 is not None else xp.zeros((B, U), dtype=H.dtype)
-        rec = xp.empty((B, U), dtype=H.dtype)
-        dropped = xp.empty((B, U), dtype=H.dtype) if rmask is not None else None
         act = _ACTIVATE[self.activation]
-        for t in range(T):
-            hp = h if rmask is None else xp.multiply(h, rmask, out=dropped)
-            xp.matmul(hp, u, out=rec)
-            Ht = H[t]
-            Ht += rec
-            act(xp, Ht)
-            if keep is not None:
-                H[t] = xp.where(keep[t], Ht, h)
-            h = H[t]
+
+        def part(a, z):
+            # the recurrence of samples a:z (samples are independent: one thread's share)
+            h = h0[a:z] if h0 is not None else xp.zeros((z - a, U), dtype=H.dtype)
+            rec = xp.empty((z - a, U), dtype=H.dtype)
+            dropped = xp.empty((z - a, U), dtype=H.dtype) if rmask is not None else None
+            for t in range(T):
+                hp = h if rmask is None else xp.multiply(h, rmask[a:z], out=dropped)
+                xp.matmul(hp, u, out=rec)
+                Ht = H[t, a:z]
+                Ht += rec
+                act(xp, Ht)
+                if keep is not None:
+                    Ht[...] = xp.where(keep[t, a:z], Ht, h)
+                h = Ht
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
         if ng:
             self.save(xt if ng[1] else None, w, u, H, h0, keep, rmask)
@@ -111,34 +116,41 @@ class SimpleRNNFunction(Function):
         gt = g.transpose(1, 0, 2)                     # already in processing order
         # dA[t] = d(pre-activation at step t); starts as act'(h_t), zero where masked
         dA = _DERIVATIVE[self.activation](xp, H)
+        skip = None
         if keep is not None:
             dA *= keep
             skip = (~keep).astype(H.dtype)            # rows whose state passes through
         carry = xp.zeros((B, U), dtype=H.dtype)       # dL/dh_{t} coming from step t+1
-        dh = xp.empty((B, U), dtype=H.dtype)
         uT = u.T
-        for t in range(T - 1, -1, -1):
-            xp.add(gt[t], carry, out=dh)
-            dAt = dA[t]
-            dAt *= dh
-            xp.matmul(dAt, uT, out=carry)
-            if rmask is not None:
-                carry *= rmask
-            if keep is not None:
-                carry += dh * skip[t]
+
+        def part(a, z):
+            # backpropagation through time for samples a:z (one thread's share)
+            c = carry[a:z]
+            dh = xp.empty((z - a, U), dtype=H.dtype)
+            for t in range(T - 1, -1, -1):
+                xp.add(gt[t, a:z], c, out=dh)
+                dAt = dA[t, a:z]
+                dAt *= dh
+                xp.matmul(dAt, uT, out=c)
+                if rmask is not None:
+                    c *= rmask[a:z]
+                if skip is not None:
+                    c += dh * skip[t, a:z]
+
+        parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
         flat = dA.reshape(T * B, U)
         gx = gw = gu = gb = gh0 = None
         if ng[0]:
-            gxt = (flat @ w.T).reshape(T, B, w.shape[0])
+            gxt = parallel.matmul(flat, w.T, xp=xp).reshape(T, B, w.shape[0])
             if self.go_backwards:
                 gxt = gxt[::-1]
             gx = gxt.transpose(1, 0, 2)
         if ng[1]:
-            gw = xt.reshape(T * B, -1).T @ flat
+            gw = parallel.matmul_tn(xt.reshape(T * B, -1), flat, xp=xp)
         if ng[2]:
             prev = H[:-1] if rmask is None else H[:-1] * rmask
-            gu = prev.reshape(-1, U).T @ dA[1:].reshape(-1, U)
+            gu = parallel.matmul_tn(prev.reshape(-1, U), dA[1:].reshape(-1, U), xp=xp)
             if h0 is not None:
                 first = h0 if rmask is None else h0 * rmask
                 gu += first.T @ dA[0]

@@ -1,0 +1,233 @@
+"""kerasette.parallel: batch ranges, the thread runner, the region, and every
+splitting op giving the same values and gradients split as unsplit."""
+import threading
+
+import numpy as np
+import pytest
+
+import kerasette as keras
+from kerasette import layers, ops, parallel
+from kerasette.autograd import Tensor, backward, gradcheck
+from kerasette.ops.conv import conv2d
+from kerasette.ops.pool import max_pool2d
+from kerasette.testing import standin
+
+
+@pytest.fixture
+def threads3():
+    """Three intra-op threads (uneven splits of most batches) for the test."""
+    before = parallel.num_threads()
+    parallel.set_num_threads(3)
+    yield
+    parallel.set_num_threads(before)
+
+
+# ---- ranges / run / region ----------------------------------------------------------------
+
+def test_ranges_outside_region_is_one_part(threads3):
+    assert parallel.ranges(10) == [(0, 10)]
+
+
+def test_ranges_inside_region_cover_the_batch(threads3):
+    with parallel.region():
+        assert parallel.active()
+        parts = parallel.ranges(10)
+    assert len(parts) == 3
+    assert parts[0][0] == 0 and parts[-1][1] == 10
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    assert not parallel.active()
+
+
+def test_ranges_respect_min_rows_and_array_module(threads3):
+    with parallel.region():
+        assert parallel.ranges(100, min_rows=40) == [(0, 50), (50, 100)]
+        assert parallel.ranges(2) == [(0, 1), (1, 2)]
+        assert parallel.ranges(0) == [(0, 0)]
+        assert parallel.ranges(10, xp=standin) == [(0, 10)]
+
+
+def test_run_returns_results_in_order_on_several_threads(threads3):
+    seen = set()
+
+    def part(a, b):
+        seen.add(threading.get_ident())
+        return list(range(a, b))
+
+    with parallel.region():
+        out = parallel.run(part, parallel.ranges(9))
+    assert sum(out, []) == list(range(9))
+    assert len(seen) >= 2
+
+
+def test_run_reraises_an_error_after_all_parts_finish(threads3):
+    done = []
+
+    def part(a, b):
+        if a == 0:
+            raise ValueError("boom in part 0")
+        done.append(a)
+
+    with parallel.region(), pytest.raises(ValueError, match="boom in part 0"):
+        parallel.run(part, parallel.ranges(9))
+    assert sorted(done) == [3, 6]
+
+
+def test_nested_ranges_in_a_worker_are_not_split(threads3):
+    with parallel.region():
+        inner = parallel.run(lambda a, b: parallel.ranges(30), parallel.ranges(9))
+    assert inner[0] == [(0, 10), (10, 20), (20, 30)]      # the calling thread may split
+    assert inner[1] == inner[2] == [(0, 30)]                # worker threads never do
+
+
+def test_region_sets_the_blas_to_one_thread_and_restores_it(threads3):
+    controls = parallel._blas_controls()
+    if controls is None:
+        pytest.skip("no controllable BLAS found in this process")
+    get, _ = controls
+    before = get()
+    with parallel.region():
+        assert get() == 1
+        with parallel.region():                  # re-entrant
+            assert get() == 1
+        assert parallel.active()
+    assert get() == before
+
+
+def test_region_with_one_thread_changes_nothing():
+    before = parallel.num_threads()
+    parallel.set_num_threads(1)
+    try:
+        with parallel.region():
+            assert not parallel.active()
+            assert parallel.ranges(10) == [(0, 10)]
+    finally:
+        parallel.set_num_threads(before)
+
+
+def test_set_num_threads_errors(threads3):
+    with pytest.raises(ValueError, match="positive thread count, got 0"):
+        parallel.set_num_threads(0)
+    with parallel.region(), pytest.raises(RuntimeError, match="inside region"):
+        parallel.set_num_threads(2)
+
+
+def test_bad_environment_thread_count(monkeypatch):
+    monkeypatch.setenv("KERASETTE_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="KERASETTE_NUM_THREADS must be a positive integer, got 'two'"):
+        parallel._default_threads()
+    monkeypatch.setenv("KERASETTE_NUM_THREADS", "3")
+    assert parallel._default_threads() == 3
+
+
+def test_matmul_helpers_match_numpy(threads3):
+    rng = np.random.default_rng(0)
+    a, b, c = rng.standard_normal((300, 7)), rng.standard_normal((7, 5)), rng.standard_normal((300, 5))
+    with parallel.region():
+        np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-12)
+        np.testing.assert_allclose(parallel.matmul_tn(a, c), a.T @ c, rtol=1e-12)
+
+
+# ---- every splitting op: split == unsplit, values and gradients ---------------------------
+
+def _rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _values_and_grads(fn, arrays):
+    """Outputs of ``fn`` and the gradients of ``sum(out * r)`` for every float input."""
+    tensors = [Tensor(a, requires_grad=True) if a.dtype.kind == "f" else a for a in arrays]
+    outs = fn(*tensors)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    loss = None
+    for i, o in enumerate(outs):
+        term = ops.sum(o * _rand(*o.shape, seed=100 + i))
+        loss = term if loss is None else loss + term
+    backward(loss)
+    return [o.value for o in outs] + [t.grad for t in tensors if isinstance(t, Tensor)]
+
+
+def _assert_split_matches(fn, arrays):
+    unsplit = _values_and_grads(fn, arrays)
+    with parallel.region():
+        split = _values_and_grads(fn, arrays)
+    for u, s in zip(unsplit, split):
+        np.testing.assert_allclose(s, u, rtol=1e-10, atol=1e-12)
+
+
+SPLIT_CASES = {
+    "conv relu bias": (lambda x, k, b: conv2d(x, k, bias=b, activation="relu"),
+                       [_rand(7, 6, 5, 3), _rand(3, 2, 3, 4, seed=1), _rand(4, seed=2)]),
+    "conv first layer, strided same": (lambda x, k, b: conv2d(x, k, strides=2, padding="same", bias=b),
+                                       [_rand(5, 9, 8, 1), _rand(3, 3, 1, 4, seed=1), _rand(4, seed=2)]),
+    "conv tanh no bias, dilated": (lambda x, k: conv2d(x, k, dilation_rate=2, activation="tanh"),
+                                   [_rand(4, 7, 7, 5), _rand(2, 2, 5, 3, seed=1)]),
+    "max pool 2x2 odd": (lambda x: max_pool2d(x, 2), [_rand(5, 7, 9, 3)]),
+    "max pool 2x2 ties": (lambda x: max_pool2d(x, 2), [np.round(_rand(5, 6, 6, 2))]),
+    "dense relu": (lambda x, w, b: ops.dense(x, w, b, activation="relu"),
+                   [_rand(100, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
+    "dense 3-D input": (lambda x, w, b: ops.dense(x, w, b, activation="sigmoid"),
+                        [_rand(40, 3, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
+    "simple_rnn masked with state": (
+        lambda x, w, u, b, h0: ops.simple_rnn(x, w, u, b, initial_state=h0,
+                                              mask=np.arange(6)[None, :] < np.array([6, 3, 1, 5, 6])[:, None]),
+        [_rand(5, 6, 3), _rand(3, 4, seed=1), _rand(4, 4, seed=2) * 0.5, _rand(4, seed=3), _rand(5, 4, seed=4)]),
+    "simple_rnn backwards recurrent dropout": (
+        lambda x, w, u, b: ops.simple_rnn(x, w, u, b, go_backwards=True,
+                                          recurrent_dropout_mask=(_rand(5, 4, seed=9) > 0) * 2.0),
+        [_rand(5, 6, 3), _rand(3, 4, seed=1), _rand(4, 4, seed=2) * 0.5, _rand(4, seed=3)]),
+    "lstm masked with state": (
+        lambda x, w, u, b, h0, c0: ops.lstm(x, w, u, b, initial_state=[h0, c0],
+                                            mask=np.arange(6)[None, :] < np.array([6, 3, 1, 5, 6])[:, None]),
+        [_rand(5, 6, 3), _rand(3, 16, seed=1), _rand(4, 16, seed=2) * 0.5, _rand(16, seed=3),
+         _rand(5, 4, seed=4), _rand(5, 4, seed=5)]),
+    "gru backwards recurrent dropout": (
+        lambda x, w, u, b: ops.gru(x, w, u, b, go_backwards=True,
+                                   recurrent_dropout_mask=(_rand(5, 4, seed=9) > 0) * 2.0),
+        [_rand(5, 6, 3), _rand(3, 12, seed=1), _rand(4, 12, seed=2) * 0.5, _rand(2, 12, seed=3)]),
+    "gru masked": (
+        lambda x, w, u, b: ops.gru(x, w, u, b,
+                                   mask=np.arange(6)[None, :] < np.array([6, 3, 1, 5, 6])[:, None]),
+        [_rand(5, 6, 3), _rand(3, 12, seed=1), _rand(4, 12, seed=2) * 0.5, _rand(2, 12, seed=3)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLIT_CASES))
+def test_split_op_matches_unsplit(threads3, case):
+    fn, arrays = SPLIT_CASES[case]
+    _assert_split_matches(fn, arrays)
+
+
+@pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu",
+                                  "simple_rnn masked with state", "lstm masked with state", "gru masked"])
+def test_split_op_gradcheck(threads3, case):
+    fn, arrays = SPLIT_CASES[case]
+
+    def first_output(*args):             # the LSTM also returns its carry (compared above)
+        out = fn(*args)
+        return out[0] if isinstance(out, tuple) else out
+
+    with parallel.region():
+        assert gradcheck(first_output, arrays)
+
+
+def test_fit_split_and_unsplit_train_the_same_weights():
+    def train(threads):
+        before = parallel.num_threads()
+        parallel.set_num_threads(threads)
+        try:
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((8, 8, 1)),
+                                      layers.Conv2D(4, 3, activation="relu"),
+                                      layers.MaxPooling2D(),
+                                      layers.Flatten(),
+                                      layers.Dense(5, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            x = _rand(64, 8, 8, 1).astype("float32")
+            y = np.arange(64) % 5
+            model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
+            return [w.copy() for w in model.get_weights()]
+        finally:
+            parallel.set_num_threads(before)
+
+    for a, b in zip(train(1), train(3)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
