@@ -5,6 +5,7 @@
     python benchmarks/bench_cnn.py --profile          # where the kerasette epoch goes, op by op
     python benchmarks/bench_cnn.py --repeats 3        # best of 3 (for a noisy machine)
     python benchmarks/bench_cnn.py --blas-threads 1   # NumPy's BLAS on one thread
+    KERASETTE_NUM_THREADS=1 python benchmarks/bench_cnn.py   # kerasette's ops unsplit
     python benchmarks/bench_cnn.py --keep-freed-memory   # glibc keeps freed blocks (see
                                                          # kerasette/utils/allocator.py)
 
@@ -12,7 +13,8 @@ Same architecture (Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2,
 Flatten, Dropout 0.5, Dense 10), batch size, optimizer (Adam 1e-3) and data in
 both; PyTorch runs with ``torch.set_num_threads(2)``. The two run alternately
 in the same process and the best time of each is compared. Target: kerasette
-<= 1.5x PyTorch.
+<= 1.5x PyTorch. kerasette splits each op's batch over the cores inside ``fit``
+(``kerasette.parallel``); ``KERASETTE_NUM_THREADS=1`` shows the unsplit time.
 """
 import argparse
 import collections
@@ -41,7 +43,7 @@ import kerasette as keras  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 from mnist_cnn import build_model, load  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import torch_train_epoch  # noqa: E402
+from common import threads_line, torch_train_epoch  # noqa: E402
 
 
 def kerasette_epoch(model, x, y, batch_size):
@@ -158,6 +160,7 @@ def main(argv=None):
     k = min(ks)
     blas = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cores)")
     print(f"\nimages: {len(x)}, batch {args.batch_size}, NumPy BLAS threads: {blas}")
+    print(threads_line())
     print(f"kerasette: {k:.2f} s per epoch")
     if ts:
         t = min(ts)

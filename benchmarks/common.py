@@ -26,6 +26,13 @@ def torch_train_epoch(model, opt, xt, yt, batch_size=128, generator=None):
 
 def report(kerasette_s, torch_s, target):
     """Print both epoch times and the ratio against its target."""
+    print(threads_line())
     print(f"kerasette: {kerasette_s:.2f} s/epoch")
     print(f"pytorch:   {torch_s:.2f} s/epoch")
     print(f"ratio kerasette/pytorch: {kerasette_s / torch_s:.2f}  (target <= {target})")
+
+
+def threads_line():
+    """kerasette's intra-op thread count (``kerasette.parallel``), for the printout."""
+    from kerasette import parallel
+    return f"kerasette intra-op threads: {parallel.num_threads()} (KERASETTE_NUM_THREADS=1 turns them off)"

@@ -167,6 +167,7 @@ SPLIT_CASES = {
                    [_rand(100, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
     "dense 3-D input": (lambda x, w, b: ops.dense(x, w, b, activation="sigmoid"),
                         [_rand(40, 3, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
+    "matmul 3-D @ 2-D": (lambda a, b: ops.matmul(a, b), [_rand(30, 5, 6), _rand(6, 4, seed=1)]),
     "simple_rnn masked with state": (
         lambda x, w, u, b, h0: ops.simple_rnn(x, w, u, b, initial_state=h0,
                                               mask=np.arange(6)[None, :] < np.array([6, 3, 1, 5, 6])[:, None]),
@@ -197,7 +198,7 @@ def test_split_op_matches_unsplit(threads3, case):
     _assert_split_matches(fn, arrays)
 
 
-@pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu",
+@pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu", "matmul 3-D @ 2-D",
                                   "simple_rnn masked with state", "lstm masked with state", "gru masked"])
 def test_split_op_gradcheck(threads3, case):
     fn, arrays = SPLIT_CASES[case]

@@ -8,7 +8,14 @@ sigmoid can be fused into the node. Backward: ``dkernel = cols.T @ g`` (one
 GEMM on the saved columns) and, for the input, one GEMM per kernel tap
 ``g @ kernel[i, j].T`` added into the matching strided slice of the padded
 input (``kh*kw`` adds: no ``np.add.at``, no loop over pixels or samples).
-The column buffers come from a small pool, reused batch after batch.
+The column buffers come from a small pool, reused batch after batch. With a
+bias, the columns carry a last column of ones and the kernel matrix a last row
+holding the bias, so the forward GEMM adds the bias and the kernel-gradient
+GEMM returns the bias gradient as its last row (no separate passes).
+Inside ``kerasette.parallel.region()`` (``fit``, ``evaluate``, ``predict``)
+forward and backward split the batch over the intra-op threads: each thread
+copies, multiplies and scatters its own samples, and the kernel gradients'
+partial sums are added at the end.
 
 The alternative named in the design notes, a sum over the ``kh*kw`` taps of
 shifted-slice matmuls (``x[:, i:i+Ho, j:j+Wo, :] @ w[i, j]``, no im2col

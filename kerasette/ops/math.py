@@ -3,7 +3,7 @@
 Broadcasting follows NumPy; gradients are summed back to each input's shape
 (``unbroadcast``). Every op takes its array module from its inputs.
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 
 __all__ = [
@@ -161,23 +161,32 @@ class Where(Function):
 
 
 class MatMul(Function):
-    """``a @ b`` with NumPy's batched semantics (1-D operands not supported)."""
+    """``a @ b`` with NumPy's batched semantics (1-D operands not supported).
+
+    The common ``(..., n, k) @ (k, m)`` case is one GEMM over the folded rows
+    of ``a``, split over the intra-op threads (``kerasette.parallel``).
+    """
 
     def forward(self, a, b):
         self.save(a, b)
+        if b.ndim == 2 and a.ndim >= 2:
+            xp = xpof(a, b)
+            rows = parallel.matmul(a.reshape(-1, a.shape[-1]), b, xp=xp)
+            return rows.reshape(a.shape[:-1] + (b.shape[1],))
         return a @ b
 
     def backward(self, g):
         a, b = self.saved
         xp = xpof(a, b)
+        if b.ndim == 2 and a.ndim >= 2:   # (..., n, k) @ (k, m): fold the batch into one GEMM
+            a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
+            ga = parallel.matmul(g2, b.T, xp=xp).reshape(a.shape) if self.needs_grad[0] else None
+            gb = parallel.matmul_tn(a2, g2, xp=xp) if self.needs_grad[1] else None
+            return ga, gb
         ga = unbroadcast(g @ xp.swapaxes(b, -1, -2), a.shape) if self.needs_grad[0] else None
         if not self.needs_grad[1]:
             return ga, None
-        if a.ndim > 2 and b.ndim == 2:   # (..., n, k) @ (k, m): fold the batch into one GEMM
-            gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
-        else:
-            gb = unbroadcast(xp.swapaxes(a, -1, -2) @ g, b.shape)
-        return ga, gb
+        return ga, unbroadcast(xp.swapaxes(a, -1, -2) @ g, b.shape)
 
 
 def _norm_axis(axis, ndim):

@@ -75,14 +75,18 @@ class _Pool(Function):
 class MaxPool2DOp(_Pool):
     """Max over each window; backward to the (first) arg-max of each window.
 
-    The forward pass is ``ph*pw - 1`` in-place ``maximum``s over the window
-    slices. The arg-max is not recorded there (keeping an index array up to
-    date costs several times the max itself in NumPy); backward recovers it
-    tap by tap as ``x_tap == y`` and not already taken by an earlier tap, so
-    each window sends its gradient to exactly one position, the first maximum
-    in row-major order (as Keras/TF). For tiling windows (stride == pool) each
-    input position belongs to one window and the gradient is written in place
-    without a zero-filled buffer.
+    2x2 windows with stride 2 (the common case, ``_forward_2x2``): a two-level
+    max (rows, then the winning row's columns) whose three comparisons are
+    kept as bool masks, computed while ``x`` is still in cache; backward only
+    multiplies the gradient by them. Both run split over the intra-op threads
+    (``kerasette.parallel``).
+
+    Other windows: ``ph*pw - 1`` in-place ``maximum``s over the window slices;
+    backward recovers the arg-max tap by tap as ``x_tap == y`` and not already
+    taken by an earlier tap. Either way each window sends its gradient to
+    exactly one position, the first maximum in row-major order (as Keras/TF).
+    For tiling windows (stride == pool) each input position belongs to one
+    window and the gradient is written in place without a zero-filled buffer.
     """
 
     def forward(self, x):
