@@ -7,7 +7,9 @@ per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
 """
 import math
 
-from . import backend, schedules
+import numpy as np
+
+from . import backend, parallel, schedules
 from .ops import cuda_kernels
 
 __all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
@@ -196,7 +198,18 @@ class Adam(Optimizer):
         if not self.amsgrad and cuda_kernels.is_cupy(xp):     # the whole step in one kernel
             cuda_kernels.adam_update(w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
             return
-        tmp = self._scratch_like(i, w)
+        arrays = [w, g, m, v, self._scratch_like(i, w)]
+        if self.amsgrad:
+            arrays.append(self.slots["velocity_hat"][i])
+        parts = [(0, w.size)]
+        if xp is np and all(a.flags.c_contiguous for a in arrays):
+            # large weights: each intra-op thread updates its own slice (kerasette.parallel)
+            arrays = [a.reshape(-1) for a in arrays]
+            parts = parallel.ranges(w.size, min_rows=1 << 15, xp=xp)
+        parallel.run(lambda a, z: self._step(xp, alpha, *[x[a:z] for x in arrays]), parts)
+
+    def _step(self, xp, alpha, w, g, m, v, tmp, vhat=None):
+        """The Adam step on (slices of) one weight, in place; ``tmp`` is scratch."""
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
@@ -204,8 +217,7 @@ class Adam(Optimizer):
         tmp -= v
         tmp *= 1 - self.beta_2
         v += tmp
-        if self.amsgrad:
-            vhat = self.slots["velocity_hat"][i]
+        if vhat is not None:
             xp.maximum(vhat, v, out=vhat)
             v = vhat
         xp.sqrt(v, out=tmp)

@@ -58,9 +58,10 @@ def active():
 
 
 @contextlib.contextmanager
-def region():
-    """Run the block with split ops and a one-thread BLAS (re-entrant)."""
-    if _state["active"] or num_threads() == 1:
+def region(enabled=True):
+    """Run the block with split ops and a one-thread BLAS (re-entrant; a no-op when
+    ``enabled`` is false or there is one thread)."""
+    if not enabled or _state["active"] or num_threads() == 1:
         yield
         return
     blas = _blas_controls()
@@ -191,10 +192,11 @@ _BLAS_SYMBOLS = (   # (get, set) pairs: NumPy's bundled scipy-openblas, plain Op
 def _find_blas():
     import numpy  # noqa: F401  (loads the BLAS so that its library is mapped)
 
-    for path in _loaded_libraries():
-        name = os.path.basename(path).lower()
-        if "blas" not in name and "mkl" not in name:
-            continue
+    candidates = [p for p in _loaded_libraries()
+                  if "blas" in os.path.basename(p).lower() or "mkl" in os.path.basename(p).lower()]
+    # NumPy's own BLAS first (its wheels bundle it next to the package), then any other
+    candidates.sort(key=lambda p: "numpy" not in p and "scipy_openblas" not in p)
+    for path in candidates:
         try:
             lib = ctypes.CDLL(path)
         except OSError:

@@ -8,14 +8,17 @@ import pytest
 import kerasette as keras
 from kerasette import layers, ops, parallel
 from kerasette.autograd import Tensor, backward, gradcheck
+from kerasette.ops import nn as nn_ops
 from kerasette.ops.conv import conv2d
 from kerasette.ops.pool import max_pool2d
 from kerasette.testing import standin
 
 
 @pytest.fixture
-def threads3():
-    """Three intra-op threads (uneven splits of most batches) for the test."""
+def threads3(monkeypatch):
+    """Three intra-op threads (uneven splits of most batches) for the test; Dense
+    nodes split however small (the size threshold is a speed matter only)."""
+    monkeypatch.setattr(nn_ops, "DENSE_SPLIT_MIN_MACS", 0)
     before = parallel.num_threads()
     parallel.set_num_threads(3)
     yield
@@ -165,6 +168,8 @@ SPLIT_CASES = {
     "max pool 2x2 ties": (lambda x: max_pool2d(x, 2), [np.round(_rand(5, 6, 6, 2))]),
     "dense relu": (lambda x, w, b: ops.dense(x, w, b, activation="relu"),
                    [_rand(100, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
+    "dense wide, split by columns": (lambda x, w, b: ops.dense(x, w, b, activation="tanh"),
+                                     [_rand(20, 6), _rand(6, 300, seed=1), _rand(300, seed=2)]),
     "dense 3-D input": (lambda x, w, b: ops.dense(x, w, b, activation="sigmoid"),
                         [_rand(40, 3, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
     "matmul 3-D @ 2-D": (lambda a, b: ops.matmul(a, b), [_rand(30, 5, 6), _rand(6, 4, seed=1)]),
@@ -199,6 +204,7 @@ def test_split_op_matches_unsplit(threads3, case):
 
 
 @pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu", "matmul 3-D @ 2-D",
+                                  "dense wide, split by columns",
                                   "simple_rnn masked with state", "lstm masked with state", "gru masked"])
 def test_split_op_gradcheck(threads3, case):
     fn, arrays = SPLIT_CASES[case]
@@ -232,3 +238,51 @@ def test_fit_split_and_unsplit_train_the_same_weights():
 
     for a, b in zip(train(1), train(3)):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_step_split_matches_unsplit(threads3, amsgrad):
+    def steps(split):
+        w = keras.Variable(_rand(300, 400).astype("float32"))
+        opt = keras.optimizers.Adam(learning_rate=0.01, amsgrad=amsgrad)
+        for s in range(3):
+            g = _rand(300, 400, seed=10 + s).astype("float32")
+            if split:
+                with parallel.region():
+                    assert len(parallel.ranges(w.value.size, min_rows=1 << 15)) == 3
+                    opt.apply([g], [w])
+            else:
+                opt.apply([g], [w])
+        return w.value
+
+    np.testing.assert_array_equal(steps(True), steps(False))
+
+
+def test_dense_split_plan(threads3, monkeypatch):
+    with parallel.region():
+        assert nn_ops._dense_split(np, 128, 784, 512) == ("cols", [(0, 170), (170, 341), (341, 512)])
+        assert nn_ops._dense_split(np, 3584, 28, 10)[0] == "rows"
+        monkeypatch.setattr(nn_ops, "DENSE_SPLIT_MIN_MACS", 1 << 22)
+        assert nn_ops._dense_split(np, 128, 1600, 10) == ("rows", [(0, 128)])   # too small to split
+
+
+def _active_during_fit(model, x, y):
+    seen = []
+    cb = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(parallel.active()))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[cb])
+    return set(seen)
+
+
+def test_only_models_with_splitting_layers_train_in_the_region(threads3):
+    y = np.arange(16) % 3
+    mlp = keras.Sequential([keras.Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(3)])
+    assert not mlp._splits_batch_inside()
+    assert _active_during_fit(mlp, _rand(16, 6).astype("float32"), y) == {False}
+
+    inputs = keras.Input((5, 6))
+    inner = keras.Sequential([keras.Input((5, 6)), layers.Bidirectional(layers.LSTM(4))])
+    nested = keras.Model(inputs, layers.Dense(3)(inner(inputs)))
+    assert nested._splits_batch_inside()
+    assert _active_during_fit(nested, _rand(16, 5, 6).astype("float32"), y) == {True}
+    assert not parallel.active()

@@ -34,6 +34,8 @@ class _Conv(Layer):
     more than ``"valid"`` / ``"same"`` (Conv1D's ``"causal"``).
     """
 
+    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
+
     RANK = 2
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,

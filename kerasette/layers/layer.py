@@ -45,6 +45,11 @@ class Layer:
     ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
     """
 
+    # True on layers whose ops are heavy in elementwise passes and split their batch
+    # over kerasette.parallel's intra-op threads (conv, pooling, recurrent): a model
+    # holding one trains inside parallel.region(); GEMM-only models keep the BLAS's threads
+    _splits_batch = False
+
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # tracking state exists before a subclass's __init__ assigns attributes

@@ -19,6 +19,7 @@ def _check_rank4(layer, shape):
 
 
 class _Pooling2D(Layer):
+    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
     _op = None
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):

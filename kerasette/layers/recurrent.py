@@ -159,6 +159,8 @@ class SimpleRNN(Layer):
         (2, 4)
     """
 
+    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
+
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
                  recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
