@@ -6,12 +6,15 @@ keeps its worker threads spinning for a while (~0.1 s) waiting for the next
 GEMM, so any other thread that wants a core must fight them. On a 2-core
 machine the elementwise half of a convnet step thus uses half the machine.
 
-Inside ``region()`` (entered by ``fit`` / ``evaluate`` / ``predict``) the
-BLAS is set to one thread and the ops that know how split their batch axis
+Inside ``region()`` (entered by ``fit`` / ``evaluate`` / ``predict`` for a
+model holding a convolution, pooling or recurrent layer) the BLAS is set to
+one thread and the ops that know how split their batch axis
 into ``num_threads()`` contiguous row ranges, each run by its own thread
 (``run``): NumPy releases the GIL inside ufunc loops and BLAS calls, so the
 ranges proceed in parallel, GEMMs included. On leaving the region the BLAS
 gets its own thread count back, so NumPy code outside kerasette is unchanged.
+A model of Dense layers alone keeps the BLAS's threads: its GEMMs run faster
+that way than split (a hand-off to a waiting Python thread costs ~50 us).
 
 Only NumPy arrays are split (CuPy ops run on the GPU). It is on by default
 when the BLAS thread count can be controlled (OpenBLAS / MKL found in the
