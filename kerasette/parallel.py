@@ -153,6 +153,16 @@ def _as_worker(fn, a, b):
     return fn(a, b)
 
 
+def _forget_threads_after_fork():
+    # a forked child has none of the parent's worker threads: start a fresh pool on demand
+    _state["executor"] = None
+    _state["active"] = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads_after_fork)
+
+
 def _executor():
     if _state["executor"] is None:
         _state["executor"] = ThreadPoolExecutor(max_workers=num_threads() - 1,

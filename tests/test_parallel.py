@@ -286,3 +286,31 @@ def test_only_models_with_splitting_layers_train_in_the_region(threads3):
     assert nested._splits_batch_inside()
     assert _active_during_fit(nested, _rand(16, 5, 6).astype("float32"), y) == {True}
     assert not parallel.active()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_its_own_threads(threads3):
+    import os
+    with parallel.region():
+        parallel.run(lambda a, b: None, parallel.ranges(9))        # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:                                                     # child: must not hang
+        try:
+            with parallel.region():
+                out = parallel.run(lambda a, b: b - a, parallel.ranges(9))
+            os._exit(0 if out == [3, 3, 3] else 1)
+        except BaseException:
+            os._exit(2)
+    import signal
+    import time
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in parallel.run")
+        time.sleep(0.05)
+    assert os.WEXITSTATUS(status) == 0

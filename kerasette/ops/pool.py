@@ -139,7 +139,6 @@ class MaxPool2DOp(_Pool):
                 dxp[sl] += g * hit
         return _unpad(dxp, self.pads, self.x_shape)
 
-
     def _forward_2x2(self, xpad, out_hw, s):
         """2x2 / stride 2, the common case: a two-level max, split over threads.
 
