@@ -13,7 +13,8 @@ epoch, then falls along a cosine to 0 at the end of the run (Keras 3's
 ``CosineDecay`` with ``warmup_target``). With Keras's default constant 1e-3
 this model reaches 98.5 % after 3 epochs (PyTorch, same recipe: 98.7 %) and
 needs about 8 epochs to pass 99 %; the warm, annealed rate gets there in 3
-(measured, seeds 0-4: 99.00, 99.12, 99.11, 99.03, 99.04 %).
+on average (measured, seeds 0-4: 99.06, 99.08, 99.10, 98.99, 98.98 %; the
+spread between seeds is about +-0.06 points).
 """
 import argparse
 import time
