@@ -314,3 +314,19 @@ def test_a_forked_child_starts_its_own_threads(threads3):
             pytest.fail("the forked child hung in parallel.run")
         time.sleep(0.05)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_recurrences_take_broadcastable_masks_when_split(threads3):
+    rng = np.random.default_rng(0)
+    x, w, u = rng.standard_normal((6, 4, 3)), rng.standard_normal((3, 5)), rng.standard_normal((5, 5)) * 0.5
+    rmask = (rng.standard_normal((1, 5)) > 0) * 2.0                # one row for the whole batch
+    mask = np.array([[True, True, False, True]])                   # one row for the whole batch
+    unsplit = ops.simple_rnn(x, w, u, mask=mask, recurrent_dropout_mask=rmask).value
+    with parallel.region():
+        split = ops.simple_rnn(x, w, u, mask=mask, recurrent_dropout_mask=rmask).value
+        gru = ops.gru(x, rng.standard_normal((3, 15)), rng.standard_normal((5, 15)), mask=mask,
+                      recurrent_dropout_mask=rmask).value
+    full = ops.simple_rnn(x, w, u, mask=np.repeat(mask, 6, 0), recurrent_dropout_mask=np.repeat(rmask, 6, 0)).value
+    np.testing.assert_allclose(split, full, rtol=1e-12)
+    np.testing.assert_allclose(unsplit, full, rtol=1e-12)
+    assert gru.shape == (6, 4, 5)

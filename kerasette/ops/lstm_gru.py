@@ -32,7 +32,7 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 from .. import backend, parallel
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from .rnn import _sigmoid, _tanh
+from .rnn import _sigmoid, _tanh, full_batch_constants
 
 xpof = backend.get_array_module
 
@@ -65,8 +65,7 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     """
     _check_activations("lstm", activation, recurrent_activation)
     h0, c0 = _states(initial_state, 2, "lstm")
-    mask = getattr(mask, "value", mask)
-    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    mask, rmask = full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask)
     op = LSTMFunction(go_backwards=go_backwards)
     states = op(inputs, kernel, recurrent_kernel, bias, h0, c0, mask, rmask)
     if states.node is None:
@@ -86,8 +85,7 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
     if not reset_after:
         raise NotImplementedError("gru op: only reset_after=True (Keras 3's default) is implemented")
     (h0,) = _states(initial_state, 1, "gru")
-    mask = getattr(mask, "value", mask)
-    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    mask, rmask = full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask)
     return GRUFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, mask, rmask)
 
 

@@ -46,10 +46,23 @@ def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, 
     order (reversed in time when ``go_backwards``). ``mask`` and
     ``recurrent_dropout_mask`` are constants (no gradient).
     """
-    mask = getattr(mask, "value", mask)
-    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    mask, rmask = full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask)
     op = SimpleRNNFunction(activation=activation, go_backwards=go_backwards)
     return op(inputs, kernel, recurrent_kernel, bias, initial_state, mask, rmask)
+
+
+def full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask):
+    """``mask`` as ``(batch, time)`` and the recurrent dropout mask as ``(batch, units)``
+    arrays (broadcast views when given smaller): the recurrences slice them by sample."""
+    mask = getattr(mask, "value", mask)
+    rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
+    x = getattr(inputs, "value", inputs)
+    xp = backend.get_array_module(x)
+    if mask is not None:
+        mask = xp.broadcast_to(mask, x.shape[:2])
+    if rmask is not None:
+        rmask = xp.broadcast_to(rmask, (x.shape[0], recurrent_kernel.shape[0]))
+    return mask, rmask
 
 
 class SimpleRNNFunction(Function):
