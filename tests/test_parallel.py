@@ -9,6 +9,7 @@ import kerasette as keras
 from kerasette import layers, ops, parallel
 from kerasette.autograd import Tensor, backward, gradcheck
 from kerasette.ops import nn as nn_ops
+from kerasette.ops import normalization as norm_ops
 from kerasette.ops.conv import conv2d
 from kerasette.ops.pool import max_pool2d
 from kerasette.testing import standin
@@ -19,6 +20,7 @@ def threads3(monkeypatch):
     """Three intra-op threads (uneven splits of most batches) for the test; Dense
     nodes split however small (the size threshold is a speed matter only)."""
     monkeypatch.setattr(nn_ops, "DENSE_SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(norm_ops, "NORM_SPLIT_MIN_SIZE", 0)
     before = parallel.num_threads()
     parallel.set_num_threads(3)
     yield
@@ -173,6 +175,14 @@ SPLIT_CASES = {
     "dense 3-D input": (lambda x, w, b: ops.dense(x, w, b, activation="sigmoid"),
                         [_rand(40, 3, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
     "matmul 3-D @ 2-D": (lambda a, b: ops.matmul(a, b), [_rand(30, 5, 6), _rand(6, 4, seed=1)]),
+    "batch_norm, batch statistics": (
+        lambda x, g, b: ops.batch_norm(x, gamma=g, beta=b, return_stats=True),
+        [_rand(7, 4, 3, 5), _rand(5, seed=1), _rand(5, seed=2)]),
+    "batch_norm, given statistics, channels on axis 1": (
+        lambda x, m, v, g, b: ops.batch_norm(x, m, v, g, b, axis=1),
+        [_rand(7, 5, 3), _rand(5, seed=1), np.abs(_rand(5, seed=2)) + 0.5, _rand(5, seed=3), _rand(5, seed=4)]),
+    "batch_norm, no scale or offset": (lambda x: ops.batch_norm(x), [_rand(9, 4)]),
+    "layer_norm": (lambda x, g, b: ops.layer_norm(x, g, b), [_rand(7, 3, 6), _rand(6, seed=1), _rand(6, seed=2)]),
     "simple_rnn masked with state": (
         lambda x, w, u, b, h0: ops.simple_rnn(x, w, u, b, initial_state=h0,
                                               mask=np.arange(6)[None, :] < np.array([6, 3, 1, 5, 6])[:, None]),
@@ -204,7 +214,8 @@ def test_split_op_matches_unsplit(threads3, case):
 
 
 @pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu", "matmul 3-D @ 2-D",
-                                  "dense wide, split by columns",
+                                  "dense wide, split by columns", "batch_norm, given statistics, channels on axis 1",
+                                  "layer_norm",
                                   "simple_rnn masked with state", "lstm masked with state", "gru masked"])
 def test_split_op_gradcheck(threads3, case):
     fn, arrays = SPLIT_CASES[case]

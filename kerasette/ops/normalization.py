@@ -4,7 +4,7 @@ Each is one graph node whatever the input rank: the forward keeps only the
 normalised input ``xhat`` and ``1 / sqrt(var + epsilon)`` for the backward,
 which reduces the incoming gradient in one pass per parameter.
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 
@@ -30,6 +30,10 @@ class BatchNorm(Function):
     (biased) moments of this batch over every axis but ``axis``, computed here,
     and the backward is the full batch-norm one (the statistics depend on x).
     Otherwise they are given and get gradients of their own.
+
+    Inside ``kerasette.parallel.region()`` large inputs are split over the
+    batch axis: the moments and the parameter gradients are sums of the
+    threads' partial sums, every elementwise pass runs on each thread's samples.
     """
 
     def __init__(self, epsilon=1e-3, axis=-1, batch_stats=False):
@@ -41,51 +45,84 @@ class BatchNorm(Function):
     def forward(self, x, mean=None, variance=None, gamma=None, beta=None):
         red, bshape = _channel_layout(x, self.axis)
         xp = xpof(x)
+        parts = _batch_parts(xp, x, self.axis)
+        self.n = x.size // x.shape[self.axis]
+        xhat = xp.empty(x.shape, dtype=xp.result_type(x.dtype, 1.0 if mean is None else mean.dtype))
         if self.batch_stats:
-            mean = x.mean(axis=red)
-            centered = x - mean.reshape(bshape)
-            variance = (centered * centered).mean(axis=red)
+            mean = _summed_parts(lambda a, z: x[a:z].sum(axis=red), parts) / self.n
+
+            def centre(a, z):                       # xhat holds x - mean until scaled below
+                c = xp.subtract(x[a:z], mean.reshape(bshape), out=xhat[a:z])
+                return (c * c).sum(axis=red)
+
+            variance = _summed_parts(centre, parts) / self.n
             self.stats = (mean, variance)
         else:
-            centered = x - mean.reshape(bshape)
+            parallel.run(lambda a, z: xp.subtract(x[a:z], mean.reshape(bshape), out=xhat[a:z]), parts)
         inv = 1 / xp.sqrt(variance + self.epsilon)
-        xhat = centered * inv.reshape(bshape)
-        y = xhat * gamma.reshape(bshape) if gamma is not None else xhat.copy()
-        if beta is not None:
-            y += beta.reshape(bshape)
+        y = xp.empty(x.shape, dtype=xp.result_type(xhat.dtype, inv.dtype,
+                                                     gamma.dtype if gamma is not None else xhat.dtype))
+
+        def scale(a, z):
+            xh = xhat[a:z]
+            xh *= inv.reshape(bshape)
+            if gamma is not None:
+                xp.multiply(xh, gamma.reshape(bshape), out=y[a:z])
+            else:
+                y[a:z] = xh
+            if beta is not None:
+                y[a:z] += beta.reshape(bshape)
+
+        parallel.run(scale, parts)
         self.save(xhat, inv, gamma)
-        self.n = x.size // x.shape[self.axis]
         return y
 
     def backward(self, g):
         xhat, inv, gamma = self.saved
+        xp = xpof(g)
         red, bshape = _channel_layout(xhat, self.axis)
         need = self.needs_grad + (False,) * (5 - len(self.needs_grad))
-        gg = g * gamma.reshape(bshape) if gamma is not None else g
-        sum_gg = gg.sum(axis=red) if (need[0] and self.batch_stats) or need[1] else None
-        sum_ggx = (gg * xhat).sum(axis=red) if (need[0] and self.batch_stats) or need[2] else None
-        dx = dmean = dvar = dgamma = dbeta = None
+        parts = _batch_parts(xp, g, self.axis)
+        full_dx = need[0] and self.batch_stats
+        want_gg, want_ggx = full_dx or need[1], full_dx or need[2]
+
+        scaled = xp.empty(g.shape, dtype=xp.result_type(g.dtype, gamma.dtype)) if gamma is not None else g
+
+        def sums(a, z):                             # this share's sums over all axes but the channel
+            gp, xh = g[a:z], xhat[a:z]
+            gg = xp.multiply(gp, gamma.reshape(bshape), out=scaled[a:z]) if gamma is not None else gp
+            return (gg.sum(axis=red) if want_gg else None, (gg * xh).sum(axis=red) if want_ggx else None,
+                    (gp * xh).sum(axis=red) if need[3] else None, gp.sum(axis=red) if need[4] else None)
+
+        results = parallel.run(sums, parts)
+        sum_gg, sum_ggx, dgamma, dbeta = (parallel.summed([r[i] for r in results]) if results[0][i] is not None
+                                          else None for i in range(4))
+        dx = dmean = dvar = None
         if need[0]:
-            if self.batch_stats:
-                dx = inv.reshape(bshape) * (gg - (sum_gg / self.n).reshape(bshape)
-                                            - xhat * (sum_ggx / self.n).reshape(bshape))
-            else:
-                dx = gg * inv.reshape(bshape)
+            dx = xp.empty(g.shape, dtype=xp.result_type(g.dtype, inv.dtype))
+
+            def input_grad(a, z):
+                gg = scaled[a:z]                    # g * gamma, from the sums above
+                if self.batch_stats:
+                    d = gg - (sum_gg / self.n).reshape(bshape)
+                    d -= xhat[a:z] * (sum_ggx / self.n).reshape(bshape)
+                    xp.multiply(d, inv.reshape(bshape), out=dx[a:z])
+                else:
+                    xp.multiply(gg, inv.reshape(bshape), out=dx[a:z])
+
+            parallel.run(input_grad, parts)
         if need[1]:
             dmean = -inv * sum_gg
         if need[2]:
             dvar = -0.5 * inv * inv * sum_ggx
-        if need[3]:
-            dgamma = (g * xhat).sum(axis=red)
-        if need[4]:
-            dbeta = g.sum(axis=red)
         return (dx, dmean, dvar, dgamma, dbeta)[:len(self.needs_grad)]
 
 
 class LayerNorm(Function):
     """Per-sample ``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the last axis.
 
-    x ``(..., C)``; gamma, beta ``(C,)`` or None.
+    x ``(..., C)``; gamma, beta ``(C,)`` or None. Inside
+    ``kerasette.parallel.region()`` large inputs are split over the leading axis.
     """
 
     def __init__(self, epsilon=1e-3):
@@ -93,29 +130,62 @@ class LayerNorm(Function):
 
     def forward(self, x, gamma=None, beta=None):
         xp = xpof(x)
-        centered = x - x.mean(axis=-1, keepdims=True)
-        inv = 1 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + self.epsilon)
-        xhat = centered * inv
-        y = xhat * gamma if gamma is not None else xhat.copy()
-        if beta is not None:
-            y += beta
+        xhat = xp.empty(x.shape, dtype=xp.result_type(x.dtype, 1.0))
+        inv = xp.empty(x.shape[:-1] + (1,), dtype=xhat.dtype)
+        y = xp.empty(x.shape, dtype=xp.result_type(xhat.dtype, *(p.dtype for p in (gamma, beta) if p is not None)))
+
+        def part(a, z):
+            c = xp.subtract(x[a:z], x[a:z].mean(axis=-1, keepdims=True), out=xhat[a:z])
+            xp.sqrt((c * c).mean(axis=-1, keepdims=True) + self.epsilon, out=inv[a:z])
+            xp.reciprocal(inv[a:z], out=inv[a:z])
+            c *= inv[a:z]
+            if gamma is not None:
+                xp.multiply(c, gamma, out=y[a:z])
+            else:
+                y[a:z] = c
+            if beta is not None:
+                y[a:z] += beta
+
+        parallel.run(part, _batch_parts(xp, x, -1))
         self.save(xhat, inv, gamma)
         return y
 
     def backward(self, g):
         xhat, inv, gamma = self.saved
+        xp = xpof(g)
         need = self.needs_grad + (False,) * (3 - len(self.needs_grad))
-        dx = dgamma = dbeta = None
-        if need[0]:
-            gg = g * gamma if gamma is not None else g
-            dx = inv * (gg - gg.mean(axis=-1, keepdims=True)
-                        - xhat * (gg * xhat).mean(axis=-1, keepdims=True))
         lead = tuple(range(g.ndim - 1))
-        if need[1]:
-            dgamma = (g * xhat).sum(axis=lead)
-        if need[2]:
-            dbeta = g.sum(axis=lead)
+        dx = xp.empty(g.shape, dtype=xp.result_type(g.dtype, inv.dtype)) if need[0] else None
+
+        def part(a, z):
+            gp, xh = g[a:z], xhat[a:z]
+            if need[0]:
+                gg = gp * gamma if gamma is not None else gp
+                d = gg - gg.mean(axis=-1, keepdims=True)
+                d -= xh * (gg * xh).mean(axis=-1, keepdims=True)
+                xp.multiply(d, inv[a:z], out=dx[a:z])
+            return [(gp * xh).sum(axis=lead) if need[1] else None, gp.sum(axis=lead) if need[2] else None]
+
+        results = parallel.run(part, _batch_parts(xp, g, -1))
+        dgamma = parallel.summed([r[0] for r in results]) if need[1] else None
+        dbeta = parallel.summed([r[1] for r in results]) if need[2] else None
         return (dx, dgamma, dbeta)[:len(self.needs_grad)]
+
+
+# inputs smaller than this are not split over threads (a hand-off costs ~50 us)
+NORM_SPLIT_MIN_SIZE = 1 << 16
+
+
+def _batch_parts(xp, x, channel_axis):
+    """Shares of the leading (batch) axis for the threads; one share for small
+    inputs, rank-1 inputs, or when the leading axis is the channel axis."""
+    if x.ndim < 2 or channel_axis % x.ndim == 0 or x.size < NORM_SPLIT_MIN_SIZE:
+        return [(0, x.shape[0] if x.ndim else 1)]
+    return parallel.ranges(x.shape[0], xp=xp)
+
+
+def _summed_parts(fn, parts):
+    return parallel.summed(parallel.run(fn, parts))
 
 
 def _raw(t):
