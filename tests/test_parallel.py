@@ -341,3 +341,11 @@ def test_recurrences_take_broadcastable_masks_when_split(threads3):
     np.testing.assert_allclose(split, full, rtol=1e-12)
     np.testing.assert_allclose(unsplit, full, rtol=1e-12)
     assert gru.shape == (6, 4, 5)
+
+
+def test_recurrence_mask_of_the_wrong_shape_is_a_clear_error():
+    x, w, u = _rand(4, 3, 2), _rand(2, 5), _rand(5, 5)
+    with pytest.raises(ValueError, match=r"mask of shape \(4, 2\) does not fit \(batch, time\) = \(4, 3\)"):
+        ops.simple_rnn(x, w, u, mask=np.ones((4, 2), bool))
+    with pytest.raises(ValueError, match=r"recurrent_dropout_mask of shape \(3, 5\) does not fit"):
+        ops.gru(x, _rand(2, 15), _rand(5, 15), recurrent_dropout_mask=np.ones((3, 5)))

@@ -58,11 +58,19 @@ def full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask)
     rmask = getattr(recurrent_dropout_mask, "value", recurrent_dropout_mask)
     x = getattr(inputs, "value", inputs)
     xp = backend.get_array_module(x)
-    if mask is not None:
-        mask = xp.broadcast_to(mask, x.shape[:2])
-    if rmask is not None:
-        rmask = xp.broadcast_to(rmask, (x.shape[0], recurrent_kernel.shape[0]))
+    mask = _broadcast(xp, mask, tuple(x.shape[:2]), "mask", "(batch, time)")
+    rmask = _broadcast(xp, rmask, (x.shape[0], recurrent_kernel.shape[0]), "recurrent_dropout_mask",
+                       "(batch, units)")
     return mask, rmask
+
+
+def _broadcast(xp, a, shape, name, what):
+    if a is None:
+        return None
+    try:
+        return xp.broadcast_to(a, shape)
+    except ValueError:
+        raise ValueError(f"recurrent op: {name} of shape {tuple(a.shape)} does not fit {what} = {shape}") from None
 
 
 class SimpleRNNFunction(Function):
