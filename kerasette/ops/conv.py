@@ -183,11 +183,9 @@ class Conv2DOp(Function):
             pl, pr = same_pads(wd, kw, sw, dw)
         else:
             pt = pb = pl = pr = 0
-        if pt or pb or pl or pr:
-            xpad = xp.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype)
-            xpad[:, pt:pt + h, pl:pl + wd, :] = x
-        else:
-            xpad = x
+        padded = bool(pt or pb or pl or pr)
+        # the padded input is filled by each thread for its own samples (in part below)
+        xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype) if padded else x
         hp, wp = xpad.shape[1:3]
         ho = (hp - (kh - 1) * dh - 1) // sh + 1
         wo = (wp - (kw - 1) * dw - 1) // sw + 1
@@ -212,6 +210,8 @@ class Conv2DOp(Function):
         act = _act_tables()[0][self.activation]
 
         def part(a, z):                           # samples a:z, one thread's share
+            if padded:
+                _pad_into(x[a:z], xpad[a:z], (pt, pb, pl, pr))
             if windows is not None:
                 self._im2col(xp, xpad[a:z], windows[a:z], (ho, wo))
             ys = y[a * hw:z * hw]
@@ -322,6 +322,17 @@ class Conv2DOp(Function):
         for i in range(kh):
             for j in range(kw):
                 dxp[_tap_slice(i * dh, j * dw, out_hw, self.strides)] += (g2 @ wt[i, j]).reshape(n, ho, wo, c)
+
+
+def _pad_into(x, xpad, pads):
+    """Copy ``x (N, H, W, C)`` into the middle of ``xpad`` and zero its border strips."""
+    pt, pb, pl, pr = pads
+    hp, wp = xpad.shape[1:3]
+    xpad[:, :pt] = 0
+    xpad[:, hp - pb:] = 0
+    xpad[:, :, :pl] = 0
+    xpad[:, :, wp - pr:] = 0
+    xpad[:, pt:hp - pb, pl:wp - pr] = x
 
 
 def _gemm_tn(xp, a, b, rows=4096):
