@@ -1,9 +1,9 @@
 """Convolution layers: Conv2D (channels_last, Keras's weight layout)."""
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
-from .core import refuse_unsupported, shape_str
+from .core import kernel_bias_config, refuse_unsupported, set_kernel_bias_options, shape_str
 from .layer import Layer
 
 __all__ = ["Conv2D", "Convolution2D", "check_data_format"]
@@ -59,14 +59,10 @@ class _Conv(Layer):
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
         refuse_unsupported(self, activity_regularizer=activity_regularizer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_kernel_bias_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                                bias_regularizer, kernel_constraint, bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self._fused = activations.fusable_name(self.activation)
 
     def _padding(self, padding):
@@ -98,12 +94,7 @@ class _Conv(Layer):
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **kernel_bias_config(self)}
 
 
 class Conv2D(_Conv):

@@ -6,8 +6,8 @@ the kernel's shape is read off the equation (input sizes for letters the
 input has, ``output_shape`` for the rest). Built on the differentiable
 ``ops.einsum``, so its backward is einsums too.
 """
-from .. import activations, constraints, initializers, ops, regularizers
-from .core import refuse_unsupported, shape_str
+from .. import activations, ops
+from .core import kernel_bias_config, refuse_unsupported, set_kernel_bias_options, shape_str
 from .layer import Layer
 
 __all__ = ["EinsumDense"]
@@ -27,18 +27,14 @@ class EinsumDense(Layer):
                  bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
         refuse_unsupported(self, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_kernel_bias_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                                bias_regularizer, kernel_constraint, bias_constraint)
         self.equation = equation.replace(" ", "")
         if "->" not in self.equation or self.equation.count(",") != 1:
             raise ValueError(f"EinsumDense '{self.name}': equation must look like 'ab,bc->ac', got {equation!r}")
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.activation = activations.get(activation)
         self.bias_axes = bias_axes
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         lhs, self.out_spec = self.equation.split("->")
         self.in_spec, self.kernel_spec = lhs.split(",")
 
@@ -107,9 +103,4 @@ class EinsumDense(Layer):
         return {**super().get_config(), "equation": self.equation,
                 "output_shape": list(self.partial_output_shape),
                 "activation": activations.serialize(self.activation), "bias_axes": self.bias_axes,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **kernel_bias_config(self)}
