@@ -324,25 +324,6 @@ class Model(Layer):
             return {k: np.concatenate([o[k] for o in outs]) for k in first}
         return np.concatenate(outs)
 
-    def _splits_batch_inside(self):
-        """Whether this model holds (at any depth) a layer whose ops split their batch
-        over the intra-op threads: then its loops run inside ``parallel.region()``.
-
-        Only then: a model of Dense layers alone is GEMM-bound, and the BLAS's own
-        threads run its GEMMs faster than split ones (MNIST MLP: 1.3 vs 1.9 ms of
-        Dense forward per batch on 2 cores).
-        """
-        stack, seen = [self], set()
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if getattr(layer, "_splits_batch", False):
-                return True
-            stack.extend(layer._sublayers())
-        return False
-
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on exactly this batch; returns loss (and metrics)."""
         self._assert_compiled("train_on_batch")
