@@ -219,9 +219,7 @@ class Conv2DOp(Function):
             if add_bias:
                 ys += b
             if act is not None:
-                r = act(xp, ys)
-                if r is not ys:
-                    ys[...] = r
+                act(xp, ys)
 
         parallel.run(part, parallel.ranges(n, xp=xp))
         keep_cols = bool(self.needs_grad) and (self.needs_grad[1] or (cols.shape[1] > k and self.needs_grad[2]))

@@ -197,11 +197,17 @@ class SigmoidCrossEntropy(Function):
         return g * (_sigmoid(xpof(x), x) - z), None
 
 
+def _sigmoid_in_place(xp, y):
+    y[...] = _sigmoid(xp, y)
+    return y
+
+
+# fused activations of the Dense and Conv2D nodes: each overwrites y (a fresh output) and returns it
 _ACT_FWD = {
     None: None,
     "relu": lambda xp, y: xp.maximum(y, 0, out=y),
     "tanh": lambda xp, y: xp.tanh(y, out=y),
-    "sigmoid": lambda xp, y: _sigmoid(xp, y),
+    "sigmoid": _sigmoid_in_place,
 }
 _ACT_BWD = {
     "relu": lambda xp, y, g: g * (y > 0),
@@ -248,9 +254,7 @@ class Dense(Function):
                 if b is not None:
                     ys += b[c]
                 if act is not None:
-                    out = act(xp, ys)
-                    if out is not ys:
-                        ys[...] = out
+                    act(xp, ys)
 
             _run_split(part, self.split)
         self.save(x2, w, y if self.activation else None)
