@@ -32,9 +32,8 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 from .. import backend, parallel
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from .rnn import _sigmoid, _tanh, full_batch_constants
-
-xpof = backend.get_array_module
+from .rnn import (_input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
+                  full_batch_constants)
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
 
@@ -103,32 +102,6 @@ def _keep(xp, mask, go_backwards):
     return xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]       # (T, B, 1)
 
 
-def _previous(xp, H, h0):
-    """``h_{t-1}`` for every step: ``(T, B, U)`` with ``h0`` (or zeros) first."""
-    prev = xp.empty_like(H)
-    if h0 is None:
-        prev[0] = 0
-    else:
-        prev[0] = h0
-    prev[1:] = H[:-1]
-    return prev
-
-
-def _input_grads(fn, xt, w, dA, go_backwards):
-    """``d x`` and ``d kernel`` from the pre-activation gradients ``dA (T, B, k*U)``."""
-    T, B, K = dA.shape
-    flat = dA.reshape(T * B, K)
-    gx = gw = None
-    if fn.needs_grad[0]:
-        gxt = parallel.matmul(flat, w.T, xp=xpof(flat)).reshape(T, B, w.shape[0])
-        if go_backwards:
-            gxt = gxt[::-1]
-        gx = gxt.transpose(1, 0, 2)
-    if fn.needs_grad[1]:
-        gw = parallel.matmul_tn(xt.reshape(T * B, -1), flat, xp=xpof(flat))
-    return gx, gw
-
-
 class LSTMFunction(Function):
     """Forward/backward of the whole LSTM recurrence (see the module docstring).
 
@@ -159,11 +132,9 @@ class LSTMFunction(Function):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
             h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
             c = c0[lo:hi] if c0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
-            rec = xp.empty((hi - lo, 4 * U), dtype=G.dtype)
-            dropped = xp.empty((hi - lo, U), dtype=G.dtype) if rmask is not None else None
+            step = _recurrent_step(xp, u, rmask, lo, hi, G.dtype)
             for t in range(T):
-                hp = h if rmask is None else xp.multiply(h, rmask[lo:hi], out=dropped)
-                xp.matmul(hp, u, out=rec)
+                rec = step(h)
                 Gt = G[t, lo:hi]
                 Gt += rec
                 _sigmoid(xp, Gt[:, :2 * U])
@@ -235,10 +206,7 @@ class LSTMFunction(Function):
         gx, gw = _input_grads(self, xt, w, dA, self.go_backwards)
         gu = gb = None
         if ng[2]:
-            prev = _previous(xp, H, h0)
-            if rmask is not None:
-                prev *= rmask
-            gu = parallel.matmul_tn(prev.reshape(T * B, U), dA.reshape(T * B, 4 * U), xp=xp)
+            gu = _recurrent_kernel_grad(xp, _previous(xp, H, h0), rmask, dA)
         if self.has_bias and ng[3]:
             gb = dA.reshape(T * B, 4 * U).sum(axis=0)
         return gx, gw, gu, gb, carry_h, carry_c, None, None
@@ -289,11 +257,9 @@ class GRUFunction(Function):
         def part(lo, hi):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
             h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
-            rec = xp.empty((hi - lo, 3 * U), dtype=G.dtype)
-            dropped = xp.empty((hi - lo, U), dtype=G.dtype) if rmask is not None else None
+            step = _recurrent_step(xp, u, rmask, lo, hi, G.dtype)
             for t in range(T):
-                hp = h if rmask is None else xp.multiply(h, rmask[lo:hi], out=dropped)
-                xp.matmul(hp, u, out=rec)
+                rec = step(h)
                 if b is not None:
                     rec += b[1]
                 Gt, RHt, Ht = G[t, lo:hi], RH[t, lo:hi], H[t, lo:hi]
@@ -355,8 +321,7 @@ class GRUFunction(Function):
         gx, gw = _input_grads(self, xt, w, G, self.go_backwards)
         gu = gb = None
         if ng[2]:
-            prev = Hprev if rmask is None else Hprev * rmask
-            gu = parallel.matmul_tn(prev.reshape(T * B, U), dR.reshape(T * B, 3 * U), xp=xp)
+            gu = _recurrent_kernel_grad(xp, Hprev, rmask, dR)
         if self.has_bias and ng[3]:
             gb = xp.stack([G.reshape(T * B, 3 * U).sum(axis=0), dR.reshape(T * B, 3 * U).sum(axis=0)])
         return gx, gw, gu, gb, carry, None, None

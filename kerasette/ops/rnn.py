@@ -111,11 +111,9 @@ class SimpleRNNFunction(Function):
         def part(a, z):
             # the recurrence of samples a:z (samples are independent: one thread's share)
             h = h0[a:z] if h0 is not None else xp.zeros((z - a, U), dtype=H.dtype)
-            rec = xp.empty((z - a, U), dtype=H.dtype)
-            dropped = xp.empty((z - a, U), dtype=H.dtype) if rmask is not None else None
+            step = _recurrent_step(xp, u, rmask, a, z, H.dtype)
             for t in range(T):
-                hp = h if rmask is None else xp.multiply(h, rmask[a:z], out=dropped)
-                xp.matmul(hp, u, out=rec)
+                rec = step(h)
                 Ht = H[t, a:z]
                 Ht += rec
                 act(xp, Ht)
@@ -161,20 +159,10 @@ class SimpleRNNFunction(Function):
         parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
         flat = dA.reshape(T * B, U)
-        gx = gw = gu = gb = gh0 = None
-        if ng[0]:
-            gxt = parallel.matmul(flat, w.T, xp=xp).reshape(T, B, w.shape[0])
-            if self.go_backwards:
-                gxt = gxt[::-1]
-            gx = gxt.transpose(1, 0, 2)
-        if ng[1]:
-            gw = parallel.matmul_tn(xt.reshape(T * B, -1), flat, xp=xp)
+        gx, gw = _input_grads(self, xt, w, dA, self.go_backwards)
+        gu = gb = gh0 = None
         if ng[2]:
-            prev = H[:-1] if rmask is None else H[:-1] * rmask
-            gu = parallel.matmul_tn(prev.reshape(-1, U), dA[1:].reshape(-1, U), xp=xp)
-            if h0 is not None:
-                first = h0 if rmask is None else h0 * rmask
-                gu += first.T @ dA[0]
+            gu = _recurrent_kernel_grad(xp, _previous(xp, H, h0), rmask, dA)
         if self.has_bias and ng[3]:
             gb = flat.sum(axis=0)
         if len(ng) > 4 and ng[4]:
@@ -183,6 +171,50 @@ class SimpleRNNFunction(Function):
 
 
 # ---- helpers ------------------------------------------------------------------
+
+def _previous(xp, H, h0):
+    """``h_{t-1}`` for every step: ``(T, B, U)`` with ``h0`` (or zeros) first."""
+    prev = xp.empty_like(H)
+    if h0 is None:
+        prev[0] = 0
+    else:
+        prev[0] = h0
+    prev[1:] = H[:-1]
+    return prev
+
+
+def _input_grads(fn, xt, w, dA, go_backwards):
+    """``d x`` and ``d kernel`` from the pre-activation gradients ``dA (T, B, k*U)``."""
+    T, B, K = dA.shape
+    flat = dA.reshape(T * B, K)
+    gx = gw = None
+    if fn.needs_grad[0]:
+        gxt = parallel.matmul(flat, w.T, xp=backend.get_array_module(flat)).reshape(T, B, w.shape[0])
+        if go_backwards:
+            gxt = gxt[::-1]
+        gx = gxt.transpose(1, 0, 2)
+    if fn.needs_grad[1]:
+        gw = parallel.matmul_tn(xt.reshape(T * B, -1), flat, xp=backend.get_array_module(flat))
+    return gx, gw
+
+
+def _recurrent_kernel_grad(xp, prev, rmask, dA):
+    """``d recurrent_kernel``: ``sum_t (h_{t-1} * rmask).T @ dA[t]`` as one GEMM over all steps;
+    ``prev`` is ``h_{t-1}`` of every step (``_previous``), ``dA`` ``(T, B, k*U)``."""
+    if rmask is not None:
+        prev = prev * rmask
+    return parallel.matmul_tn(prev.reshape(-1, prev.shape[-1]), dA.reshape(-1, dA.shape[-1]), xp=xp)
+
+
+def _recurrent_step(xp, u, rmask, lo, hi, dtype):
+    """``step(h)``: ``(h * rmask) @ u`` for samples ``lo:hi`` (one thread's share of a
+    recurrence), written into one buffer that every step reuses."""
+    rec = xp.empty((hi - lo, u.shape[1]), dtype=dtype)
+    if rmask is None:
+        return lambda h: xp.matmul(h, u, out=rec)
+    dropped, rm = xp.empty((hi - lo, u.shape[0]), dtype=dtype), rmask[lo:hi]
+    return lambda h: xp.matmul(xp.multiply(h, rm, out=dropped), u, out=rec)
+
 
 def _tanh(xp, y):
     xp.tanh(y, out=y)
