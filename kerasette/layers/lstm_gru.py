@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
-from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, _mask_array
+from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
 
@@ -222,22 +222,7 @@ class _GatedRNN(SimpleRNN):
     state_size = property(lambda self: [self.cell.units] * self.N_STATES)
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
-        shape = tuple(inputs.shape)
-        self._check_sequence_shape(shape)
-        cell = self.cell
-        features = cell.kernel.shape[0]
-        if shape[2] != features:
-            raise ValueError(f"{type(self).__name__} '{self.name}': expected input with {features} features "
-                             f"(batch, time, {features}), got shape {shape_str(shape)}")
-        batch, steps = shape[0], shape[1]
-        states0 = self._initial_state(initial_state, batch)
-        keep = _mask_array(self, mask, batch, steps, backend.get_array_module(inputs))
-        x = inputs
-        rmask = None
-        if training and cell.dropout > 0:
-            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), cell.dropout))
-        if training and cell.recurrent_dropout > 0:
-            rmask = _dropout_mask(x.value, (batch, self.units), cell.recurrent_dropout)
+        x, states0, keep, rmask = self._checked_inputs(inputs, initial_state, mask, training)
         states, finals = self._run(x, states0, keep, rmask)
         outputs = self._masked_outputs(states, keep, states0 is not None)
         output = outputs if self.return_sequences else outputs[:, -1]

@@ -209,21 +209,7 @@ class SimpleRNN(Layer):
         self.built = True
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
-        shape = tuple(inputs.shape)
-        self._check_sequence_shape(shape)
-        features = self.cell.kernel.shape[0]
-        if shape[2] != features:
-            raise ValueError(f"SimpleRNN '{self.name}': expected input with {features} features "
-                             f"(batch, time, {features}), got shape {shape_str(shape)}")
-        batch, steps = shape[0], shape[1]
-        h0 = self._initial_state(initial_state, batch)
-        keep = _mask_array(self, mask, batch, steps, backend.get_array_module(inputs))
-        x = inputs
-        rmask = None
-        if training and self.cell.dropout > 0:
-            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), self.cell.dropout))
-        if training and self.cell.recurrent_dropout > 0:
-            rmask = _dropout_mask(x.value, (batch, self.units), self.cell.recurrent_dropout)
+        x, h0, keep, rmask = self._checked_inputs(inputs, initial_state, mask, training)
         cell = self.cell
         act = activations.serialize(cell.activation)
         if act in FUSED_ACTIVATIONS:
@@ -241,6 +227,27 @@ class SimpleRNN(Layer):
                 output._keras_mask = keep
             return [output, final]
         return output
+
+    def _checked_inputs(self, inputs, initial_state, mask, training):
+        """``(x, initial states, keep, rmask)``: the input checked against the built kernel
+        (dropped out in training), the checked initial state(s) (``_initial_state``), the
+        ``(batch, time)`` mask as an array, the recurrent dropout mask."""
+        shape = tuple(inputs.shape)
+        self._check_sequence_shape(shape)
+        features = self.cell.kernel.shape[0]
+        if shape[2] != features:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected input with {features} features "
+                             f"(batch, time, {features}), got shape {shape_str(shape)}")
+        batch, steps = shape[0], shape[1]
+        states0 = self._initial_state(initial_state, batch)
+        keep = _mask_array(self, mask, batch, steps, backend.get_array_module(inputs))
+        x = inputs
+        rmask = None
+        if training and self.cell.dropout > 0:
+            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), self.cell.dropout))
+        if training and self.cell.recurrent_dropout > 0:
+            rmask = _dropout_mask(x.value, (batch, self.units), self.cell.recurrent_dropout)
+        return x, states0, keep, rmask
 
     def reset_states(self, states=None):
         """Forget the carried state of a stateful layer (or set it to ``states``)."""
