@@ -9,7 +9,6 @@ until a log is read.
 from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
-from ..autograd.tensor import Tensor
 from ..callbacks import CallbackList, History, ProgbarLogger
 from ..layers.layer import Layer
 from ..layers.symbolic import flatten_structure, map_structure
