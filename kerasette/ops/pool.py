@@ -66,10 +66,13 @@ class _Pool(Function):
     def _taps(self):
         return [(a, b) for a in range(self.pool[0]) for b in range(self.pool[1])]
 
-    def _grad_buffer(self, xp, g):
+    def _padded_shape(self):
         pt, pb, pl, pr = self.pads
         n, h, w, c = self.x_shape
-        return xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=g.dtype)
+        return (n, h + pt + pb, w + pl + pr, c)
+
+    def _grad_buffer(self, xp, g):
+        return xp.zeros(self._padded_shape(), dtype=g.dtype)
 
 
 class MaxPool2DOp(_Pool):
@@ -94,7 +97,6 @@ class MaxPool2DOp(_Pool):
         pads, out_hw = self._setup(x)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = _padded(xp, x, pads, fill)
-        self.xpad_shape = xpad.shape
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np:
             return self._forward_2x2(xpad, out_hw, s)
@@ -169,7 +171,7 @@ class MaxPool2DOp(_Pool):
         masks; 6 passes, each input position written once."""
         top_won, left_top, left_bottom = self.saved
         ho, wo = self.out_hw
-        dxp = np.empty(self.xpad_shape, dtype=g.dtype)
+        dxp = np.empty(self._padded_shape(), dtype=g.dtype)
         s = [_tap_slice(a, b, self.out_hw, self.strides) for a, b in self._taps()]
 
         def part(a, z):
