@@ -8,23 +8,26 @@ The *default device* decides where new weights and input batches live:
 ``"cpu"`` (NumPy) or ``"gpu"`` (CuPy). It comes from the environment variable
 ``KERASETTE_DEVICE`` or from ``set_device``.
 """
-import os
+import contextlib
 import sys
+import threading
 
 import numpy as np
 
+from . import context
+
 __all__ = [
     "floatx", "set_floatx", "epsilon", "get_array_module", "register_array_module",
-    "device", "set_device", "xp", "to_device", "to_numpy", "set_random_seed",
+    "device", "set_device", "device_scope", "xp", "to_device", "to_numpy", "set_random_seed",
     "random_generator", "random_uniform", "is_array", "get_uid", "clear_session",
 ]
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
-_DEVICE = os.environ.get("KERASETTE_DEVICE", "cpu").lower()
 _EXTRA_MODULES = {}   # array type -> module, for stand-ins (see tests/gpu_standin)
 _RNG = np.random.default_rng()
 _UIDS = {}                 # prefix -> how many names were handed out (auto layer names)
+_UIDS_LOCK = threading.Lock()
 
 
 def floatx():
@@ -79,8 +82,8 @@ def is_array(x):
 
 
 def device():
-    """The default device: ``"cpu"`` or ``"gpu"``."""
-    return _DEVICE
+    """This thread's default device: ``"cpu"`` or ``"gpu"`` (see ``device_scope``)."""
+    return context.current().device
 
 
 def set_device(name):
@@ -89,22 +92,25 @@ def set_device(name):
     A module registered with ``register_array_module`` (the test stand-in) may be
     given instead of a name; ``device()`` then returns that module.
     """
-    global _DEVICE
-    if name in _EXTRA_MODULES.values():
-        _DEVICE = name
-        return
-    name = str(name).lower()
-    if name not in ("cpu", "gpu", "cuda"):
-        raise ValueError(f"set_device: expected 'cpu' or 'gpu', got {name!r}")
-    name = "gpu" if name == "cuda" else name
-    if name == "gpu":
-        _import_cupy()
-    _DEVICE = name
+    context.set_default_device(_checked_device(name, "set_device"))
+
+
+@contextlib.contextmanager
+def device_scope(name):
+    """``with device_scope("gpu"): ...``: new weights and batches of this thread go to
+    ``name`` inside the block (Keras's ``keras.device``); other threads are not affected."""
+    dev = _checked_device(name, "device_scope")
+    ctx = context.current()
+    previous, ctx.device = ctx.device, dev
+    try:
+        yield
+    finally:
+        ctx.device = previous
 
 
 def xp(dev=None):
-    """The array module of a device (default: the current default device)."""
-    dev = dev or _DEVICE
+    """The array module of a device (default: this thread's device)."""
+    dev = dev or context.current().device
     if dev == "cpu":
         return np
     if dev in _EXTRA_MODULES.values():
@@ -142,13 +148,15 @@ def to_numpy(array):
 
 def get_uid(prefix=""):
     """1, 2, 3, ... for successive calls with the same ``prefix`` (Keras's auto-name counter)."""
-    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
-    return _UIDS[prefix]
+    with _UIDS_LOCK:
+        _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+        return _UIDS[prefix]
 
 
 def clear_session():
     """Reset the auto-name counters, so new layers are named ``dense``, ``dense_1``, ... again."""
-    _UIDS.clear()
+    with _UIDS_LOCK:
+        _UIDS.clear()
 
 
 def set_random_seed(seed):
@@ -175,6 +183,20 @@ def random_uniform(shape, mod=None, seed=None):
         rng = _RNG if seed is None else np.random.default_rng(seed)
         return rng.random(shape, dtype=np.float32)
     return mod.random.random(shape, dtype="float32")
+
+
+def _checked_device(name, where):
+    """``name`` as a device: a registered stand-in module, ``"cpu"`` or ``"gpu"``
+    (``"cuda"``, ``"gpu:0"`` accepted); CuPy is imported for the GPU."""
+    if name in _EXTRA_MODULES.values():
+        return name
+    text = str(name).lower()
+    dev = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}.get(text.split(":")[0])
+    if dev is None:
+        raise ValueError(f"{where}: expected 'cpu' or 'gpu', got {name!r}")
+    if dev == "gpu":
+        _import_cupy()
+    return dev
 
 
 def _import_cupy():

@@ -19,40 +19,40 @@ so an op can skip work (the first Dense layer never needs ``dx``).
 """
 import contextlib
 
+from .. import context
 from .tensor import Tensor
 
 __all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled"]
 
-_GRAD_ENABLED = [True]
 # set by kerasette.layers: turns an op applied to symbolic (functional-API) tensors into a layer call
 _SYMBOLIC_HOOK = []
 
 
 def is_grad_enabled():
     """True while ops record the graph (outside ``no_grad()``)."""
-    return _GRAD_ENABLED[0]
+    return context.current().grad_enabled
 
 
 @contextlib.contextmanager
 def no_grad():
     """Run the block without recording a graph (inference: predict, evaluate)."""
-    prev = _GRAD_ENABLED[0]
-    _GRAD_ENABLED[0] = False
+    ctx = context.current()
+    prev, ctx.grad_enabled = ctx.grad_enabled, False
     try:
         yield
     finally:
-        _GRAD_ENABLED[0] = prev
+        ctx.grad_enabled = prev
 
 
 @contextlib.contextmanager
 def enable_grad():
     """Record the graph inside the block even within ``no_grad()``."""
-    prev = _GRAD_ENABLED[0]
-    _GRAD_ENABLED[0] = True
+    ctx = context.current()
+    prev, ctx.grad_enabled = ctx.grad_enabled, True
     try:
         yield
     finally:
-        _GRAD_ENABLED[0] = prev
+        ctx.grad_enabled = prev
 
 
 class Function:
@@ -88,7 +88,7 @@ class Function:
         if _SYMBOLIC_HOOK and any(getattr(x, "_keras_symbolic", False) for x in inputs):
             return _SYMBOLIC_HOOK[0](self, inputs)      # functional-API placeholders
         arrays = [x.value if isinstance(x, Tensor) else x for x in inputs]
-        record = _GRAD_ENABLED[0] and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = context.current().grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if record:
             self.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         out = self.forward(*arrays)

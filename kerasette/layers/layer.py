@@ -8,7 +8,7 @@ the tape: they call ops, and the ops record the graph.
 """
 import inspect
 
-from .. import backend, constraints, initializers, regularizers
+from .. import backend, constraints, context, initializers, regularizers
 from ..naming import to_snake_case
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor, Variable
@@ -16,8 +16,6 @@ from .symbolic import KerasTensor, Node, flatten_structure, is_symbolic, map_str
 
 __all__ = ["Layer", "unique_name", "reset_uids"]
 
-_TRAINING = [None]     # the training flag of the outermost call in progress
-_DEPTH = [0]           # how many layer calls are in progress (0: the next call is outermost)
 
 
 def unique_name(prefix):
@@ -254,7 +252,8 @@ class Layer:
             self._build_for(inputs)
         sig = self._signature()
         training = kwargs.pop("training", None)
-        outer = _TRAINING[0]
+        ctx = context.current()
+        outer = ctx.training
         if training is None:
             training = outer
         if "training" in sig:
@@ -266,15 +265,15 @@ class Layer:
                 mask = masks[0] if len(masks) == 1 else masks
                 if "mask" in sig:
                     kwargs["mask"] = mask
-        _TRAINING[0] = training
-        if _DEPTH[0] == 0:
+        ctx.training = training
+        if ctx.depth == 0:
             self._clear_added_losses()        # a new forward pass: forget the last one's add_loss terms
-        _DEPTH[0] += 1
+        ctx.depth += 1
         try:
             outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
-            _TRAINING[0] = outer
-            _DEPTH[0] -= 1
+            ctx.training = outer
+            ctx.depth -= 1
         if mask is not None or type(self).compute_mask is not Layer.compute_mask:
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None and isinstance(outputs, Tensor):

@@ -8,8 +8,9 @@ built-in layers and models, ``custom_objects`` and classes registered with
 __all__ = ["serialize", "deserialize", "register_keras_serializable", "get_registered_object",
            "custom_object_scope"]
 
+from .. import context
+
 _REGISTRY = {}
-_SCOPE = [{}]
 
 
 def register_keras_serializable(package="Custom", name=None):
@@ -30,17 +31,19 @@ class custom_object_scope:
         self.objects = objects
 
     def __enter__(self):
-        _SCOPE.append({**_SCOPE[-1], **self.objects})
+        ctx = context.current()
+        self._previous = ctx.custom_objects
+        ctx.custom_objects = {**ctx.custom_objects, **(self.objects or {})}
         return self
 
     def __exit__(self, *exc):
-        _SCOPE.pop()
+        context.current().custom_objects = self._previous
 
 
 def get_registered_object(name, custom_objects=None):
     """The class registered under ``name``: from ``custom_objects``, an active
     ``custom_object_scope``, ``register_keras_serializable`` or the built-ins (else None)."""
-    custom_objects = {**_SCOPE[-1], **(custom_objects or {})}
+    custom_objects = {**context.current().custom_objects, **(custom_objects or {})}
     if name in custom_objects:
         return custom_objects[name]
     if name in _REGISTRY:

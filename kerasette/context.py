@@ -1,0 +1,65 @@
+"""The execution context: every mode flag, one copy per thread.
+
+Grad mode (``no_grad``), the training flag and call depth of the layer call in
+progress, the default device, the custom-object scope and the numerics check
+are *modes*: a block of code turns them on and restores them on the way out.
+Kept as module globals, one thread's ``predict`` (inside ``no_grad``) would
+switch off gradient recording for another thread's training step. Here they
+live in a ``threading.local``: each thread starts from the process defaults
+and its changes are seen by it alone (as Chainer's ``chainer.config`` and
+Keras's global state are per thread).
+
+``current()`` is the only way in; it costs one attribute lookup on a
+thread-local, cheap enough for every op call.
+"""
+import os
+import threading
+
+__all__ = ["current", "Context", "set_default_device", "default_device"]
+
+# process-wide defaults a new thread starts from (read-mostly; written by
+# backend.set_device at the top level only, never on a hot path)
+_DEFAULTS = {"device": os.environ.get("KERASETTE_DEVICE", "cpu").lower()}
+_DEFAULTS_LOCK = threading.Lock()
+
+
+class Context(threading.local):
+    """The modes of one thread. Attributes:
+
+    - ``grad_enabled``: ops record the graph (False inside ``no_grad()``).
+    - ``training``: the training flag of the outermost layer call in progress (None outside).
+    - ``depth``: how many layer calls are in progress (0: the next call is outermost).
+    - ``device``: where new weights and batches go (``"cpu"``, ``"gpu"`` or a stand-in module).
+    - ``custom_objects``: the names made resolvable by ``custom_object_scope`` (a dict).
+    - ``safe_mode``: None, or the ``safe_mode`` of the deserialization in progress.
+    - ``check_numerics``: every op's output is checked for NaN / inf (debug mode).
+    """
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.training = None
+        self.depth = 0
+        self.device = _DEFAULTS["device"]
+        self.custom_objects = {}
+        self.safe_mode = None
+        self.check_numerics = os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0")
+
+
+_CONTEXT = Context()
+
+
+def current():
+    """This thread's ``Context``."""
+    return _CONTEXT
+
+
+def default_device():
+    """The device a new thread starts on."""
+    return _DEFAULTS["device"]
+
+
+def set_default_device(dev):
+    """Make ``dev`` the device of this thread and of threads that start later."""
+    with _DEFAULTS_LOCK:
+        _DEFAULTS["device"] = dev
+    _CONTEXT.device = dev
