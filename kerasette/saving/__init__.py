@@ -72,7 +72,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     path = os.fspath(filepath)
     kind = sniff(path)
     source = f"'{path}'"
-    data = weights_bytes_from_zip(path) if kind == ZIP else path
+    data = weights_bytes_from_zip(path, model) if kind == ZIP else path
     with open_h5(data, name=source) as h5:
         if is_legacy(h5):
             return load_legacy_weights(legacy_weights_group(h5), model, skip_mismatch=skip_mismatch,

@@ -1,25 +1,46 @@
 """The errors saving and loading raise.
 
-Two families, so that callers can tell "this file is unusable" from "this
-file does not fit this model":
+Every one of them is a ``SavingError``, so that a caller loading a file it did
+not write can catch one class. Below it, families that tell "this file is
+unusable" from "this file does not fit this model":
 
 - ``WeightsFileError`` (an ``OSError``): missing, empty, truncated, corrupt or
-  wrong-format files. The message names the file and what was expected.
+  wrong-format files, and files that ask for something refused (a dataset of a
+  non-numeric type, a link to another file, a member larger than the model it
+  describes). The message names the file and what was expected.
 - ``WeightsMismatchError`` (a ``ValueError``): a readable file whose weights do
   not fit the model. The message lists every offending layer with the
   expected and found shapes (never the values) and the model is left as it was.
+- ``ModelConfigError`` (a ``ValueError``): a model file whose architecture or
+  compile settings cannot be rebuilt (an unknown class, a bad argument).
 """
 import warnings
 
-__all__ = ["WeightsFileError", "WeightsMismatchError", "report_problems"]
+__all__ = ["SavingError", "WeightsFileError", "WeightsMismatchError", "ModelConfigError",
+           "report_problems", "one_line"]
 
 
-class WeightsFileError(OSError):
+class SavingError(Exception):
+    """Base class of every error saving or loading raises about a file."""
+
+
+class WeightsFileError(SavingError, OSError):
     """A weights / model file that cannot be read (or written) as asked."""
 
 
-class WeightsMismatchError(ValueError):
+class WeightsMismatchError(SavingError, ValueError):
     """A file whose weights do not match the model's layers or shapes."""
+
+
+class ModelConfigError(SavingError, ValueError):
+    """A model file whose config (architecture, compile settings) cannot be rebuilt."""
+
+
+def one_line(error, limit=500):
+    """``str(error)`` on one line and at most ``limit`` characters, for messages that quote
+    another library's error (h5py, zipfile, json) or a value taken from a file."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def report_problems(problems, source, model, skip_mismatch):

@@ -1,22 +1,56 @@
-"""Recognising and opening saved files, with clear errors instead of h5py tracebacks.
+"""Recognising and opening saved files, with clear errors instead of h5py tracebacks,
+and reading them without trusting them.
 
 Formats are recognised by their first bytes, not their names: ``PK\\x03\\x04``
 is a ``.keras`` zip, ``\\x89HDF\\r\\n\\x1a\\n`` an HDF5 file (Keras 3 weights,
 or the legacy Keras 2 layout). Anything else, an empty or missing file, or a
 file h5py / zipfile cannot parse raises a ``WeightsFileError`` that says which
 file and what was expected.
+
+A file is untrusted: its declared sizes are checked before anything is read.
+
+- HDF5 objects are reached link by link (``get_object``); a soft link, or an
+  external link into another file, is refused.
+- A dataset is checked (``check_dataset``) before a byte of it is read: a
+  plain numeric type (no strings, objects, variable-length or compound types),
+  stored in this file (no external or virtual storage), with the standard
+  filters only and chunks no larger than the data. Its shape is compared with
+  the variable's by the caller before ``read_dataset`` reads it.
+- Attributes are read only when their declared size is within a limit
+  (``read_attr``).
+- A zip member is read (``read_member``) only when it declares at most the
+  size its caller allows, it is stored or deflated, and its decompressed
+  bytes are counted while they are read, so a compressed bomb or a lying
+  header is refused without being inflated.
+- JSON is parsed (``load_json``) with a size limit and a nesting limit.
 """
 import contextlib
 import io
+import json
 import os
 import zipfile
 
-from .errors import WeightsFileError
+import numpy as np
 
-__all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5"]
+from .errors import WeightsFileError, one_line
+
+__all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5",
+           "get_object", "link_kind", "is_group", "check_dataset", "read_dataset", "StoredArray",
+           "stored_value", "read_attr", "load_json",
+           "CONFIG_LIMIT", "MAX_JSON_DEPTH"]
 
 ZIP, HDF5 = "zip", "hdf5"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+CONFIG_LIMIT = 8 * 2**20        # bytes of a config / metadata JSON (a big Keras model's is < 1 MB)
+MAX_JSON_DEPTH = 100            # nesting of a config (a model inside a model inside ... is < 40)
+ATTR_LIMIT = 64 * 2**10         # bytes of a small attribute (a layer's name)
+_CHUNK_FLOOR = 2**20            # chunks of small datasets may be up to this size
+_READ_BLOCK = 2**16
+# HDF5 filters that only reorder or check bytes, or inflate a chunk to its declared size:
+# gzip, shuffle, fletcher32, szip, nbit, scaleoffset (built into HDF5), lzf (built into h5py)
+_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+            32000: "lzf"}
 
 
 class WeightsFileNotFoundError(WeightsFileError, FileNotFoundError):
@@ -35,7 +69,7 @@ def sniff(path):
         with open(path, "rb") as f:
             head = f.read(8)
     except OSError as e:
-        raise WeightsFileError(f"Cannot read '{path}': {e}") from e
+        raise WeightsFileError(f"Cannot read '{path}': {one_line(e)}") from e
     if not head:
         raise WeightsFileError(f"'{path}' is empty (0 bytes): not a weights / model file")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
@@ -54,7 +88,8 @@ def open_h5(source, name=None):
     try:
         f = h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
     except Exception as e:
-        raise WeightsFileError(f"{label} is not a readable HDF5 file (truncated or corrupt?): {e}") from e
+        raise WeightsFileError(f"{label} is not a readable HDF5 file (truncated or corrupt?): "
+                               f"{one_line(e)}") from e
     try:
         yield f
     finally:
@@ -64,24 +99,233 @@ def open_h5(source, name=None):
 
 @contextlib.contextmanager
 def open_zip(path):
-    """Open a ``.keras`` archive read-only."""
+    """Open a ``.keras`` archive read-only; an archive naming a member twice is refused."""
     try:
         z = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    except Exception as e:             # BadZipFile, OSError, a name that is not UTF-8, ...
         raise WeightsFileError(f"'{path}' is not a readable .keras zip archive (truncated or "
-                               f"corrupt?): {e}") from e
+                               f"corrupt?): {one_line(e)}") from e
     try:
+        names = z.namelist()
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise WeightsFileError(f"'{path}' is not a valid .keras archive: it holds member(s) "
+                                   f"{one_line(twice, 200)} more than once")
         yield z
     finally:
         z.close()
 
 
-def read_member(z, member, path):
-    """The bytes of one archive member; CRC and truncation errors made clear."""
-    if member not in z.namelist():
+def read_member(z, member, path, limit=CONFIG_LIMIT):
+    """The bytes of one archive member, refused when it declares, or inflates to, more
+    than ``limit`` bytes; CRC and truncation errors made clear."""
+    infos = [i for i in z.infolist() if i.filename == member]
+    if not infos:
         raise WeightsFileError(f"'{path}' is not a Keras model archive: it has no '{member}' "
-                               f"(members: {z.namelist()})")
+                               f"(members: {one_line(z.namelist(), 200)})")
+    info = infos[0]
+    if info.flag_bits & 0x1:
+        raise WeightsFileError(f"'{path}': member '{member}' is encrypted; .keras archives are not")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise WeightsFileError(f"'{path}': member '{member}' uses zip compression method "
+                               f"{info.compress_type}; only stored and deflated members are read")
+    if info.file_size > limit:
+        raise WeightsFileError(f"'{path}': member '{member}' declares {info.file_size} bytes, more "
+                               f"than the {limit} bytes allowed for it")
     try:
-        return z.read(member)
+        chunks, total = [], 0
+        with z.open(info) as f:
+            while True:
+                block = f.read(min(_READ_BLOCK, limit + 1 - total))
+                if not block:
+                    break
+                total += len(block)
+                if total > limit:
+                    raise WeightsFileError(f"'{path}': member '{member}' inflates to more than the "
+                                           f"{limit} bytes allowed for it (a zip bomb?)")
+                chunks.append(block)
+        return b"".join(chunks)
+    except WeightsFileError:
+        raise
     except Exception as e:
-        raise WeightsFileError(f"'{path}': member '{member}' is corrupt or truncated: {e}") from e
+        raise WeightsFileError(f"'{path}': member '{member}' is corrupt or truncated: "
+                               f"{one_line(e)}") from e
+
+
+def load_json(raw, what, source, limit=CONFIG_LIMIT, max_depth=MAX_JSON_DEPTH):
+    """Parse ``raw`` (bytes or text), refusing more than ``limit`` bytes or nesting deeper
+    than ``max_depth``."""
+    if len(raw) > limit:
+        raise WeightsFileError(f"{source}: {what} is {len(raw)} bytes long, more than the "
+                               f"{limit} bytes allowed for it")
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as e:     # UnicodeDecodeError is a ValueError
+        raise WeightsFileError(f"{source}: {what} is not valid JSON ({one_line(e, 200)})") from e
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise WeightsFileError(f"{source}: {what} is nested more than {max_depth} levels deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return value
+
+
+# -- HDF5 ---------------------------------------------------------------------------------
+
+def get_object(h5, path, source):
+    """The group or dataset at ``path`` under ``h5`` (None if absent), reached only through
+    hard links: a soft link or a link into another file is refused (and never followed)."""
+    import h5py
+    obj = h5
+    try:
+        for part in (p for p in path.split("/") if p):
+            if not isinstance(obj, h5py.Group):
+                return None
+            kind = link_kind(obj, part)
+            if kind is None:
+                return None
+            if kind != "hard":
+                raise WeightsFileError(f"{source}: '{path}' is reached through a {kind} link "
+                                       f"({_link_target(obj, part)}); only objects stored in the "
+                                       f"file itself are read")
+            obj = obj[part]
+    except WeightsFileError:
+        raise
+    except Exception as e:
+        raise WeightsFileError(f"{source} is corrupt: cannot open '{path}' ({one_line(e)})") from e
+    return obj
+
+
+def link_kind(group, name):
+    """``"hard"``, ``"soft"``, ``"external"`` (or ``"user-defined"``) for the link ``name`` in
+    ``group``, None if there is none; the link is not followed."""
+    from h5py import h5l
+    key = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
+    if not group.id.links.exists(key):
+        return None
+    kind = group.id.links.get_info(key).type
+    return {h5l.TYPE_HARD: "hard", h5l.TYPE_SOFT: "soft", h5l.TYPE_EXTERNAL: "external"}.get(
+        kind, "user-defined")
+
+
+def is_group(obj):
+    import h5py
+    return isinstance(obj, h5py.Group)
+
+
+def check_dataset(ds, source, where):
+    """Refuse, before reading it, a dataset that is not plain numeric data stored in the
+    file, or whose chunks are larger than its data; return its shape."""
+    import h5py
+    if not isinstance(ds, h5py.Dataset):
+        raise WeightsFileError(f"{source}: '{where}' should be a dataset, found a "
+                               f"{type(ds).__name__}")
+    try:
+        shape, dtype = ds.shape, ds.dtype
+        if shape is None:
+            raise WeightsFileError(f"{source}: dataset '{where}' holds no array (a null dataspace)")
+        shape = tuple(int(n) for n in shape)
+        if (dtype.kind not in "iuf" or dtype.names is not None or dtype.subdtype is not None
+                or dtype.itemsize > 8 or h5py.check_enum_dtype(dtype) is not None):
+            raise WeightsFileError(f"{source}: dataset '{where}' has type {one_line(dtype, 100)}; "
+                                   f"weights are stored as plain integer or float numbers")
+        if ds.is_virtual:
+            raise WeightsFileError(f"{source}: dataset '{where}' is a virtual dataset (its data "
+                                   f"lives in other files); only data stored in the file is read")
+        if ds.external:
+            raise WeightsFileError(f"{source}: dataset '{where}' keeps its data in external "
+                                   f"file(s) {one_line([e[0] for e in ds.external], 200)}; only "
+                                   f"data stored in the file is read")
+        plist = ds.id.get_create_plist()
+        for i in range(plist.get_nfilters()):
+            code = plist.get_filter(i)[0]
+            if code not in _FILTERS:
+                raise WeightsFileError(f"{source}: dataset '{where}' uses HDF5 filter {code}, "
+                                       f"which is not one of the standard ones "
+                                       f"({', '.join(_FILTERS.values())})")
+        if ds.chunks is not None:
+            chunk = int(np.prod(ds.chunks, dtype=np.float64)) * dtype.itemsize
+            data = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if chunk > max(data, _CHUNK_FLOOR):
+                raise WeightsFileError(f"{source}: dataset '{where}' of shape {shape} is stored in "
+                                       f"chunks of shape {tuple(ds.chunks)}, larger than the data")
+    except WeightsFileError:
+        raise
+    except Exception as e:
+        raise WeightsFileError(f"{source} is corrupt: cannot inspect dataset '{where}' "
+                               f"({one_line(e)})") from e
+    return shape
+
+
+def read_dataset(ds, source, where):
+    """The data of a dataset ``check_dataset`` accepted (and whose shape the caller
+    compared with what it expects), as a NumPy array."""
+    try:
+        out = np.empty(ds.shape, dtype=ds.dtype)
+        if out.size:
+            ds.read_direct(out)
+        return out
+    except Exception as e:                # h5py errors on truncated / corrupt data
+        raise WeightsFileError(f"{source} is corrupt: cannot read dataset '{where}' "
+                               f"({one_line(e)})") from e
+
+
+class StoredArray:
+    """A dataset ``check_dataset`` accepted: its shape is known, its data not read yet.
+    Compare ``shape`` with what the variable expects, then ``read()``."""
+
+    def __init__(self, ds, where, source):
+        self.ds, self.where, self.source = ds, where, source
+        self.shape = check_dataset(ds, source, where)
+
+    def read(self):
+        return read_dataset(self.ds, self.source, self.where)
+
+
+def stored_value(a):
+    """``a`` read if it is a ``StoredArray``, else ``a`` itself (an array)."""
+    return a.read() if isinstance(a, StoredArray) else a
+
+
+def read_attr(obj, name, source, limit=ATTR_LIMIT, default=None):
+    """Attribute ``name`` of a group (``default`` if absent), read only when its declared size
+    is within ``limit`` bytes and it holds numbers or strings."""
+    import h5py
+    try:
+        if name not in obj.attrs:
+            return default
+        aid = obj.attrs.get_id(name)
+        shape, dtype = aid.shape, aid.dtype
+        count = 1 if not shape else int(np.prod(shape, dtype=np.float64))
+        string = h5py.check_string_dtype(dtype)
+        if dtype.kind not in "iufSU" and string is None:
+            raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' has type "
+                                   f"{one_line(dtype, 100)}; expected text or numbers")
+        size = count * (dtype.itemsize if string is None or string.length is not None else 1)
+        if size > limit:
+            raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' declares "
+                                   f"{size} bytes, more than the {limit} bytes allowed for it")
+        value = obj.attrs[name]
+    except WeightsFileError:
+        raise
+    except Exception as e:
+        raise WeightsFileError(f"{source} is corrupt: cannot read attribute '{name}' "
+                               f"({one_line(e)})") from e
+    if isinstance(value, bytes) and len(value) > limit or isinstance(value, str) and len(value) > limit:
+        raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' is "
+                               f"{len(value)} bytes long, more than the {limit} bytes allowed")
+    return value
+
+
+def _link_target(group, name):
+    try:
+        value = group.id.links.get_val(name.encode("utf-8", "surrogateescape"))
+    except Exception:
+        return "its target unreadable"
+    if isinstance(value, tuple):
+        return f"to '{one_line(value[1], 100)}' in file '{one_line(value[0], 200)}'"
+    return f"to '{one_line(value, 200)}'"

@@ -21,9 +21,13 @@ object tree, found by walking attributes (``keras/src/saving/saving_lib.py``):
   weight, then ``velocity_hat`` when ``amsgrad``; RMSprop: all velocities, then
   momentums, then average gradients).
 
-Loading reads and checks everything before assigning anything: a mismatch
-raises one ``WeightsMismatchError`` listing each offending layer with the
-expected and found shapes, and the model keeps its weights.
+Loading checks everything before assigning anything: a mismatch raises one
+``WeightsMismatchError`` listing each offending layer with the expected and
+found shapes, and the model keeps its weights. The file is not trusted: each
+dataset's type and shape are checked before a byte of it is read, and only
+datasets whose shape is the shape of the variable they are for are read, so
+a file never makes loading allocate more than the model's own size
+(``formats.check_dataset``).
 """
 import warnings
 
@@ -33,10 +37,11 @@ from .. import backend
 from ..layers.layer import Layer
 from ..naming import to_snake_case
 from ..optimizers import Adam, Optimizer
-from .errors import WeightsFileError, WeightsMismatchError, report_problems
+from .errors import WeightsFileError, WeightsMismatchError, one_line, report_problems
+from .formats import StoredArray, get_object, is_group, link_kind, read_attr, stored_value
 
 __all__ = ["write_weights", "load_keras3_weights", "walk", "keras_layer_order",
-           "keras_trainable_order", "optimizer_arrays", "plan_optimizer"]
+           "keras_trainable_order", "optimizer_arrays", "plan_optimizer", "weights_budget"]
 
 
 def write_weights(h5, model, include_optimizer=True):
@@ -57,8 +62,8 @@ def load_keras3_weights(h5, model, skip_mismatch=False, by_name=False, source="f
                         load_optimizer=True):
     """Load a Keras 3 layout from the open h5py file ``h5`` into ``model``.
 
-    Every array is read and every shape checked first; only then are the
-    weights assigned. ``by_name=True`` matches the model's layers with the file's
+    Every shape is checked first (from the file's metadata), then the arrays
+    that fit are read; only then are the weights assigned. ``by_name=True`` matches the model's layers with the file's
     by the ``name`` attribute of their ``vars`` groups instead of by position.
     Returns the number of variables assigned.
     """
@@ -93,6 +98,7 @@ def load_keras3_weights(h5, model, skip_mismatch=False, by_name=False, source="f
                                 f"(layer '{_group_name(h5, group_path)}') for which the model "
                                 f"has no layer")
     report_problems(problems, source, model, skip_mismatch)
+    assignments = [(var, stored_value(stored)) for var, stored in assignments]
     opt_apply = None
     optimizer = getattr(model, "optimizer", None)
     if load_optimizer and not by_name and isinstance(optimizer, Optimizer):
@@ -205,7 +211,10 @@ def _slot_index(opt, order):
 
 def plan_optimizer(opt, model, arrays, source="file"):
     """Check the file's optimizer arrays against ``opt``; return a function that
-    loads them, or None (with a warning, as Keras does) when they do not fit."""
+    loads them, or None (with a warning, as Keras does) when they do not fit.
+
+    ``arrays`` are NumPy arrays or ``StoredArray``s (checked datasets, not read
+    yet); these are read only once all their shapes fit."""
     variables = keras_trainable_order(model)
     if opt.built:
         known = {id(v) for v in variables}
@@ -215,9 +224,15 @@ def plan_optimizer(opt, model, arrays, source="file"):
     n_slots = sum(len(g) for g in groups) * len(variables)
     header = len(arrays) - n_slots
     problem = None
-    if len(arrays) in (1, 2) and n_slots and all(np.ndim(a) == 0 for a in arrays):
-        return _header_only(opt, arrays)         # saved before its first step: no slots yet
-    if header not in (1, 2):
+    if len(arrays) in (1, 2) and n_slots and all(len(a.shape) == 0 for a in arrays):
+        arrays = [stored_value(a) for a in arrays]
+        problem = _header_problem(arrays)
+        if problem is None:
+            return _header_only(opt, arrays)     # saved before its first step: no slots yet
+        header = None
+    if problem is not None:
+        pass
+    elif header not in (1, 2):
         problem = (f"it has {len(arrays)} arrays where optimizer '{opt.name}' "
                    f"({type(opt).__name__}, {len(variables)} weights) expects {n_slots + 2}")
     else:
@@ -231,8 +246,12 @@ def plan_optimizer(opt, model, arrays, source="file"):
                 problem = (f"slot '{name}' of weight '{getattr(v, 'path', v.name)}' has shape "
                            f"{tuple(a.shape)} in the file, {tuple(v.shape)} in the model")
                 break
-        if problem is None and (np.ndim(arrays[0]) != 0 or (header == 2 and np.ndim(arrays[1]) != 0)):
+        if problem is None and (len(arrays[0].shape) != 0
+                                or (header == 2 and len(arrays[1].shape) != 0)):
             problem = "its iteration count / learning rate are not scalars"
+        if problem is None:
+            arrays = [stored_value(a) for a in arrays]
+            problem = _header_problem(arrays[:header])
     if problem is not None:
         warnings.warn(f"Skipping the optimizer state in {source}: {problem}. The model's weights "
                       f"were loaded; the optimizer starts afresh.", stacklevel=4)
@@ -255,6 +274,16 @@ def plan_optimizer(opt, model, arrays, source="file"):
     return apply
 
 
+def _header_problem(header):
+    """Why the iteration count / learning rate read from a file cannot be used, or None."""
+    it = header[0]
+    if not np.isfinite(it) or it < 0 or it != np.floor(it) or it >= 2**62:
+        return f"its iteration count {one_line(it, 50)} is not a count"
+    if len(header) == 2 and not np.isfinite(header[1]):
+        return f"its learning rate {one_line(header[1], 50)} is not a finite number"
+    return None
+
+
 def _header_only(opt, arrays):
     def apply():
         opt.iterations = int(arrays[0])
@@ -262,6 +291,19 @@ def _header_only(opt, arrays):
             if np.float32(opt.learning_rate) != np.float32(arrays[1]):
                 opt.learning_rate = float(arrays[1])
     return apply
+
+
+def weights_budget(model):
+    """The most bytes a weights file for ``model`` can sensibly hold: every variable
+    in float64 (twice kerasette's float32), the optimizer's slots likewise, plus room
+    for HDF5's own bookkeeping. A ``model.weights.h5`` member larger than this is
+    refused before it is read."""
+    variables = {id(v): v for e in walk(model) if not e.is_optimizer for v in e.variables()}
+    elements = sum(int(np.prod(v.shape, dtype=np.int64)) for v in variables.values())
+    optimizer = getattr(model, "optimizer", None)     # a file may hold Adam's state (3 slots)
+    slots = max(3, len(getattr(optimizer, "slot_names", ()) or ()))
+    entries = len(variables) * (1 + slots) + len(walk(model)) + 16
+    return 8 * elements * (1 + slots) + 8 * 2**10 * entries + 2**20
 
 
 # -- the walk ------------------------------------------------------------------------
@@ -429,20 +471,27 @@ def _slot_groups(opt):
 # -- reading -----------------------------------------------------------------------
 
 def _read_group(h5, group_path, source):
-    """The datasets ``0..n-1`` of a ``vars`` group as NumPy arrays; None if absent."""
+    """The datasets ``0..n-1`` of a ``vars`` group, checked but not read yet; None if absent."""
+    group = get_object(h5, group_path, source)
+    if group is None:
+        return None
+    if not is_group(group):
+        raise WeightsFileError(f"{source}: '{group_path}' should be a group of datasets, found a "
+                               f"{type(group).__name__}")
     try:
-        if group_path not in h5:
-            return None
-        group = h5[group_path]
         keys = list(group.keys())
-        if sorted(keys, key=_index_key) != [str(i) for i in range(len(keys))]:
-            raise WeightsFileError(f"{source}: group '{group_path}' should hold datasets named "
-                                   f"0..{len(keys) - 1}, found {sorted(keys)}")
-        return [np.asarray(group[str(i)][()]) for i in range(len(keys))]
-    except WeightsFileError:
-        raise
     except Exception as e:                # h5py errors on truncated / corrupt data
-        raise WeightsFileError(f"{source} is corrupt: cannot read '{group_path}' ({e})") from e
+        raise WeightsFileError(f"{source} is corrupt: cannot list '{group_path}' "
+                               f"({one_line(e)})") from e
+    if sorted(keys, key=_index_key) != [str(i) for i in range(len(keys))]:
+        raise WeightsFileError(f"{source}: group '{group_path}' should hold datasets named "
+                               f"0..{len(keys) - 1}, found {one_line(sorted(keys), 200)}")
+    out = []
+    for i in range(len(keys)):
+        where = f"{group_path}/{i}"
+        ds = get_object(group, str(i), source)
+        out.append(StoredArray(ds, where, source))
+    return out
 
 
 def _index_key(k):
@@ -454,14 +503,15 @@ def _data_groups(h5):
     out = []
 
     def visit(name, obj):
-        if name.endswith("vars") and (name == "vars" or name.endswith("/vars")) and hasattr(obj, "keys"):
-            n = sum(1 for k in obj.keys() if not hasattr(obj[k], "keys"))
+        if (name == "vars" or name.endswith("/vars")) and is_group(obj):
+            n = sum(1 for k in obj.keys() if link_kind(obj, k) != "hard" or not is_group(obj[k]))
             if n:
                 out.append((name, n))
     try:
         h5.visititems(visit)
     except Exception as e:
-        raise WeightsFileError(f"weights file is corrupt: cannot list its groups ({e})") from e
+        raise WeightsFileError(f"weights file is corrupt: cannot list its groups "
+                               f"({one_line(e)})") from e
     return [(p, n) for p, n in out if not p.startswith("optimizer/")]
 
 
@@ -472,10 +522,10 @@ def _ignorable(group_path):
 
 def _group_name(h5, group_path):
     try:
-        name = h5[group_path].attrs.get("name", "?")
+        name = read_attr(h5[group_path], "name", "file", default="?")
     except Exception:
         return "?"
-    return name.decode() if isinstance(name, bytes) else str(name)
+    return one_line(name.decode("utf-8", "replace") if isinstance(name, bytes) else name, 100)
 
 
 def _describe(entry, path, expected, arrays):
@@ -496,16 +546,18 @@ def _pairs_by_name(h5, model, source):
         if (name == "vars" or name.endswith("/vars")) and "name" in obj.attrs:
             if name.startswith("optimizer/"):
                 return
-            n = obj.attrs["name"]
-            n = n.decode() if isinstance(n, bytes) else str(n)
+            n = read_attr(obj, "name", source)
+            n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
             parent = name[:-len("/vars")] if name != "vars" else ""
             prev = by_name.get(n)
             if prev is None or prev.count("/") > parent.count("/"):
                 by_name[n] = parent
     try:
         h5.visititems(visit)
+    except WeightsFileError:
+        raise
     except Exception as e:
-        raise WeightsFileError(f"{source} is corrupt: cannot list its groups ({e})") from e
+        raise WeightsFileError(f"{source} is corrupt: cannot list its groups ({one_line(e)})") from e
     pairs, matched = [], 0
     for layer in keras_layer_order(model):
         base = by_name.get(layer.name)
@@ -517,5 +569,5 @@ def _pairs_by_name(h5, model, source):
         raise WeightsMismatchError(
             f"load_weights(by_name=True): no layer of model '{model.name}' "
             f"({[l.name for l in keras_layer_order(model)]}) has a namesake in {source} "
-            f"(it holds {sorted(by_name)[:20]})")
+            f"(it holds {one_line(sorted(by_name)[:20], 300)})")
     return pairs

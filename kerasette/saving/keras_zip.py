@@ -23,9 +23,9 @@ import zipfile
 from .. import losses as losses_mod, metrics as metrics_mod, optimizers
 from ..layers.serialization import custom_object_scope, deserialize, get_registered_object, serialize
 from .atomic import atomic_write
-from .errors import WeightsFileError
-from .formats import open_h5, open_zip, read_member
-from .h5_weights import load_keras3_weights, write_weights
+from .errors import ModelConfigError, SavingError, WeightsFileError, one_line
+from .formats import CONFIG_LIMIT, load_json, open_h5, open_zip, read_member
+from .h5_weights import load_keras3_weights, weights_budget, write_weights
 
 __all__ = ["save_keras_zip", "load_keras_zip", "compile_config", "compile_from_config",
            "weights_bytes_from_zip", "strip_keras_only"]
@@ -51,30 +51,41 @@ def save_keras_zip(model, path, include_optimizer=True):
 
 
 def load_keras_zip(path, custom_objects=None, compile=True):
-    """Rebuild, compile and fill a model from a ``.keras`` archive."""
+    """Rebuild, compile and fill a model from a ``.keras`` archive.
+
+    The config is read first (at most ``formats.CONFIG_LIMIT`` bytes), the model
+    built from it, and only then the weights member, which may not be larger than
+    that model's weights can be (``h5_weights.weights_budget``)."""
     with open_zip(path) as z:
-        raw_config = read_member(z, CONFIG, path)
-        weights = read_member(z, WEIGHTS, path)
-    try:
-        config = json.loads(raw_config)
-    except ValueError as e:
-        raise WeightsFileError(f"'{path}': {CONFIG} is not valid JSON ({e})") from e
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise WeightsFileError(f"'{path}': {CONFIG} does not describe a model (no 'class_name')")
-    with custom_object_scope(custom_objects or {}):
-        arch = strip_keras_only({k: v for k, v in config.items() if k != "compile_config"})
-        model = deserialize(arch, custom_objects)
-        if compile and config.get("compile_config"):
-            compile_from_config(model, config["compile_config"], custom_objects)
+        raw_config = read_member(z, CONFIG, path, limit=CONFIG_LIMIT)
+        config = load_json(raw_config, CONFIG, f"'{path}'")
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise WeightsFileError(f"'{path}': {CONFIG} does not describe a model (no 'class_name')")
+        if WEIGHTS not in z.namelist():
+            raise WeightsFileError(f"'{path}' is not a Keras model archive: it has no '{WEIGHTS}' "
+                                   f"(members: {one_line(z.namelist(), 200)})")
+        try:
+            with custom_object_scope(custom_objects or {}):
+                arch = strip_keras_only({k: v for k, v in config.items() if k != "compile_config"})
+                model = deserialize(arch, custom_objects)
+                if compile and config.get("compile_config"):
+                    compile_from_config(model, config["compile_config"], custom_objects)
+        except SavingError:
+            raise
+        except Exception as e:            # an unknown class, a bad argument, a config too deep
+            raise ModelConfigError(f"'{path}': cannot rebuild the model from {CONFIG}: "
+                                   f"{type(e).__name__}: {one_line(e)}") from e
+        weights = read_member(z, WEIGHTS, path, limit=weights_budget(model))
     with open_h5(weights, name=f"'{path}' ({WEIGHTS})") as h5:
         load_keras3_weights(h5, model, source=f"'{path}'", load_optimizer=compile)
     return model
 
 
-def weights_bytes_from_zip(path):
-    """The ``model.weights.h5`` member of a ``.keras`` archive (for ``load_weights``)."""
+def weights_bytes_from_zip(path, model):
+    """The ``model.weights.h5`` member of a ``.keras`` archive (for ``load_weights``), refused
+    when it is larger than ``model``'s weights can be."""
     with open_zip(path) as z:
-        return read_member(z, WEIGHTS, path)
+        return read_member(z, WEIGHTS, path, limit=weights_budget(model))
 
 
 def compile_config(model):

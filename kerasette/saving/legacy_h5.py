@@ -21,7 +21,9 @@ import json
 
 import numpy as np
 
-from .errors import WeightsFileError, WeightsMismatchError, report_problems
+from .errors import (ModelConfigError, SavingError, WeightsFileError, WeightsMismatchError,
+                     one_line, report_problems)
+from .formats import CONFIG_LIMIT, StoredArray, get_object, link_kind, load_json, read_attr, stored_value
 from .h5_weights import keras_layer_order, plan_optimizer
 
 __all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_model_config",
@@ -30,21 +32,23 @@ __all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_m
 
 def is_legacy(h5):
     """True for a Keras 2 layout file (weights-only or whole-model)."""
-    return "layer_names" in h5.attrs or ("model_weights" in h5 and "layers" not in h5)
+    return "layer_names" in h5.attrs or (link_kind(h5, "model_weights") is not None
+                                         and link_kind(h5, "layers") is None)
 
 
 def legacy_weights_group(h5):
     """The group holding ``layer_names``: the root, or ``model_weights`` of a model file."""
     if "layer_names" in h5.attrs:
         return h5
-    if "model_weights" in h5 and "layer_names" in h5["model_weights"].attrs:
-        return h5["model_weights"]
+    group = get_object(h5, "model_weights", _source(h5))
+    if group is not None and "layer_names" in group.attrs:
+        return group
     raise WeightsFileError("legacy HDF5 file without a 'layer_names' attribute: not a Keras weights file")
 
 
 def load_legacy_weights(group, model, skip_mismatch=False, by_name=False, source="file"):
     """Load the Keras 2 layout in ``group`` into ``model``; returns the number of
-    variables assigned. Every shape is checked before anything is assigned."""
+    variables assigned. Every shape is checked before anything is read or assigned."""
     saved = _read_layers(group, source)
     layers = [l for l in keras_layer_order(model) if _legacy_weights(l)]
     problems, assignments = [], []
@@ -77,6 +81,7 @@ def load_legacy_weights(group, model, skip_mismatch=False, by_name=False, source
             continue
         assignments.extend(zip(expected, arrays))
     report_problems(problems, source, model, skip_mismatch)
+    assignments = [(var, stored_value(a)) for var, a in assignments]
     for var, array in assignments:
         var.assign(array)
     return len(assignments)
@@ -84,31 +89,39 @@ def load_legacy_weights(group, model, skip_mismatch=False, by_name=False, source
 
 def legacy_model_config(h5):
     """The ``model_config`` JSON of a whole-model legacy file, as a dict (or None)."""
-    raw = h5.attrs.get("model_config")
+    raw = read_attr(h5, "model_config", _source(h5), limit=CONFIG_LIMIT)
     if raw is None:
         return None
-    return _json(raw, "model_config")
+    return _json(raw, "model_config", _source(h5))
 
 
 def legacy_training_config(h5):
-    raw = h5.attrs.get("training_config")
-    return None if raw is None else _json(raw, "training_config")
+    raw = read_attr(h5, "training_config", _source(h5), limit=CONFIG_LIMIT)
+    return None if raw is None else _json(raw, "training_config", _source(h5))
 
 
-def legacy_optimizer_arrays(h5):
+def legacy_optimizer_arrays(h5, source="file"):
     """The optimizer state of a Keras 3-written legacy model file, in Keras 3 order
     (iteration, learning rate, slots), or None. Keras 2 files order their slots
-    differently, so they are not used."""
-    version = _text(h5.attrs.get("keras_version", ""))
-    if "optimizer_weights" not in h5 or not version.startswith("3."):
+    differently, so they are not used. The datasets are checked, not read
+    (``StoredArray``s)."""
+    version = _text(read_attr(h5, "keras_version", source, default=""))
+    if link_kind(h5, "optimizer_weights") is None or not version.startswith("3."):
         return None
-    group = h5["optimizer_weights"]
-    names = _names(group.attrs.get("weight_names", []))
-    return [np.asarray(group[n][()]) for n in names]
+    group = get_object(h5, "optimizer_weights", source)
+    names = _names(read_attr(group, "weight_names", source, limit=CONFIG_LIMIT, default=[]))
+    out = []
+    for n in names:
+        ds = get_object(group, n, source)
+        if ds is None:
+            raise WeightsFileError(f"{source} is corrupt: optimizer weight '{one_line(n, 100)}' is "
+                                   f"listed but missing")
+        out.append(StoredArray(ds, f"optimizer_weights/{n}", source))
+    return out
 
 
 def load_legacy_optimizer(h5, model, source):
-    arrays = legacy_optimizer_arrays(h5)
+    arrays = legacy_optimizer_arrays(h5, source)
     if arrays and getattr(model, "optimizer", None) is not None:
         apply = plan_optimizer(model.optimizer, model, arrays, source)
         if apply is not None:
@@ -122,28 +135,30 @@ def _legacy_weights(layer):
 
 
 def _read_layers(group, source):
-    """[(layer name, [arrays])] in file order, reading every dataset now."""
+    """[(layer name, [StoredArray])] in file order: every dataset checked (type, shape),
+    none read yet."""
     try:
-        names = _names(group.attrs["layer_names"])
+        names = _names(read_attr(group, "layer_names", source, limit=CONFIG_LIMIT))
         out = []
         for name in names:
-            if name not in group:
-                raise WeightsFileError(f"{source} is corrupt: layer '{name}' is listed in "
-                                       f"'layer_names' but has no group")
-            g = group[name]
-            weight_names = _names(g.attrs.get("weight_names", []))
+            g = get_object(group, name, source)
+            if g is None:
+                raise WeightsFileError(f"{source} is corrupt: layer '{one_line(name, 100)}' is "
+                                       f"listed in 'layer_names' but has no group")
+            weight_names = _names(read_attr(g, "weight_names", source, limit=CONFIG_LIMIT, default=[]))
             arrays = []
             for w in weight_names:
-                if w not in g:
-                    raise WeightsFileError(f"{source} is corrupt: weight '{w}' of layer '{name}' "
-                                           f"is listed but missing")
-                arrays.append(np.asarray(g[w][()]))
+                ds = get_object(g, w, source)
+                if ds is None:
+                    raise WeightsFileError(f"{source} is corrupt: weight '{one_line(w, 100)}' of "
+                                           f"layer '{one_line(name, 100)}' is listed but missing")
+                arrays.append(StoredArray(ds, f"{name}/{w}", source))
             out.append((name, arrays))
         return out
     except WeightsFileError:
         raise
     except Exception as e:
-        raise WeightsFileError(f"{source} is corrupt or truncated: {e}") from e
+        raise WeightsFileError(f"{source} is corrupt or truncated: {one_line(e)}") from e
 
 
 def _names(value):
@@ -153,14 +168,28 @@ def _names(value):
 
 
 def _text(v):
-    return v.decode("utf8") if isinstance(v, bytes) else str(v)
-
-
-def _json(raw, what):
+    if not isinstance(v, bytes):
+        return str(v)
     try:
-        return json.loads(_text(raw))
-    except ValueError as e:
-        raise WeightsFileError(f"the file's '{what}' attribute is not valid JSON ({e})") from e
+        return v.decode("utf8")
+    except UnicodeDecodeError as e:
+        raise WeightsFileError(f"the file holds a name that is not UTF-8 text: "
+                               f"{one_line(repr(v), 100)}") from e
+
+
+def _json(raw, what, source="the file"):
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw.item()
+    if not isinstance(raw, (bytes, str)):
+        raise WeightsFileError(f"{source}: its '{what}' attribute is not text")
+    return load_json(raw, f"its '{what}' attribute", source)
+
+
+def _source(h5):
+    try:
+        return f"'{h5.file.filename}'"
+    except Exception:
+        return "the file"
 
 
 # -- whole-model legacy files ------------------------------------------------------------
@@ -176,13 +205,25 @@ def load_legacy_model(path, custom_objects=None, compile=True):
         if config is None:
             raise WeightsFileError(f"{source} holds weights only (no 'model_config'): build the model "
                                    f"in code and call model.load_weights({source}) instead")
-        with custom_object_scope(custom_objects or {}):
-            model = deserialize(strip_keras_only(config), custom_objects)
+        try:
+            with custom_object_scope(custom_objects or {}):
+                model = deserialize(strip_keras_only(config), custom_objects)
+        except SavingError:
+            raise
+        except Exception as e:            # an unknown class, a bad argument, a config too deep
+            raise ModelConfigError(f"{source}: cannot rebuild the model from its 'model_config': "
+                                   f"{type(e).__name__}: {one_line(e)}") from e
         load_legacy_weights(legacy_weights_group(h5), model, source=source)
         training = legacy_training_config(h5) if compile else None
         if training:
-            opt = training.get("optimizer_config")
-            compile_from_config(model, {**training, "optimizer": opt}, custom_objects)
+            opt = training.get("optimizer_config") if isinstance(training, dict) else None
+            try:
+                compile_from_config(model, {**training, "optimizer": opt}, custom_objects)
+            except SavingError:
+                raise
+            except Exception as e:
+                raise ModelConfigError(f"{source}: cannot compile the model from its "
+                                       f"'training_config': {type(e).__name__}: {one_line(e)}") from e
             load_legacy_optimizer(h5, model, source)
     return model
 
