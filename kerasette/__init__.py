@@ -5,7 +5,7 @@ Model, Input, compile / fit / evaluate / predict, HDF5 weights.
 """
 __version__ = "0.1.0"
 
-from . import backend
+from . import backend, config
 from .backend import set_random_seed
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
@@ -13,7 +13,7 @@ from . import layers, models, utils, datasets, saving
 from .layers import Input, Layer
 from .models import Model, Sequential
 
-__all__ = ["backend", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
+__all__ = ["backend", "config", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
            "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed"]
 

@@ -15,11 +15,12 @@ thread-local, cheap enough for every op call.
 import os
 import threading
 
-__all__ = ["current", "Context", "set_default_device", "default_device"]
+__all__ = ["current", "Context", "set_default", "set_default_device", "default_device"]
 
 # process-wide defaults a new thread starts from (read-mostly; written by
 # backend.set_device at the top level only, never on a hot path)
-_DEFAULTS = {"device": os.environ.get("KERASETTE_DEVICE", "cpu").lower()}
+_DEFAULTS = {"device": os.environ.get("KERASETTE_DEVICE", "cpu").lower(),
+             "check_numerics": os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0")}
 _DEFAULTS_LOCK = threading.Lock()
 
 
@@ -42,7 +43,7 @@ class Context(threading.local):
         self.device = _DEFAULTS["device"]
         self.custom_objects = {}
         self.safe_mode = None
-        self.check_numerics = os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0")
+        self.check_numerics = _DEFAULTS["check_numerics"]
 
 
 _CONTEXT = Context()
@@ -60,6 +61,12 @@ def default_device():
 
 def set_default_device(dev):
     """Make ``dev`` the device of this thread and of threads that start later."""
+    set_default("device", dev)
+
+
+def set_default(name, value):
+    """Set mode ``name`` for this thread and for threads that start later
+    (threads already running keep theirs)."""
     with _DEFAULTS_LOCK:
-        _DEFAULTS["device"] = dev
-    _CONTEXT.device = dev
+        _DEFAULTS[name] = value
+    setattr(_CONTEXT, name, value)

@@ -3,23 +3,38 @@
 Values flowed forward through Functions; here the nodes are visited in
 reverse topological order and each input receives
 ``x.grad += dg/dx * z.grad`` (the seed's EDF rule). Gradients of a tensor
-used twice are summed. Each node's saved arrays are freed once used, and
-intermediate gradients are dropped as soon as they have been passed on;
-only leaves that require grad (weights, or inputs the user marked) keep
-their ``.grad``.
+used twice are summed; a node with several results receives one gradient per
+result (None for a result no gradient reached). Each node's saved arrays are
+freed once used, unless ``retain_graph=True``; walking a freed node again is
+an error, never a silent stop. Intermediate gradients are dropped as soon as
+they have been passed on; only leaves that require grad (weights, or inputs
+the user marked) keep their ``.grad``.
 """
+from .. import context
+from .function import check_finite
 from .tensor import Tensor
 
 __all__ = ["backward", "grad"]
 
 
-def backward(loss, grad=None):
+def backward(loss, grad=None, retain_graph=False, create_graph=False):
     """Accumulate d(loss)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
     Args:
         loss: the Tensor to differentiate (usually a scalar).
         grad: d(something)/d(loss), same shape as ``loss``; ones by default.
+        retain_graph: keep the graph (saved arrays) so that a second backward
+            through any part of it works; otherwise it is freed as it is walked.
+        create_graph: refused: gradients are plain arrays, so higher-order
+            derivatives are not available (raises rather than answer wrongly).
+
+    Raises:
+        RuntimeError: the graph (or a part shared with an earlier backward)
+            was already freed; the message names the op.
     """
+    if create_graph:
+        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported: "
+                                  "kerasette's gradients are plain arrays, not graph tensors")
     if not isinstance(loss, Tensor):
         raise TypeError(f"backward: expected a Tensor, got {type(loss).__name__}")
     if not loss.requires_grad:
@@ -27,38 +42,62 @@ def backward(loss, grad=None):
                          "(was it computed inside no_grad()?)")
     if grad is None:
         grad = _ones_like(loss.value)
-    order = _topological_order(loss)
-    loss.grad = grad if loss.node is None else None
-    grads = {id(loss): grad}
-    for t in reversed(order):
-        g = grads.pop(id(t), None)
-        fn = t.node
-        if g is None or fn is None:
-            continue
-        in_grads = fn.backward(g)
-        if not isinstance(in_grads, (tuple, list)):
-            in_grads = (in_grads,)
-        for x, gx, needed in zip(fn.inputs, in_grads, fn.needs_grad):
-            if not needed or gx is None:
-                continue
-            if x.node is None:            # leaf: keep its gradient
-                x.grad = gx if x.grad is None else x.grad + gx
-            else:
-                prev = grads.get(id(x))
-                grads[id(x)] = gx if prev is None else prev + gx
-        fn.release()
-        t.node = None
+    elif tuple(getattr(grad, "shape", ())) != loss.shape:
+        raise ValueError(f"backward: grad has shape {tuple(getattr(grad, 'shape', ()))}, "
+                         f"expected the loss's shape {loss.shape}")
+    root = loss.node
+    if root is None:                      # a leaf: d(loss)/d(loss)
+        loss.grad = grad if loss.grad is None else loss.grad + grad
+        return
+    numerics = context.current().check_numerics
+    order = _node_order(root)
+    pending = {id(root): _slots(root)}
+    pending[id(root)][loss.output_index] = grad
+    for fn in reversed(order):
+        grads = pending.pop(id(fn), None)
+        if grads is not None and any(g is not None for g in grads):
+            _propagate(fn, grads, pending, numerics)
+        if not retain_graph:
+            fn.release()
 
 
-def grad(loss, variables):
+def grad(loss, variables, retain_graph=False):
     """Gradients of ``loss`` with respect to ``variables`` (a list of Tensors), as arrays.
 
     Existing ``.grad`` of those variables is cleared first.
     """
     for v in variables:
         v.grad = None
-    backward(loss)
+    backward(loss, retain_graph=retain_graph)
     return [v.grad for v in variables]
+
+
+def _propagate(fn, grads, pending, numerics):
+    """Run ``fn.backward`` and hand each input its gradient (leaf: accumulate into ``.grad``)."""
+    in_grads = fn.backward(*grads) if fn.n_outputs > 1 else fn.backward(grads[0])
+    if not isinstance(in_grads, (tuple, list)):
+        in_grads = (in_grads,)
+    if len(in_grads) > len(fn.inputs):
+        raise RuntimeError(f"{fn!r}.backward returned {len(in_grads)} gradients for "
+                           f"{len(fn.inputs)} inputs")
+    if numerics:
+        check_finite(fn, in_grads, "backward produced")
+    for x, gx, needed in zip(fn.inputs, in_grads, fn.needs_grad):
+        if not needed or gx is None:
+            continue
+        node = x.node
+        if node is None:                  # leaf: keep its gradient
+            x.grad = gx if x.grad is None else x.grad + gx
+            continue
+        slots = pending.get(id(node))
+        if slots is None:
+            slots = pending[id(node)] = _slots(node)
+        k = x.output_index
+        slots[k] = gx if slots[k] is None else slots[k] + gx
+
+
+def _slots(fn):
+    return [None] * fn.n_outputs
 
 
 def _ones_like(a):
@@ -67,23 +106,28 @@ def _ones_like(a):
     return out
 
 
-def _topological_order(root):
-    """Tensors reachable from ``root`` through nodes, inputs before outputs."""
-    # depth-first post-order; a tensor is marked when it is expanded (not when
+def _node_order(root):
+    """Nodes reachable from ``root`` through inputs that require grad, inputs'
+    nodes before their users'; a node already freed by an earlier backward raises."""
+    # depth-first post-order; a node is marked when it is expanded (not when
     # pushed), so one reached by several paths still comes after all its users
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
-        t, done = stack.pop()
+        fn, done = stack.pop()
         if done:
-            order.append(t)
+            order.append(fn)
             continue
-        if id(t) in seen:
+        if id(fn) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t.node is not None:
-            for x in t.node.inputs:
-                if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
-                    stack.append((x, False))
+        if fn.freed:
+            raise RuntimeError(
+                f"backward: the graph through {type(fn).__name__} was already freed by an earlier "
+                f"backward; pass retain_graph=True to the first backward to backpropagate through "
+                f"it again (or detach() the tensors reused from the earlier step)")
+        seen.add(id(fn))
+        stack.append((fn, True))
+        for x in fn.inputs:
+            if isinstance(x, Tensor) and x.requires_grad and x.node is not None and id(x.node) not in seen:
+                stack.append((x.node, False))
     return order

@@ -22,7 +22,7 @@ import contextlib
 from .. import context
 from .tensor import Tensor
 
-__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "check_inputs", "check_finite"]
 
 # set by kerasette.layers: turns an op applied to symbolic (functional-API) tensors into a layer call
 _SYMBOLIC_HOOK = []
@@ -63,16 +63,37 @@ class Function:
     bare array for one input); ``None`` for inputs that get no gradient
     (integer labels, inputs with ``needs_grad[i] == False``).
     Non-array settings (axis, stride) go to ``__init__`` as keyword arguments.
+
+    An op with several results returns them as a tuple from ``forward``; it is
+    then called with one Tensor per result, and ``backward`` receives one
+    gradient per result (``None`` for a result no gradient flowed into)::
+
+        class SplitHalves(Function):
+            def forward(self, x):
+                n = x.shape[-1] // 2
+                return x[..., :n], x[..., n:]
+
+            def backward(self, g_left, g_right):
+                ...                   # either may be None
+
+    Each call checks its inputs first (all on one device, no silent float
+    promotion: see ``check_inputs``); in the debug mode
+    ``kerasette.config.enable_check_numerics()`` it also checks that every
+    result is finite and names the first op that is not.
     """
 
     saved = ()
     inputs = ()
     needs_grad = ()
+    n_outputs = 1
+    freed = False
+    # True on ops meant to combine float dtypes (a cast, a loss of float64 targets)
+    mixes_dtypes = False
 
     def forward(self, *arrays):
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
-    def backward(self, grad):
+    def backward(self, *grads):
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def save(self, *arrays):
@@ -88,20 +109,105 @@ class Function:
         if _SYMBOLIC_HOOK and any(getattr(x, "_keras_symbolic", False) for x in inputs):
             return _SYMBOLIC_HOOK[0](self, inputs)      # functional-API placeholders
         arrays = [x.value if isinstance(x, Tensor) else x for x in inputs]
-        record = context.current().grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        check_inputs(self, arrays)
+        ctx = context.current()
+        record = ctx.grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if record:
             self.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         out = self.forward(*arrays)
+        several = isinstance(out, tuple)
+        outs = out if several else (out,)
+        if ctx.check_numerics:
+            _check_finite(self, outs, "produced")
         if not record:
             self.saved = ()
-            return Tensor(out)
-        self.inputs = inputs
-        return Tensor(out, requires_grad=True, node=self)
+            results = tuple(Tensor(o) for o in outs)
+        else:
+            self.inputs = inputs
+            self.n_outputs = len(outs)
+            results = tuple(Tensor(o, requires_grad=True, node=self) for o in outs)
+            for i, t in enumerate(results[1:], 1):
+                t.output_index = i
+        return results if several else results[0]
 
     def release(self):
         """Free the saved arrays and the links to the inputs (after backward)."""
         self.saved = ()
         self.inputs = ()
+        self.freed = True
 
     def __repr__(self):
         return f"<{type(self).__name__} op>"
+
+
+def check_inputs(op, arrays):
+    """Refuse, naming ``op``, inputs from two devices (array modules) or floating
+    inputs of two precisions (float64 data into a float32 layer would silently
+    promote the whole graph to float64); Python scalars mix with anything."""
+    first = first_float = None
+    for a in arrays:
+        t = type(a)
+        if t in _SCALARS or a is None:
+            continue
+        if first is None:
+            first = a
+        elif t is not type(first) and _module_name(t) != _module_name(type(first)):
+            raise ValueError(f"{_op_name(op)}: inputs live on two devices ({_device_of(first)} and "
+                             f"{_device_of(a)}); move them to one first, e.g. "
+                             f"kerasette.backend.to_device(x) (the default device) or .numpy() (the CPU)")
+        kind = getattr(a, "dtype", None)
+        if kind is None or kind.kind != "f" or not getattr(a, "ndim", 0):
+            continue                    # ints, bools, and 0-d values (weakly typed like scalars)
+        if first_float is None:
+            first_float = kind
+        elif kind != first_float and not op.mixes_dtypes:
+            raise TypeError(f"{_op_name(op)}: got {first_float} and {kind} inputs, which would silently "
+                            f"promote to {_wider(first_float, kind)}; cast one first "
+                            f"(ops.cast(x, '{_narrower(first_float, kind)}'), or build the layer "
+                            f"with dtype='{_wider(first_float, kind)}')")
+
+
+def _check_finite(op, arrays, verb):
+    for i, a in enumerate(arrays):
+        if a is None or getattr(a, "dtype", None) is None or a.dtype.kind not in "fc":
+            continue
+        if not bool(_module(a).isfinite(a).all()):
+            which = f" result {i}" if len(arrays) > 1 else ""
+            raise FloatingPointError(f"check_numerics: {_op_name(op)}{which} {verb} NaN or inf "
+                                     f"(shape {tuple(a.shape)}, dtype {a.dtype})")
+
+
+def check_finite(op, arrays, verb="produced"):
+    """Raise ``FloatingPointError`` naming ``op`` if any float array in ``arrays``
+    holds a NaN or inf (the numerics debug mode; the engine checks gradients too)."""
+    _check_finite(op, arrays, verb)
+
+
+_SCALARS = (int, float, bool, complex)
+
+
+def _module(a):
+    from ..backend import get_array_module
+    return get_array_module(a)
+
+
+def _module_name(t):
+    return t.__module__.split(".")[0]
+
+
+def _device_of(a):
+    name = _module_name(type(a))
+    return {"numpy": "cpu (NumPy)", "cupy": "gpu (CuPy)"}.get(name, f"{type(a).__name__} from {name}")
+
+
+def _op_name(op):
+    name = type(op).__name__
+    return f"op {name}" if not name.startswith("op ") else name
+
+
+def _wider(a, b):
+    return a if a.itemsize >= b.itemsize else b
+
+
+def _narrower(a, b):
+    return b if a.itemsize >= b.itemsize else a

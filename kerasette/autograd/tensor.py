@@ -17,10 +17,12 @@ class Tensor:
         value: an ndarray (any backend module) or something ``asarray`` takes.
         requires_grad: whether ``backward`` should compute ``.grad`` for it.
         node: the Function that produced it (set by ``Function.__call__``).
+
+    ``output_index`` says which of the node's results it is (0 for ops with one).
     """
 
     __array_priority__ = 100
-    __slots__ = ("value", "grad", "node", "requires_grad", "_keras_mask", "__weakref__")
+    __slots__ = ("value", "grad", "node", "output_index", "requires_grad", "_keras_mask", "__weakref__")
 
     def __init__(self, value, requires_grad=False, node=None):
         if not backend.is_array(value):
@@ -29,6 +31,7 @@ class Tensor:
         self.value = value
         self.grad = None
         self.node = node
+        self.output_index = 0
         self.requires_grad = requires_grad
         self._keras_mask = None
 
@@ -77,10 +80,10 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor(shape={self.shape}, dtype={self.dtype}{grad})\n{self.value!r}"
 
-    def backward(self, grad=None):
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
         """Backpropagate from this tensor (see ``autograd.backward``)."""
         from .engine import backward
-        backward(self, grad)
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self):
         """The same value, cut from the graph."""

@@ -247,7 +247,11 @@ class Layer:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}': called without inputs")
             args = (kwargs.pop("inputs"),)
-        inputs = map_structure(_to_tensor, args[0])
+        # float arrays are cast to the layer's dtype (NumPy's float64 data into a float32
+        # layer); arrays in the other arguments (RNN states) become Tensors the same way
+        dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
+        inputs = map_structure(lambda x: _to_tensor(x, dtype), args[0])
+        args = (inputs,) + tuple(map_structure(lambda x: _array_to_tensor(x, dtype), a) for a in args[1:])
         if not self.built:
             self._build_for(inputs)
         sig = self._signature()
@@ -371,21 +375,26 @@ def _layer_leaves(value):
     return []
 
 
-def _to_tensor(x):
-    """Inputs as Tensors on the default device; float64 NumPy data becomes floatx."""
-    if isinstance(x, Tensor) or x is None:
-        return x
-    if isinstance(x, (int, float, bool)):
+def _to_tensor(x, float_dtype=None):
+    """Inputs as Tensors on the default device; float arrays are cast to ``float_dtype``
+    (default floatx). Tensors pass as they are: a float64 Tensor into a float32 layer
+    is refused by the first op, not silently promoted or truncated."""
+    float_dtype = float_dtype or backend.floatx()
+    if x is None or isinstance(x, (Tensor, int, float, bool)):
         return x
     if not backend.is_array(x):
         import numpy as np
         x = np.asarray(x)
-    dtype = backend.floatx() if x.dtype.kind == "f" and x.dtype != backend.floatx() else None
+    dtype = float_dtype if x.dtype.kind == "f" and x.dtype != float_dtype else None
     if x.dtype.kind in "ub" and x.dtype.itemsize == 1:
         dtype = None
     # host data goes to the default device; a device array stays where it is
     dev = None if type(x).__module__ == "numpy" else backend.get_array_module(x)
     return Tensor(backend.to_device(x, dev, dtype=dtype))
+
+
+def _array_to_tensor(x, float_dtype):
+    return _to_tensor(x, float_dtype) if backend.is_array(x) else x
 
 
 def _first_dtype(inputs, default):

@@ -380,6 +380,7 @@ class Bidirectional(Layer):
         if merge_mode not in self.MERGE_MODES:
             raise ValueError(f"Bidirectional: unknown merge_mode {merge_mode!r}; expected one of "
                              f"'concat', 'sum', 'mul', 'ave' or None")
+        kwargs.setdefault("dtype", layer.dtype)         # inputs are cast to the wrapped layer's dtype
         super().__init__(**kwargs)
         config = serialize(layer)
         config.pop("build_config", None)

@@ -34,6 +34,8 @@ Padding follows Keras/TF: ``"valid"`` uses no padding; ``"same"`` gives
 ``ceil(H / stride)`` outputs and puts the odd extra pad row/column at the
 bottom/right.
 """
+import threading
+
 import numpy as np
 
 from .. import backend
@@ -123,13 +125,15 @@ class _BufferPool:
     def __init__(self, per_key=2):
         self.free = {}
         self.per_key = per_key
+        self.lock = threading.Lock()        # ops on several threads (or models) share the pool
 
     def get(self, xp, shape, dtype, fill_last_column=None):
         """A lent ``shape`` buffer; ``fill_last_column``: the value a fresh
         buffer's last column is set to (kept by every user of that shape)."""
-        stack = self.free.get((xp.__name__, shape, str(dtype)))
-        if stack:
-            return stack.pop()
+        with self.lock:
+            stack = self.free.get((xp.__name__, shape, str(dtype)))
+            if stack:
+                return stack.pop()
         buf = xp.empty(shape, dtype=dtype)
         if fill_last_column is not None:
             buf[..., -1] = fill_last_column
@@ -137,12 +141,14 @@ class _BufferPool:
 
     def put(self, buf):
         key = (xpof(buf).__name__, tuple(buf.shape), str(buf.dtype))
-        stack = self.free.setdefault(key, [])
-        if len(stack) < self.per_key:
-            stack.append(buf)
+        with self.lock:
+            stack = self.free.setdefault(key, [])
+            if len(stack) < self.per_key:
+                stack.append(buf)
 
     def clear(self):
-        self.free.clear()
+        with self.lock:
+            self.free.clear()
 
 
 _POOL = _BufferPool()

@@ -31,7 +31,6 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 """
 from .. import backend, parallel
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
 from .rnn import (_input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
                   full_batch_constants)
 
@@ -65,11 +64,7 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     _check_activations("lstm", activation, recurrent_activation)
     h0, c0 = _states(initial_state, 2, "lstm")
     mask, rmask = full_batch_constants(inputs, recurrent_kernel, mask, recurrent_dropout_mask)
-    op = LSTMFunction(go_backwards=go_backwards)
-    states = op(inputs, kernel, recurrent_kernel, bias, h0, c0, mask, rmask)
-    if states.node is None:
-        return states, Tensor(op.carry)
-    return states, _LSTMCarry(op)(states)
+    return LSTMFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, c0, mask, rmask)
 
 
 def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
@@ -106,14 +101,13 @@ class LSTMFunction(Function):
     """Forward/backward of the whole LSTM recurrence (see the module docstring).
 
     Inputs: ``x, kernel, recurrent_kernel, bias, h0, c0, mask, rmask``; the
-    last five may be None. The output is the ``h`` sequence; the final cell
-    state is left in ``self.carry`` (``lstm()`` turns it into a tensor).
+    last five may be None. Two results: the ``h`` sequence ``(batch, time,
+    units)`` and the final cell state ``c`` ``(batch, units)``; backward takes
+    a gradient for each (either may be None).
     """
 
     def __init__(self, go_backwards=False):
         self.go_backwards = bool(go_backwards)
-        self.carry = None
-        self.carry_grad = None
 
     def forward(self, x, w, u, b, h0, c0, mask, rmask):
         xp = backend.get_array_module(x, w)
@@ -152,19 +146,19 @@ class LSTMFunction(Function):
 
         parallel.run(part, parallel.ranges(B, xp=xp))
         if T:
-            self.carry = C[-1]
+            carry = C[-1]
         else:
-            self.carry = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
+            carry = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
         if self.needs_grad:
             self.save(xt if self.needs_grad[1] else None, w, u, G, H, C, TC, h0, c0, keep, rmask)
             self.has_bias = b is not None
-        return H.transpose(1, 0, 2)
+        return H.transpose(1, 0, 2), carry
 
-    def backward(self, g):
+    def backward(self, g, g_carry):
         xt, w, u, G, H, C, TC, h0, c0, keep, rmask = self.saved
-        xp = backend.get_array_module(g, G)
+        xp = backend.get_array_module(G)
         T, B, U = H.shape
-        gt = g.transpose(1, 0, 2)
+        gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
         # pre-activation derivatives of every gate, turned in place into dL/d(pre-activation)
         dA = G * (1 - G)
         dA[..., 2 * U:3 * U] = 1 - G[..., 2 * U:3 * U] ** 2
@@ -173,8 +167,8 @@ class LSTMFunction(Function):
         skip = (~keep).astype(G.dtype) if keep is not None else None
         carry_h = xp.zeros((B, U), dtype=G.dtype)
         carry_c = xp.zeros((B, U), dtype=G.dtype)
-        if self.carry_grad is not None:
-            carry_c += self.carry_grad
+        if g_carry is not None:
+            carry_c += g_carry
         uT = u.T
 
         def part(lo, hi):
@@ -210,26 +204,6 @@ class LSTMFunction(Function):
         if self.has_bias and ng[3]:
             gb = dA.reshape(T * B, 4 * U).sum(axis=0)
         return gx, gw, gu, gb, carry_h, carry_c, None, None
-
-
-class _LSTMCarry(Function):
-    """Hands out the final cell state of an ``LSTMFunction`` and routes its gradient back.
-
-    Its input is the LSTM's output, so its backward runs first: it leaves the
-    gradient of ``c`` on the LSTM op and passes zeros to the ``h`` sequence.
-    """
-
-    def __init__(self, op):
-        self.op = op
-
-    def forward(self, states):
-        return self.op.carry
-
-    def backward(self, g):
-        self.op.carry_grad = g
-        xp = backend.get_array_module(g)
-        T, B = self.op.saved[4].shape[:2]
-        return xp.zeros((B, T, g.shape[-1]), dtype=g.dtype)
 
 
 class GRUFunction(Function):

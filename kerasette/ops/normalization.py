@@ -28,8 +28,10 @@ class BatchNorm(Function):
     Inputs: x ``(..., C, ...)``, then mean, variance, gamma, beta, each ``(C,)``
     or None. With ``batch_stats=True`` mean and variance are None: they are the
     (biased) moments of this batch over every axis but ``axis``, computed here,
-    and the backward is the full batch-norm one (the statistics depend on x).
-    Otherwise they are given and get gradients of their own.
+    and the backward is the full batch-norm one (the statistics depend on x);
+    the op then has three results, ``y`` and the batch's ``(C,)`` mean and
+    variance (for the moving averages; differentiable too). Otherwise they are
+    given and get gradients of their own, and ``y`` is the only result.
 
     Inside ``kerasette.parallel.region()`` large inputs are split over the
     batch axis: the moments and the parameter gradients are sums of the
@@ -40,7 +42,6 @@ class BatchNorm(Function):
         self.epsilon = float(epsilon)
         self.axis = axis
         self.batch_stats = batch_stats
-        self.stats = None
 
     def forward(self, x, mean=None, variance=None, gamma=None, beta=None):
         red, bshape = _channel_layout(x, self.axis)
@@ -56,7 +57,6 @@ class BatchNorm(Function):
                 return (c * c).sum(axis=red)
 
             variance = _summed_parts(centre, parts) / self.n
-            self.stats = (mean, variance)
         else:
             parallel.run(lambda a, z: xp.subtract(x[a:z], mean.reshape(bshape), out=xhat[a:z]), parts)
         inv = 1 / xp.sqrt(variance + self.epsilon)
@@ -75,11 +75,13 @@ class BatchNorm(Function):
 
         parallel.run(scale, parts)
         self.save(xhat, inv, gamma)
-        return y
+        return (y, mean, variance) if self.batch_stats else y
 
-    def backward(self, g):
+    def backward(self, g, g_mean=None, g_var=None):
         xhat, inv, gamma = self.saved
-        xp = xpof(g)
+        xp = xpof(xhat)
+        if g is None:                               # only the statistics received a gradient
+            g = xp.zeros(xhat.shape, dtype=xhat.dtype)
         red, bshape = _channel_layout(xhat, self.axis)
         need = self.needs_grad + (False,) * (5 - len(self.needs_grad))
         parts = _batch_parts(xp, g, self.axis)
@@ -107,6 +109,10 @@ class BatchNorm(Function):
                     d = gg - (sum_gg / self.n).reshape(bshape)
                     d -= xhat[a:z] * (sum_ggx / self.n).reshape(bshape)
                     xp.multiply(d, inv.reshape(bshape), out=dx[a:z])
+                    if g_mean is not None:          # d mean / dx = 1 / n
+                        dx[a:z] += (g_mean / self.n).reshape(bshape)
+                    if g_var is not None:           # d var / dx = 2 (x - mean) / n = 2 xhat / (inv n)
+                        dx[a:z] += xhat[a:z] * (2 * g_var / (inv * self.n)).reshape(bshape)
                 else:
                     xp.multiply(gg, inv.reshape(bshape), out=dx[a:z])
 
@@ -211,14 +217,10 @@ def batch_norm(x, mean=None, variance=None, gamma=None, beta=None, epsilon=1e-3,
     """
     if (mean is None) != (variance is None):
         raise ValueError("batch_norm: give both mean and variance, or neither (batch statistics)")
-    fn = BatchNorm(epsilon=epsilon, axis=axis, batch_stats=mean is None)
-    y = fn(x, mean, variance, gamma, beta)
-    if not return_stats:
-        fn.stats = None
-        return y
-    stats = fn.stats if mean is None else (_raw(mean), _raw(variance))
-    fn.stats = None
-    return y, Tensor(stats[0]), Tensor(stats[1])
+    out = BatchNorm(epsilon=epsilon, axis=axis, batch_stats=mean is None)(x, mean, variance, gamma, beta)
+    if mean is None:                                # (y, batch mean, batch variance)
+        return out if return_stats else out[0]
+    return (out, Tensor(_raw(mean)), Tensor(_raw(variance))) if return_stats else out
 
 
 def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):

@@ -61,6 +61,8 @@ def test_shared_layer_gradient_is_sum_of_both_uses():
     kernel.value = kernel.value.astype(np.float64)
     for w in model.weights:
         w.value = w.value.astype(np.float64)
+    for layer in [model] + model.layers:          # inputs are cast to each layer's dtype
+        layer.dtype = "float64"
     xs = [xa, xb]
 
     def total_loss():

@@ -101,7 +101,7 @@ def test_float32_in_float32_out():
     g = Tensor(G.astype(np.float32), requires_grad=True)
     y, mean, var = ops.batch_norm(x, gamma=g, return_stats=True)
     assert y.dtype == np.float32 and mean.dtype == np.float32 and var.dtype == np.float32
-    assert not mean.requires_grad and mean.shape == (3,)
+    assert mean.requires_grad and mean.node is y.node and mean.shape == (3,)   # results of one node
     np.testing.assert_allclose(mean.numpy(), X4.mean((0, 1, 2)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(var.numpy(), X4.var((0, 1, 2)), rtol=1e-5)
     backward(y, np.ones(y.shape, np.float32))
@@ -160,3 +160,18 @@ def test_matches_torch():
     np.testing.assert_allclose(ky.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     for mine, theirs in ((kx, tx), (kg, tg), (kb, tb)):
         np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_batch_statistics_are_differentiable_results_of_the_same_node():
+    """The op's three results (y, batch mean, batch variance) each carry their gradient back to x."""
+    def fn(x, g):
+        y, mean, var = ops.batch_norm(x, gamma=g, return_stats=True)
+        return ops.concatenate([ops.reshape(y, (-1,)), mean * 3.0, var * 2.0], axis=0)
+
+    assert gradcheck(fn, [X4.copy(), G.copy()])
+
+    def stats_only(x):                                  # y receives no gradient at all
+        _, mean, var = ops.batch_norm(x, return_stats=True)
+        return mean + var
+
+    assert gradcheck(stats_only, [X4.copy()])
