@@ -7,32 +7,41 @@ GEMM, so any other thread that wants a core must fight them. On a 2-core
 machine the elementwise half of a convnet step thus uses half the machine.
 
 Inside ``region()`` (entered by ``fit`` / ``evaluate`` / ``predict`` for a
-model holding a convolution, pooling or recurrent layer) the BLAS is set to
-one thread and the ops that know how split their batch axis
-into ``num_threads()`` contiguous row ranges, each run by its own thread
+model holding a convolution, pooling or recurrent layer) every BLAS and
+OpenMP pool loaded in the process is limited to one thread through
+``threadpoolctl`` (OpenBLAS, MKL, BLIS, FlexiBLAS, Accelerate's OpenMP...,
+on Linux, macOS and Windows), and the ops that know how split their batch
+axis into ``num_threads()`` contiguous row ranges, each run by its own thread
 (``run``): NumPy releases the GIL inside ufunc loops and BLAS calls, so the
-ranges proceed in parallel, GEMMs included. On leaving the region the BLAS
-gets its own thread count back, so NumPy code outside kerasette is unchanged.
+ranges proceed in parallel, GEMMs included. On leaving the region the pools
+get their own thread counts back, so NumPy code outside kerasette is unchanged.
 A model of Dense layers alone keeps the BLAS's threads: its GEMMs run faster
 that way than split (a hand-off to a waiting Python thread costs ~50 us).
 
-Only NumPy arrays are split (CuPy ops run on the GPU). It is on by default
-when the BLAS thread count can be controlled (OpenBLAS / MKL found in the
-process); ``KERASETTE_NUM_THREADS`` or ``set_num_threads`` choose the count,
-and 1 turns it off.
+One thread owns the region at a time (a lock): while a thread trains inside
+it, another thread's ``predict`` runs its ops unsplit rather than oversubscribe
+the cores (the BLAS limit is process-wide, so it runs one-threaded GEMMs too).
+Only NumPy arrays are split (CuPy ops run on the GPU). ``KERASETTE_NUM_THREADS``
+or ``set_num_threads`` choose the count, and 1 turns it off; when splitting is
+off for a reason other than the user's choice, one log line says why.
 """
 import contextlib
-import ctypes
+import logging
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["num_threads", "set_num_threads", "region", "active", "ranges", "run", "summed",
-           "matmul", "matmul_tn"]
+           "matmul", "matmul_tn", "blas_threads"]
 
 _MAX_DEFAULT_THREADS = 8
-_state = {"threads": None, "executor": None, "blas": False, "active": False}
-_local = threading.local()       # marks worker threads: nested run() calls go serial
+# process-wide, read-mostly: the thread count, the worker pool, the region's owner (a thread id)
+_state = {"threads": None, "executor": None, "owner": None, "controller": None, "modules": -1}
+_region_lock = threading.Lock()  # held by the owner of the region for as long as it is inside
+_setup_lock = threading.Lock()   # guards creating the executor and the threadpoolctl controller
+_logged = set()                  # reasons already logged (one line each)
+log = logging.getLogger("kerasette.parallel")
 
 
 def num_threads():
@@ -44,7 +53,7 @@ def num_threads():
 
 def set_num_threads(n):
     """Set the intra-op thread count (1 turns the splitting off). Not inside ``region()``."""
-    if _state["active"]:
+    if _state["owner"] is not None:
         raise RuntimeError("parallel.set_num_threads: cannot change the thread count inside region()")
     n = int(n)
     if n < 1:
@@ -56,35 +65,48 @@ def set_num_threads(n):
 
 
 def active():
-    """True inside ``region()`` with more than one thread: ops should split."""
-    return _state["active"]
+    """True in the thread that owns ``region()`` (with more than one thread): its ops split."""
+    return _state["owner"] == threading.get_ident()
 
 
 @contextlib.contextmanager
 def region(enabled=True):
-    """Run the block with split ops and a one-thread BLAS (re-entrant; a no-op when
-    ``enabled`` is false or there is one thread)."""
-    if not enabled or _state["active"] or num_threads() == 1:
+    """Run the block with split ops and one-thread BLAS / OpenMP pools.
+
+    Re-entrant; a no-op when ``enabled`` is false, when there is one thread, or
+    when another thread owns the region (this thread's ops then run unsplit).
+    """
+    if not enabled or active() or num_threads() == 1:
         yield
         return
-    blas = _blas_controls()
-    previous = blas[0]() if blas else None
-    if blas:
-        blas[1](1)
-    _state["active"] = True
-    try:
+    if not _region_lock.acquire(blocking=False):
+        _log_once("busy", "intra-op splitting is off in thread %s while thread %s owns the region: "
+                  "its ops run unsplit", threading.get_ident(), _state["owner"])
         yield
+        return
+    try:
+        with _controller().limit(limits=1):
+            _state["owner"] = threading.get_ident()
+            try:
+                yield
+            finally:
+                _state["owner"] = None
     finally:
-        _state["active"] = False
-        if blas:
-            blas[1](previous)
+        _region_lock.release()
+
+
+def blas_threads():
+    """``{library path: thread count}`` of every BLAS / OpenMP pool loaded, as
+    ``threadpoolctl`` reads it from the libraries themselves."""
+    import threadpoolctl
+    return {info["filepath"]: info["num_threads"] for info in threadpoolctl.threadpool_info()}
 
 
 def ranges(n, min_rows=1, xp=None):
     """``[(start, stop), ...]``: ``range(n)`` cut into ``num_threads()`` contiguous
     parts, fewer when a part would be under ``min_rows``; one part outside the
     region, in a worker thread, or when ``xp`` (the ops' array module) is not NumPy."""
-    split = _state["active"] and not getattr(_local, "worker", False)
+    split = _state["owner"] == threading.get_ident()
     if xp is not None and xp.__name__ != "numpy":
         split = False
     parts = max(1, min(num_threads() if split else 1, n // max(min_rows, 1)))
@@ -109,7 +131,7 @@ def run(fn, parts):
     if len(parts) == 1:
         return [fn(*parts[0])]
     executor = _executor()
-    futures = [executor.submit(_as_worker, fn, a, b) for a, b in parts[1:]]
+    futures = [executor.submit(fn, a, b) for a, b in parts[1:]]
     error, first = None, None
     try:
         first = fn(*parts[0])
@@ -148,15 +170,13 @@ def _numpy():
     return numpy
 
 
-def _as_worker(fn, a, b):
-    _local.worker = True
-    return fn(a, b)
-
-
 def _forget_threads_after_fork():
     # a forked child has none of the parent's worker threads: start a fresh pool on demand
+    global _region_lock, _setup_lock
     _state["executor"] = None
-    _state["active"] = False
+    _state["owner"] = None
+    _region_lock = threading.Lock()
+    _setup_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -164,10 +184,28 @@ if hasattr(os, "register_at_fork"):
 
 
 def _executor():
-    if _state["executor"] is None:
-        _state["executor"] = ThreadPoolExecutor(max_workers=num_threads() - 1,
-                                                thread_name_prefix="kerasette-op")
-    return _state["executor"]
+    with _setup_lock:
+        if _state["executor"] is None:
+            _state["executor"] = ThreadPoolExecutor(max_workers=num_threads() - 1,
+                                                    thread_name_prefix="kerasette-op")
+        return _state["executor"]
+
+
+def _controller():
+    """A ``threadpoolctl.ThreadpoolController`` over every pool loaded; made again when
+    modules were imported since (a new import may have loaded another BLAS)."""
+    import threadpoolctl
+    with _setup_lock:
+        if _state["controller"] is None or _state["modules"] != len(sys.modules):
+            _state["controller"] = threadpoolctl.ThreadpoolController()
+            _state["modules"] = len(sys.modules)
+        return _state["controller"]
+
+
+def _log_once(reason, message, *args):
+    if reason not in _logged:
+        _logged.add(reason)
+        log.info(message, *args)
 
 
 def _default_threads():
@@ -180,59 +218,7 @@ def _default_threads():
         if n < 1:
             raise ValueError(f"KERASETTE_NUM_THREADS must be a positive integer, got {env!r}")
         return n
-    if _blas_controls() is None:
-        return 1           # cannot quiet the BLAS's own threads: splitting would fight them
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores == 1:
+        _log_once("cores", "intra-op splitting is off: this process may use one core")
     return max(1, min(cores, _MAX_DEFAULT_THREADS))
-
-
-def _blas_controls():
-    """``(get_threads, set_threads)`` of the BLAS NumPy loaded, or None if not found."""
-    if _state["blas"] is False:
-        _state["blas"] = _find_blas()
-    return _state["blas"]
-
-
-_BLAS_SYMBOLS = (   # (get, set) pairs: NumPy's bundled scipy-openblas, plain OpenBLAS, MKL
-    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-    ("openblas_get_num_threads", "openblas_set_num_threads"),
-    ("MKL_Get_Max_Threads", "MKL_Set_Num_Threads"),
-)
-
-
-def _find_blas():
-    import numpy  # noqa: F401  (loads the BLAS so that its library is mapped)
-
-    candidates = [p for p in _loaded_libraries()
-                  if "blas" in os.path.basename(p).lower() or "mkl" in os.path.basename(p).lower()]
-    # NumPy's own BLAS first (its wheels bundle it next to the package), then any other
-    candidates.sort(key=lambda p: "numpy" not in p and "scipy_openblas" not in p)
-    for path in candidates:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get_name, set_name in _BLAS_SYMBOLS:
-            if hasattr(lib, get_name) and hasattr(lib, set_name):
-                get, put = getattr(lib, get_name), getattr(lib, set_name)
-                get.restype, get.argtypes = ctypes.c_int, []
-                put.restype, put.argtypes = None, [ctypes.c_int]
-                return get, put
-    return None
-
-
-def _loaded_libraries():
-    """Paths of the shared libraries mapped into this process (Linux; else none)."""
-    try:
-        with open("/proc/self/maps") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
-    paths = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 6 and ".so" in parts[-1] and parts[-1] not in paths:
-            paths.append(parts[-1])
-    return paths

@@ -84,18 +84,81 @@ def test_nested_ranges_in_a_worker_are_not_split(threads3):
     assert inner[1] == inner[2] == [(0, 30)]                # worker threads never do
 
 
-def test_region_sets_the_blas_to_one_thread_and_restores_it(threads3):
-    controls = parallel._blas_controls()
-    if controls is None:
-        pytest.skip("no controllable BLAS found in this process")
-    get, _ = controls
-    before = get()
+def _pool_threads():
+    """Thread counts of every BLAS / OpenMP pool, read from the libraries by threadpoolctl."""
+    import threadpoolctl
+    return {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()}
+
+
+def test_region_sets_every_blas_to_one_thread_and_restores_it(threads3):
+    before = _pool_threads()
+    if not before:
+        pytest.skip("no BLAS or OpenMP pool loaded in this process")
     with parallel.region():
-        assert get() == 1
+        assert set(_pool_threads().values()) == {1}
         with parallel.region():                  # re-entrant
-            assert get() == 1
+            assert set(_pool_threads().values()) == {1}
         assert parallel.active()
-    assert get() == before
+    assert _pool_threads() == before
+    assert parallel.blas_threads() == before
+
+
+def test_region_also_limits_a_blas_loaded_after_the_first_region(threads3):
+    """SciPy bundles its own OpenBLAS: imported later, it is limited too (the old
+    /proc/self/maps probe set only one library and let the other oversubscribe)."""
+    with parallel.region():
+        pass
+    pytest.importorskip("scipy.linalg")
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
+    before = _pool_threads()
+    with parallel.region():
+        assert set(_pool_threads().values()) == {1}, _pool_threads()
+    assert _pool_threads() == before
+
+
+def test_one_region_owner_at_a_time(threads3):
+    """A second thread entering region() while the first owns it runs unsplit, without waiting."""
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def owner():
+        with parallel.region():
+            seen["owner_active"] = parallel.active()
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=owner)
+    t.start()
+    assert inside.wait(10)
+    with parallel.region():
+        seen["other_active"] = parallel.active()
+        seen["other_ranges"] = parallel.ranges(12)
+    release.set()
+    t.join(10)
+    assert seen == {"owner_active": True, "other_active": False, "other_ranges": [(0, 12)]}
+    with parallel.region():                        # free again once the owner left
+        assert parallel.active()
+
+
+def test_busy_region_is_logged_once(threads3, caplog):
+    inside, release = threading.Event(), threading.Event()
+
+    def owner():
+        with parallel.region():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=owner)
+    t.start()
+    inside.wait(10)
+    parallel._logged.discard("busy")
+    with caplog.at_level("INFO", logger="kerasette.parallel"):
+        for _ in range(3):
+            with parallel.region():
+                pass
+    release.set()
+    t.join(10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kerasette.parallel"]
+    assert len(lines) == 1 and "owns the region" in lines[0] and "unsplit" in lines[0]
 
 
 def test_region_with_one_thread_changes_nothing():

@@ -362,7 +362,7 @@ class Layer:
 
 _NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
                 "_weight_regularizers", "_added_losses",
-                "_build_shapes", "_compiled"}
+                "_build_shapes", "_compiled", "_run_lock_"}
 
 
 def _layer_leaves(value):

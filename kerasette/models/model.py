@@ -6,6 +6,9 @@ the training loop here, which never knows which backend it runs on: batches
 come from ``Dataset`` already on the device, and metrics stay on the device
 until a log is read.
 """
+import functools
+import threading
+
 from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
@@ -15,6 +18,16 @@ from ..layers.symbolic import flatten_structure, map_structure
 from .data import Dataset, unpack_data
 
 __all__ = ["Model"]
+
+
+
+def _holding_run_lock(method):
+    """Run a Model loop while holding the model's ``_run_lock`` (see there)."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._run_lock():
+            return method(self, *args, **kwargs)
+    return locked
 
 
 class Model(Layer):
@@ -217,6 +230,17 @@ class Model(Layer):
             v.grad = None
 
     # -- loops -----------------------------------------------------------------------
+    def _run_lock(self):
+        """This model's lock around the loops that update its metric and loss trackers
+        (fit, evaluate, train/test_on_batch): re-entrant, so validation inside fit and
+        callbacks calling evaluate work; another thread's evaluate waits for the fit.
+        ``predict`` reads weights only and does not take it."""
+        lock = self.__dict__.get("_run_lock_")
+        if lock is None:
+            lock = self.__dict__.setdefault("_run_lock_", threading.RLock())   # atomic in CPython
+        return lock
+
+    @_holding_run_lock
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -281,6 +305,7 @@ class Model(Layer):
         cb.on_train_end()
         return history
 
+    @_holding_run_lock
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics over the data, in batches, without recording a graph.
@@ -323,6 +348,7 @@ class Model(Layer):
             return {k: np.concatenate([o[k] for o in outs]) for k in first}
         return np.concatenate(outs)
 
+    @_holding_run_lock
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on exactly this batch; returns loss (and metrics)."""
         self._assert_compiled("train_on_batch")
@@ -332,6 +358,7 @@ class Model(Layer):
         (batch,) = list(data.batches(len(data), device=self._data_device()))
         return _format(_materialize(self.train_step(batch)), return_dict)
 
+    @_holding_run_lock
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on exactly this batch, without training."""
         self._assert_compiled("test_on_batch")
@@ -584,3 +611,4 @@ def _align_targets(y, outs, y_pred):
             raise ValueError(f"Expected targets for {len(outs)} outputs, got {len(y)}")
         return list(y)
     return [y]
+
