@@ -6,7 +6,7 @@ Model, Input, compile / fit / evaluate / predict, HDF5 weights.
 __version__ = "0.1.0"
 
 from . import backend, config
-from .backend import set_random_seed
+from .backend import set_random_seed, device_scope as device
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
 from . import layers, models, utils, datasets, saving
@@ -15,5 +15,5 @@ from .models import Model, Sequential
 
 __all__ = ["backend", "config", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
            "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
-           "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed"]
+           "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device"]
 
