@@ -45,29 +45,60 @@ _BY_NAME = {
 
 
 def get(identifier):
-    """An activation function from a name, ``None`` (linear) or a callable."""
+    """An activation function from a name, ``None`` (linear), a config or a callable.
+
+    Names resolve through ``kerasette.registry``: the built-ins, then functions
+    registered with ``@keras.saving.register_keras_serializable()``, passed in
+    ``custom_objects`` of the loading call or in an active ``custom_object_scope``."""
+    from . import registry
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown activation: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return _BY_NAME[identifier]
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier]
+        found = registry.lookup(identifier)
+        if found is None or not callable(found):
+            raise ValueError(f"Unknown activation: {identifier!r}. Known: {sorted(_BY_NAME)}; a "
+                             f"custom one must be registered with "
+                             f"@keras.saving.register_keras_serializable() or passed in custom_objects")
+        return found
     if isinstance(identifier, dict):
-        return get(identifier.get("config", {}).get("name", identifier.get("class_name")))
+        name = identifier.get("class_name")
+        inner = identifier.get("config")
+        if name == "function" and isinstance(inner, str):
+            return get(inner)
+        if name in _BY_NAME and not isinstance(inner, dict) or name in _BY_NAME and not inner:
+            return _BY_NAME[name]
+        if isinstance(inner, dict) and inner.get("name") in _BY_NAME and name not in ("__lambda__",):
+            return _BY_NAME[inner["name"]]          # Keras 2's {"class_name": ..., "config": {"name": "relu"}}
+        fn = registry.deserialize_keras_object(identifier, kinds=("activation",))
+        if not callable(fn):
+            raise ValueError(f"Could not interpret activation config: class {name!r} is not callable")
+        return fn
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret activation: {identifier!r}")
 
 
 def serialize(fn):
-    """The name of a built-in activation (or the callable's ``__name__``)."""
+    """The name of a built-in activation; a custom function as Keras 3's
+    ``{"class_name": "function", "config": "package>name"}`` (its registered name, else
+    its ``__name__``); a callable object as its class config."""
+    from . import registry
     for name, f in _BY_NAME.items():
         if f is fn:
             return name
-    return getattr(fn, "__name__", str(fn))
+    return registry.serialize_keras_object(fn, "activation")
+
+
+def _name(fn):
+    for name, f in _BY_NAME.items():
+        if f is fn:
+            return name
+    return getattr(fn, "__name__", None)
 
 
 def fusable_name(fn):
     """The name of ``fn`` when the fused dense op can apply it in-node, else None."""
-    name = serialize(fn)
+    name = _name(fn)
     return {"linear": None, "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}.get(name, False)

@@ -284,13 +284,23 @@ def get(identifier):
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return _BY_NAME[identifier]()
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier]()
+        from . import registry
+        found = registry.lookup(identifier)         # registered / custom_objects / scope
+        if found is None:
+            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(_BY_NAME)}; a custom one "
+                             f"must be registered with @keras.saving.register_keras_serializable() "
+                             f"or passed in custom_objects")
+        return get(found() if isinstance(found, type) else found)
     if isinstance(identifier, dict):
         cls = _CLASSES.get(identifier.get("class_name"))
         if cls is None:
-            raise ValueError(f"Unknown loss class: {identifier.get('class_name')!r}")
+            from . import registry
+            found = registry.deserialize_keras_object(identifier, kinds=("loss",))
+            if isinstance(found, type) or not callable(found):
+                raise ValueError(f"Unknown loss class: {identifier.get('class_name')!r}")
+            return get(found)
         return cls.from_config(identifier.get("config", {}))
     if identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()

@@ -153,9 +153,15 @@ def get(identifier):
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return _BY_NAME[identifier](name=identifier)
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier](name=identifier)
+        from . import registry
+        found = registry.lookup(identifier)         # registered / custom_objects / scope
+        if found is None:
+            raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(_BY_NAME)}; a custom one "
+                             f"must be registered with @keras.saving.register_keras_serializable() "
+                             f"or passed in custom_objects")
+        return get(found() if isinstance(found, type) else found)
     if callable(identifier):
         return _FunctionMetric(identifier)
     raise TypeError(f"Could not interpret metric: {identifier!r}")

@@ -139,13 +139,21 @@ class Optimizer:
 
     def get_config(self):
         lr = self._learning_rate
-        return {"name": self.name, "learning_rate": lr if not callable(lr) else float(lr(self.iterations)),
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif callable(lr):
+            from . import registry
+            lr = registry.serialize_keras_object(lr, f"{self.name}.learning_rate")
+        return {"name": self.name, "learning_rate": lr,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm, "weight_decay": self.weight_decay}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = {k: v for k, v in config.items() if k in _init_args(cls)}
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            config["learning_rate"] = schedules.deserialize(lr, custom_objects)
         return cls(**config)
 
 
@@ -343,22 +351,36 @@ _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagr
 
 
 def get(identifier):
-    """An optimizer from a name (``"adam"``), an Optimizer or a config dict."""
+    """An optimizer from a name (``"adam"``), an Optimizer or a config dict (built-in,
+    registered with ``register_keras_serializable`` or in an active ``custom_object_scope``)."""
+    from . import registry
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
         key = identifier.lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown optimizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return _BY_NAME[key]()
+        if key in _BY_NAME:
+            return _BY_NAME[key]()
+        found = registry.lookup(identifier)
+        if isinstance(found, type) and issubclass(found, Optimizer):
+            return found()
+        raise ValueError(f"Unknown optimizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
     if isinstance(identifier, dict):
-        key = identifier.get("class_name", "").lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown optimizer class: {identifier.get('class_name')!r}")
-        return _BY_NAME[key].from_config(identifier.get("config", {}))
+        name = identifier.get("class_name")
+        cls = _BY_NAME.get(name.lower()) if isinstance(name, str) else None
+        if cls is None:
+            found = registry.lookup(identifier.get("registered_name") or name) or registry.lookup(name)
+            cls = found if isinstance(found, type) and issubclass(found, Optimizer) else None
+        if cls is None:
+            raise ValueError(f"Unknown optimizer class: {name!r}")
+        config = identifier.get("config", {})
+        if not isinstance(config, dict):
+            raise ValueError(f"Optimizer {name!r}: config must be a dict, got {type(config).__name__}")
+        return cls.from_config(config)
     raise TypeError(f"Could not interpret optimizer: {identifier!r}")
 
 
 def serialize(opt):
-    """``{"module", "class_name", "config"}`` of an optimizer, as Keras writes it."""
-    return {"module": "keras.optimizers", "class_name": type(opt).__name__, "config": opt.get_config()}
+    """``{"module", "class_name", "config", "registered_name"}`` of an optimizer, as Keras writes it
+    (a learning-rate schedule as its own config)."""
+    from . import registry
+    return registry.serialize_keras_object(opt)

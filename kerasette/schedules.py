@@ -12,7 +12,7 @@ Example:
 import math
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-           "CosineDecay"]
+           "CosineDecay", "serialize", "deserialize"]
 
 
 class LearningRateSchedule:
@@ -37,6 +37,7 @@ class ExponentialDecay(LearningRateSchedule):
             raise ValueError(f"ExponentialDecay: decay_steps must be > 0, got {decay_steps}")
         self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
         self.decay_rate, self.staircase = decay_rate, staircase
+        self.name = name or type(self).__name__
 
     def __call__(self, step):
         p = step / self.decay_steps
@@ -44,7 +45,7 @@ class ExponentialDecay(LearningRateSchedule):
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase}
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 class InverseTimeDecay(ExponentialDecay):
@@ -63,6 +64,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             raise ValueError(f"PiecewiseConstantDecay: need len(values) == len(boundaries) + 1, got "
                              f"{len(values)} values and {len(boundaries)} boundaries")
         self.boundaries, self.values = list(boundaries), list(values)
+        self.name = name or "PiecewiseConstant"
 
     def __call__(self, step):
         for b, v in zip(self.boundaries, self.values):
@@ -71,7 +73,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return self.values[-1]
 
     def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values}
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
 class CosineDecay(LearningRateSchedule):
@@ -81,6 +83,7 @@ class CosineDecay(LearningRateSchedule):
                  warmup_steps=0):
         self.initial_learning_rate, self.decay_steps, self.alpha = initial_learning_rate, decay_steps, alpha
         self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
+        self.name = name or "CosineDecay"
 
     def __call__(self, step):
         start = self.initial_learning_rate
@@ -94,4 +97,24 @@ class CosineDecay(LearningRateSchedule):
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+                "alpha": self.alpha, "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps,
+                "name": self.name}
+
+
+def serialize(schedule):
+    """``{"module", "class_name", "config", "registered_name"}`` of a schedule, as Keras writes it."""
+    from . import registry
+    if not isinstance(schedule, LearningRateSchedule):
+        raise TypeError(f"schedules.serialize: expected a LearningRateSchedule, got "
+                        f"{type(schedule).__name__}")
+    return registry.serialize_keras_object(schedule)
+
+
+def deserialize(config, custom_objects=None):
+    """A schedule from ``serialize``'s dict (built-in, registered or in ``custom_objects``)."""
+    from . import registry
+    obj = registry.deserialize_keras_object(config, custom_objects, kinds=("schedule",))
+    if not isinstance(obj, LearningRateSchedule) and not callable(obj):
+        raise ValueError(f"schedules.deserialize: {config.get('class_name')!r} is not a "
+                         f"learning-rate schedule")
+    return obj

@@ -171,16 +171,43 @@ class Reshape(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a stateless function of Tensors as a layer: ``Lambda(lambda x: x * 2)``."""
+    """Wraps a stateless function of Tensors as a layer: ``Lambda(lambda x: x * 2)``.
+
+    Args:
+        function: ``fn(inputs, **arguments)``.
+        output_shape: the output shape (without the batch axis, or with it), or a
+            function ``input_shape -> output_shape``; inferred by running ``function``
+            on zeros when None.
+        mask: a function ``(inputs, mask) -> mask``, or a fixed mask, for the output.
+        arguments: extra keyword arguments for ``function``.
+
+    Saving: a named function is saved by name (register it with
+    ``@keras.saving.register_keras_serializable()`` or pass it in ``custom_objects``
+    when loading); a Python ``lambda`` is saved as bytecode, which loading refuses
+    unless ``safe_mode=False`` (running code from a file can do anything).
+    """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda '{self.name}': function must be callable, got "
+                            f"{type(function).__name__}")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda '{self.name}': arguments must be a dict of keyword arguments, "
+                            f"got {type(arguments).__name__}")
         self.function = function
         self.arguments = arguments or {}
-        self._output_shape = output_shape
+        self.mask = mask
+        self._output_shape = tuple(output_shape) if isinstance(output_shape, list) else output_shape
+        self.supports_masking = mask is not None
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def compute_mask(self, inputs, mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is not None:
@@ -189,23 +216,110 @@ class Lambda(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        import base64
-        import marshal
-        code = base64.b64encode(marshal.dumps(self.function.__code__)).decode("ascii")
-        return {**super().get_config(), "function": {"class_name": "__lambda__", "config": {"code": code}},
-                "arguments": self.arguments}
+        from ..registry import serialize_keras_object
+        config = {**super().get_config(), "function": self._function_config(self.function, "function")}
+        if self._output_shape is not None:
+            config["output_shape"] = (self._function_config(self._output_shape, "output_shape")
+                                      if callable(self._output_shape) else list(self._output_shape))
+        if self.mask is not None:
+            config["mask"] = (self._function_config(self.mask, "mask") if callable(self.mask)
+                              else serialize_keras_object(self.mask, f"{self.name}.mask"))
+        config["arguments"] = serialize_keras_object(self.arguments, f"{self.name}.arguments")
+        return config
+
+    def _function_config(self, fn, what):
+        import types
+        from ..registry import dump_function, serialize_keras_object
+        where = f"{self.name}.{what}"
+        if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>":
+            code, defaults, closure = dump_function(fn)
+            return {"class_name": "__lambda__",
+                    "config": {"code": code, "defaults": serialize_keras_object(defaults, where),
+                               "closure": serialize_keras_object(closure, where)}}
+        return serialize_keras_object(fn, where)
 
     @classmethod
-    def from_config(cls, config, safe_mode=True):
-        import base64
-        import marshal
-        import types
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild from ``get_config()`` (Keras 3's, or Keras 2's ``function_type`` form).
+
+        A function stored as bytecode is refused (before it is decoded) unless
+        ``safe_mode=False`` here or in the loading call in progress."""
+        from .. import registry
         config = dict(config)
-        fn = config.pop("function")
-        if isinstance(fn, dict) and fn.get("class_name") == "__lambda__":
-            code = marshal.loads(base64.b64decode(fn["config"]["code"]))
-            fn = types.FunctionType(code, {"ops": ops, "np": np})
-        return cls(fn, **config)
+        name = config.get("name", "lambda")
+        legacy = {k: config.pop(k, None) for k in ("module", "function_type", "output_shape_type",
+                                                  "output_shape_module")}
+        safe = registry.effective_safe_mode(safe_mode)
+        with registry.SafeModeScope(safe), registry.CustomObjectScope(custom_objects or {}):
+            config["function"] = _lambda_function(config.get("function"), legacy["function_type"],
+                                                  f"the function of Lambda layer '{name}'", custom_objects)
+            shape = config.get("output_shape")
+            if shape is not None and (legacy["output_shape_type"] in ("lambda", "function")
+                                      or isinstance(shape, dict)):
+                config["output_shape"] = _lambda_function(shape, legacy["output_shape_type"],
+                                                          f"the output_shape of Lambda layer '{name}'",
+                                                          custom_objects)
+            elif isinstance(shape, list):
+                config["output_shape"] = tuple(shape)
+            mask = config.get("mask")
+            if isinstance(mask, dict) and mask.get("class_name") in ("__lambda__", "function"):
+                config["mask"] = _lambda_function(mask, None, f"the mask of Lambda layer '{name}'",
+                                                  custom_objects)
+            elif mask is not None:
+                config["mask"] = registry.deserialize_keras_object(mask, custom_objects)
+            config["arguments"] = _lambda_arguments(config.get("arguments"), custom_objects)
+        return super().from_config(config)
+
+
+def _lambda_function(spec, function_type, what, custom_objects):
+    """The callable a Lambda config names: a registered / passed function, or (only with
+    safe_mode off) a function rebuilt from bytecode. Keras 2 configs store bytecode as a
+    ``[code, defaults, closure]`` list with ``function_type: "lambda"``."""
+    from .. import registry
+    bytecode = None
+    if function_type == "lambda" or isinstance(spec, (list, tuple)):
+        bytecode = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    elif isinstance(spec, dict) and spec.get("class_name") == "__lambda__":
+        inner = spec.get("config")
+        inner = inner if isinstance(inner, dict) else {}
+        bytecode = inner.get("value") or [inner.get("code"), inner.get("defaults"), inner.get("closure")]
+    if bytecode is not None:
+        if registry.in_safe_mode() is not False:
+            raise registry.unsafe_code_error(what)
+        code, defaults, closure = (list(bytecode) + [None, None])[:3]
+        return registry.load_function(code, registry.deserialize_keras_object(defaults, custom_objects),
+                                      registry.deserialize_keras_object(closure, custom_objects))
+    if isinstance(spec, str):
+        return registry.resolve_function(spec, custom_objects)
+    if isinstance(spec, dict) and "class_name" in spec:
+        fn = registry.deserialize_keras_object(spec, custom_objects)
+        if not callable(fn):
+            raise ValueError(f"Cannot rebuild {what}: {spec.get('class_name')!r} is not callable")
+        return fn
+    raise ValueError(f"Cannot rebuild {what}: expected a function name or config, got "
+                     f"{type(spec).__name__}")
+
+
+def _lambda_arguments(arguments, custom_objects):
+    """Lambda ``arguments`` from a config, with Keras 2's ``{"type": "ndarray"}`` values."""
+    from .. import registry
+    if arguments is None:
+        return None
+    if not isinstance(arguments, dict):
+        raise ValueError(f"Lambda: arguments must be a dict, got {type(arguments).__name__}")
+    out = {}
+    for key, value in arguments.items():
+        if isinstance(value, dict) and value.get("type") == "ndarray" and "value" in value:
+            out[key] = np.asarray(value["value"], dtype=_ndarray_dtype(value["value"]))
+        else:
+            out[key] = registry.deserialize_keras_object(value, custom_objects)
+    return out
+
+
+def _ndarray_dtype(value):
+    """float32 for float data (Keras's default), the natural dtype otherwise."""
+    arr = np.asarray(value)
+    return np.float32 if arr.dtype.kind == "f" else arr.dtype
 
 
 class Masking(Layer):

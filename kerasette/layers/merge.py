@@ -162,19 +162,132 @@ def dot(inputs, axes=-1, **kwargs):
 
 
 class _OpLayer(Layer):
-    """A layer wrapping an ops function for arithmetic on symbolic tensors (``x + y``)."""
+    """An op applied to symbolic tensors in functional code (``ops.relu(x)``, ``x + 1``,
+    ``x[:, :2]``), as a layer of the graph.
 
-    def __init__(self, fn, **kwargs):
+    Args:
+        op: the configured op (a ``kerasette.autograd.Function`` instance, e.g.
+            ``Mean(axis=1)``), or a config dict of one (from ``get_config``).
+        arguments: the op's inputs in order, with ``None`` where a symbolic tensor goes
+            (``positions``) and the constants (numbers, arrays, index keys) elsewhere.
+        positions: which of ``arguments`` are the layer's inputs.
+
+    Saves as the op's class and settings plus the constants; it loads back without
+    running anything from the file (only ``kerasette.ops`` classes and registered ops
+    are looked up).
+    """
+
+    def __init__(self, op=None, arguments=None, positions=None, fn=None, **kwargs):
         super().__init__(**kwargs)
-        self.fn = fn
+        if fn is not None:                  # a plain function (not saveable)
+            if op is not None:
+                raise TypeError(f"_OpLayer '{self.name}': pass op or fn, not both")
+            self.fn, self.op, self.arguments, self.positions = fn, None, None, None
+            return
+        if isinstance(op, dict):
+            op = _op_from_config(op, self.name)
+        from ..autograd.function import Function
+        if not isinstance(op, Function):
+            raise TypeError(f"_OpLayer '{self.name}': op must be a kerasette op (Function), got "
+                            f"{type(op).__name__}")
+        arguments = list(arguments) if arguments is not None else [None]
+        positions = list(positions) if positions is not None else [0]
+        if any(not isinstance(i, int) or not 0 <= i < len(arguments) for i in positions):
+            raise ValueError(f"_OpLayer '{self.name}': positions {positions} do not index the "
+                             f"{len(arguments)} argument(s)")
+        self.op, self.arguments, self.positions, self.fn = op, arguments, positions, None
 
     def __call__(self, *args, **kwargs):
         return super().__call__(list(args) if len(args) > 1 else args[0], **kwargs)
 
     def call(self, inputs):
-        return self.fn(*inputs) if isinstance(inputs, list) else self.fn(inputs)
+        tensors = inputs if isinstance(inputs, list) else [inputs]
+        if self.fn is not None:
+            return self.fn(*tensors)
+        import copy
+        args = list(self.arguments)
+        for i, t in zip(self.positions, tensors):
+            args[i] = t
+        return copy.copy(self.op)(*args)            # a fresh node per call
+
+    def get_config(self):
+        from ..registry import serialize_keras_object
+        if self.fn is not None:
+            raise TypeError(f"Cannot save layer '{self.name}': it wraps the Python function "
+                            f"{getattr(self.fn, '__name__', self.fn)!r}; use a Lambda layer with a "
+                            f"registered function")
+        constants = [None if i in self.positions else a for i, a in enumerate(self.arguments)]
+        return {**super().get_config(), "op": _op_config(self.op, self.name),
+                "arguments": serialize_keras_object(_mark_tuples(constants), f"{self.name}.arguments"),
+                "positions": list(self.positions)}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..registry import deserialize_keras_object
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", {}).get("name")
+        if "arguments" in config:
+            config["arguments"] = deserialize_keras_object(config["arguments"])
+        return cls(**config)
+
+
+def _op_config(op, layer_name):
+    """``{"module", "class_name", "config"}`` of a configured op: its settings (the
+    attributes its constructor set), tuples marked so that index keys come back as tuples."""
+    from ..registry import get_registered_name, serialize_keras_object
+    cls = type(op)
+    settings = {k: v for k, v in vars(op).items() if not k.startswith("_")}
+    registered = get_registered_name(cls)
+    return {"module": cls.__module__, "class_name": cls.__name__,
+            "config": serialize_keras_object(_mark_tuples(settings), f"{layer_name}.op"),
+            "registered_name": registered if registered != cls.__name__ else None}
+
+
+def _op_from_config(config, layer_name):
+    """The op a ``_op_config`` dict describes: a ``kerasette.ops`` class (looked up among the
+    loaded op modules, never imported) or a registered / custom one."""
+    from ..autograd.function import Function
+    from ..registry import deserialize_keras_object, lookup
+    name, module = config.get("class_name"), config.get("module")
+    cls = lookup(config.get("registered_name") or name, None) if isinstance(name, str) else None
+    if cls is None and isinstance(module, str) and module.startswith("kerasette.ops.") \
+            and isinstance(name, str):
+        cls = _builtin_ops(Function).get((module, name))
+    if not (isinstance(cls, type) and issubclass(cls, Function)):
+        raise ValueError(f"_OpLayer '{layer_name}': unknown op {module}.{name}; custom ops must be "
+                         f"registered with @keras.saving.register_keras_serializable() or passed in "
+                         f"custom_objects")
+    settings = deserialize_keras_object(config.get("config") or {})
+    if not isinstance(settings, dict):
+        raise ValueError(f"_OpLayer '{layer_name}': the settings of op {name} must be a dict")
+    op = cls.__new__(cls)
+    op.__dict__.update(settings)
+    return op
+
+
+def _builtin_ops(base):
+    """{(module, class name): class} of every loaded ``kerasette.ops`` op class."""
+    out, todo = {}, [base]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("kerasette.ops."):
+                out.setdefault((sub.__module__, sub.__name__), sub)
+    return out
+
+
+def _mark_tuples(value):
+    """Tuples (index keys, axes) as ``__tuple__`` values: the config format has only lists."""
+    if isinstance(value, tuple):
+        return {"class_name": "__tuple__", "config": {"value": [_mark_tuples(v) for v in value]}}
+    if isinstance(value, list):
+        return [_mark_tuples(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mark_tuples(v) for k, v in value.items()}
+    return value
 
 
 def _op_layer(fn, name):
     from .layer import unique_name
-    return _OpLayer(fn, name=unique_name(name))
+    return _OpLayer(fn=fn, name=unique_name(name))

@@ -27,76 +27,78 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
-    # arithmetic on symbolic tensors builds Lambda-like layers so that
-    # ``x + y`` works in functional code
-    def _binary(self, other, fn, name):
-        from .merge import _op_layer
-        if not isinstance(other, KerasTensor):          # a constant: keep it inside the layer
-            return _op_layer(lambda a: fn(a, other), name)(self)
-        return _op_layer(fn, name)(self, other)
-
+    # arithmetic on symbolic tensors calls the op, which records an op layer (see
+    # _apply_op_symbolically), so that ``x + 1`` in functional code saves and loads
     def __add__(self, o):
         from .. import ops
-        return self._binary(o, ops.add, "add")
+        return ops.add(self, o)
 
     def __radd__(self, o):
         from .. import ops
-        return _rev(self, o, ops.add, "add")
+        return ops.add(o, self)
 
     def __sub__(self, o):
         from .. import ops
-        return self._binary(o, ops.subtract, "subtract")
+        return ops.subtract(self, o)
 
     def __rsub__(self, o):
         from .. import ops
-        return _rev(self, o, ops.subtract, "subtract")
+        return ops.subtract(o, self)
 
     def __mul__(self, o):
         from .. import ops
-        return self._binary(o, ops.multiply, "multiply")
+        return ops.multiply(self, o)
 
     def __rmul__(self, o):
         from .. import ops
-        return _rev(self, o, ops.multiply, "multiply")
+        return ops.multiply(o, self)
 
     def __truediv__(self, o):
         from .. import ops
-        return self._binary(o, ops.divide, "divide")
+        return ops.divide(self, o)
+
+    def __rtruediv__(self, o):
+        from .. import ops
+        return ops.divide(o, self)
 
     def __matmul__(self, o):
         from .. import ops
-        return self._binary(o, ops.matmul, "matmul")
+        return ops.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        from .. import ops
+        return ops.matmul(o, self)
+
+    def __pow__(self, o):
+        from .. import ops
+        return ops.power(self, o)
 
     def __neg__(self):
         from .. import ops
-        from .merge import _op_layer
-        return _op_layer(ops.negative, "negative")(self)
+        return ops.negative(self)
 
     def __getitem__(self, key):
         from .. import ops
-        from .merge import _op_layer
-        return _op_layer(lambda x: ops.get_item(x, key), "get_item")(self)
-
-
-def _rev(t, o, fn, name):
-    from .merge import _op_layer
-    return _op_layer(lambda a: fn(o, a), name)(t)
+        return ops.get_item(self, key)
 
 
 def _apply_op_symbolically(function, inputs):
-    """An op called on KerasTensors (``ops.relu(x)`` in functional code) becomes a layer
-    that applies a fresh copy of the op to the real tensors at run time."""
-    import copy
-    from .merge import _op_layer
+    """An op called on KerasTensors (``ops.relu(x)``, ``x + 1`` in functional code) becomes
+    an op layer: the configured op, its constant arguments and which arguments are the
+    symbolic inputs. It saves as that description and applies a fresh copy of the op
+    to the real tensors at run time."""
+    from .merge import _OpLayer
+    from .layer import unique_name
     positions = [i for i, x in enumerate(inputs) if isinstance(x, KerasTensor)]
+    arguments = [None if i in positions else x for i, x in enumerate(inputs)]
+    layer = _OpLayer(op=function, arguments=arguments, positions=positions,
+                     name=unique_name(_op_name(type(function).__name__)))
+    return layer(*[inputs[i] for i in positions])
 
-    def run(*tensors):
-        args = list(inputs)
-        for i, t in zip(positions, tensors):
-            args[i] = t
-        return copy.copy(function)(*args)
-    symbolic = [inputs[i] for i in positions]
-    return _op_layer(run, type(function).__name__.lower())(*symbolic)
+
+def _op_name(class_name):
+    from ..naming import to_snake_case
+    return to_snake_case(class_name)
 
 
 class Node:

@@ -4,28 +4,66 @@ from .functional import Functional
 from .sequential import Sequential
 
 __all__ = ["Model", "Functional", "Sequential", "model_from_json", "model_from_config",
-           "load_model", "clone_model"]
+           "load_model", "save_model", "clone_model"]
 
 
-def model_from_config(config, custom_objects=None):
-    """A model (or layer) from ``{"class_name", "config"}`` as ``get_config`` / ``to_json`` give."""
+def model_from_config(config, custom_objects=None, safe_mode=True):
+    """A model (or layer) from ``{"class_name", "config"}`` as ``get_config`` / ``to_json`` give.
+
+    ``safe_mode=False`` allows Python bytecode (a ``Lambda``'s lambda) in the config;
+    only for configs you trust."""
     from ..layers.serialization import deserialize
-    return deserialize(config, custom_objects)
+    from ..registry import loading
+    if not isinstance(config, dict):
+        raise TypeError(f"model_from_config: expected a dict with 'class_name' and 'config', got "
+                        f"{type(config).__name__}")
+    with loading(custom_objects, safe_mode):
+        return deserialize(config, custom_objects)
 
 
-def model_from_json(json_string, custom_objects=None):
-    """A model from ``model.to_json()``: the architecture, with new weights."""
+def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model from ``model.to_json()``: the architecture, with new weights.
+
+    ``safe_mode=False`` allows Python bytecode (a ``Lambda``'s lambda) in the JSON;
+    only for JSON you trust."""
     import json
-    return model_from_config(json.loads(json_string), custom_objects)
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"model_from_json: not a JSON model description ({e})") from None
+    return model_from_config(config, custom_objects, safe_mode=safe_mode)
 
 
-def clone_model(model, custom_objects=None):
-    """A new model with the same architecture and freshly initialised weights."""
-    from ..layers.serialization import serialize
-    return model_from_config(serialize(model), custom_objects)
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, custom_objects=None, **kwargs):
+    """A new model with the same architecture and new weights (as Keras's ``clone_model``).
+
+    Args:
+        model: a ``Sequential`` or functional ``Model`` (a subclassed model is rebuilt
+            from its config; ``clone_function`` / ``input_tensors`` are refused for it).
+        input_tensors: new ``keras.Input`` tensor(s) to build the clone on.
+        clone_function: ``layer -> new layer`` for every layer (default: a fresh copy
+            from the layer's config, with new weights).
+        call_function: ``(layer, *args, **kwargs) -> outputs`` to call each cloned layer
+            in a functional model (default: ``layer(*args, **kwargs)``).
+        recursive: also clone the layers of nested models one by one.
+        custom_objects: names for custom layers / functions in the configs.
+    """
+    from .clone import clone
+    if kwargs:
+        raise TypeError(f"clone_model: unexpected keyword argument(s) {sorted(kwargs)}")
+    return clone(model, input_tensors=input_tensors, clone_function=clone_function,
+                 call_function=call_function, recursive=recursive, custom_objects=custom_objects)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a whole model saved with ``model.save("x.keras")`` (or by Keras 3)."""
+    """Load a whole model saved with ``model.save("x.keras")`` (or by Keras 3); see
+    ``kerasette.saving.load_model``."""
     from ..saving import load_model as _load
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """Save a whole model; see ``kerasette.saving.save_model``."""
+    from ..saving import save_model as _save
+    return _save(model, filepath, overwrite=overwrite, **kwargs)

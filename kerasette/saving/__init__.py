@@ -18,12 +18,16 @@ so a crash mid-save leaves the previous file intact.
 """
 import os
 
-from ..layers.serialization import get_registered_object, register_keras_serializable
+from ..registry import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
+                        get_custom_objects, get_registered_name, get_registered_object,
+                        register_keras_serializable, serialize_keras_object)
 from .errors import WeightsFileError, WeightsMismatchError
 from .formats import ZIP, WeightsFileNotFoundError, open_h5, sniff
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "register_keras_serializable",
-           "get_registered_object", "WeightsFileError", "WeightsMismatchError",
+           "get_registered_object", "get_registered_name", "get_custom_objects",
+           "serialize_keras_object", "deserialize_keras_object", "custom_object_scope",
+           "CustomObjectScope", "WeightsFileError", "WeightsMismatchError",
            "WeightsFileNotFoundError", "ModelCheckpoint", "BackupAndRestore"]
 
 
@@ -116,14 +120,20 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             metrics not registered with ``register_keras_serializable``.
         compile: compile the model as it was saved and restore the optimizer
             state (so ``fit`` continues exactly); False gives an uncompiled model.
+        safe_mode: True (the default) refuses Python bytecode in the file (a
+            ``Lambda`` layer's lambda, Keras 2 ``function_type: "lambda"``) before
+            decoding it; pass False only for files you trust (running code from a
+            file can do anything).
     """
     path = os.fspath(filepath)
     kind = sniff(path)
     if kind == ZIP:
         from .keras_zip import load_keras_zip
-        return load_keras_zip(path, custom_objects=custom_objects, compile=compile)
+        return load_keras_zip(path, custom_objects=custom_objects, compile=compile,
+                              safe_mode=safe_mode)
     from .legacy_h5 import load_legacy_model
-    return load_legacy_model(path, custom_objects=custom_objects, compile=compile)
+    return load_legacy_model(path, custom_objects=custom_objects, compile=compile,
+                             safe_mode=safe_mode)
 
 
 def __getattr__(name):

@@ -21,7 +21,8 @@ import json
 import zipfile
 
 from .. import losses as losses_mod, metrics as metrics_mod, optimizers
-from ..layers.serialization import custom_object_scope, deserialize, get_registered_object, serialize
+from ..layers.serialization import deserialize, serialize
+from ..registry import loading
 from .atomic import atomic_write
 from .errors import ModelConfigError, SavingError, WeightsFileError, one_line
 from .formats import CONFIG_LIMIT, load_json, open_h5, open_zip, read_member
@@ -50,7 +51,7 @@ def save_keras_zip(model, path, include_optimizer=True):
             z.writestr(WEIGHTS, weights)
 
 
-def load_keras_zip(path, custom_objects=None, compile=True):
+def load_keras_zip(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild, compile and fill a model from a ``.keras`` archive.
 
     The config is read first (at most ``formats.CONFIG_LIMIT`` bytes), the model
@@ -65,7 +66,7 @@ def load_keras_zip(path, custom_objects=None, compile=True):
             raise WeightsFileError(f"'{path}' is not a Keras model archive: it has no '{WEIGHTS}' "
                                    f"(members: {one_line(z.namelist(), 200)})")
         try:
-            with custom_object_scope(custom_objects or {}):
+            with loading(custom_objects, safe_mode):
                 arch = strip_keras_only({k: v for k, v in config.items() if k != "compile_config"})
                 model = deserialize(arch, custom_objects)
                 if compile and config.get("compile_config"):
@@ -103,6 +104,12 @@ def compile_config(model):
 
 def compile_from_config(model, config, custom_objects=None):
     """``model.compile(...)`` from a ``compile_config`` (Keras's or ours)."""
+    from ..registry import CustomObjectScope
+    with CustomObjectScope(custom_objects or {}):
+        _compile_from_config(model, config, custom_objects)
+
+
+def _compile_from_config(model, config, custom_objects):
     opt = config.get("optimizer")
     if isinstance(opt, dict):
         opt = _optimizer_from_config(opt, custom_objects)
@@ -160,7 +167,9 @@ def _weights_bytes(model, include_optimizer):
 
 
 def _ser(spec, kind):
-    """Loss / metric specs as JSON: names stay names, objects become class configs."""
+    """Loss / metric specs as JSON: names stay names, functions become their registered
+    names, objects their class configs; what cannot be saved fails here, naming it."""
+    from .. import registry
     if spec is None or isinstance(spec, (str, int, float, bool)):
         return spec
     if isinstance(spec, dict) and "class_name" not in spec:
@@ -169,31 +178,34 @@ def _ser(spec, kind):
         return [_ser(v, kind) for v in spec]
     if isinstance(spec, dict):
         return spec
-    cls = type(spec)
     if hasattr(spec, "get_config") and not isinstance(spec, type):
-        registered = getattr(cls, "_registered_name", None)
-        module = "keras.losses" if kind == "loss" else "keras.metrics"
-        return {"module": module, "class_name": cls.__name__, "config": spec.get_config(),
-                "registered_name": registered}
+        return registry.serialize_keras_object(spec, kind)
     name = getattr(spec, "__name__", None)
-    if name is None:
-        raise ValueError(f"Cannot save the {kind} {spec!r} in compile_config: give it a name "
-                         f"(a function or a Loss/Metric subclass)")
-    return name
+    if name is None or isinstance(spec, type):
+        raise TypeError(f"Cannot save the {kind} {spec!r} in the compile settings: give a name, a "
+                        f"function or a Loss/Metric instance")
+    if name == "<lambda>":
+        return registry.serialize_keras_object(spec, kind)
+    return registry.get_registered_name(spec)
 
 
 def _des(spec, kind, custom_objects):
     if spec is None:
         return None
+    from .. import registry
     if isinstance(spec, str):
-        obj = (custom_objects or {}).get(spec) or get_registered_object(spec, custom_objects)
-        return obj if obj is not None and not isinstance(obj, type) else spec
+        obj = registry.lookup(spec, custom_objects)
+        if isinstance(obj, type):
+            return obj()
+        return obj if obj is not None else spec
     if isinstance(spec, list):
         return [_des(v, kind, custom_objects) for v in spec]
     if isinstance(spec, dict) and "class_name" not in spec:
         return {k: _des(v, kind, custom_objects) for k, v in spec.items()}
+    if spec.get("class_name") in ("function", "__lambda__"):
+        return registry.deserialize_keras_object(spec, custom_objects)
     name = spec.get("registered_name") or spec["class_name"]
-    cls = get_registered_object(name, custom_objects) or get_registered_object(spec["class_name"], custom_objects)
+    cls = registry.lookup(name, custom_objects) or registry.lookup(spec["class_name"], custom_objects)
     if cls is None:
         cls = getattr(losses_mod if kind == "loss" else metrics_mod, spec["class_name"], None)
     if cls is None:
@@ -208,8 +220,9 @@ def _des(spec, kind, custom_objects):
 
 
 def _optimizer_from_config(spec, custom_objects):
+    from .. import registry
     name = spec.get("registered_name") or spec.get("class_name")
-    cls = get_registered_object(name, custom_objects) if name else None
+    cls = registry.lookup(name, custom_objects) if isinstance(name, str) else None
     if isinstance(cls, type) and issubclass(cls, optimizers.Optimizer):
         return cls.from_config(spec.get("config", {}))
     return optimizers.get(spec)

@@ -194,9 +194,10 @@ def _source(h5):
 
 # -- whole-model legacy files ------------------------------------------------------------
 
-def load_legacy_model(path, custom_objects=None, compile=True):
+def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
     """A model from a legacy whole-model ``.h5`` (``model_config`` + ``model_weights``)."""
-    from ..layers.serialization import custom_object_scope, deserialize
+    from ..layers.serialization import deserialize
+    from ..registry import loading
     from .formats import open_h5
     from .keras_zip import compile_from_config, strip_keras_only
     source = f"'{path}'"
@@ -206,7 +207,7 @@ def load_legacy_model(path, custom_objects=None, compile=True):
             raise WeightsFileError(f"{source} holds weights only (no 'model_config'): build the model "
                                    f"in code and call model.load_weights({source}) instead")
         try:
-            with custom_object_scope(custom_objects or {}):
+            with loading(custom_objects, safe_mode):
                 model = deserialize(strip_keras_only(config), custom_objects)
         except SavingError:
             raise
