@@ -146,17 +146,16 @@ def check_inputs(op, arrays):
     promote the whole graph to float64); Python scalars mix with anything."""
     first = first_float = None
     for a in arrays:
-        t = type(a)
-        if t in _SCALARS or a is None:
+        kind = getattr(a, "dtype", None)
+        if kind is None:                # None, Python scalars, settings passed as inputs
             continue
         if first is None:
             first = a
-        elif t is not type(first) and _module_name(t) != _module_name(type(first)):
+        elif type(a) is not type(first) and _module_name(type(a)) != _module_name(type(first)):
             raise ValueError(f"{_op_name(op)}: inputs live on two devices ({_device_of(first)} and "
                              f"{_device_of(a)}); move them to one first, e.g. "
                              f"kerasette.backend.to_device(x) (the default device) or .numpy() (the CPU)")
-        kind = getattr(a, "dtype", None)
-        if kind is None or kind.kind != "f" or not getattr(a, "ndim", 0):
+        if kind.kind != "f" or not getattr(a, "ndim", 0):
             continue                    # ints, bools, and 0-d values (weakly typed like scalars)
         if first_float is None:
             first_float = kind
@@ -181,9 +180,6 @@ def check_finite(op, arrays, verb="produced"):
     """Raise ``FloatingPointError`` naming ``op`` if any float array in ``arrays``
     holds a NaN or inf (the numerics debug mode; the engine checks gradients too)."""
     _check_finite(op, arrays, verb)
-
-
-_SCALARS = (int, float, bool, complex)
 
 
 def _module(a):

@@ -150,3 +150,17 @@ def test_check_numerics_is_off_by_default_and_from_the_environment():
     env = {**os.environ, "KERASETTE_CHECK_NUMERICS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "op Log produced NaN or inf" in out.stdout, out.stderr
+
+
+def test_an_op_meant_to_mix_precisions_says_so():
+    class ScaleBy(Function):
+        mixes_dtypes = True                 # float32 data scaled by a float64 factor, on purpose
+
+        def forward(self, x, s):
+            return (x * s).astype(x.dtype)
+
+        def backward(self, g):
+            return None
+
+    out = ScaleBy()(Tensor(np.ones(2, "float32")), np.full(2, 2.0))
+    assert out.dtype == np.float32 and out.numpy().tolist() == [2.0, 2.0]
