@@ -169,10 +169,9 @@ def effective_safe_mode(safe_mode=None):
 def unsafe_code_error(what):
     """The error for bytecode met while ``safe_mode`` is on (nothing has been decoded)."""
     return UnsafeDeserializationError(
-        f"Refusing to load {what}: it is stored as Python bytecode, and running code from a file "
-        f"can do anything (arbitrary code execution). If you trust the source of this file, pass "
-        f"safe_mode=False to the loading function (load_model, model_from_json, from_config, "
-        f"deserialize_keras_object).")
+        f"Refusing to load {what}: it is Python bytecode, and running code from a file can do "
+        f"anything (arbitrary code execution). If you trust the source of this file, pass "
+        f"safe_mode=False to the loading function.")
 
 
 # -- built-in objects, by kind ---------------------------------------------------------------
@@ -254,13 +253,18 @@ def lookup(name, custom_objects=None):
     found = get_registered_object(name, custom_objects)
     if found is not None:
         return found
-    if ">" not in name:
+    passed = (custom_objects or {}, context.current().custom_objects)
+    if ">" not in name:                 # a registered "package>name" by its name part
         suffix = f">{name}"
-        pools = ((custom_objects or {}), context.current().custom_objects, GLOBAL_CUSTOM_OBJECTS)
-        for pool in pools:
+        for pool in passed + (GLOBAL_CUSTOM_OBJECTS,):
             for key, obj in list(pool.items()):
                 if isinstance(key, str) and key.endswith(suffix):
                     return obj
+    else:                               # "package>name" passed in custom_objects as "name"
+        short = name.rsplit(">", 1)[1]
+        for pool in passed:
+            if short in pool:
+                return pool[short]
     return None
 
 

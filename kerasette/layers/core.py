@@ -201,8 +201,14 @@ class Lambda(Layer):
         self._output_shape = tuple(output_shape) if isinstance(output_shape, list) else output_shape
         self.supports_masking = mask is not None
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        params = _parameters(self.function)
+        if "mask" in params:            # as Keras: passed only to a function that takes them
+            kwargs["mask"] = mask
+        if "training" in params:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
 
     def compute_mask(self, inputs, mask=None):
         if callable(self.mask):
@@ -314,6 +320,14 @@ def _lambda_arguments(arguments, custom_objects):
         else:
             out[key] = registry.deserialize_keras_object(value, custom_objects)
     return out
+
+
+def _parameters(fn):
+    import inspect
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
 
 
 def _ndarray_dtype(value):

@@ -115,7 +115,15 @@ class Functional(Model):
                 "output_layers": _struct_refs(self._outputs_struct, ref)}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild from ``get_config()``; ``safe_mode=False`` allows Python bytecode
+        (a ``Lambda``'s lambda), None follows the loading call in progress (safe by default)."""
+        from ..registry import CustomObjectScope, SafeModeScope, effective_safe_mode
+        with SafeModeScope(effective_safe_mode(safe_mode)), CustomObjectScope(custom_objects or {}):
+            return cls._from_config(config, custom_objects)
+
+    @classmethod
+    def _from_config(cls, config, custom_objects=None):
         created = {}
         outputs_of = {}      # (layer name, node index) -> flat output KerasTensors
         pending = []

@@ -470,10 +470,10 @@ class Model(Layer):
         return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         if "layers" in config and "input_layers" in config:
             from .functional import Functional
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return Functional.from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
         return cls(**config)
 
 

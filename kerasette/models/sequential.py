@@ -136,7 +136,15 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild from ``get_config()``; ``safe_mode=False`` allows Python bytecode
+        (a ``Lambda``'s lambda), None follows the loading call in progress (safe by default)."""
+        from ..registry import CustomObjectScope, SafeModeScope, effective_safe_mode
+        with SafeModeScope(effective_safe_mode(safe_mode)), CustomObjectScope(custom_objects or {}):
+            return cls._from_config(config, custom_objects)
+
+    @classmethod
+    def _from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             model.add(deserialize(entry, custom_objects))
