@@ -35,7 +35,7 @@ from . import context
 __all__ = ["register_keras_serializable", "get_custom_objects", "get_registered_name",
            "get_registered_object", "CustomObjectScope", "custom_object_scope", "SafeModeScope",
            "in_safe_mode", "serialize_keras_object", "deserialize_keras_object", "lookup",
-           "builtin", "unsafe_code_error", "UnsafeDeserializationError"]
+           "builtin", "unsafe_code_error", "UnsafeDeserializationError", "UnsaveableError"]
 
 # read-mostly registries: written by the decorator (behind the lock), read everywhere
 GLOBAL_CUSTOM_OBJECTS = {}      # "package>name" -> class or function
@@ -45,6 +45,25 @@ _LOCK = threading.Lock()
 
 class UnsafeDeserializationError(ValueError):
     """A config asks to run Python bytecode and ``safe_mode`` is on."""
+
+
+class UnsaveableError(TypeError):
+    """An object in a config that cannot be saved (raised at save time, naming it)."""
+
+    def __init__(self, obj, where, why):
+        self.obj, self.where, self.why = obj, where, why
+        super().__init__(self._text())
+
+    def _text(self):
+        text = repr(self.obj)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        return (f"Cannot save {type(self.obj).__name__} {text}{_at(self.where)}: {self.why}. Only "
+                f"layers, Keras objects with get_config(), named functions and plain values can "
+                f"be saved.")
+
+    def inside(self, owner):
+        """The same error, located under ``owner`` (the object whose config holds it)."""
+        return UnsaveableError(self.obj, _join(owner, self.where) if self.where else owner, self.why)
 
 
 # -- registration --------------------------------------------------------------------------
@@ -298,13 +317,13 @@ def serialize_keras_object(obj, where=None):
     if isinstance(obj, dict):
         bad = [k for k in obj if not isinstance(k, str)]
         if bad:
-            raise TypeError(_unsaveable(obj, where, f"its keys {bad[:3]} are not strings"))
+            raise _unsaveable(obj, where, f"its keys {bad[:3]} are not strings")
         return {k: serialize_keras_object(v, _join(where, k)) for k, v in obj.items()}
     if isinstance(obj, bytes):
         try:
             return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
         except UnicodeDecodeError:
-            raise TypeError(_unsaveable(obj, where, "bytes that are not UTF-8")) from None
+            raise _unsaveable(obj, where, "bytes that are not UTF-8") from None
     if isinstance(obj, slice):
         return {"class_name": "__slice__", "config": {k: serialize_keras_object(getattr(obj, k), where)
                                                       for k in ("start", "stop", "step")}}
@@ -319,22 +338,22 @@ def serialize_keras_object(obj, where=None):
     if isinstance(obj, Tensor) or backend.is_array(obj):
         arr = backend.to_numpy(obj.value if isinstance(obj, Tensor) else obj)
         if arr.dtype.kind not in "biuf":
-            raise TypeError(_unsaveable(obj, where, f"an array of dtype {arr.dtype}"))
+            raise _unsaveable(obj, where, f"an array of dtype {arr.dtype}")
         return {"class_name": "__numpy__", "config": {"value": arr.tolist(), "dtype": arr.dtype.name}}
     if getattr(obj, "_keras_symbolic", False):
-        raise TypeError(_unsaveable(obj, where, "a symbolic tensor outside a model's graph"))
+        raise _unsaveable(obj, where, "a symbolic tensor outside a model's graph")
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
         warnings.warn(f"Saving a Python lambda{_at(where)} as bytecode: loading it back needs "
                       f"safe_mode=False. Use a named function registered with "
                       f"@keras.saving.register_keras_serializable() instead.", stacklevel=3)
         return {"class_name": "__lambda__", "config": {"value": list(dump_function(obj))}}
     if inspect.isclass(obj):
-        raise TypeError(_unsaveable(obj, where, "a class (pass an instance)"))
+        raise _unsaveable(obj, where, "a class (pass an instance)")
     if hasattr(obj, "get_config"):
         return _serialize_instance(obj, where)
     if callable(obj) and hasattr(obj, "__name__"):
         return _serialize_function(obj, where)
-    raise TypeError(_unsaveable(obj, where, "it has no get_config() and is not a named function"))
+    raise _unsaveable(obj, where, "it has no get_config() and is not a named function")
 
 
 def _serialize_function(fn, where):
@@ -344,21 +363,22 @@ def _serialize_function(fn, where):
         kind, _ = _builtin_kind(fn)
         if kind is None and not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType,
                                                 types.MethodType)):
-            raise TypeError(_unsaveable(fn, where, "a callable object without get_config()"))
+            raise _unsaveable(fn, where, "a callable object without get_config()")
     return {"module": "builtins", "class_name": "function", "config": name,
             "registered_name": "function"}
 
 
 def _serialize_instance(obj, where):
     cls = type(obj)
+    label = _join(where, getattr(obj, "name", None) or cls.__name__)
     try:
         config = obj.get_config()
     except NotImplementedError as e:
-        raise TypeError(_unsaveable(obj, where, f"its get_config() is not implemented ({e})")) from None
+        raise _unsaveable(obj, where, f"its get_config() is not implemented ({e})") from None
+    except UnsaveableError as e:            # raised inside get_config: say whose config it is
+        raise (e if e.where and e.where.startswith(label) else e.inside(label)) from None
     if not isinstance(config, dict):
-        raise TypeError(_unsaveable(obj, where, f"its get_config() returned {type(config).__name__}, "
-                                                f"not a dict"))
-    label = _join(where, getattr(obj, "name", None) or cls.__name__)
+        raise _unsaveable(obj, where, f"its get_config() returned {type(config).__name__}, not a dict")
     config = {k: serialize_keras_object(v, _join(label, k)) for k, v in config.items()}
     key = GLOBAL_CUSTOM_NAMES.get(cls)
     kind, module = (None, None) if key else _builtin_kind(obj)
@@ -615,10 +635,7 @@ def _at(where):
 
 
 def _unsaveable(obj, where, why):
-    text = repr(obj)
-    text = text if len(text) <= 80 else text[:77] + "..."
-    return (f"Cannot save {type(obj).__name__} {text}{_at(where)}: {why}. Only layers, Keras objects "
-            f"with get_config(), named functions and plain values can be saved.")
+    return UnsaveableError(obj, where, why)
 
 
 def _jsonable_shape(s):
