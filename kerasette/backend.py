@@ -19,7 +19,7 @@ from . import context
 __all__ = [
     "floatx", "set_floatx", "epsilon", "get_array_module", "register_array_module",
     "device", "set_device", "device_scope", "xp", "to_device", "to_numpy", "set_random_seed",
-    "random_generator", "random_uniform", "is_array", "get_uid", "clear_session",
+    "random_generator", "random_uniform", "is_array", "get_uid", "clear_session", "gpu_available",
 ]
 
 _FLOATX = "float32"
@@ -167,7 +167,8 @@ def set_random_seed(seed):
     np.random.seed(seed)
     _RNG = np.random.default_rng(seed)
     if "cupy" in sys.modules:
-        sys.modules["cupy"].random.seed(seed)
+        if gpu_available():
+            sys.modules["cupy"].random.seed(seed)
 
 
 def random_generator():
@@ -199,10 +200,29 @@ def _checked_device(name, where):
     return dev
 
 
-def _import_cupy():
+def gpu_available():
+    """True when CuPy imports and sees a usable CUDA device (a driver, a GPU); never raises."""
     try:
         import cupy
-    except ImportError as e:  # pragma: no cover - depends on the machine
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - ImportError, no driver, driver too old, no device
+        return False
+
+
+def _import_cupy():
+    """CuPy, when it can run here; else one clear line saying what is missing."""
+    try:
+        import cupy
+    except ImportError as e:
         raise RuntimeError("kerasette: device 'gpu' needs CuPy; install it with "
                            "`pip install kerasette[gpu]`") from e
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001 - CUDARuntimeError and friends
+        reason = str(e).split(":", 1)[-1].strip() or type(e).__name__
+        raise RuntimeError(f"kerasette: device 'gpu': CuPy {cupy.__version__} is installed but cannot use "
+                           f"a GPU here ({reason}); use the CPU (the default) or fix the CUDA driver") from None
+    if count < 1:
+        raise RuntimeError(f"kerasette: device 'gpu': CuPy {cupy.__version__} is installed but sees no "
+                           f"CUDA device; use the CPU (the default)")
     return cupy

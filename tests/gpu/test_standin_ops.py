@@ -346,3 +346,16 @@ def test_import_kerasette_never_imports_cupy():
             "import kerasette.ops.cuda_kernels; "
             "assert 'cupy' not in sys.modules, 'cupy was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cupy_installed_without_a_usable_gpu_is_one_clear_line(monkeypatch):
+    """A CPU box with kerasette[gpu] (or a driver too old): asking for the GPU says what is
+    missing in one line; seeding and the CPU path are unaffected."""
+    cupy = pytest.importorskip("cupy")
+    if backend.gpu_available():
+        pytest.skip("a usable GPU is present")
+    with pytest.raises(RuntimeError, match=r"^kerasette: device 'gpu': CuPy \S+ is installed but") as e:
+        backend.set_device("gpu")
+    assert "\n" not in str(e.value) and backend.device() == "cpu"
+    keras.set_random_seed(3)                                  # cupy imported: still no error
+    assert cupy is not None
