@@ -223,12 +223,13 @@ def get(identifier):
     if isinstance(identifier, str):
         key = identifier if identifier in _ALIASES else _snake(identifier)
         if key not in _ALIASES:
-            raise ValueError(f"Unknown initializer: {identifier!r}. Known: {sorted(_ALIASES)}")
+            return _custom(identifier, identifier, "initializer", sorted(_ALIASES))()
         return _ALIASES[key]()
     if isinstance(identifier, dict):
-        cls = _ALIASES.get(_snake(identifier["class_name"]))
+        name = identifier.get("class_name")
+        cls = _ALIASES.get(_snake(name)) if isinstance(name, str) else None
         if cls is None:
-            raise ValueError(f"Unknown initializer class: {identifier['class_name']!r}")
+            cls = _custom(identifier.get("registered_name") or name, name, "initializer class")
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
@@ -238,8 +239,8 @@ def get(identifier):
 def serialize(init):
     """A JSON-able ``{"class_name", "config"}`` dict for an initializer."""
     if isinstance(init, Initializer):
-        return {"module": "keras.initializers", "class_name": type(init).__name__,
-                "config": init.get_config()}
+        from . import registry
+        return registry.serialize_keras_object(init)
     return init
 
 
@@ -250,3 +251,17 @@ def _snake(name):
             out.append("_")
         out.append(c.lower())
     return "".join(out)
+
+
+def _custom(key, name, what, known=None):
+    """A registered / passed / scoped class for a name that is not built in (the one
+    registry, ``kerasette.registry``), else a ValueError naming it."""
+    from . import registry
+    found = registry.lookup(key) if isinstance(key, str) else None
+    if found is None and key != name and isinstance(name, str):
+        found = registry.lookup(name)
+    if not isinstance(found, type):
+        hint = f". Known: {known}" if known else ""
+        raise ValueError(f"Unknown {what}: {name!r}{hint}; a custom one must be registered with "
+                         f"@keras.saving.register_keras_serializable() or passed in custom_objects")
+    return found

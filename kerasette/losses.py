@@ -312,7 +312,8 @@ def get(identifier):
 def serialize(loss):
     """``{"module", "class_name", "config"}`` for a Loss object, as Keras writes it; other values pass through."""
     if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config()}
+        from . import registry
+        return registry.serialize_keras_object(loss)
     return loss
 
 

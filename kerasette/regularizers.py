@@ -81,12 +81,13 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown regularizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
+            return _custom(identifier, identifier, "regularizer", sorted(_BY_NAME))()
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
+        name = identifier.get("class_name")
+        cls = _BY_NAME.get(name) if isinstance(name, str) else None
         if cls is None:
-            raise ValueError(f"Unknown regularizer class: {identifier.get('class_name')!r}")
+            cls = _custom(identifier.get("registered_name") or name, name, "regularizer class")
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
@@ -96,5 +97,20 @@ def get(identifier):
 def serialize(reg):
     """A JSON-able ``{"class_name", "config"}`` dict (None stays None)."""
     if isinstance(reg, Regularizer):
-        return {"module": "keras.regularizers", "class_name": type(reg).__name__, "config": reg.get_config()}
+        from . import registry
+        return registry.serialize_keras_object(reg)
     return reg
+
+
+def _custom(key, name, what, known=None):
+    """A registered / passed / scoped class for a name that is not built in (the one
+    registry, ``kerasette.registry``), else a ValueError naming it."""
+    from . import registry
+    found = registry.lookup(key) if isinstance(key, str) else None
+    if found is None and key != name and isinstance(name, str):
+        found = registry.lookup(name)
+    if not isinstance(found, type):
+        hint = f". Known: {known}" if known else ""
+        raise ValueError(f"Unknown {what}: {name!r}{hint}; a custom one must be registered with "
+                         f"@keras.saving.register_keras_serializable() or passed in custom_objects")
+    return found
