@@ -32,10 +32,10 @@ import zipfile
 
 import numpy as np
 
-from .errors import WeightsFileError, one_line
+from .errors import SavingError, WeightsFileError, one_line
 
 __all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5",
-           "get_object", "link_kind", "is_group", "check_dataset", "read_dataset", "StoredArray",
+           "check_global_heaps", "get_object", "link_kind", "is_group", "check_dataset", "read_dataset", "StoredArray",
            "stored_value", "read_attr", "load_json",
            "CONFIG_LIMIT", "MAX_JSON_DEPTH"]
 
@@ -85,6 +85,7 @@ def open_h5(source, name=None):
     """Open a path or bytes as a read-only h5py File."""
     import h5py
     label = name or f"'{source}'"
+    check_global_heaps(source, label)
     try:
         f = h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
     except Exception as e:
@@ -92,9 +93,96 @@ def open_h5(source, name=None):
                                f"{one_line(e)}") from e
     try:
         yield f
+    except SavingError:
+        raise
+    except Exception as e:
+        if not _raised_by_h5py(e):
+            raise
+        # an h5py call in the body met a corrupt structure (a B-tree, a heap, a message)
+        raise WeightsFileError(f"{label} is corrupt: {one_line(e)}") from e
     finally:
         with contextlib.suppress(Exception):
             f.close()
+
+
+def _raised_by_h5py(error):
+    """True when the innermost frame of ``error``'s traceback is h5py's code."""
+    tb, last = error.__traceback__, None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    if last is None:
+        return False
+    name = last.tb_frame.f_code.co_filename.replace("\\", "/")
+    return "h5py/" in name or name.startswith("h5py")
+
+
+def check_global_heaps(source, label):
+    """Refuse an HDF5 file (a path or bytes) with a malformed global heap collection.
+
+    Variable-length strings (the names and configs Keras writes as attributes)
+    live in "global heap collections", blocks that start with ``GCOL``. libhdf5
+    walks a collection's objects by their declared sizes without checking that
+    the walk moves forward, so a collection whose sizes are corrupt makes it
+    loop forever. Every block that starts with ``GCOL`` (libhdf5 reads none
+    that does not) is walked here first, in the same way, with the checks.
+    """
+    import mmap
+    if isinstance(source, bytes):
+        _check_heaps(source, label)
+        return
+    try:
+        with open(source, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                _check_heaps(data, label)
+    except WeightsFileError:
+        raise
+    except OSError as e:
+        raise WeightsFileError(f"Cannot read {label}: {one_line(e)}") from e
+
+
+def _check_heaps(data, label):
+    start = data.find(_HDF5_MAGIC)
+    if start < 0:
+        return                             # not HDF5: h5py says so
+    lengths = 8
+    if start + 16 <= len(data):
+        version = data[start + 8]
+        lengths = data[start + 14] if version in (0, 1) else data[start + 10]
+    if lengths not in (2, 4, 8):
+        raise WeightsFileError(f"{label} is corrupt: its superblock declares lengths of "
+                               f"{lengths} bytes")
+    pos = data.find(b"GCOL")
+    while pos >= 0:
+        problem = _heap_problem(data, pos, lengths)
+        if problem:
+            raise WeightsFileError(f"{label} is corrupt: the global heap at byte {pos - start} "
+                                   f"{problem}")
+        pos = data.find(b"GCOL", pos + 4)
+
+
+def _heap_problem(data, pos, lengths):
+    """What is wrong with the global heap collection at ``pos`` (None if nothing is)."""
+    header = 8 + lengths                   # "GCOL", version, 3 reserved bytes, collection size
+    if pos + header > len(data):
+        return None                        # too short to be read as a collection: libhdf5 refuses
+    if data[pos + 4] != 1:
+        return None                        # libhdf5 refuses other versions before walking
+    size = int.from_bytes(data[pos + 8:pos + header], "little")
+    if size < header or pos + size > len(data):
+        return f"declares {size} bytes, which the file does not hold"
+    p, end, obj_header = pos + header, pos + size, 8 + lengths
+    while p < end:
+        if p + obj_header > end:           # too small for an object: free space
+            break
+        index = int.from_bytes(data[p:p + 2], "little")
+        length = int.from_bytes(data[p + 8:p + obj_header], "little")
+        need = length if index == 0 else obj_header + ((length + 7) & ~7)
+        if need < obj_header or p + need > end:
+            return f"holds object {index} of {length} bytes, which does not fit in it"
+        p += need
+    return None
 
 
 @contextlib.contextmanager
