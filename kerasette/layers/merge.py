@@ -261,6 +261,11 @@ def _op_from_config(config, layer_name):
     settings = deserialize_keras_object(config.get("config") or {})
     if not isinstance(settings, dict):
         raise ValueError(f"_OpLayer '{layer_name}': the settings of op {name} must be a dict")
+    # settings are data the op's constructor set: never private names or the op's own methods
+    bad = sorted(k for k in settings if not isinstance(k, str) or k.startswith("_")
+                 or callable(getattr(cls, k, None)))
+    if bad:
+        raise ValueError(f"_OpLayer '{layer_name}': op {name} has no setting(s) {bad}")
     op = cls.__new__(cls)
     op.__dict__.update(settings)
     return op

@@ -219,7 +219,8 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
         if training:
             opt = training.get("optimizer_config") if isinstance(training, dict) else None
             try:
-                compile_from_config(model, {**training, "optimizer": opt}, custom_objects)
+                with loading(custom_objects, safe_mode):
+                    compile_from_config(model, {**training, "optimizer": opt}, custom_objects)
             except SavingError:
                 raise
             except Exception as e:
