@@ -9,11 +9,11 @@ from . import backend, config
 from .backend import set_random_seed, device_scope as device
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
-from . import layers, models, utils, datasets, saving
+from . import layers, models, utils, datasets, saving, distribute
 from .layers import Input, Layer
 from .models import Model, Sequential
 
 __all__ = ["backend", "config", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
-           "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "Input", "Layer", "Model",
+           "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device"]
 

@@ -1,0 +1,128 @@
+"""NCCL between GPUs: one GPU per rank, MPI only to agree on the NCCL id.
+
+``NCCLCommunicator(mpi)`` picks the GPU of this rank from its rank *on the node*
+(``local_rank % number of GPUs``), makes it current, has rank 0 draw the NCCL
+unique id and broadcasts it with MPI, then opens a ``cupy.cuda.nccl``
+communicator. Array collectives (gradient buckets, the weights broadcast at the
+start) run on NCCL on a dedicated stream; Python objects and the small log
+vectors go through the MPI communicator, whose arrival notices also name a rank
+that does not arrive. A NCCL collective is bounded like an MPI one: the stream
+is polled until the deadline, then the NCCL communicator is aborted and the
+error names the ranks that had not arrived (from MPI's arrival notices).
+"""
+import time
+
+import numpy as np
+
+from .comm import CollectiveTimeoutError
+
+__all__ = ["NCCLCommunicator", "pick_device"]
+
+
+def pick_device(local_rank, n_devices):
+    """The GPU of the rank with node-local rank ``local_rank``: one GPU per rank, round robin."""
+    if n_devices < 1:
+        raise RuntimeError("NCCLCommunicator: no CUDA device is visible to this rank "
+                           "(CUDA_VISIBLE_DEVICES?)")
+    return local_rank % n_devices
+
+
+class NCCLCommunicator:
+    """Array collectives on NCCL, everything else on the MPI communicator ``mpi``.
+
+    Args:
+        mpi: an ``MPICommunicator`` (rank, size, local rank, objects, timeouts).
+        cupy: the CuPy module (a stand-in in tests); imported when None.
+        nccl: the ``cupy.cuda.nccl`` module (a stand-in in tests); imported when None.
+    """
+
+    def __init__(self, mpi, cupy=None, nccl=None):
+        if cupy is None:
+            import cupy
+        if nccl is None:
+            from cupy.cuda import nccl
+        self.mpi, self.cupy, self.nccl = mpi, cupy, nccl
+        self.rank, self.size = mpi.rank, mpi.size
+        self.local_rank, self.local_size = mpi.local_rank, mpi.local_size
+        self.timeout = mpi.timeout
+        self.device_id = pick_device(self.local_rank, cupy.cuda.runtime.getDeviceCount())
+        cupy.cuda.Device(self.device_id).use()
+        uid = nccl.get_unique_id() if self.rank == 0 else None
+        uid = mpi.bcast_object(uid, what="NCCL unique id")
+        self.comm = nccl.NcclCommunicator(self.size, uid, self.rank)
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self._dtypes = {np.dtype("float32"): nccl.NCCL_FLOAT32, np.dtype("float64"): nccl.NCCL_FLOAT64,
+                        np.dtype("float16"): nccl.NCCL_FLOAT16, np.dtype("int64"): nccl.NCCL_INT64,
+                        np.dtype("int32"): nccl.NCCL_INT32, np.dtype("uint8"): nccl.NCCL_UINT8}
+
+    def _device(self, a):
+        """``a`` on this rank's GPU (host arrays are copied there and back by the caller)."""
+        return a if isinstance(a, self.cupy.ndarray) else None
+
+    def allreduce(self, buffers, what="allreduce"):
+        """Sum each array over the ranks in place. CuPy arrays go through NCCL; NumPy
+        arrays (the log vectors) through MPI."""
+        host = [b for b in buffers if self._device(b) is None]
+        dev = [b for b in buffers if self._device(b) is not None]
+        t = self.mpi.allreduce(host, what=what) if host else 0.0
+        if dev:
+            t += self._run(what, lambda s: [self.comm.allReduce(b.data.ptr, b.data.ptr, b.size,
+                                                                self._dtype(b), self.nccl.NCCL_SUM, s)
+                                            for b in dev])
+        return t
+
+    def bcast(self, buffers, root=0, what="broadcast"):
+        host = [b for b in buffers if self._device(b) is None]
+        dev = [b for b in buffers if self._device(b) is not None]
+        t = self.mpi.bcast(host, root=root, what=what) if host else 0.0
+        if dev:
+            t += self._run(what, lambda s: [self.comm.bcast(b.data.ptr, b.size, self._dtype(b), root, s)
+                                            for b in dev])
+        return t
+
+    def bcast_object(self, obj, root=0, what="broadcast"):
+        return self.mpi.bcast_object(obj, root=root, what=what)
+
+    def allgather_object(self, obj, what="allgather"):
+        return self.mpi.allgather_object(obj, what=what)
+
+    def abort(self, code=1):
+        try:
+            self.comm.abort()
+        finally:
+            self.mpi.abort(code)
+
+    def _dtype(self, a):
+        try:
+            return self._dtypes[np.dtype(a.dtype)]
+        except KeyError:
+            raise TypeError(f"NCCLCommunicator: arrays of dtype {a.dtype} cannot be reduced; "
+                            f"expected one of {sorted(str(d) for d in self._dtypes)}") from None
+
+    def _run(self, what, launch):
+        """Enter a collective: MPI's arrival notice (so a missing rank can be named), the
+        NCCL calls on our stream after the compute stream's work, then poll until done."""
+        cupy = self.cupy
+        self.mpi.arrive(what)
+        ready = cupy.cuda.Event()
+        ready.record(cupy.cuda.get_current_stream())
+        self.stream.wait_event(ready)
+        t0 = time.perf_counter()
+        self.nccl.groupStart()
+        try:
+            launch(self.stream.ptr)
+        finally:
+            self.nccl.groupEnd()
+        done = cupy.cuda.Event()
+        done.record(self.stream)
+        deadline = None if self.timeout is None else t0 + self.timeout
+        while not done.done:
+            if deadline is not None and time.perf_counter() > deadline:
+                self.comm.abort()
+                missing = self.mpi.missing(what)
+                raise CollectiveTimeoutError(
+                    f"kerasette.distribute: {missing} of {self.size} did not arrive at '{what}' (NCCL) "
+                    f"within the timeout of {self.timeout:g} s")
+            time.sleep(0.0001)
+        cupy.cuda.get_current_stream().wait_event(done)
+        return time.perf_counter() - t0

@@ -1,0 +1,379 @@
+"""DataParallel: the same model on every rank, each rank a shard of every batch.
+
+The training loop asks the model's strategy (the one whose ``scope()`` was open
+at ``compile``) for five things, and nothing else in the library knows about
+ranks:
+
+- ``callbacks(cbs)``: the callbacks this rank runs (side effects on rank 0 only);
+- ``begin_fit(model, initial_epoch)``: rank 0's weights, optimizer state and
+  starting epoch on every rank;
+- ``batches(dataset, batch_size, shuffle, device)``: this rank's share of each
+  global batch of one shuffled order;
+- ``train_step(model, batch)``: the model's own ``train_step`` with its
+  optimizer's gradients averaged over the ranks first, and the logs reduced;
+- ``shard`` / ``reduce_eval`` / ``gather``: evaluate and predict on a
+  contiguous slice per rank, then summed or gathered.
+"""
+import contextlib
+import time
+
+import numpy as np
+
+from .. import backend, context
+from ..models.data import Dataset, _to_device
+from .buckets import Buckets
+from .comm import MPICommunicator, SingleProcess, install_abort_on_error, launched_by_mpi
+
+__all__ = ["DataParallel", "get_strategy"]
+
+# callbacks whose side effects (a terminal, files) belong to one rank: matched by class
+# name so that ones defined elsewhere (saving, user subclasses) are recognised too
+RANK_ZERO_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "BackupAndRestore", "CSVLogger",
+                                 "TensorBoard"})
+
+
+def get_strategy():
+    """The strategy whose ``scope()`` is open in this thread, or None."""
+    return getattr(context.current(), "distribute_strategy", None)
+
+
+class DataParallel:
+    """Synchronous data parallelism over MPI ranks (NCCL between GPUs).
+
+    ``strategy = DataParallel()`` reads the rank and the number of ranks from MPI
+    when the script runs under ``mpiexec`` / ``srun``; run as a plain ``python``
+    process it is one rank and training is the ordinary one-process loop.
+    Build and compile the model inside ``with strategy.scope():``; ``fit``,
+    ``evaluate`` and ``predict`` then take ``batch_size`` as the *global* batch.
+
+    Args:
+        communicator: a communicator (``MPICommunicator``, ``NCCLCommunicator``,
+            ``SingleProcess``); by default one is made from the environment.
+        timeout: seconds any collective may wait for the slowest rank; the
+            error names the rank(s) that did not arrive.
+        bucket_mb: the largest gradient bucket, in MiB.
+        abort_on_error: an uncaught exception on any rank ends every rank
+            (``MPI_Abort``) after printing it, instead of leaving them waiting.
+    """
+
+    def __init__(self, communicator=None, timeout=300.0, bucket_mb=4.0, abort_on_error=True):
+        if not (isinstance(bucket_mb, (int, float)) and not isinstance(bucket_mb, bool) and bucket_mb > 0):
+            raise ValueError(f"DataParallel: bucket_mb must be a positive number, got {bucket_mb!r}")
+        if communicator is None:
+            communicator = _from_environment(timeout)
+        self.communicator = communicator
+        self.bucket_bytes = int(bucket_mb * 2 ** 20)
+        self._buckets = None
+        self._scale = 1.0
+        self.stats = _Stats()
+        if communicator.size > 1 and abort_on_error:
+            install_abort_on_error(communicator)
+
+    @property
+    def rank(self):
+        """This process's rank (0 in a one-process run)."""
+        return self.communicator.rank
+
+    @property
+    def num_replicas_in_sync(self):
+        """How many ranks train together."""
+        return self.communicator.size
+
+    @property
+    def is_chief(self):
+        return self.communicator.rank == 0
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Models compiled inside train with this strategy. In a one-process run the
+        scope changes nothing."""
+        ctx = context.current()
+        previous = getattr(ctx, "distribute_strategy", None)
+        ctx.distribute_strategy = self if self.communicator.size > 1 else None
+        try:
+            yield self
+        finally:
+            ctx.distribute_strategy = previous
+
+    # -- fit ----------------------------------------------------------------------------
+    def callbacks(self, callbacks):
+        """The callbacks this rank runs: all of them on rank 0; elsewhere none whose job is
+        a side effect (progress bar, checkpoints, logs to files)."""
+        if self.rank == 0:
+            return list(callbacks)
+        return [cb for cb in callbacks if not RANK_ZERO_CALLBACKS & {k.__name__ for k in type(cb).__mro__}]
+
+    def begin_fit(self, model, initial_epoch):
+        """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
+        rank 0's weights, optimizer state and starting epoch on every rank."""
+        self._synced = False
+        if model.weights:
+            self.sync_state(model)
+        return self.communicator.bcast_object(initial_epoch, what="fit: initial epoch")
+
+    def sync_state(self, model):
+        """Overwrite every rank's weights and optimizer state with rank 0's."""
+        comm = self.communicator
+        t0 = time.perf_counter()
+        _bcast_arrays(comm, [v.value for v in model.weights], "fit: weights from rank 0")
+        opt = model.optimizer
+        built = opt is not None and opt.built
+        info = comm.bcast_object((built, opt.iterations if built else 0,
+                                  sorted(opt.slots) if built else []), what="fit: optimizer state")
+        if info[0]:
+            if not opt.built:
+                opt.build(model.trainable_weights)
+            opt.iterations = int(info[1])
+            if sorted(opt.slots) != info[2]:
+                raise ValueError(f"DataParallel: rank {self.rank}'s optimizer has slots {sorted(opt.slots)}, "
+                                 f"rank 0's has {info[2]}; compile the same optimizer on every rank")
+            _bcast_arrays(comm, [a for name in info[2] for a in opt.slots[name]], "fit: optimizer state")
+        self._synced = True
+        self.stats.sync_seconds += time.perf_counter() - t0
+
+    def batches(self, dataset, batch_size, shuffle, device=None):
+        """This rank's share of each global batch, in the order rank 0 drew.
+
+        Each global batch (the same indices the one-process loop takes) is cut into
+        ``size`` contiguous parts; a rank whose part is empty (a last batch smaller
+        than the number of ranks) gets one sample to run with weight 0."""
+        comm = self.communicator
+        n = len(dataset)
+        counts = comm.allgather_object(n, what="fit: number of samples")
+        if len(set(counts)) > 1:
+            raise ValueError(f"DataParallel: every rank must be given the same data; ranks have "
+                             f"{dict(enumerate(counts))} samples")
+        order = backend.random_generator().permutation(n) if shuffle else None   # drawn everywhere ...
+        if order is not None:
+            order = order.astype(np.int64)
+            comm.bcast([order], what="fit: shuffled order")                       # ... rank 0's is used
+        size, rank = comm.size, comm.rank
+        for start in range(0, n, batch_size):
+            idx = (np.sort(order[start:start + batch_size]) if order is not None
+                   else np.arange(start, min(start + batch_size, n)))
+            lo, hi = _part(len(idx), size, rank)
+            mine = idx[lo:hi] if hi > lo else idx[:1]
+            arrays = [_to_device(a[mine], is_x, device) for a, is_x in zip(dataset.arrays, dataset._is_x)]
+            yield _LocalBatch(dataset._rebuild(arrays), hi - lo, len(idx))
+
+    def train_step(self, model, batch):
+        """Run ``model.train_step`` on this rank's share with the optimizer's gradients
+        summed over the ranks (each weighted by its share of the global batch) before
+        they are applied; returns the logs of the global batch."""
+        if not self._synced:                  # a model that builds on its first call
+            _build_on(model, batch.data)
+            self.sync_state(model)
+        opt = model.optimizer
+        self._scale = batch.n_local / batch.n_global
+        saved = _metric_states(model) if batch.n_local == 0 else None
+        t0 = time.perf_counter()
+        comm_before = self.stats.allreduce_seconds
+        opt.apply = _ReducingApply(self, opt)          # instance attribute: this step only
+        try:
+            logs = model.train_step(batch.data)
+        finally:
+            del opt.__dict__["apply"]
+        if saved is not None:
+            _restore_metric_states(model, saved)       # the borrowed sample counts for nothing
+        logs = self._reduce_logs(model, logs, batch.n_local > 0, "fit: losses and metrics")
+        self.stats.steps += 1
+        self.stats.compute_seconds += (time.perf_counter() - t0) - (self.stats.allreduce_seconds - comm_before)
+        return logs
+
+    def reduce_gradients(self, grads, variables):
+        """Sum ``scale * grad`` over the ranks in a few float32 buckets; the global-batch mean."""
+        xp = backend.get_array_module(variables[0].value) if variables else np
+        if self._buckets is None or self._buckets.key() != _layout_key(variables):
+            self._buckets = Buckets(variables, self.bucket_bytes, xp=xp)
+        self._buckets.pack(grads, self._scale)
+        t = self.communicator.allreduce(self._buckets.buffers, what="fit: gradient allreduce")
+        self.stats.allreduce_seconds += t
+        self.stats.bytes_per_step = self._buckets.nbytes
+        self.stats.buckets = len(self._buckets.buffers)
+        return self._buckets.unpack()
+
+    # -- evaluate / predict ----------------------------------------------------------------
+    def shard(self, dataset, model):
+        """A view of ``dataset`` whose ``batches(batch_size)`` yields this rank's share of
+        each global batch (as ``fit`` cuts them, in order, no shuffle). A rank whose share
+        is empty runs one borrowed sample whose metric updates are undone and whose
+        predictions are dropped."""
+        return _Shard(dataset, model, self.communicator.size, self.communicator.rank)
+
+    def reduce_eval(self, model, data, logs):
+        """The logs of the whole data from each rank's metrics over its shares."""
+        return self._reduce_logs(model, logs, data.real_batches > 0, "evaluate: metrics")
+
+    def gather(self, data, outs):
+        """Every rank's predicted batches in the order of the data: global batch by global
+        batch, rank 0's share first."""
+        mine = [o for step, o in enumerate(outs) if step not in data.borrowed_steps]
+        steps = [step for step in range(len(outs)) if step not in data.borrowed_steps]
+        parts = self.communicator.allgather_object(list(zip(steps, mine)), what="predict: gather")
+        merged = [(step, rank, o) for rank, part in enumerate(parts) for step, o in part]
+        return [o for _, _, o in sorted(merged, key=lambda t: (t[0], t[1]))]
+
+    # -- logs -------------------------------------------------------------------------------
+    def _reduce_logs(self, model, logs, counts, what):
+        """``{name: value}`` over all ranks: a metric's running total and count are summed
+        (so the result is the global one); any other number in the logs is averaged
+        over the ranks that ran a real batch."""
+        logs = _plain(logs)
+        metrics = {m.name: m for m in model.metrics if hasattr(m, "total") and hasattr(m, "count")}
+        keys = list(logs)
+        vec = np.zeros(2 * len(keys) + 1, dtype=np.float64)
+        for i, k in enumerate(keys):
+            m = metrics.get(k)
+            if m is not None:
+                vec[2 * i] = float(backend.to_numpy(m.total))
+                vec[2 * i + 1] = float(backend.to_numpy(m.count))
+            elif counts:
+                vec[2 * i] = logs[k]
+        vec[-1] = 1.0 if counts else 0.0
+        self.communicator.allreduce([vec], what=what)
+        out = {}
+        for i, k in enumerate(keys):
+            if k in metrics:
+                out[k] = vec[2 * i] / max(vec[2 * i + 1], 1e-12)
+            else:
+                out[k] = vec[2 * i] / max(vec[-1], 1.0)
+        return out
+
+
+class _ReducingApply:
+    """Stands in for ``optimizer.apply`` during one step: sums the gradients over the
+    ranks, then calls the optimizer's own ``apply``."""
+
+    def __init__(self, strategy, optimizer):
+        self.strategy, self.optimizer = strategy, optimizer
+
+    def __call__(self, grads, trainable_variables=None):
+        opt = self.optimizer
+        variables = list(trainable_variables if trainable_variables is not None else opt._vars)
+        grads = self.strategy.reduce_gradients(list(grads), variables)
+        return type(opt).apply(opt, grads, variables)
+
+
+class _Shard:
+    """This rank's share of each global batch of a ``Dataset`` (see ``DataParallel.shard``)."""
+
+    def __init__(self, dataset, model, size, rank):
+        self.dataset, self.model, self.size, self.rank = dataset, model, size, rank
+        self.borrowed_steps = set()
+        self.real_batches = 0
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def batches(self, batch_size, shuffle=False, rng=None, device=None):
+        ds = self.dataset
+        for step, start in enumerate(range(0, len(ds), batch_size)):
+            stop = min(start + batch_size, len(ds))
+            lo, hi = _part(stop - start, self.size, self.rank)
+            borrowed = hi <= lo
+            idx = slice(start, start + 1) if borrowed else slice(start + lo, start + hi)
+            arrays = [_to_device(a[idx], is_x, device) for a, is_x in zip(ds.arrays, ds._is_x)]
+            if borrowed:
+                self.borrowed_steps.add(step)
+                saved = _metric_states(self.model)
+                yield ds._rebuild(arrays)
+                _restore_metric_states(self.model, saved)   # the borrowed sample counts for nothing
+            else:
+                self.real_batches += 1
+                yield ds._rebuild(arrays)
+
+
+class _LocalBatch:
+    __slots__ = ("data", "n_local", "n_global")
+
+    def __init__(self, data, n_local, n_global):
+        self.data, self.n_local, self.n_global = data, n_local, n_global
+
+
+class _Stats:
+    """What a strategy measured: steps, seconds in the gradient allreduce versus the rest
+    of the step, bytes each rank contributes per step."""
+
+    def __init__(self):
+        self.steps = 0
+        self.allreduce_seconds = 0.0
+        self.compute_seconds = 0.0
+        self.sync_seconds = 0.0
+        self.bytes_per_step = 0
+        self.buckets = 0
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+def _part(n, size, rank):
+    """``[lo, hi)`` of rank ``rank`` when ``n`` items are cut into ``size`` contiguous parts
+    as equal as possible (the first ``n % size`` parts one longer)."""
+    base, extra = divmod(n, size)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (1 if rank < extra else 0)
+
+
+def _layout_key(variables):
+    return (tuple(tuple(v.value.shape) for v in variables), tuple(str(v.value.dtype) for v in variables))
+
+
+def _bcast_arrays(comm, arrays, what):
+    """Broadcast rank 0's arrays: floating ones packed into one float32/float64 buffer per
+    dtype, the rest one by one."""
+    groups = {}
+    for a in arrays:
+        groups.setdefault(str(a.dtype), []).append(a)
+    for dtype, group in groups.items():
+        xp = backend.get_array_module(group[0])
+        flat = xp.concatenate([a.reshape(-1) for a in group]) if group else None
+        comm.bcast([flat], what=what)
+        off = 0
+        for a in group:
+            a[...] = flat[off:off + a.size].reshape(a.shape)
+            off += a.size
+
+
+def _build_on(model, data):
+    """Create a model's weights with a forward pass (no graph) on this rank's batch."""
+    from ..autograd.function import no_grad
+    from ..models.data import unpack_data
+    x = unpack_data(data)[0]
+    with no_grad():
+        model(x, training=False)
+
+
+def _metric_states(model):
+    return [(m, m.total, m.count) for m in model.metrics if hasattr(m, "total") and hasattr(m, "count")]
+
+
+def _restore_metric_states(model, saved):
+    for m, total, count in saved:
+        m.total, m.count = total, count
+
+
+def _plain(logs):
+    out = {}
+    for k, v in dict(logs or {}).items():
+        if isinstance(v, dict):
+            out.update({kk: float(backend.to_numpy(getattr(vv, "value", vv))) for kk, vv in v.items()})
+        else:
+            out[k] = float(backend.to_numpy(getattr(v, "value", v)))
+    return out
+
+
+def _from_environment(timeout):
+    """An MPI communicator when launched by ``mpiexec`` / ``srun`` (NCCL's when the device is
+    a GPU), else the one-process one."""
+    if not launched_by_mpi():
+        return SingleProcess()
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError as e:
+        raise ImportError("DataParallel: this process was started by an MPI launcher but mpi4py is not "
+                          "installed; pip install 'kerasette[distributed]'") from e
+    mpi = MPICommunicator(timeout=timeout)
+    if mpi.size > 1 and context.current().device == "gpu":
+        from .nccl import NCCLCommunicator
+        return NCCLCommunicator(mpi)
+    return mpi

@@ -1,0 +1,145 @@
+"""The script the distributed tests run, under ``mpiexec -n 2`` and as one plain process.
+
+    python mpi_worker.py SCENARIO OUTDIR
+
+``train``: an MLP (Sequential), a small CNN (Functional), a Bidirectional RNN
+(Functional) and a subclassed model with a custom ``train_step`` each train a
+few steps from one seed; rank 0 writes the final weights, the History, the
+evaluate figures and the predictions to OUTDIR/result.npz, and a
+ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
+``raise``: rank 1 raises in its second training step.
+``hang``: rank 1 stops arriving (sleeps) in its first step; the collective timeout is 3 s.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+import kerasette as keras
+from kerasette import layers
+
+SEED = 7
+STRATEGY = None
+
+
+def data(kind, n):
+    rng = np.random.default_rng(0)
+    if kind == "cnn":
+        x = rng.standard_normal((n, 8, 8, 1)).astype("float32")
+    elif kind == "rnn":
+        x = rng.standard_normal((n, 5, 3)).astype("float32")
+    else:
+        x = rng.standard_normal((n, 6)).astype("float32")
+    y = rng.integers(0, 3, n)
+    return x, y
+
+
+def build(kind):
+    if kind == "mlp":
+        return keras.Sequential([keras.Input((6,)), layers.Dense(16, activation="relu"),
+                                 layers.Dense(3, activation="softmax")])
+    if kind == "cnn":
+        inp = keras.Input((8, 8, 1))
+        h = layers.Conv2D(4, 3, activation="relu")(inp)
+        h = layers.MaxPooling2D(2)(h)
+        h = layers.Flatten()(h)
+        return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
+    if kind == "rnn":
+        inp = keras.Input((5, 3))
+        h = layers.Bidirectional(layers.SimpleRNN(4))(inp)
+        return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
+    return Custom()
+
+
+class Custom(keras.Model):
+    """Subclassed, with its own train_step (gradients through optimizer.apply)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(8, activation="tanh")
+        self.out = layers.Dense(3, activation="softmax")
+        self.steps_seen = 0
+        self.samples_seen = 0
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+    def train_step(self, data):
+        x, y = data
+        self.steps_seen += 1
+        self.samples_seen += len(x)
+        scenario = os.environ.get("KERASETTE_TEST_SCENARIO")
+        rank = STRATEGY.rank
+        if scenario == "raise" and rank == 1 and self.steps_seen == 2:
+            raise ValueError("rank 1 fails on purpose in step 2")
+        if scenario == "hang" and rank == 1:
+            time.sleep(60)
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        self.zero_grad()
+        loss.backward()
+        self.optimizer.apply([v.grad for v in self.trainable_weights], self.trainable_weights)
+        for m in self.metrics:
+            if m.name == "loss":
+                m.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+CASES = (("mlp", 33, 16), ("cnn", 24, 8), ("rnn", 20, 8), ("custom", 20, 8))
+
+
+def train(out, kinds=("mlp", "cnn", "rnn", "custom"), timeout=60.0):
+    global STRATEGY
+    strategy = STRATEGY = keras.distribute.DataParallel(timeout=timeout)
+    result = {}
+    # (model, samples, global batch): 33 with 16 leaves a last batch of 1 sample, so rank 1
+    # runs a borrowed sample with weight 0 in that step
+    for kind, n, batch in [c for c in CASES if c[0] in kinds]:
+        keras.utils.set_random_seed(SEED)
+        x, y = data(kind, n)
+        with strategy.scope():
+            model = build(kind)
+            model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+                          metrics=["accuracy"] if kind != "custom" else None)
+        callbacks = []
+        if kind == "cnn":
+            callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(out, "cnn.keras")))
+        h = model.fit(x, y, batch_size=batch, epochs=2, verbose=2 if kind == "mlp" else 0,
+                      callbacks=callbacks, validation_split=0.25 if kind == "rnn" else 0.0)
+        for i, w in enumerate(model.get_weights()):
+            result[f"{kind}/w{i}"] = w
+        for k, v in h.history.items():
+            result[f"{kind}/history/{k}"] = np.asarray(v)
+        if kind != "custom":
+            ev = model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True)
+            for k, v in ev.items():
+                result[f"{kind}/evaluate/{k}"] = np.asarray(v)
+        result[f"{kind}/predict"] = model.predict(x, batch_size=5, verbose=0)
+        # every rank ends with the same weights; each saw its own share of the samples
+        ranks = strategy.communicator.allgather_object(model.get_weights())
+        result[f"{kind}/ranks_weight_diff"] = np.array(max(
+            float(np.abs(a - b).max()) for other in ranks for a, b in zip(ranks[0], other)))
+        if kind == "custom":
+            result["custom/samples_seen"] = np.array(strategy.communicator.allgather_object(model.samples_seen))
+    if strategy.rank == 0:
+        np.savez(os.path.join(out, "result.npz"), **result)
+    print(f"rank {strategy.rank} of {strategy.num_replicas_in_sync} done: "
+          f"{strategy.stats.steps} steps, {strategy.stats.bytes_per_step} bytes per step", flush=True)
+
+
+def main(argv):
+    scenario, out = argv
+    os.environ["KERASETTE_TEST_SCENARIO"] = scenario
+    if scenario == "train":
+        train(out)
+    elif scenario == "raise":
+        train(out, kinds=("custom",))
+    elif scenario == "hang":
+        train(out, kinds=("custom",), timeout=3.0)
+    else:
+        raise SystemExit(f"unknown scenario {scenario!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
