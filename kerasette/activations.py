@@ -1,7 +1,7 @@
 """Activation functions by name, as Keras's ``activation="relu"`` strings."""
 from . import ops
 
-__all__ = ["get", "serialize", "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu",
+__all__ = ["get", "deserialize", "serialize", "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu",
            "softplus", "softsign", "silu", "swish", "gelu", "leaky_relu", "relu6",
            "hard_sigmoid", "exponential", "log_softmax"]
 
@@ -102,3 +102,13 @@ def fusable_name(fn):
     """The name of ``fn`` when the fused dense op can apply it in-node, else None."""
     name = _name(fn)
     return {"linear": None, "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}.get(name, False)
+
+
+def deserialize(config, custom_objects=None):
+    """The activation a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("activation",))

@@ -14,7 +14,7 @@ Example:
 from . import backend
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm",
-           "non_neg", "unit_norm", "get", "serialize"]
+           "non_neg", "unit_norm", "get", "deserialize", "serialize"]
 
 
 class Constraint:
@@ -124,3 +124,13 @@ def _custom(key, name, what, known=None):
         raise ValueError(f"Unknown {what}: {name!r}{hint}; a custom one must be registered with "
                          f"@keras.saving.register_keras_serializable() or passed in custom_objects")
     return found
+
+
+def deserialize(config, custom_objects=None):
+    """The constraint a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("constraint",))

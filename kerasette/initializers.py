@@ -11,7 +11,7 @@ from . import backend
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
-           "LecunNormal", "LecunUniform", "Orthogonal", "Identity", "VarianceScaling", "get",
+           "LecunNormal", "LecunUniform", "Orthogonal", "Identity", "VarianceScaling", "get", "deserialize",
            "serialize"]
 
 
@@ -265,3 +265,13 @@ def _custom(key, name, what, known=None):
         raise ValueError(f"Unknown {what}: {name!r}{hint}; a custom one must be registered with "
                          f"@keras.saving.register_keras_serializable() or passed in custom_objects")
     return found
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("initializer",))

@@ -13,7 +13,7 @@ from .ops.nn import Softmax
 __all__ = ["align_label_rank", "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
            "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "serialize"]
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "deserialize", "serialize"]
 
 
 class Loss:
@@ -81,6 +81,9 @@ class Huber(Loss):
         super().__init__(**kwargs)
         self.delta = delta
 
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
     def call(self, y_true, y_pred):
         err = ops.abs(ops.subtract(y_pred, y_true))
         quad = ops.minimum(err, self.delta)
@@ -124,6 +127,13 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, **kwargs):
         super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, **kwargs)
+        if axis != -1:
+            raise NotImplementedError(f"CategoricalCrossentropy: only axis=-1 (the class axis last) is "
+                                      f"supported by kerasette, got axis={axis!r}")
+        self.axis = axis
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
 
     def call(self, y_true, y_pred):
         if self.label_smoothing:
@@ -328,3 +338,13 @@ class _FunctionLoss(Loss):
         return self.fn(y_true, y_pred)
 
 
+
+
+def deserialize(config, custom_objects=None):
+    """The loss a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("loss",))

@@ -9,7 +9,7 @@ from .naming import to_snake_case
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
-           "TopKCategoricalAccuracy", "get", "resolve"]
+           "TopKCategoricalAccuracy", "get", "serialize", "deserialize", "resolve"]
 
 
 class Metric:
@@ -90,6 +90,9 @@ class BinaryAccuracy(Metric):
     def values(self, y_true, y_pred):
         return ((y_pred > self.threshold) == (y_true > 0.5)).astype("float32")
 
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
 
 class CategoricalAccuracy(Metric):
     """Arg-max of predictions equals arg-max of one-hot labels."""
@@ -114,6 +117,9 @@ class TopKCategoricalAccuracy(Metric):
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         self.k = k
         super().__init__(name)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
 
     def values(self, y_true, y_pred):
         target = y_true.argmax(axis=-1)
@@ -193,3 +199,22 @@ class _FunctionMetric(Metric):
         from .autograd.tensor import Tensor
         out = self.fn(Tensor(y_true), Tensor(y_pred))
         return _raw(out)
+
+
+def serialize(metric):
+    """``{"module", "class_name", "config", "registered_name"}`` of a Metric (a function:
+    its registered name), as Keras writes it; names pass through."""
+    from . import registry
+    if isinstance(metric, str):
+        return metric
+    return registry.serialize_keras_object(metric)
+
+
+def deserialize(config, custom_objects=None):
+    """The metric a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("metric",))

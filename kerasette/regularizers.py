@@ -14,7 +14,7 @@ Example:
 """
 from . import ops
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "deserialize", "serialize"]
 
 
 class Regularizer:
@@ -114,3 +114,13 @@ def _custom(key, name, what, known=None):
         raise ValueError(f"Unknown {what}: {name!r}{hint}; a custom one must be registered with "
                          f"@keras.saving.register_keras_serializable() or passed in custom_objects")
     return found
+
+
+def deserialize(config, custom_objects=None):
+    """The regularizer a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    from . import registry
+    if isinstance(config, str):
+        with registry.CustomObjectScope(custom_objects or {}):
+            return get(config)
+    return registry.deserialize_keras_object(config, custom_objects, kinds=("regularizer",))
