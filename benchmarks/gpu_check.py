@@ -8,7 +8,8 @@ It does, in one run:
 
 1. the test suite with ``KERASETTE_DEVICE=gpu`` (a pytest subprocess), so every
    test, ``tests/gpu/test_cuda_real.py`` included, runs with CuPy as the device;
-2. each CuPy kernel of ``kerasette.ops.cuda_kernels`` against the generic path;
+2. every kernel of the ``kerasette.ops.kernels`` registry, compiled, against its reference
+   run with CuPy's own functions, and the ops that use them against NumPy;
 3. one timed epoch of three MNIST models on the GPU, kerasette and PyTorch
    eager CUDA side by side (same architecture, optimizer, batch size, and a
    host-to-device copy of each batch on both sides), printing seconds per
@@ -107,7 +108,7 @@ def _check_kernels(cp):
     print("\n== CuPy kernels vs the generic path ==")
     from kerasette import ops, optimizers
     from kerasette.autograd import Tensor, backward
-    from kerasette.ops import cuda_kernels
+    from kerasette.ops import kernels
     import kerasette as keras
     ok = True
     rng = np.random.default_rng(0)
@@ -120,7 +121,18 @@ def _check_kernels(cp):
         print(f"  {name:<28} max rel err {err:.2e}  {'ok' if good else 'MISMATCH'}")
 
     x, w, b = (rng.standard_normal(s).astype("float32") for s in ((256, 64), (64, 32), (32,)))
-    for act in cuda_kernels.FUSED_ACTIVATIONS:
+    for name, args, inplace in _kernel_samples(rng):
+        fresh = lambda: [cp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]  # noqa: E731
+        got_args, ref_args = fresh(), fresh()
+        got = kernels.KERNELS[name].launch(cp, *got_args)
+        ref = kernels.KERNELS[name].reference(cp, *ref_args)
+        if inplace is not None:
+            got, ref = got_args[inplace], ref_args[inplace]
+        for i, (a, r) in enumerate(zip(got if isinstance(got, tuple) else (got,),
+                                       ref if isinstance(ref, tuple) else (ref,))):
+            check(f"kernel {name} [{i}]", cp.asnumpy(a), cp.asnumpy(r))
+
+    for act in kernels.FUSED_ACTIVATIONS:
         res = []
         for to_dev in (np.array, cp.asarray):
             ts = [Tensor(to_dev(a), requires_grad=True) for a in (x, w, b)]
@@ -149,6 +161,31 @@ def _check_kernels(cp):
         finals.append(v.numpy())
     check("adam update (5 steps)", finals[1], finals[0])
     return ok
+
+
+def _kernel_samples(rng):
+    """``(kernel name, arguments, index of the argument written in place or None)`` for
+    every kernel of the registry, float32."""
+    f = lambda *s: rng.standard_normal(s).astype("float32")  # noqa: E731
+    n, h, w, c = 4, 9, 8, 6
+    ho, wo = h - 2, w - 2
+    out = []
+    for act in (None, "relu", "tanh", "sigmoid"):
+        out.append(("bias_act", [f(64, 32), f(32), act], 0))
+    for act in ("relu", "tanh", "sigmoid"):
+        out.append(("act_grad", [np.abs(f(64, 32)) * 0.5, f(64, 32), act], None))
+    out.append(("adam_update", [f(300, 40), f(300, 40), f(300, 40), np.abs(f(300, 40)), 0.01, 0.9, 0.999, 1e-7],
+                0))
+    p = np.exp(f(128, 10))
+    out.append(("softmax_xent_grad", [p / p.sum(-1, keepdims=True), rng.integers(0, 10, 128), f(128)], None))
+    x = f(n, h, w, c)
+    out.append(("max_pool_2x2", [x], None))
+    arg = rng.integers(0, 4, (n, h // 2, w // 2, c)).astype("uint8")
+    out.append(("max_pool_2x2_grad", [f(n, h // 2, w // 2, c), arg, x.shape], None))
+    out.append(("col2im", [f(n * ho * wo, 9 * c), x.shape, (3, 3), (ho, wo)], None))
+    missing = set(__import__("kerasette.ops.kernels", fromlist=["KERNELS"]).KERNELS) - {o[0] for o in out}
+    assert not missing, f"gpu_check: no sample arguments for kernels {sorted(missing)}"
+    return out
 
 
 # ---- 3. one epoch each, kerasette vs PyTorch -------------------------------------------------

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from . import backend, parallel, schedules
-from .ops import cuda_kernels
+from .ops import kernels
 
 __all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
 
@@ -203,8 +203,8 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = self.slots["momentum"][i], self.slots["velocity"][i]
         xp = backend.get_array_module(w)
-        if not self.amsgrad and cuda_kernels.is_cupy(xp):     # the whole step in one kernel
-            cuda_kernels.adam_update(w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
+        if not self.amsgrad and kernels.on_device(xp):     # the whole step in one kernel
+            kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
             return
         arrays = [w, g, m, v, self._scratch_like(i, w)]
         if self.amsgrad:

@@ -41,6 +41,7 @@ import numpy as np
 from .. import backend
 from .. import parallel
 from ..autograd.function import Function
+from . import kernels
 
 __all__ = ["conv2d", "pad", "Conv2DOp", "Pad", "normalize_tuple", "normalize_padding",
            "same_pads", "conv_output_length"]
@@ -267,7 +268,8 @@ class Conv2DOp(Function):
             # the masked gradient only lives inside this method: a pooled buffer
             scratch = _POOL.get(xp, g2.shape, g2.dtype)
         want_dx = bool(self.needs_grad[0])
-        dxp = xp.zeros(pad_shape, dtype=g2.dtype) if want_dx else None
+        # the device's col2im writes every element; the CPU's per-tap adds need zeros
+        dxp = (xp.empty if kernels.on_device(xp) else xp.zeros)(pad_shape, dtype=g2.dtype) if want_dx else None
         want_gb = self.has_bias and self.needs_grad[2] and (cols is None or cols.shape[1] == k)
         act_bwd = _act_tables()[1].get(self.activation)
 
@@ -278,7 +280,12 @@ class Conv2DOp(Function):
                 gp = np.multiply(gp, y[rows] > 0, out=scratch[rows])
             elif act_bwd is not None:
                 gp = act_bwd(xp, y[rows], gp)
-            if want_dx:
+            if want_dx and kernels.on_device(xp):
+                # one GEMM into the column gradient, then one gather kernel (no per-tap adds)
+                dcols = gp @ w.reshape(k, f).T
+                dxp[a:z] = kernels.run("col2im", xp, dcols, (z - a,) + tuple(pad_shape[1:]), (kh, kw),
+                                       (ho, wo), self.strides, self.dilation)
+            elif want_dx:
                 self._add_input_grad(xp, gp, w, dxp[a:z], (ho, wo))
             gwb = _gemm_tn(xp, cols[rows], gp) if cols is not None else None
             # a GEMV with ones: several times faster than gp.sum(axis=0) on a tall array

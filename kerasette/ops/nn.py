@@ -2,7 +2,7 @@
 and the fused dense (matmul + bias + activation) node."""
 from .. import backend, parallel
 from ..autograd.function import Function
-from . import cuda_kernels
+from . import kernels
 from .math import Unary, _unary
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "softplus",
@@ -170,8 +170,8 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, g):
         p, lab = self.saved
         xp = xpof(p)
-        if lab.ndim == p.ndim - 1 and cuda_kernels.is_cupy(xp):
-            return cuda_kernels.softmax_xent_grad(p, lab, g), None
+        if lab.ndim == p.ndim - 1 and kernels.on_device(xp):
+            return kernels.run("softmax_xent_grad", xp, p, lab, g.astype(p.dtype, copy=False)), None
         if lab.ndim == p.ndim - 1:
             grad = p
             flat = grad.reshape(-1, grad.shape[-1])
@@ -237,10 +237,10 @@ class Dense(Function):
     def forward(self, x, w, b=None):
         xp = xpof(x, w)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        if cuda_kernels.is_cupy(xp):
+        if kernels.on_device(xp):
             y = x2 @ w
             if b is not None:
-                y = cuda_kernels.bias_act(y, b, self.activation)    # bias + activation, one kernel
+                y = kernels.run("bias_act", xp, y, b, self.activation)    # bias + activation, one kernel
             elif self.activation is not None:
                 y = _ACT_FWD[self.activation](xp, y)
         else:
@@ -278,7 +278,7 @@ class Dense(Function):
         def part(r, c):                           # rows r, columns c of g: one thread's share
             gp = g[r, c]
             if self.activation is not None:
-                gp = (cuda_kernels.act_grad(y[r, c], gp, self.activation) if cuda_kernels.is_cupy(xp)
+                gp = (kernels.run("act_grad", xp, y[r, c], gp, self.activation) if kernels.on_device(xp)
                       else _ACT_BWD[self.activation](xp, y[r, c], gp))
             if by_cols:                           # own columns of dw, db; a partial dx
                 if want_gw:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import backend, parallel
 from ..autograd.function import Function
+from . import kernels
 from .conv import _tap_slice, normalize_padding, normalize_tuple, same_pads
 
 __all__ = ["max_pool2d", "avg_pool2d", "MaxPool2DOp", "AvgPool2DOp", "pool_geometry"]
@@ -82,7 +83,8 @@ class MaxPool2DOp(_Pool):
     max (rows, then the winning row's columns) whose three comparisons are
     kept as bool masks, computed while ``x`` is still in cache; backward only
     multiplies the gradient by them. Both run split over the intra-op threads
-    (``kerasette.parallel``).
+    (``kerasette.parallel``). On a device the case is one kernel each way
+    (``kernels`` ``max_pool_2x2`` / ``max_pool_2x2_grad``, arg-max kept as uint8).
 
     Other windows: ``ph*pw - 1`` in-place ``maximum``s over the window slices;
     backward recovers the arg-max tap by tap as ``x_tap == y`` and not already
@@ -100,6 +102,11 @@ class MaxPool2DOp(_Pool):
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np:
             return self._forward_2x2(xpad, out_hw, s)
+        if self.pool == self.strides == (2, 2) and kernels.on_device(xp) and x.dtype.kind == "f":
+            y, arg = kernels.run("max_pool_2x2", xp, xpad)     # one kernel: the max and its tap
+            if self.needs_grad:
+                self.save(arg, xpad.shape)
+            return y
         if len(s) == 1:
             best = xpad[s[0]].copy()
         else:
@@ -113,6 +120,9 @@ class MaxPool2DOp(_Pool):
     def backward(self, g):
         if len(self.saved) == 3:
             return self._backward_2x2(g)
+        if isinstance(self.saved[1], tuple):                     # the device kernel's arg-max taps
+            arg, pad_shape = self.saved
+            return _unpad(kernels.run("max_pool_2x2_grad", xpof(g), g, arg, pad_shape), self.pads, self.x_shape)
         xpad, y = self.saved
         xp = xpof(g)
         (ph, pw), (sh, sw) = self.pool, self.strides

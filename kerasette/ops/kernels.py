@@ -1,0 +1,450 @@
+"""Custom device kernels behind one registry: CUDA C++ for CuPy, a reference for the rest.
+
+On the GPU every elementwise NumPy-style expression is one kernel launch and one
+pass over memory; the hot spots get a fused kernel instead. Each kernel here is a
+``Kernel``: its full CUDA C++ source (plain ``extern "C"`` functions, one per
+dtype, compilable on its own: the tests compile every source with NVRTC for
+``sm_80`` and ``sm_90`` without a GPU), how to launch it through CuPy's
+``RawModule``, and a reference written with the array module's own functions.
+
+``run(name, xp, ...)`` is the one dispatch: on CuPy it launches the compiled
+kernel; on any other device module (the CI stand-in,
+``kerasette.testing.standin``) it runs the reference, so the calling code, the
+shapes and the dtype rules of every kernel run in CI. Both paths check their
+arguments the same way (a float64 gradient into a float32 kernel is an error on
+CuPy, so it is one on the stand-in too). Ops call ``run`` only when
+``on_device(xp)``; NumPy keeps its own (threaded) CPU code.
+
+The kernels (name: what, arguments):
+
+* ``bias_act``: ``y = act(y + b)`` in place; ``y (n, units)``, ``b (units,)``,
+  act None, "relu", "tanh" or "sigmoid" (the fused Dense / Conv2D activations).
+* ``act_grad``: ``g * act'(.)`` from the activation's output ``y``; a new array.
+* ``adam_update``: Keras 3's Adam step on ``w``, ``m``, ``v`` in place, one pass.
+* ``softmax_xent_grad``: ``(p - onehot(labels)) * g[..., None]``, no one-hot array.
+* ``max_pool_2x2``: 2x2 / stride-2 max of a (padded) ``(N, H, W, C)`` input and
+  the arg-max tap of each window (0..3, the first maximum in row-major order).
+* ``max_pool_2x2_grad``: the gradient routed to each window's arg-max, written
+  over the whole padded input (no zero-fill pass, no atomics).
+* ``col2im``: the conv input gradient from the ``(N*Ho*Wo, kh*kw*C)`` column
+  gradient: each input position gathers its taps (one pass, no atomics).
+"""
+import functools
+
+__all__ = ["Kernel", "KERNELS", "on_device", "is_cupy", "run", "compile_ptx", "FUSED_ACTIVATIONS"]
+
+FUSED_ACTIVATIONS = (None, "relu", "tanh", "sigmoid")
+KERNELS = {}         # name -> Kernel; filled once at import, read-only afterwards
+_THREADS = 256
+_SUFFIX = {"float32": "f32", "float64": "f64"}
+
+
+class Kernel:
+    """One custom kernel: ``source`` (CUDA C++), ``launch(cupy, *args)`` and
+    ``reference(xp, *args)`` with the same arguments and results."""
+
+    def __init__(self, name, source, launch, reference):
+        self.name, self.source, self.launch, self.reference = name, _HEADER + source, launch, reference
+        KERNELS[name] = self
+
+    def __repr__(self):
+        return f"<Kernel {self.name}>"
+
+
+def is_cupy(xp):
+    """True when ``xp`` is the real CuPy module (not NumPy, not the test stand-in)."""
+    return getattr(xp, "__name__", "") == "cupy"
+
+
+def on_device(xp):
+    """True for a device module (CuPy or a stand-in): ops then dispatch through ``run``."""
+    return getattr(xp, "__name__", "numpy") != "numpy"
+
+
+def run(name, xp, *args, **kwargs):
+    """Run kernel ``name`` on arrays of module ``xp``: compiled on CuPy, the reference elsewhere."""
+    kernel = KERNELS[name]
+    if is_cupy(xp):
+        return kernel.launch(xp, *args, **kwargs)
+    return kernel.reference(xp, *args, **kwargs)
+
+
+def compile_ptx(kernel, arch="80"):
+    """Compile ``kernel``'s CUDA source with NVRTC for ``compute_<arch>`` and return the
+    PTX (bytes); needs CuPy's NVRTC binding but no GPU. Raises ``RuntimeError`` with
+    NVRTC's log on a compile error."""
+    from cupy_backends.cuda.libs import nvrtc
+    prog = nvrtc.createProgram(kernel.source, f"{kernel.name}.cu", [], [])
+    try:
+        try:
+            nvrtc.compileProgram(prog, [f"-arch=compute_{arch}", "-std=c++14"])
+        except nvrtc.NVRTCError:
+            raise RuntimeError(f"kernel {kernel.name}: NVRTC failed for compute_{arch}:\n"
+                               f"{nvrtc.getProgramLog(prog)}") from None
+        return nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+# ---- argument checks, shared by both paths ------------------------------------------------
+
+def _float_dtype(name, *arrays):
+    """The one float dtype of ``arrays`` (float32 or float64) or a clear error."""
+    dtypes = {str(a.dtype) for a in arrays}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in _SUFFIX:
+        raise TypeError(f"kernel {name}: expected float32 or float64 arrays of one dtype, got "
+                        f"{', '.join(str(a.dtype) for a in arrays)}; cast them first")
+    return next(iter(dtypes))
+
+
+def _activation(name, act, allowed):
+    if act not in allowed:
+        raise ValueError(f"kernel {name}: activation must be one of {list(allowed)}, got {act!r}")
+    return act or "linear"
+
+
+# ---- CUDA plumbing ------------------------------------------------------------------------
+
+_HEADER = r"""
+#define KS_LOOP(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; \
+                           i < (n); i += (long long)blockDim.x * gridDim.x)
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _function(kernel_name, function_name):
+    import cupy
+    module = cupy.RawModule(code=KERNELS[kernel_name].source, options=("-std=c++14",))
+    return module.get_function(function_name)
+
+
+def _launch(kernel_name, function_name, n, args):
+    blocks = max(1, min((int(n) + _THREADS - 1) // _THREADS, 65535))
+    _function(kernel_name, function_name)((blocks,), (_THREADS,), args)
+
+
+def _scalar(cp, dtype, value):
+    return cp.dtype(dtype).type(value)
+
+
+# ---- bias + activation ----------------------------------------------------------------------
+
+_ACT_EXPR = {"linear": "s", "relu": "s > (T)0 ? s : (T)0", "tanh": "tanh(s)",
+             "sigmoid": "(T)1 / ((T)1 + exp(-s))"}
+_GRAD_EXPR = {"relu": "y[i] > (T)0 ? g[i] : (T)0", "tanh": "g[i] * ((T)1 - y[i] * y[i])",
+              "sigmoid": "g[i] * y[i] * ((T)1 - y[i])"}
+
+
+def _per_dtype(template):
+    """``template`` (using T and SUF) for float and double."""
+    return "".join(template.replace("T", t).replace("SUF", s) for t, s in (("float", "f32"), ("double", "f64")))
+
+
+_BIAS_ACT_SRC = "".join(_per_dtype(
+    f'extern "C" __global__ void bias_act_{act}_SUF(T* y, const T* b, long long n, long long units) {{\n'
+    f'  KS_LOOP(i, n) {{ T s = y[i] + b[i % units]; y[i] = {expr}; }}\n}}\n')
+    for act, expr in _ACT_EXPR.items())
+# the template letter T also appears in no other identifier of these sources
+_ACT_GRAD_SRC = "".join(_per_dtype(
+    f'extern "C" __global__ void act_grad_{act}_SUF(const T* y, const T* g, T* gx, long long n) {{\n'
+    f'  KS_LOOP(i, n) {{ gx[i] = {expr}; }}\n}}\n')
+    for act, expr in _GRAD_EXPR.items())
+
+
+def _bias_act_launch(cp, y, b, activation):
+    act = _activation("bias_act", activation, FUSED_ACTIVATIONS)
+    dtype = _float_dtype("bias_act", y, b)
+    if not y.flags.c_contiguous:
+        raise ValueError("kernel bias_act: y must be C-contiguous (it is written in place)")
+    b = cp.ascontiguousarray(b)
+    _launch("bias_act", f"bias_act_{act}_{_SUFFIX[dtype]}", y.size, (y, b, cp.int64(y.size), cp.int64(b.size)))
+    return y
+
+
+def _bias_act_reference(xp, y, b, activation):
+    act = _activation("bias_act", activation, FUSED_ACTIVATIONS)
+    _float_dtype("bias_act", y, b)
+    y += b
+    if act == "relu":
+        xp.maximum(y, 0, out=y)
+    elif act == "tanh":
+        xp.tanh(y, out=y)
+    elif act == "sigmoid":
+        y[...] = 1 / (1 + xp.exp(-y))
+    return y
+
+
+def _act_grad_launch(cp, y, g, activation):
+    act = _activation("act_grad", activation, FUSED_ACTIVATIONS[1:])
+    dtype = _float_dtype("act_grad", y, g)
+    y, g = cp.ascontiguousarray(y), cp.ascontiguousarray(g)
+    gx = cp.empty_like(g)
+    _launch("act_grad", f"act_grad_{act}_{_SUFFIX[dtype]}", g.size, (y, g, gx, cp.int64(g.size)))
+    return gx
+
+
+def _act_grad_reference(xp, y, g, activation):
+    act = _activation("act_grad", activation, FUSED_ACTIVATIONS[1:])
+    _float_dtype("act_grad", y, g)
+    if act == "relu":
+        return g * (y > 0)
+    if act == "tanh":
+        return g * (1 - y * y)
+    return g * y * (1 - y)
+
+
+Kernel("bias_act", _BIAS_ACT_SRC, _bias_act_launch, _bias_act_reference)
+Kernel("act_grad", _ACT_GRAD_SRC, _act_grad_launch, _act_grad_reference)
+
+
+# ---- Adam ------------------------------------------------------------------------------------
+
+_ADAM_SRC = _per_dtype(r"""
+extern "C" __global__ void adam_SUF(T* w, const T* g, T* m, T* v, T alpha, T one_minus_b1,
+                                    T one_minus_b2, T eps, long long n) {
+  KS_LOOP(i, n) {
+    T gi = g[i];
+    T mi = m[i] + (gi - m[i]) * one_minus_b1;
+    T vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= alpha * mi / (sqrt(vi) + eps);
+  }
+}
+""")
+
+
+def _adam_check(w, g, m, v):
+    dtype = _float_dtype("adam_update", w, g, m, v)
+    shapes = {tuple(a.shape) for a in (w, g, m, v)}
+    if len(shapes) != 1:
+        raise ValueError(f"kernel adam_update: w, g, m, v must have one shape, got {sorted(shapes)}")
+    return dtype
+
+
+def _adam_launch(cp, w, g, m, v, alpha, beta_1, beta_2, epsilon):
+    dtype = _adam_check(w, g, m, v)
+    if not (w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
+        raise ValueError("kernel adam_update: w, m and v must be C-contiguous (updated in place)")
+    s = functools.partial(_scalar, cp, dtype)
+    _launch("adam_update", f"adam_{_SUFFIX[dtype]}", w.size,
+            (w, cp.ascontiguousarray(g), m, v, s(alpha), s(1 - beta_1), s(1 - beta_2), s(epsilon),
+             cp.int64(w.size)))
+
+
+def _adam_reference(xp, w, g, m, v, alpha, beta_1, beta_2, epsilon):
+    _adam_check(w, g, m, v)
+    m += (g - m) * (1 - beta_1)
+    v += (g * g - v) * (1 - beta_2)
+    w -= alpha * m / (xp.sqrt(v) + epsilon)
+
+
+Kernel("adam_update", _ADAM_SRC, _adam_launch, _adam_reference)
+
+
+# ---- softmax cross-entropy gradient ---------------------------------------------------------
+
+_XENT_SRC = _per_dtype(r"""
+extern "C" __global__ void xent_grad_SUF(const T* p, const long long* labels, const T* g, T* out,
+                                         long long n, long long classes) {
+  KS_LOOP(i, n) {
+    long long row = i / classes;
+    T hit = (i % classes) == labels[row] ? (T)1 : (T)0;
+    out[i] = (p[i] - hit) * g[row];
+  }
+}
+""")
+
+
+def _xent_check(p, labels, g):
+    if tuple(labels.shape) != tuple(p.shape[:-1]) or tuple(g.shape) != tuple(p.shape[:-1]):
+        raise ValueError(f"kernel softmax_xent_grad: labels and g must have shape {tuple(p.shape[:-1])}, "
+                         f"got {tuple(labels.shape)} and {tuple(g.shape)}")
+    return _float_dtype("softmax_xent_grad", p, g)
+
+
+def _xent_launch(cp, p, labels, g):
+    dtype = _xent_check(p, labels, g)
+    p, g = cp.ascontiguousarray(p), cp.ascontiguousarray(g)
+    labels = cp.ascontiguousarray(labels.astype(cp.int64, copy=False))
+    out = cp.empty_like(p)
+    _launch("softmax_xent_grad", f"xent_grad_{_SUFFIX[dtype]}", p.size,
+            (p, labels, g, out, cp.int64(p.size), cp.int64(p.shape[-1])))
+    return out
+
+
+def _xent_reference(xp, p, labels, g):
+    _xent_check(p, labels, g)
+    classes = p.shape[-1]
+    hit = xp.arange(classes).reshape((1,) * (p.ndim - 1) + (classes,)) == labels[..., None]
+    return (p - hit.astype(p.dtype)) * g[..., None]
+
+
+Kernel("softmax_xent_grad", _XENT_SRC, _xent_launch, _xent_reference)
+
+
+# ---- 2x2 max pooling -------------------------------------------------------------------------
+
+_POOL_SRC = _per_dtype(r"""
+extern "C" __global__ void max_pool_2x2_SUF(const T* x, T* y, unsigned char* arg, long long n_out,
+                                            long long H, long long W, long long C, long long HO,
+                                            long long WO) {
+  KS_LOOP(i, n_out) {
+    long long c = i % C, t = i / C;
+    long long ow = t % WO; t /= WO;
+    long long oh = t % HO, s = t / HO;
+    long long base = ((s * H + 2 * oh) * W + 2 * ow) * C + c;
+    T best = x[base];
+    unsigned char k = 0;
+    T v = x[base + C];
+    if (v > best) { best = v; k = 1; }
+    v = x[base + W * C];
+    if (v > best) { best = v; k = 2; }
+    v = x[base + W * C + C];
+    if (v > best) { best = v; k = 3; }
+    y[i] = best;
+    arg[i] = k;
+  }
+}
+""")
+_POOL_GRAD_SRC = _per_dtype(r"""
+extern "C" __global__ void max_pool_2x2_grad_SUF(const T* g, const unsigned char* arg, T* dx,
+                                                 long long n_in, long long H, long long W, long long C,
+                                                 long long HO, long long WO) {
+  KS_LOOP(i, n_in) {
+    long long c = i % C, t = i / C;
+    long long w = t % W; t /= W;
+    long long h = t % H, s = t / H;
+    long long oh = h / 2, ow = w / 2;
+    T out = (T)0;
+    if (oh < HO && ow < WO) {
+      long long o = ((s * HO + oh) * WO + ow) * C + c;
+      if (arg[o] == (unsigned char)((h % 2) * 2 + (w % 2))) out = g[o];
+    }
+    dx[i] = out;
+  }
+}
+""")
+
+
+def _pool_shapes(x_shape):
+    n, h, w, c = x_shape
+    return n, h, w, c, h // 2, w // 2
+
+
+def _pool_launch(cp, x):
+    dtype = _float_dtype("max_pool_2x2", x)
+    x = cp.ascontiguousarray(x)
+    n, h, w, c, ho, wo = _pool_shapes(x.shape)
+    y = cp.empty((n, ho, wo, c), dtype=x.dtype)
+    arg = cp.empty((n, ho, wo, c), dtype=cp.uint8)
+    _launch("max_pool_2x2", f"max_pool_2x2_{_SUFFIX[dtype]}", y.size,
+            (x, y, arg, cp.int64(y.size), cp.int64(h), cp.int64(w), cp.int64(c), cp.int64(ho), cp.int64(wo)))
+    return y, arg
+
+
+def _pool_taps(ho, wo):
+    return [(slice(None), slice(a, 2 * ho, 2), slice(b, 2 * wo, 2), slice(None)) for a in (0, 1) for b in (0, 1)]
+
+
+def _pool_reference(xp, x):
+    _float_dtype("max_pool_2x2", x)
+    n, h, w, c, ho, wo = _pool_shapes(x.shape)
+    taps = [x[s] for s in _pool_taps(ho, wo)]
+    best, arg = taps[0].copy(), xp.zeros((n, ho, wo, c), dtype=xp.uint8)
+    for k, v in enumerate(taps[1:], 1):
+        better = v > best
+        best = xp.where(better, v, best)
+        arg = xp.where(better, xp.uint8(k), arg)
+    return best, arg
+
+
+def _pool_grad_launch(cp, g, arg, x_shape):
+    dtype = _float_dtype("max_pool_2x2_grad", g)
+    n, h, w, c, ho, wo = _pool_shapes(x_shape)
+    dx = cp.empty(tuple(x_shape), dtype=g.dtype)
+    _launch("max_pool_2x2_grad", f"max_pool_2x2_grad_{_SUFFIX[dtype]}", dx.size,
+            (cp.ascontiguousarray(g), cp.ascontiguousarray(arg), dx, cp.int64(dx.size), cp.int64(h), cp.int64(w),
+             cp.int64(c), cp.int64(ho), cp.int64(wo)))
+    return dx
+
+
+def _pool_grad_reference(xp, g, arg, x_shape):
+    _float_dtype("max_pool_2x2_grad", g)
+    n, h, w, c, ho, wo = _pool_shapes(x_shape)
+    dx = xp.zeros(tuple(x_shape), dtype=g.dtype)
+    for k, s in enumerate(_pool_taps(ho, wo)):
+        dx[s] = g * (arg == k)
+    return dx
+
+
+Kernel("max_pool_2x2", _POOL_SRC, _pool_launch, _pool_reference)
+Kernel("max_pool_2x2_grad", _POOL_GRAD_SRC, _pool_grad_launch, _pool_grad_reference)
+
+
+# ---- col2im ----------------------------------------------------------------------------------
+
+_COL2IM_SRC = _per_dtype(r"""
+extern "C" __global__ void col2im_SUF(const T* dcols, T* dx, long long n_in, long long H, long long W,
+                                      long long C, long long HO, long long WO, long long KH, long long KW,
+                                      long long SH, long long SW, long long DH, long long DW) {
+  KS_LOOP(idx, n_in) {
+    long long c = idx % C, t = idx / C;
+    long long w = t % W; t /= W;
+    long long h = t % H, s = t / H;
+    long long k = KH * KW * C;
+    T acc = (T)0;
+    for (long long i = 0; i < KH; ++i) {
+      long long hh = h - i * DH;
+      if (hh < 0 || hh % SH) continue;
+      long long oh = hh / SH;
+      if (oh >= HO) continue;
+      for (long long j = 0; j < KW; ++j) {
+        long long ww = w - j * DW;
+        if (ww < 0 || ww % SW) continue;
+        long long ow = ww / SW;
+        if (ow >= WO) continue;
+        acc += dcols[((s * HO + oh) * WO + ow) * k + (i * KW + j) * C + c];
+      }
+    }
+    dx[idx] = acc;
+  }
+}
+""")
+
+
+def _col2im_check(dcols, x_shape, kernel_hw, out_hw):
+    n, _, _, c = x_shape
+    rows, k = n * out_hw[0] * out_hw[1], kernel_hw[0] * kernel_hw[1] * c
+    if tuple(dcols.shape) != (rows, k):
+        raise ValueError(f"kernel col2im: dcols must have shape {(rows, k)} for input {tuple(x_shape)}, "
+                         f"got {tuple(dcols.shape)}")
+    return _float_dtype("col2im", dcols)
+
+
+def _col2im_launch(cp, dcols, x_shape, kernel_hw, out_hw, strides=(1, 1), dilation=(1, 1)):
+    dtype = _col2im_check(dcols, x_shape, kernel_hw, out_hw)
+    n, h, w, c = x_shape
+    dx = cp.empty(tuple(x_shape), dtype=dcols.dtype)
+    args = [h, w, c, out_hw[0], out_hw[1], kernel_hw[0], kernel_hw[1], strides[0], strides[1],
+            dilation[0], dilation[1]]
+    _launch("col2im", f"col2im_{_SUFFIX[dtype]}", dx.size,
+            (cp.ascontiguousarray(dcols), dx, cp.int64(dx.size)) + tuple(cp.int64(a) for a in args))
+    return dx
+
+
+def _col2im_reference(xp, dcols, x_shape, kernel_hw, out_hw, strides=(1, 1), dilation=(1, 1)):
+    _col2im_check(dcols, x_shape, kernel_hw, out_hw)
+    n, _, _, c = x_shape
+    (kh, kw), (ho, wo), (sh, sw), (dh, dw) = kernel_hw, out_hw, strides, dilation
+    dx = xp.zeros(tuple(x_shape), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            tap = (i * kw + j) * c
+            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (wo - 1) * sw + 1, sw)
+            dx[:, rows, cols, :] += dcols[:, tap:tap + c].reshape(n, ho, wo, c)
+    return dx
+
+
+Kernel("col2im", _COL2IM_SRC, _col2im_launch, _col2im_reference)
