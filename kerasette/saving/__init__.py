@@ -37,7 +37,7 @@ def save_weights(model, filepath, overwrite=True):
 
     Args:
         model: a built model (or layer).
-        filepath: the target; by Keras convention it ends in ``.weights.h5``.
+        filepath: the target, a name ending in ``.weights.h5`` (as Keras 3 requires).
         overwrite: if False and the file exists, raise ``FileExistsError``.
     """
     import h5py
@@ -47,6 +47,10 @@ def save_weights(model, filepath, overwrite=True):
     if path.endswith(".keras"):
         raise ValueError(f"save_weights: '{path}' ends in .keras, the whole-model format; use "
                          f"model.save('{path}') or a name ending in .weights.h5")
+    if not path.endswith(".weights.h5"):            # Keras 3 refuses any other name too
+        stem = os.path.splitext(os.path.basename(path))[0] or "model"
+        raise ValueError(f"save_weights: the filename must end in `.weights.h5` (an HDF5 file in the "
+                         f"Keras 3 layout), got '{path}'; use e.g. '{stem}.weights.h5'")
     check_overwrite(path, overwrite)
     with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
