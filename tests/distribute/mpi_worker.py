@@ -8,7 +8,8 @@ few steps from one seed; rank 0 writes the final weights, the History, the
 evaluate figures and the predictions to OUTDIR/result.npz, and a
 ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
 ``raise``: rank 1 raises in its second training step.
-``hang``: rank 1 stops arriving (sleeps) in its first step; the collective timeout is 3 s.
+``hang`` / ``hang0``: rank 1 / rank 0 stops arriving (sleeps) in its first step; the
+collective timeout is 3 s.
 """
 import os
 import sys
@@ -73,7 +74,7 @@ class Custom(keras.Model):
         rank = STRATEGY.rank
         if scenario == "raise" and rank == 1 and self.steps_seen == 2:
             raise ValueError("rank 1 fails on purpose in step 2")
-        if scenario == "hang" and rank == 1:
+        if (scenario == "hang" and rank == 1) or (scenario == "hang0" and rank == 0):
             time.sleep(60)
         y_pred = self(x, training=True)
         loss = self.compute_loss(y=y, y_pred=y_pred)
@@ -135,7 +136,7 @@ def main(argv):
         train(out)
     elif scenario == "raise":
         train(out, kinds=("custom",))
-    elif scenario == "hang":
+    elif scenario in ("hang", "hang0"):
         train(out, kinds=("custom",), timeout=3.0)
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
