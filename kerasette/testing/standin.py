@@ -17,7 +17,12 @@ a machine with no GPU:
   arrays** (only ``asarray``/``array``/``asanyarray`` accept host data, and
   copy it, like a host-to-device transfer), and wraps results, 0-d ones
   included. ``out=`` arguments are written in place.
-* Functions CuPy 13 lacks (``put_along_axis``) are missing here too.
+* Only names CuPy has exist here: ``xp.<name>``, ``array.<method>`` and
+  ``xp.linalg`` / ``xp.fft`` names are checked against a snapshot of CuPy's
+  (``cupy_names.py``), and functions CuPy 13 lacks (``put_along_axis``) are
+  missing too; an op calling a NumPy-only function fails in CI.
+* Integer-array indices out of range wrap around, as CuPy's gathers do
+  (NumPy would raise).
 * ``xp.random`` draws from kerasette's seeded NumPy generator, so a run on
   the stand-in and a run on NumPy from the same seed make the same
   dropout masks and can be compared number for number.
@@ -39,6 +44,7 @@ import types
 import numpy as np
 
 from .. import backend
+from .cupy_names import load as _load_cupy_names
 
 __all__ = ["StandinArray", "xp", "on_device", "asarray", "to_host", "MISSING_IN_CUPY"]
 
@@ -46,6 +52,8 @@ __all__ = ["StandinArray", "xp", "on_device", "asarray", "to_host", "MISSING_IN_
 MISSING_IN_CUPY = {
     "put_along_axis": "added in CuPy 14 only; index with arrays or build a one-hot mask instead",
 }
+
+CUPY_NAMES = _load_cupy_names()
 
 # the functions that take host data on purpose (a host-to-device copy)
 _HOST_OK = {"asarray", "array", "asanyarray"}
@@ -100,6 +108,9 @@ class StandinArray:
         # Dunders stay hidden: NumPy would read __array_interface__ and see through the wall.
         if name.startswith("__"):
             raise AttributeError(name)
+        if name not in CUPY_NAMES["ndarray"]:
+            raise AttributeError(f"stand-in (as CuPy {CUPY_NAMES['cupy_version']}): cupy.ndarray has no "
+                                 f"attribute {name!r}")
         attr = getattr(self._a, name)
         if callable(attr):
             return _wrap_callable(attr, f"ndarray.{name}")
@@ -136,11 +147,11 @@ class StandinArray:
 
     # -- indexing ------------------------------------------------------------------
     def __getitem__(self, key):
-        return _wrap(self._a[_unwrap_key(key)])
+        return _wrap(self._a[_wrapped_indices(_unwrap_key(key), self._a.shape)])
 
     def __setitem__(self, key, value):
         # CuPy accepts host values here (an explicit-looking copy); so do we
-        self._a[_unwrap_key(key)] = value._a if type(value) is StandinArray else value
+        self._a[_wrapped_indices(_unwrap_key(key), self._a.shape)] = value._a if type(value) is StandinArray else value
 
     # -- operators (filled in below) ---------------------------------------------
     def __neg__(self):
@@ -202,6 +213,11 @@ class _Module(types.ModuleType):
         if self._prefix == "numpy." and name in MISSING_IN_CUPY:
             raise AttributeError(f"stand-in (as CuPy 13): module has no attribute {name!r}: "
                                  f"{MISSING_IN_CUPY[name]}")
+        known = CUPY_NAMES.get("module" if self._prefix == "numpy." else self._prefix[len("numpy."):-1])
+        if known is not None and name not in known:
+            raise AttributeError(f"stand-in (as CuPy {CUPY_NAMES['cupy_version']}): "
+                                 f"cupy{self._prefix[len('numpy'):]}{name} does not exist; NumPy has it, "
+                                 f"CuPy does not, so this op would fail on the GPU")
         attr = getattr(self._target, name)
         if isinstance(attr, type) or not callable(attr) and not isinstance(attr, types.ModuleType):
             value = attr                                  # dtypes, constants, newaxis
@@ -344,6 +360,29 @@ def _unwrap_key(key):
     if type(key) is tuple:
         return tuple(k._a if type(k) is StandinArray else k for k in key)
     return key
+
+
+def _wrapped_indices(key, shape):
+    """Integer-array indices taken modulo their axis length, as CuPy's gathers wrap
+    out-of-range indices (NumPy raises). Scalars, slices and bool masks are unchanged."""
+    items = key if type(key) is tuple else (key,)
+    if not any(type(k) is np.ndarray and k.dtype.kind in "iu" for k in items):
+        return key
+
+    def consumed(k):
+        if k is None or k is Ellipsis:
+            return 0
+        return k.ndim if type(k) is np.ndarray and k.dtype == bool else 1
+
+    out, axis = [], 0
+    for k in items:
+        if k is Ellipsis:
+            axis += len(shape) - sum(consumed(i) for i in items)
+        elif type(k) is np.ndarray and k.dtype.kind in "iu" and axis < len(shape) and shape[axis]:
+            k = k % shape[axis]
+        out.append(k)
+        axis += consumed(k)
+    return tuple(out) if type(key) is tuple else out[0]
 
 
 def _operand(x, where):

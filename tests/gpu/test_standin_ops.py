@@ -359,3 +359,48 @@ def test_cupy_installed_without_a_usable_gpu_is_one_clear_line(monkeypatch):
     assert "\n" not in str(e.value) and backend.device() == "cpu"
     keras.set_random_seed(3)                                  # cupy imported: still no error
     assert cupy is not None
+
+
+# ---- the stand-in offers only what CuPy has ----------------------------------------------------
+
+def test_standin_refuses_numpy_names_cupy_lacks():
+    for name in ("errstate", "geomspace", "nanpercentile", "insert"):
+        with pytest.raises(AttributeError, match=f"cupy.{name} does not exist; NumPy has it, CuPy does not"):
+            getattr(standin.xp, name)
+    with pytest.raises(AttributeError, match="cupy.linalg.multi_dot does not exist"):
+        standin.xp.linalg.multi_dot
+    with pytest.raises(AttributeError, match="cupy.ndarray has no attribute 'resize'"):
+        standin.asarray(np.ones(3)).resize
+    assert float(standin.xp.linalg.norm(standin.asarray(np.array([3.0, 4.0])))) == 5.0
+
+
+def test_an_op_calling_a_numpy_only_function_fails_on_the_standin():
+    class Spaced(Function):
+        def forward(self, x):
+            xp = backend.get_array_module(x)
+            with xp.errstate(over="ignore"):          # NumPy has it, CuPy does not
+                return xp.exp(x)
+
+    assert Spaced()(Tensor(np.zeros(2))).numpy().tolist() == [1.0, 1.0]          # fine on NumPy
+    with pytest.raises(AttributeError, match="errstate does not exist"):
+        Spaced()(Tensor(standin.asarray(np.zeros(2))))
+
+
+def test_integer_gathers_wrap_out_of_range_indices_as_cupy():
+    a = standin.asarray(np.arange(10).reshape(5, 2))
+    got = a[np.array([5, -6, 7])]
+    np.testing.assert_array_equal(standin.to_host(got), np.arange(10).reshape(5, 2)[[0, 4, 2]])
+    got = a[:, np.array([2, 3])]
+    np.testing.assert_array_equal(standin.to_host(got), np.arange(10).reshape(5, 2)[:, [0, 1]])
+    got = a[..., np.array([-3])]
+    np.testing.assert_array_equal(standin.to_host(got), np.arange(10).reshape(5, 2)[..., [1]])
+
+
+def test_the_cupy_name_snapshot_matches_installed_cupy():
+    cupy = pytest.importorskip("cupy")
+    from kerasette.testing import cupy_names
+    live = cupy_names.take_snapshot(cupy)
+    snap = cupy_names.load()
+    for key in ("module", "ndarray", "linalg", "fft"):
+        extra = snap[key] - set(live[key])
+        assert not extra, f"the snapshot offers {key} names CuPy {cupy.__version__} lacks: {sorted(extra)}"
