@@ -124,7 +124,8 @@ def check_global_heaps(source, label):
     walks a collection's objects by their declared sizes without checking that
     the walk moves forward, so a collection whose sizes are corrupt makes it
     loop forever. Every block that starts with ``GCOL`` (libhdf5 reads none
-    that does not) is walked here first, in the same way, with the checks.
+    that does not) is walked here first, in the same way, with the checks; a
+    value larger than ``CONFIG_LIMIT`` is refused here too, before it is read.
     """
     import mmap
     if isinstance(source, bytes):
@@ -181,6 +182,9 @@ def _heap_problem(data, pos, lengths):
         need = length if index == 0 else obj_header + ((length + 7) & ~7)
         if need < obj_header or p + need > end:
             return f"holds object {index} of {length} bytes, which does not fit in it"
+        if index and length > CONFIG_LIMIT:
+            return (f"holds a variable-length value (a name, a config) of {length} bytes, more "
+                    f"than the {CONFIG_LIMIT} bytes allowed for one")
         p += need
     return None
 

@@ -503,6 +503,7 @@ def _data_groups(h5):
     out = []
 
     def visit(name, obj):
+        name = _text_name(name)
         if (name == "vars" or name.endswith("/vars")) and is_group(obj):
             n = sum(1 for k in obj.keys() if link_kind(obj, k) != "hard" or not is_group(obj[k]))
             if n:
@@ -513,6 +514,11 @@ def _data_groups(h5):
         raise WeightsFileError(f"weights file is corrupt: cannot list its groups "
                                f"({one_line(e)})") from e
     return [(p, n) for p, n in out if not p.startswith("optimizer/")]
+
+
+def _text_name(name):
+    """h5py gives a path that is not UTF-8 as bytes: show its bad bytes escaped."""
+    return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
 
 
 def _ignorable(group_path):
@@ -543,6 +549,7 @@ def _pairs_by_name(h5, model, source):
     by_name = {}
 
     def visit(name, obj):
+        name = _text_name(name)
         if (name == "vars" or name.endswith("/vars")) and "name" in obj.attrs:
             if name.startswith("optimizer/"):
                 return
