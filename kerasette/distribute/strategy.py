@@ -15,11 +15,12 @@ ranks:
   contiguous slice per rank, then summed or gathered.
 """
 import contextlib
+import os
 import time
 
 import numpy as np
 
-from .. import backend, context
+from .. import backend, context, parallel
 from ..models.data import Dataset, _to_device
 from .buckets import Buckets
 from .comm import MPICommunicator, SingleProcess, install_abort_on_error, launched_by_mpi
@@ -65,9 +66,12 @@ class DataParallel:
         self.bucket_bytes = int(bucket_mb * 2 ** 20)
         self._buckets = None
         self._scale = 1.0
+        self._rng_split = False
         self.stats = _Stats()
         if communicator.size > 1 and abort_on_error:
             install_abort_on_error(communicator)
+        if communicator.size > 1:
+            _share_the_node(communicator.local_size)
 
     @property
     def rank(self):
@@ -107,6 +111,12 @@ class DataParallel:
         """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
         rank 0's weights, optimizer state and starting epoch on every rank."""
         self._synced = False
+        if not self._rng_split and self.rank != 0:
+            # one seed, one stream per rank: dropout masks differ across ranks (rank 0 keeps the
+            # stream a one-process run has; the shuffled order is rank 0's on every rank)
+            bits = backend.random_generator().bit_generator
+            bits.state = bits.jumped(self.rank).state
+        self._rng_split = True
         if model.weights:
             self.sync_state(model)
         return self.communicator.bcast_object(initial_epoch, what="fit: initial epoch")
@@ -360,6 +370,19 @@ def _plain(logs):
         else:
             out[k] = float(backend.to_numpy(getattr(v, "value", v)))
     return out
+
+
+def _share_the_node(local_size):
+    """Ranks on one machine split its cores: each gets ``cores // local_size`` intra-op and
+    BLAS threads, unless the user chose (``KERASETTE_NUM_THREADS`` / ``OMP_NUM_THREADS``) or
+    the launcher bound each rank to its own cores already."""
+    if local_size <= 1 or os.environ.get("KERASETTE_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS"):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per = cores if cores < (os.cpu_count() or cores) else max(1, cores // local_size)
+    parallel.set_num_threads(per)
+    import threadpoolctl
+    threadpoolctl.threadpool_limits(limits=per)
 
 
 def _from_environment(timeout):

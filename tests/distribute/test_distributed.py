@@ -377,3 +377,31 @@ def test_nccl_collective_that_does_not_finish_aborts_and_names_the_rank():
                        match=r"rank 1 of 2 did not arrive at 'fit: gradient allreduce' \(NCCL\)"):
         comm.allreduce([_DeviceArray(8)], what="fit: gradient allreduce")
     assert ("abort",) in calls
+
+
+# -- examples/mnist_distributed.py on a slice ----------------------------------------------------
+EXAMPLE = os.path.join(ROOT, "examples", "mnist_distributed.py")
+
+
+def test_mnist_distributed_example_one_process(capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mnist_distributed", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    acc = mod.main(["--epochs", "1", "--limit", "1024", "--verbose", "0"])
+    out = capsys.readouterr().out
+    assert "ranks: 1" in out and "test accuracy" in out
+    assert acc > 0.5
+
+
+@needs_mpi
+def test_mnist_distributed_example_two_ranks(tmp_path):
+    ckpt = tmp_path / "mnist.keras"
+    cmd = [find_mpiexec(), "-n", "2", sys.executable, EXAMPLE, "--epochs", "1", "--limit", "1024",
+           "--checkpoint", str(ckpt)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("ranks: 2") == 1 and p.stdout.count("Epoch 1/1") == 1   # rank 0 prints
+    acc = float(p.stdout.split("test accuracy:")[1].split()[0])
+    assert acc > 0.5
+    assert ckpt.exists() and keras.saving.load_model(ckpt).count_params() > 0
