@@ -435,6 +435,10 @@ def _deserialize(config, custom, kinds):
     if not isinstance(inner, dict):
         raise TypeError(f"deserialize_keras_object: the config of '{name}' must be a dict, got "
                         f"{type(inner).__name__}")
+    module = config.get("module")
+    if isinstance(module, str) and module.startswith("keras.src.ops.") and lookup(name, custom) is None:
+        from .layers.merge import _KerasOp          # an op node of a Keras 3 functional model
+        return _KerasOp(name, inner)
     cls = resolve_class(config, custom, kinds)
     if isinstance(cls, types.FunctionType):
         return cls

@@ -293,6 +293,59 @@ def _mark_tuples(value):
     return value
 
 
+class _KerasOp:
+    """An op node of a functional model saved by Keras 3 (``module: keras.src.ops.*``, e.g.
+    ``Relu``, ``Add``, ``GetItem``, ``Mean``), rebuilt as the ``kerasette.ops`` function of the
+    same name. Calling it on symbolic tensors applies that function, which records an op
+    layer (``_OpLayer``) in the new graph; it is not a layer itself and holds no weights."""
+
+    built = True
+
+    def __init__(self, class_name, config):
+        from .. import ops
+        from ..naming import to_snake_case
+        config = dict(config or {})
+        self.name = config.pop("name", None) or to_snake_case(class_name)
+        config.pop("dtype", None)
+        fn_name = to_snake_case(class_name)
+        fn = getattr(ops, fn_name, None) if fn_name in getattr(ops, "__all__", ()) or \
+            fn_name in vars(ops) and not fn_name.startswith("_") else None
+        if fn is None or not callable(fn) or isinstance(fn, type):
+            raise ValueError(f"Keras op '{class_name}' (layer '{self.name}') has no kerasette.ops "
+                             f"counterpart '{fn_name}'")
+        self.fn, self.settings, self.class_name = fn, config, class_name
+
+    def __call__(self, *args, **kwargs):
+        args = [_decode_values(a) for a in args]
+        kwargs = {k: _decode_values(v) for k, v in kwargs.items()}
+        from .symbolic import is_symbolic
+        if not is_symbolic((args, kwargs)):       # only ever a node of the graph: never computed here
+            raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): called without "
+                             f"a symbolic input")
+        if self.fn.__name__ == "get_item" and len(args) == 2 and isinstance(args[1], list):
+            args[1] = tuple(args[1])            # an index key: JSON turned the tuple into a list
+        try:
+            out = self.fn(*args, **{**self.settings, **kwargs})
+        except TypeError as e:
+            raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): kerasette.ops."
+                             f"{self.fn.__name__} does not take these arguments ({e})") from None
+        node = getattr(out, "node", None)
+        if node is not None and isinstance(node.layer, _OpLayer):
+            node.layer.name = self.name         # the name Keras gave it (model.get_layer finds it)
+        return out
+
+
+def _decode_values(value):
+    """``__slice__`` / ``__numpy__`` / ... values inside an op's call arguments."""
+    from ..registry import deserialize_keras_object
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str) \
+            and value["class_name"].startswith("__") and value["class_name"] != "__keras_tensor__":
+        return deserialize_keras_object(value)
+    if isinstance(value, list):
+        return [_decode_values(v) for v in value]
+    return value
+
+
 def _op_layer(fn, name):
     from .layer import unique_name
     return _OpLayer(fn=fn, name=unique_name(name))

@@ -358,3 +358,17 @@ def test_every_loss_and_metric(loss, fmt, tmp_path):
     assert sorted(a) == sorted(b)
     for k in a:
         np.testing.assert_allclose(a[k], b[k], rtol=1e-6, err_msg=k)
+
+
+def test_keras_made_functional_model_with_ops_loads(tmp_path):
+    """Ops on symbolic tensors in a model saved by Keras 3 (tests/fixtures/ops.keras, from
+    make_lambda_fixtures.py) become kerasette op layers, and save and load again."""
+    import os
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+    d = np.load(os.path.join(fixtures, "ops.npz"))
+    model = keras.models.load_model(os.path.join(fixtures, "ops.keras"))
+    np.testing.assert_allclose(model.predict(d["x"], verbose=0), d["y"], rtol=1e-5, atol=1e-5)
+    assert model.get_layer("get_item") is not None and model.get_layer("multiply_1") is not None
+    model.save(tmp_path / "again.keras")
+    again = keras.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(d["x"], verbose=0), d["y"], rtol=1e-5, atol=1e-5)
