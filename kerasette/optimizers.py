@@ -12,7 +12,7 @@ import numpy as np
 from . import backend, parallel, schedules
 from .ops import kernels
 
-__all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize"]
+__all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize", "deserialize"]
 
 
 class Optimizer:
@@ -384,3 +384,11 @@ def serialize(opt):
     (a learning-rate schedule as its own config)."""
     from . import registry
     return registry.serialize_keras_object(opt)
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from ``serialize``'s dict (built-in, registered, in ``custom_objects`` or in an
+    active ``custom_object_scope``), its learning-rate schedule included."""
+    from . import registry
+    with registry.CustomObjectScope(custom_objects or {}):
+        return get(config)
