@@ -164,7 +164,7 @@ class SafeModeScope:
         ctx = context.current()
         self._backup = getattr(ctx, "safe_mode", None)
         if self.safe_mode is not None:
-            ctx.safe_mode = bool(self.safe_mode)
+            ctx.safe_mode = self.safe_mode is not False      # only False itself opens the door
         return self
 
     def __exit__(self, *exc):
@@ -182,7 +182,7 @@ def effective_safe_mode(safe_mode=None):
     scope = in_safe_mode()
     if scope is not None:
         return scope
-    return True if safe_mode is None else bool(safe_mode)
+    return safe_mode is not False
 
 
 def unsafe_code_error(what):
@@ -666,5 +666,5 @@ def _tupled_shape(s):
 def loading(custom_objects=None, safe_mode=True):
     """The scope of one loading call: its ``custom_objects`` and ``safe_mode`` are seen by
     every ``from_config`` / ``get`` inside it (on this thread)."""
-    with CustomObjectScope(custom_objects or {}), SafeModeScope(bool(safe_mode)):
+    with CustomObjectScope(custom_objects or {}), SafeModeScope(safe_mode is not False):
         yield

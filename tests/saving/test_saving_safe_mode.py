@@ -204,3 +204,11 @@ def test_safe_mode_is_per_thread(no_unmarshal):
     assert len(errors) == 1
     from kerasette import context
     assert context.current().safe_mode is None       # restored on the way out
+
+
+@pytest.mark.parametrize("value", [None, 0, "", "no"])
+def test_only_false_itself_turns_safe_mode_off(tmp_path, value, no_unmarshal):
+    path = tmp_path / "m.keras"
+    lambda_model().save(path)
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.models.load_model(path, safe_mode=value)
