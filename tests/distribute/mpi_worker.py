@@ -10,6 +10,7 @@ ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
 ``raise``: rank 1 raises in its second training step.
 ``hang`` / ``hang0``: rank 1 / rank 0 stops arriving (sleeps) in its first step; the
 collective timeout is 3 s.
+``backup_full`` / ``backup_kill`` / ``backup_resume``: BackupAndRestore across a killed job.
 """
 import os
 import sys
@@ -129,6 +130,40 @@ def train(out, kinds=("mlp", "cnn", "rnn", "custom"), timeout=60.0):
           f"{strategy.stats.steps} steps, {strategy.stats.bytes_per_step} bytes per step", flush=True)
 
 
+class KillInEpoch(keras.callbacks.Callback):
+    """Rank 1 dies in the middle of epoch ``epoch`` (an uncaught error: the job is aborted)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.current == self.epoch and batch == 1 and STRATEGY.rank == 1:
+            raise RuntimeError(f"killed in epoch {self.epoch}")
+
+
+def backup(out, phase):
+    """Three epochs of the MLP with BackupAndRestore in OUT/backup; ``kill``: rank 1 dies in
+    the third epoch; ``resume``: the same fit again; ``full``: no kill."""
+    global STRATEGY
+    strategy = STRATEGY = keras.distribute.DataParallel(timeout=60.0)
+    keras.utils.set_random_seed(SEED)
+    x, y = data("mlp", 33)
+    with strategy.scope():
+        model = build("mlp")
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(out, "backup"))]
+    if phase == "kill":
+        callbacks.append(KillInEpoch(2))
+    h = model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=callbacks)
+    if strategy.rank == 0:
+        np.savez(os.path.join(out, "result.npz"), epochs=np.array(h.epoch),
+                 **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+
+
 def main(argv):
     scenario, out = argv
     os.environ["KERASETTE_TEST_SCENARIO"] = scenario
@@ -138,6 +173,8 @@ def main(argv):
         train(out, kinds=("custom",))
     elif scenario in ("hang", "hang0"):
         train(out, kinds=("custom",), timeout=3.0)
+    elif scenario.startswith("backup_"):
+        backup(out, scenario[len("backup_"):])
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
 

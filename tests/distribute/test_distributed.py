@@ -161,6 +161,23 @@ def test_a_missing_rank_zero_is_named_by_the_others(tmp_path):
     assert "seen from rank 1" in out
 
 
+@needs_mpi
+def test_a_killed_job_resumes_from_its_backup(tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    full.mkdir(), killed.mkdir()
+    rc, out, _ = run_worker("backup_full", full)
+    assert rc == 0, out
+    rc, out, _ = run_worker("backup_kill", killed, ranks=2)          # rank 1 dies in epoch 3 of 3
+    assert rc != 0 and "killed in epoch 2" in out
+    assert not (killed / "result.npz").exists() and (killed / "backup" / "latest.weights.h5").exists()
+    rc, out, _ = run_worker("backup_resume", killed, ranks=2)
+    assert rc == 0, out
+    a, b = np.load(full / "result.npz"), np.load(killed / "result.npz")
+    assert a["epochs"].tolist() == [0, 1, 2] and b["epochs"].tolist() == [2]   # only the lost epoch ran
+    for k in ("w0", "w1", "w2", "w3"):
+        np.testing.assert_allclose(b[k], a[k], rtol=0, atol=1e-5, err_msg=k)
+
+
 # -- in one process: the pieces ------------------------------------------------------------
 def test_one_process_strategy_leaves_the_ordinary_loop():
     strategy = keras.distribute.DataParallel()
