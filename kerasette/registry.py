@@ -264,6 +264,15 @@ def _builtin_kind(obj):
     return None, None
 
 
+def _kinds_of_module(module):
+    """The kinds a Keras module name in a config stands for (``"keras.metrics"`` -> metrics
+    first), so that a name two modules share (``MeanSquaredError``) resolves to the right one."""
+    for kind, (_, keras_module) in _KINDS.items():
+        if module == keras_module:
+            return (kind,) + tuple(k for k in _SEARCH if k != kind)
+    return None
+
+
 def lookup(name, custom_objects=None):
     """A custom object called ``name``: passed, scoped or registered (also a registered
     ``"package>name"`` whose name part is ``name``). None if none."""
@@ -468,7 +477,7 @@ def resolve_class(config, custom=None, kinds=None):
     if cls is None:
         cls = lookup(name, custom)
     if cls is None:
-        cls = builtin(name, kinds, want="class")
+        cls = builtin(name, kinds or _kinds_of_module(config.get("module")), want="class")
     if cls is None:
         raise ValueError(f"Could not locate class '{name}'. Make sure custom classes are decorated "
                          f"with `@keras.saving.register_keras_serializable()` or passed in "

@@ -130,6 +130,12 @@ def test_module_views_of_the_registry(module):
         assert type(back) is cls, name
 
 
+def test_a_name_two_modules_share_resolves_by_module():
+    for obj in (keras.metrics.MeanSquaredError(), keras.losses.MeanSquaredError()):
+        back = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(obj))
+        assert type(back) is type(obj)
+
+
 def test_values_round_trip():
     value = {"a": np.arange(6, dtype="int32").reshape(2, 3), "s": slice(1, None, 2), "e": Ellipsis,
              "b": b"bytes", "n": [1, 2.5, None, "x"]}
