@@ -83,7 +83,10 @@ def is_array(x):
 
 def device():
     """This thread's default device: ``"cpu"`` or ``"gpu"`` (see ``device_scope``)."""
-    return context.current().device
+    dev = context.current().device
+    if isinstance(dev, str) and dev not in ("cpu", "gpu"):
+        _refuse_env_device(dev)
+    return dev
 
 
 def set_device(name):
@@ -117,7 +120,15 @@ def xp(dev=None):
         return dev
     if not isinstance(dev, str):
         return dev
+    if dev != "gpu":
+        _refuse_env_device(dev)
     return _import_cupy()
+
+
+def _refuse_env_device(dev):
+    # only $KERASETTE_DEVICE can put an unchecked name here (set_device checks its argument)
+    raise ValueError(f"KERASETTE_DEVICE={dev!r} is not a device: expected 'cpu' or 'gpu' ('cuda' and "
+                     f"'gpu:0' also work); fix or unset the environment variable")
 
 
 def to_device(array, dev=None, dtype=None):

@@ -1,6 +1,8 @@
-"""Callbacks: hooks into ``fit`` (History, the tqdm progress bar, early stopping, ...)."""
+"""Callbacks: hooks into ``fit`` / ``evaluate`` / ``predict`` (History, the progress display,
+early stopping, ...)."""
 import math
-import time
+import os
+import sys
 
 import numpy as np
 
@@ -105,47 +107,114 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """A tqdm bar per epoch with live loss and metrics (verbose=1), or one line
-    per epoch (verbose=2)."""
+    """Shows the progress of ``fit`` (one pass per epoch), ``evaluate`` and ``predict``.
 
-    def __init__(self, verbose=1, refresh=0.1):
+    ``fit`` / ``evaluate`` / ``predict`` add one when ``verbose`` is not 0 (unless one is
+    among ``callbacks``; pass your own to change its settings). How it draws depends on
+    where the output goes:
+
+    - a terminal (``verbose=1`` or ``"auto"``): a tqdm bar that fits the terminal's width,
+      with the running loss and metrics; the numbers are never cut (the bar shrinks first);
+    - Jupyter: tqdm's notebook bar;
+    - a file or pipe, or when the ``CI`` environment variable is set: one line per epoch,
+      plus a line every ``interval`` seconds while an epoch runs;
+    - ``verbose=2``: one line per epoch, wherever the output goes.
+
+    Args:
+        verbose: 1 (bar or lines, see above), 2 (one line per epoch) or None to take
+            ``fit``'s ``verbose`` (default None).
+        interval: seconds between progress lines when the output is not a terminal
+            (default: ``$KERASETTE_PROGRESS_INTERVAL`` or 30); 0 prints only each epoch's line.
+        stream: file-like object to write to (default: ``sys.stdout`` at the start of each run).
+        width: columns of the bar (default: ``$COLUMNS`` or the terminal's width).
+        refresh: seconds between redraws of the bar (default 0.1).
+
+    Example:
+        >>> import io
+        >>> cb = ProgbarLogger(verbose=2, stream=io.StringIO())
+        >>> cb.verbose
+        2
+    """
+
+    def __init__(self, verbose=None, interval=None, stream=None, width=None, refresh=0.1):
         super().__init__()
         self.verbose = verbose
-        self.refresh = refresh
-        self.bar = None
+        if interval is None:
+            interval = _env_interval()
+        if not isinstance(interval, (int, float)) or isinstance(interval, bool) or interval < 0:
+            raise ValueError(f"ProgbarLogger: interval must be a number of seconds >= 0, got {interval!r}")
+        self.interval, self.stream, self.width, self.refresh = interval, stream, width, refresh
+        self.progress = None
+        self._in_fit = False
+
+    def _start(self, title, total):
+        from .utils.progress import Progress, choose_mode
+        verbose = self.verbose if self.verbose is not None else self.params.get("verbose", 1)
+        if not verbose:
+            return None
+        stream = self.stream if self.stream is not None else sys.stdout
+        mode = choose_mode(verbose, stream)
+        return Progress(title, total, mode=mode, stream=stream, width=self.width,
+                        interval=self.interval if verbose == 1 else 0, refresh=self.refresh)
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.perf_counter()
-        self.epoch = epoch
         epochs = self.params.get("epochs", 1)
-        if self.verbose == 1:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.params.get("steps"), desc=f"Epoch {epoch + 1}/{epochs}",
-                            unit="step", leave=True, dynamic_ncols=True)
-            self.last = 0.0
+        self.progress = self._start(f"Epoch {epoch + 1}/{epochs}", self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.bar is None:
-            return
-        self.bar.update(1)
-        now = time.perf_counter()
-        if now - self.last >= self.refresh:
-            self.last = now
-            self.bar.set_postfix_str(_fmt(logs), refresh=False)
+        if self.progress is not None:
+            self.progress.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        dt = time.perf_counter() - self.t0
-        if self.bar is not None:
-            self.bar.set_postfix_str(_fmt(logs), refresh=False)
-            self.bar.close()
-            self.bar = None
-        elif self.verbose == 2:
-            epochs = self.params.get("epochs", 1)
-            print(f"Epoch {epoch + 1}/{epochs} - {dt:.1f}s - {_fmt(logs)}", flush=True)
+        if self.progress is not None:
+            self.progress.close(logs)
+            self.progress = None
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:              # validation inside fit shows no bar of its own
+            self.progress = self._start("Evaluate", self.params.get("steps"))
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit and self.progress is not None:
+            self.progress.update(batch + 1, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit and self.progress is not None:
+            self.progress.close(logs)
+            self.progress = None
+
+    def on_predict_begin(self, logs=None):
+        self.progress = self._start("Predict", self.params.get("steps"))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self.progress is not None:
+            self.progress.update(batch + 1)
+
+    def on_predict_end(self, logs=None):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
 
 
-def _fmt(logs):
-    return " - ".join(f"{k}: {float(v):.4f}" for k, v in (logs or {}).items())
+def _env_interval():
+    from .utils.progress import DEFAULT_INTERVAL
+    raw = os.environ.get("KERASETTE_PROGRESS_INTERVAL")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise ValueError(f"KERASETTE_PROGRESS_INTERVAL must be a number of seconds >= 0, got {raw!r}; "
+                         f"unset it or set e.g. KERASETTE_PROGRESS_INTERVAL=60")
+    return value
 
 
 class EarlyStopping(Callback):

@@ -19,7 +19,16 @@ __all__ = ["current", "Context", "set_default", "set_default_device", "default_d
 
 # process-wide defaults a new thread starts from (read-mostly; written by
 # backend.set_device at the top level only, never on a hot path)
-_DEFAULTS = {"device": os.environ.get("KERASETTE_DEVICE", "cpu").lower(),
+def _env_device():
+    """``$KERASETTE_DEVICE`` as ``"cpu"`` / ``"gpu"`` (``"cuda"``, ``"gpu:0"`` accepted); any other
+    value is kept as written, and ``backend`` refuses it where the device is first used
+    (never at import)."""
+    raw = os.environ.get("KERASETTE_DEVICE", "").strip()
+    dev = {"": "cpu", "cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}.get(raw.lower().split(":")[0])
+    return dev if dev is not None else raw
+
+
+_DEFAULTS = {"device": _env_device(),
              "check_numerics": os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0")}
 _DEFAULTS_LOCK = threading.Lock()
 

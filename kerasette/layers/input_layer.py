@@ -26,7 +26,9 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("InputLayer: give `shape` (without the batch axis) or `batch_shape`")
-            batch_shape = (batch_size,) + tuple(shape)
+            batch_shape = (batch_size,) + _check_shape(shape, "shape")
+        else:
+            batch_shape = _check_shape(batch_shape, "batch_shape")
         super().__init__(name=name or unique_name("input_layer"), dtype=dtype, **kwargs)
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.built = True
@@ -45,6 +47,27 @@ class InputLayer(Layer):
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
                 "name": self.name}
+
+
+def _check_shape(shape, arg):
+    """``shape`` as a tuple of ints / None, or a one-line error naming the argument."""
+    if not isinstance(shape, bool) and (isinstance(shape, (int, float)) or
+                                        (hasattr(shape, "__index__") and not hasattr(shape, "__len__"))):
+        raise ValueError(f"Input: `{arg}` must be a tuple of dimensions, got the number {shape!r}; "
+                         f"for vectors of {shape} features write `keras.Input(shape=({shape},))`")
+    if isinstance(shape, str):
+        raise ValueError(f"Input: `{arg}` must be a tuple of dimensions, got the string {shape!r}; "
+                         f"e.g. `keras.Input(shape=(784,))`")
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"Input: `{arg}` must be a tuple of dimensions such as (28, 28, 1), got "
+                         f"{shape!r} ({type(shape).__name__})") from None
+    for d in dims:
+        if d is not None and (isinstance(d, bool) or not hasattr(d, "__index__") or int(d) < 0):
+            raise ValueError(f"Input: `{arg}` must hold non-negative ints or None, got {shape!r}; "
+                             f"e.g. `keras.Input(shape=(28, 28, 1))`")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, sparse=None,

@@ -16,8 +16,13 @@ class Dataset:
 
     def __init__(self, x, y=None, sample_weight=None, where="x"):
         self.structure = (x, y, sample_weight)
+        self.where = where
+        prefix = "validation_data: " if where == "validation_data" else ""
+        for part, name in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+            _refuse_number_lists(part, prefix + name)
         leaves = [a for a in flatten_structure(self.structure) if a is not None]
-        self.arrays = [_host_array(a) for a in leaves]
+        self.names = [prefix + n for n in _leaf_names(self.structure)]
+        self.arrays = [_host_array(a, n) for a, n in zip(leaves, self.names)]
         self._mask = [a is not None for a in flatten_structure(self.structure)]
         n_x = len([a for a in flatten_structure(x) if a is not None])
         self._is_x = [i < n_x for i in range(len(self.arrays))]
@@ -29,6 +34,30 @@ class Dataset:
 
     def __len__(self):
         return self.n
+
+    def x_arrays(self):
+        """The host (or device) arrays of ``x``, in input order."""
+        return [a for a, is_x in zip(self.arrays, self._is_x) if is_x]
+
+    def check_finite(self, where):
+        """Raise if a float array holds NaN or inf (read in chunks, so memory stays small)."""
+        for a, name in zip(self.arrays, self.names):
+            if a.dtype.kind not in "fc" or a.size == 0:
+                continue
+            xp = backend.get_array_module(a)
+            step = max(1, (1 << 22) // max(1, a[0].size))
+            for start in range(0, len(a), step):
+                chunk = a[start:start + step]
+                if bool(xp.isfinite(chunk).all()):
+                    continue
+                bad = backend.to_numpy(~xp.isfinite(chunk))
+                count = int(backend.to_numpy(~xp.isfinite(a)).sum())
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                first = (first[0] + start,) + first[1:]
+                value = backend.to_numpy(a[first])
+                raise ValueError(f"{where}: {name} holds {count} NaN/inf value(s), the first {value} at "
+                                 f"index {first}; clean the data (e.g. np.nan_to_num or drop those "
+                                 f"samples), or pass check_finite=False to train anyway")
 
     def split(self, fraction):
         """Keep the first ``1 - fraction`` here; return the last ``fraction`` as a new Dataset."""
@@ -83,13 +112,66 @@ def unpack_data(data):
 pack = tuple
 
 
-def _host_array(a):
+def _host_array(a, name="x"):
     if backend.is_array(a) and not isinstance(a, np.ndarray):
         return a                      # already on the device: slice there
-    a = np.asarray(getattr(a, "value", a))
+    raw = getattr(a, "value", a)
+    try:
+        a = np.asarray(raw)
+    except ValueError as e:           # ragged nested sequences (NumPy >= 1.24)
+        raise ValueError(f"{name}: cannot be made into one array ({e}); sequences of different "
+                         f"lengths must be padded to one length first") from None
     if a.ndim == 0:
-        raise ValueError(f"Expected arrays with a batch axis, got a scalar {a!r}")
+        raise ValueError(f"{name}: expected an array with a batch axis, got the scalar {a!r}; "
+                         f"pass an array of samples, shape (n_samples, ...)")
+    if a.dtype.kind in "USO":
+        sample = a.reshape(-1)[0] if a.size else None
+        sample = sample.item() if isinstance(sample, np.generic) else sample
+        if a.dtype.kind != "O" or isinstance(sample, (str, bytes)):
+            fix = ("map the labels to integers first, e.g. classes, y = np.unique(y, return_inverse=True)"
+                   if name.split(": ")[-1].startswith(("y", "sample_weight"))
+                   else "turn the text into numbers first (e.g. a vocabulary lookup)")
+            raise ValueError(f"{name}: holds strings (dtype {a.dtype}, e.g. {sample!r}) but models "
+                             f"compute on numbers; {fix}")
+        raise ValueError(f"{name}: holds Python objects (dtype object, e.g. {type(sample).__name__}); "
+                         f"pass a numeric array, e.g. np.asarray({name}, dtype='float32'); sequences "
+                         f"of different lengths must be padded first")
     return a
+
+
+def _refuse_number_lists(part, name):
+    """A Python list of numbers (or of lists of numbers) given as ``x`` / ``y``: Keras refuses
+    it; kerasette reads lists as one array per input/output, so say what to do instead."""
+    if not isinstance(part, (list, tuple)) or not part:
+        return
+    first = part[0]
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if isinstance(first, (int, float, bool, np.number)):
+        kind = "nested Python list" if isinstance(part[0], (list, tuple)) else "Python list"
+        raise ValueError(f"{name}: got a {kind} of numbers ({len(part)} items); lists and tuples are "
+                         f"read as one array per model input or output, so convert it to one array "
+                         f"first: np.asarray({name.split(': ')[-1]})")
+
+
+def _leaf_names(structure):
+    """``x``, ``x[0]``, ``x['image']``, ``y``, ... for each non-None leaf, in flatten order."""
+    out = []
+
+    def walk(s, name):
+        if isinstance(s, (list, tuple)):
+            for i, item in enumerate(s):
+                walk(item, f"{name}[{i}]")
+        elif isinstance(s, dict):
+            for k, v in s.items():
+                walk(v, f"{name}[{k!r}]")
+        elif s is not None:
+            out.append(name)
+
+    x, y, sw = structure
+    for part, name in ((x, "x"), (y, "y"), (sw, "sample_weight")):
+        walk(part, name)
+    return out
 
 
 def _to_device(a, is_x, device=None):

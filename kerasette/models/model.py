@@ -244,20 +244,34 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+            validation_batch_size=None, validation_freq=1, check_finite=True):
         """Train for ``epochs`` epochs; returns a ``History``.
 
         ``x``/``y``: arrays (or lists / dicts of arrays for several inputs / outputs).
         ``validation_split`` takes the last fraction of the data (before shuffling).
-        ``verbose``: 1 (or "auto") a tqdm bar per epoch, 2 one line per epoch, 0 silent.
+        ``verbose``: 1 (or "auto") a progress bar per epoch in a terminal and one line
+        per epoch in a log, 2 one line per epoch, 0 silent (see ``callbacks.ProgbarLogger``).
+        ``check_finite`` (kerasette only): refuse NaN or inf in ``x``, ``y`` and
+        ``sample_weight`` before the first step; ``False`` skips the check.
         """
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
+        verbose = _check_verbose(verbose, "fit")
+        for arg, value, low in (("epochs", epochs, 0), ("initial_epoch", initial_epoch, 0),
+                                ("validation_freq", validation_freq, 1)):
+            if isinstance(value, bool) or not hasattr(value, "__index__") or value < low:
+                raise ValueError(f"fit: `{arg}` must be an integer >= {low}, got {value!r}"
+                                 + (f"; e.g. {arg}={max(low, int(value))}" if isinstance(value, float) else ""))
+        if validation_data is not None:
+            _check_validation_data(validation_data)
         if x is None:
             raise ValueError(f"Model '{self.name}': fit() needs training data `x`")
         if class_weight is not None and sample_weight is None and y is not None:
             sample_weight = _class_weights_to_sample_weights(class_weight, y)
         train = Dataset(x, y, sample_weight)
+        self._check_inputs(train, "fit")
+        if check_finite:
+            train.check_finite("fit")
         val = None
         if validation_data is not None:
             val = Dataset(*unpack_data(tuple(validation_data)), where="validation_data")
@@ -266,14 +280,11 @@ class Model(Layer):
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             val = train.split(validation_split)
         self._check_targets(train, y)
-        verbose = 1 if verbose == "auto" else verbose
         steps = -(-len(train) // batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         history = History()
-        cbs = list(callbacks or [])
-        if verbose:
-            cbs.append(ProgbarLogger(verbose))
+        cbs = _with_progbar(callbacks, verbose)
         cbs.append(history)
         cb = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose,
                                       "batch_size": batch_size})
@@ -314,31 +325,61 @@ class Model(Layer):
         (or a dict with ``return_dict=True``).
         """
         self._assert_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size)
+        verbose = _check_verbose(verbose, "evaluate")
         data = Dataset(x, y, sample_weight)
+        self._check_inputs(data, "evaluate")
         self._check_targets(data, y)
-        logs = self._run_eval(data, _check_batch_size(batch_size))
+        n_steps = _n_steps(len(data), batch_size, steps)
+        cb = CallbackList(_with_progbar(callbacks, verbose), self,
+                          {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
+        cb.on_test_begin()
+        logs = self._run_eval(data, batch_size, cb=cb, steps=n_steps)
+        cb.on_test_end(logs)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _run_eval(self, data, batch_size):
+    def _run_eval(self, data, batch_size, cb=None, steps=None):
         self.reset_metrics()
         logs = {}
         with no_grad(), parallel.region(self._splits_batch_inside()):
-            for batch in data.batches(batch_size, device=self._data_device()):
+            for step, batch in enumerate(data.batches(batch_size, device=self._data_device())):
+                if step == steps:
+                    break
+                if cb is not None:
+                    cb.on_test_batch_begin(step)
                 logs = self.test_step(batch)
+                if cb is not None:
+                    cb.on_test_batch_end(step, logs)
         return _materialize(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` as NumPy arrays, computed in batches without a graph."""
+        """Outputs for ``x`` as NumPy arrays, computed in batches without a graph.
+
+        ``verbose``: 1 (or "auto") a progress bar in a terminal and one line in a log,
+        2 one line, 0 silent. ``steps``: stop after this many batches.
+        """
         import numpy as np
+        batch_size = _check_batch_size(batch_size)
+        verbose = _check_verbose(verbose, "predict")
         data = Dataset(x)
+        self._check_inputs(data, "predict")
+        n_steps = _n_steps(len(data), batch_size, steps)
+        cb = CallbackList(_with_progbar(callbacks, verbose), self,
+                          {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
+        cb.on_predict_begin()
         outs = []
         with no_grad(), parallel.region(self._splits_batch_inside()):
-            for batch in data.batches(_check_batch_size(batch_size), device=self._data_device()):
+            for step, batch in enumerate(data.batches(batch_size, device=self._data_device())):
+                if step == n_steps:
+                    break
+                cb.on_predict_batch_begin(step)
                 y = self.predict_step(batch)
                 outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))
+                cb.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cb.on_predict_end()
         if not outs:
             raise ValueError(f"Model '{self.name}': predict() got no samples")
         first = outs[0]
@@ -352,9 +393,11 @@ class Model(Layer):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on exactly this batch; returns loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        self.reset_metrics()
         data = Dataset(x, y, sample_weight)
+        self._check_inputs(data, "train_on_batch")
+        data.check_finite("train_on_batch")
         self._check_targets(data, y)
+        self.reset_metrics()
         (batch,) = list(data.batches(len(data), device=self._data_device()))
         return _format(_materialize(self.train_step(batch)), return_dict)
 
@@ -368,7 +411,41 @@ class Model(Layer):
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as NumPy arrays."""
-        return self.predict(x, batch_size=len(flatten_structure(x)[0]))
+        return self.predict(x, batch_size=max(1, len(Dataset(x))), verbose=0)
+
+    def _check_inputs(self, data, where):
+        """Compare each input's rank with the model's ``Input`` (when the model has one), so
+        that one sample passed without its batch axis is named with the shape the user gave."""
+        inputs = getattr(self, "inputs", None)
+        if not inputs:
+            return
+        xs = data.x_arrays()
+        if len(xs) != len(inputs):
+            return                          # the functional model's own check names the mismatch
+        for i, (a, t) in enumerate(zip(xs, inputs)):
+            expected = tuple(t.shape)
+            got = tuple(a.shape)
+            if a.dtype.kind in "OUSV":
+                continue                    # Dataset's dtype check names these
+            label = "x" if len(inputs) == 1 else f"x[{i}]"
+            fits = lambda dims, want: len(dims) == len(want) and all(  # noqa: E731
+                w is None or w == d for w, d in zip(want, dims))
+            if fits(got, expected[1:]):
+                raise ValueError(
+                    f"{where}: {label} has shape {got}, which is one sample of the model '{self.name}' "
+                    f"input {_shape_text(expected)} without its batch axis; pass a batch: "
+                    f"{label}[None] or np.expand_dims({label}, 0) (shape {(1,) + got})")
+            if len(expected) >= 3 and expected[-1] == 1:
+                if fits(got[1:], expected[1:-1]):
+                    raise ValueError(
+                        f"{where}: {label} has shape {got} but the model '{self.name}' input is "
+                        f"{_shape_text(expected)}: the channel axis is missing; add it: {label}[..., None] "
+                        f"or np.expand_dims({label}, -1) (shape {got + (1,)})")
+                if fits(got, expected[1:-1]):
+                    raise ValueError(
+                        f"{where}: {label} has shape {got}, which is one sample of the model "
+                        f"'{self.name}' input {_shape_text(expected)} without its batch and channel "
+                        f"axes; pass {label}[None, ..., None] (shape {(1,) + got + (1,)})")
 
     def _check_targets(self, data, y):
         """Validate labels against the loss and the output shape before any weight changes."""
@@ -565,6 +642,52 @@ def _class_weights_to_sample_weights(class_weight, y):
     for k, w in class_weight.items():
         table[int(k)] = w
     return table[labels]
+
+
+def _with_progbar(callbacks, verbose):
+    """The user's callbacks plus a ``ProgbarLogger`` when ``verbose`` asks for one and the
+    user passed none of their own (as Keras)."""
+    cbs = list(callbacks or [])
+    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+        cbs.append(ProgbarLogger())
+    return cbs
+
+
+def _check_validation_data(data):
+    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``; a list of two is taken as a
+    tuple (a common slip that Keras 2 silently misread)."""
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+        return
+    what = (f"an array of shape {tuple(data.shape)}" if hasattr(data, "shape")
+            else f"a {type(data).__name__} of {len(data)} items" if isinstance(data, (tuple, list, dict))
+            else f"a {type(data).__name__}")
+    raise ValueError(f"fit: `validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
+                     f"sample_weight), got {what}; to hold out part of x instead, pass "
+                     f"validation_split=0.2")
+
+
+def _check_verbose(verbose, where):
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool):
+        return int(verbose)
+    if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose not in (0, 1, 2):
+        raise ValueError(f"{where}: verbose must be 0 (silent), 1 (progress bar), 2 (one line per epoch) "
+                         f"or \"auto\", got {verbose!r}")
+    return verbose
+
+
+def _n_steps(n, batch_size, steps):
+    total = -(-n // batch_size)
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+            raise ValueError(f"steps must be a positive integer or None, got {steps!r}")
+        total = min(total, steps)
+    return total
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _check_batch_size(batch_size):

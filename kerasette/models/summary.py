@@ -6,17 +6,20 @@ __all__ = ["summary_text"]
 
 
 def summary_text(model, line_length=None):
-    """The summary table as a string."""
-    width = line_length or 80
-    cols = [int(width * 0.45), int(width * 0.33), width - int(width * 0.45) - int(width * 0.33)]
+    """The summary table as a string, every line at most ``line_length`` (default 80)
+    columns wide; a cell too long for its column continues on the next line."""
+    width = max(int(line_length or 80), 40)
+    inner = width - 2                              # between the two border characters
+    cols = [int(inner * 0.45), int(inner * 0.33)]
+    cols.append(inner - sum(cols))
     rows = []
     for layer in _layers(model):
         rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), f"{layer.count_params():,}"))
-    line = "─" * width
+    line = "─" * inner
     out = [f'Model: "{model.name}"', "┏" + line + "┓",
-           _row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]
+           *_row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]
     for r in rows:
-        out.append(_row(r, cols))
+        out.extend(_row(r, cols))
     out.append("└" + line + "┘")
     trainable = sum(_count(w) for w in model.trainable_weights)
     total = sum(_count(w) for w in model.weights)
@@ -67,8 +70,25 @@ def _fmt(s):
 
 
 def _row(cells, cols):
-    parts = [str(c)[:w - 2].ljust(w - 2) for c, w in zip(cells, cols)]
-    return "│ " + " │ ".join(parts)[:sum(cols) - 2].ljust(sum(cols) - 2) + " │"
+    """Table lines for one row: ``│ cell │ cell │ cell │`` with each column ``w`` wide in all
+    (borders included); text longer than its column wraps, after a comma where it can."""
+    pieces = [_chunks(str(c), w - 3) for c, w in zip(cells, cols)]
+    lines = []
+    for k in range(max(len(p) for p in pieces)):
+        parts = [(p[k] if k < len(p) else "").ljust(w - 3) for p, w in zip(pieces, cols)]
+        text = "│ " + " │ ".join(parts)
+        lines.append(text.ljust(sum(cols) + 1) + "│")
+    return lines
+
+
+def _chunks(text, w):
+    out = []
+    while len(text) > w:
+        cut = text.rfind(", ", 0, w - 1) + 2 if ", " in text[:w - 1] else w
+        out.append(text[:cut].rstrip())
+        text = text[cut:]
+    out.append(text)
+    return out
 
 
 def _count(w):

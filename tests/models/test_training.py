@@ -597,7 +597,7 @@ def test_terminate_on_nan(capsys):
     batches = []
     spy = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs=None: batches.append(b))
     h = m.fit(x, y, batch_size=4, epochs=5, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN(), spy],
-              verbose=0)
+              verbose=0, check_finite=False)          # the input check would stop before the first step
     assert batches == [0]
     assert len(h.history["loss"]) == 1 and math.isnan(h.history["loss"][0])
 
