@@ -263,6 +263,8 @@ def install_abort_on_error(communicator, stream=None):
     """Make an uncaught exception on any rank end the whole job: print it (prefixed with
     the rank) and call ``MPI_Abort``, so no other rank waits forever in a collective."""
     previous = sys.excepthook
+    if getattr(previous, "_kerasette_abort", False):
+        return previous                      # one hook per process is enough
 
     def hook(kind, value, tb):
         out = stream or sys.stderr
@@ -274,5 +276,6 @@ def install_abort_on_error(communicator, stream=None):
             previous(kind, value, tb)
         communicator.abort(1)
 
+    hook._kerasette_abort = True
     sys.excepthook = hook
     return previous

@@ -67,6 +67,7 @@ class DataParallel:
         self._buckets = None
         self._scale = 1.0
         self._rng_split = False
+        self._synced = set()                  # ids of the models whose state came from rank 0
         self.stats = _Stats()
         if communicator.size > 1 and abort_on_error:
             install_abort_on_error(communicator)
@@ -110,7 +111,7 @@ class DataParallel:
     def begin_fit(self, model, initial_epoch):
         """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
         rank 0's weights, optimizer state and starting epoch on every rank."""
-        self._synced = False
+        self._synced.discard(id(model))      # re-sync: on_train_begin may have restored rank 0
         if not self._rng_split and self.rank != 0:
             # one seed, one stream per rank: dropout masks differ across ranks (rank 0 keeps the
             # stream a one-process run has; the shuffled order is rank 0's on every rank)
@@ -128,18 +129,34 @@ class DataParallel:
         _bcast_arrays(comm, [v.value for v in model.weights], "fit: weights from rank 0")
         opt = model.optimizer
         built = opt is not None and opt.built
-        info = comm.bcast_object((built, opt.iterations if built else 0,
-                                  sorted(opt.slots) if built else []), what="fit: optimizer state")
+        info = comm.bcast_object((built, opt.iterations if built else 0, _slot_shapes(opt) if built else {}),
+                                 what="fit: optimizer state")
         if info[0]:
             if not opt.built:
                 opt.build(model.trainable_weights)
             opt.iterations = int(info[1])
-            if sorted(opt.slots) != info[2]:
-                raise ValueError(f"DataParallel: rank {self.rank}'s optimizer has slots {sorted(opt.slots)}, "
-                                 f"rank 0's has {info[2]}; compile the same optimizer on every rank")
-            _bcast_arrays(comm, [a for name in info[2] for a in opt.slots[name]], "fit: optimizer state")
-        self._synced = True
+            if _slot_shapes(opt) != info[2]:
+                raise ValueError(f"DataParallel: rank {self.rank}'s optimizer state {_slot_shapes(opt)} does not "
+                                 f"match rank 0's {info[2]}; build and compile the same model and optimizer "
+                                 f"on every rank")
+            _bcast_arrays(comm, [a for name in sorted(info[2]) for a in opt.slots[name]], "fit: optimizer state")
+        self._synced.add(id(model))
         self.stats.sync_seconds += time.perf_counter() - t0
+
+    def ensure_synced(self, model, data):
+        """Before a model's first step (or evaluation) under this strategy: build it on
+        ``data`` if it has no weights yet, then take rank 0's weights and optimizer state."""
+        if id(model) in self._synced:
+            return
+        if not model.weights:
+            _build_on(model, data)
+        self.sync_state(model)
+
+    def train_on_batch(self, model, dataset):
+        """``train_on_batch`` with the batch given to every rank as the global batch: one step
+        on this rank's share, gradients averaged as in ``fit``."""
+        (batch,) = list(self.batches(dataset, max(len(dataset), 1), False, model._data_device()))
+        return self.train_step(model, batch)
 
     def batches(self, dataset, batch_size, shuffle, device=None):
         """This rank's share of each global batch, in the order rank 0 drew.
@@ -170,9 +187,7 @@ class DataParallel:
         """Run ``model.train_step`` on this rank's share with the optimizer's gradients
         summed over the ranks (each weighted by its share of the global batch) before
         they are applied; returns the logs of the global batch."""
-        if not self._synced:                  # a model that builds on its first call
-            _build_on(model, batch.data)
-            self.sync_state(model)
+        self.ensure_synced(model, batch.data)
         opt = model.optimizer
         self._scale = batch.n_local / batch.n_global
         saved = _metric_states(model) if batch.n_local == 0 else None
@@ -208,7 +223,7 @@ class DataParallel:
         each global batch (as ``fit`` cuts them, in order, no shuffle). A rank whose share
         is empty runs one borrowed sample whose metric updates are undone and whose
         predictions are dropped."""
-        return _Shard(dataset, model, self.communicator.size, self.communicator.rank)
+        return _Shard(self, dataset, model)
 
     def reduce_eval(self, model, data, logs):
         """The logs of the whole data from each rank's metrics over its shares."""
@@ -267,8 +282,9 @@ class _ReducingApply:
 class _Shard:
     """This rank's share of each global batch of a ``Dataset`` (see ``DataParallel.shard``)."""
 
-    def __init__(self, dataset, model, size, rank):
-        self.dataset, self.model, self.size, self.rank = dataset, model, size, rank
+    def __init__(self, strategy, dataset, model):
+        self.strategy, self.dataset, self.model = strategy, dataset, model
+        self.size, self.rank = strategy.communicator.size, strategy.communicator.rank
         self.borrowed_steps = set()
         self.real_batches = 0
 
@@ -283,6 +299,8 @@ class _Shard:
             borrowed = hi <= lo
             idx = slice(start, start + 1) if borrowed else slice(start + lo, start + hi)
             arrays = [_to_device(a[idx], is_x, device) for a, is_x in zip(ds.arrays, ds._is_x)]
+            if step == 0:
+                self.strategy.ensure_synced(self.model, ds._rebuild(arrays))
             if borrowed:
                 self.borrowed_steps.add(step)
                 saved = _metric_states(self.model)
@@ -342,6 +360,10 @@ def _bcast_arrays(comm, arrays, what):
         for a in group:
             a[...] = flat[off:off + a.size].reshape(a.shape)
             off += a.size
+
+
+def _slot_shapes(opt):
+    return {name: [tuple(a.shape) for a in arrays] for name, arrays in sorted(opt.slots.items())}
 
 
 def _build_on(model, data):

@@ -7,7 +7,7 @@
 few steps from one seed; rank 0 writes the final weights, the History, the
 evaluate figures and the predictions to OUTDIR/result.npz, and a
 ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
-``raise``: rank 1 raises in its second training step.
+``raise``: rank 1 raises in its second training step; ``die``: rank 1 exits there.
 ``hang`` / ``hang0``: rank 1 / rank 0 stops arriving (sleeps) in its first step; the
 collective timeout is 3 s.
 ``backup_full`` / ``backup_kill`` / ``backup_resume``: BackupAndRestore across a killed job.
@@ -77,6 +77,8 @@ class Custom(keras.Model):
             raise ValueError("rank 1 fails on purpose in step 2")
         if (scenario == "hang" and rank == 1) or (scenario == "hang0" and rank == 0):
             time.sleep(60)
+        if scenario == "die" and rank == 1 and self.steps_seen == 2:
+            os._exit(3)                           # gone without a word
         y_pred = self(x, training=True)
         loss = self.compute_loss(y=y, y_pred=y_pred)
         self.zero_grad()
@@ -109,6 +111,10 @@ def train(out, kinds=("mlp", "cnn", "rnn", "custom"), timeout=60.0):
             callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(out, "cnn.keras")))
         h = model.fit(x, y, batch_size=batch, epochs=2, verbose=2 if kind == "mlp" else 0,
                       callbacks=callbacks, validation_split=0.25 if kind == "rnn" else 0.0)
+        if kind == "mlp":                      # the batch given to every rank is the global batch
+            tob = model.train_on_batch(x[:9], y[:9], return_dict=True)
+            result.update({f"mlp/train_on_batch/{k}": np.asarray(v) for k, v in tob.items()})
+            result["mlp/test_on_batch"] = np.asarray(model.test_on_batch(x[:9], y[:9]))
         for i, w in enumerate(model.get_weights()):
             result[f"{kind}/w{i}"] = w
         for k, v in h.history.items():
@@ -169,7 +175,7 @@ def main(argv):
     os.environ["KERASETTE_TEST_SCENARIO"] = scenario
     if scenario == "train":
         train(out)
-    elif scenario == "raise":
+    elif scenario in ("raise", "die"):
         train(out, kinds=("custom",))
     elif scenario in ("hang", "hang0"):
         train(out, kinds=("custom",), timeout=3.0)

@@ -102,10 +102,13 @@ def test_two_ranks_end_with_the_weights_of_one_process(runs, kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_history_evaluate_and_predict_are_global(runs, kind):
     one, two = runs["one"], runs["two"]
-    keys = sorted(k for k in one if k.startswith(f"{kind}/") and ("/history/" in k or "/evaluate/" in k
-                                                                 or k.endswith("/predict")))
-    assert keys == sorted(k for k in two if k.startswith(f"{kind}/") and ("/history/" in k or "/evaluate/" in k
-                                                                         or k.endswith("/predict")))
+    def figures(result):
+        return sorted(k for k in result if k.startswith(f"{kind}/") and any(
+            part in k for part in ("/history/", "/evaluate/", "/predict", "on_batch")))
+    keys = figures(one)
+    assert keys == figures(two) and f"{kind}/predict" in keys
+    if kind == "mlp":
+        assert "mlp/train_on_batch/loss" in keys and "mlp/test_on_batch" in keys
     for k in keys:
         np.testing.assert_allclose(two[k], one[k], rtol=0, atol=1e-5, err_msg=k)
 
@@ -140,6 +143,13 @@ def test_a_rank_that_raises_ends_every_rank_with_the_error(tmp_path):
     assert rc != 0
     assert "ValueError: rank 1 fails on purpose in step 2" in out
     assert "aborting every rank" in out
+    assert not (tmp_path / "result.npz").exists()
+
+
+@needs_mpi
+def test_a_rank_that_exits_ends_the_job(tmp_path):
+    rc, out, _ = run_worker("die", tmp_path, ranks=2, timeout=60)
+    assert rc != 0
     assert not (tmp_path / "result.npz").exists()
 
 
