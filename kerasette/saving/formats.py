@@ -45,6 +45,7 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 CONFIG_LIMIT = 8 * 2**20        # bytes of a config / metadata JSON (a big Keras model's is < 1 MB)
 MAX_JSON_DEPTH = 100            # nesting of a config (a model inside a model inside ... is < 40)
 ATTR_LIMIT = 64 * 2**10         # bytes of a small attribute (a layer's name)
+VLEN_LIMIT = 256 * 2**20        # the most an array of variable-length strings may expand to
 _CHUNK_FLOOR = 2**20            # chunks of small datasets may be up to this size
 _READ_BLOCK = 2**16
 # HDF5 filters that only reorder or check bytes, or inflate a chunk to its declared size:
@@ -85,12 +86,14 @@ def open_h5(source, name=None):
     """Open a path or bytes as a read-only h5py File."""
     import h5py
     label = name or f"'{source}'"
-    check_global_heaps(source, label)
+    largest = check_global_heaps(source, label)
     try:
         f = h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
+        key = f.id.fileno
     except Exception as e:
         raise WeightsFileError(f"{label} is not a readable HDF5 file (truncated or corrupt?): "
                                f"{one_line(e)}") from e
+    _LARGEST_HEAP_VALUE[key] = largest
     try:
         yield f
     except SavingError:
@@ -101,8 +104,12 @@ def open_h5(source, name=None):
         # an h5py call in the body met a corrupt structure (a B-tree, a heap, a message)
         raise WeightsFileError(f"{label} is corrupt: {one_line(e)}") from e
     finally:
+        _LARGEST_HEAP_VALUE.pop(key, None)
         with contextlib.suppress(Exception):
             f.close()
+
+
+_LARGEST_HEAP_VALUE = {}     # open file number -> its largest variable-length value, in bytes
 
 
 def _raised_by_h5py(error):
@@ -126,17 +133,20 @@ def check_global_heaps(source, label):
     loop forever. Every block that starts with ``GCOL`` (libhdf5 reads none
     that does not) is walked here first, in the same way, with the checks; a
     value larger than ``CONFIG_LIMIT`` is refused here too, before it is read.
+
+    Returns the size of the largest value (0 if there is none): an array of
+    variable-length strings holds references that libhdf5 expands all at once,
+    and ``read_attr`` bounds that expansion by count times this size.
     """
     import mmap
     if isinstance(source, bytes):
-        _check_heaps(source, label)
-        return
+        return _check_heaps(source, label)
     try:
         with open(source, "rb") as f:
             if os.fstat(f.fileno()).st_size == 0:
-                return
+                return 0
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                _check_heaps(data, label)
+                return _check_heaps(data, label)
     except WeightsFileError:
         raise
     except OSError as e:
@@ -146,7 +156,7 @@ def check_global_heaps(source, label):
 def _check_heaps(data, label):
     start = data.find(_HDF5_MAGIC)
     if start < 0:
-        return                             # not HDF5: h5py says so
+        return 0                           # not HDF5: h5py says so
     lengths = 8
     if start + 16 <= len(data):
         version = data[start + 8]
@@ -154,26 +164,28 @@ def _check_heaps(data, label):
     if lengths not in (2, 4, 8):
         raise WeightsFileError(f"{label} is corrupt: its superblock declares lengths of "
                                f"{lengths} bytes")
-    pos = data.find(b"GCOL")
+    pos, largest = data.find(b"GCOL"), 0
     while pos >= 0:
-        problem = _heap_problem(data, pos, lengths)
+        problem, biggest = _heap_problem(data, pos, lengths)
         if problem:
             raise WeightsFileError(f"{label} is corrupt: the global heap at byte {pos - start} "
                                    f"{problem}")
+        largest = max(largest, biggest)
         pos = data.find(b"GCOL", pos + 4)
+    return largest
 
 
 def _heap_problem(data, pos, lengths):
-    """What is wrong with the global heap collection at ``pos`` (None if nothing is)."""
+    """(what is wrong with the global heap collection at ``pos`` or None, its largest value)."""
     header = 8 + lengths                   # "GCOL", version, 3 reserved bytes, collection size
     if pos + header > len(data):
-        return None                        # too short to be read as a collection: libhdf5 refuses
+        return None, 0                     # too short to be read as a collection: libhdf5 refuses
     if data[pos + 4] != 1:
-        return None                        # libhdf5 refuses other versions before walking
+        return None, 0                     # libhdf5 refuses other versions before walking
     size = int.from_bytes(data[pos + 8:pos + header], "little")
     if size < header or pos + size > len(data):
-        return f"declares {size} bytes, which the file does not hold"
-    p, end, obj_header = pos + header, pos + size, 8 + lengths
+        return f"declares {size} bytes, which the file does not hold", 0
+    p, end, obj_header, biggest = pos + header, pos + size, 8 + lengths, 0
     while p < end:
         if p + obj_header > end:           # too small for an object: free space
             break
@@ -181,12 +193,14 @@ def _heap_problem(data, pos, lengths):
         length = int.from_bytes(data[p + 8:p + obj_header], "little")
         need = length if index == 0 else obj_header + ((length + 7) & ~7)
         if need < obj_header or p + need > end:
-            return f"holds object {index} of {length} bytes, which does not fit in it"
+            return f"holds object {index} of {length} bytes, which does not fit in it", 0
         if index and length > CONFIG_LIMIT:
             return (f"holds a variable-length value (a name, a config) of {length} bytes, more "
-                    f"than the {CONFIG_LIMIT} bytes allowed for one")
+                    f"than the {CONFIG_LIMIT} bytes allowed for one"), 0
+        if index:
+            biggest = max(biggest, length)
         p += need
-    return None
+    return None, biggest
 
 
 @contextlib.contextmanager
@@ -397,19 +411,33 @@ def read_attr(obj, name, source, limit=ATTR_LIMIT, default=None):
         if dtype.kind not in "iufSU" and string is None:
             raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' has type "
                                    f"{one_line(dtype, 100)}; expected text or numbers")
-        size = count * (dtype.itemsize if string is None or string.length is not None else 1)
-        if size > limit:
-            raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' declares "
-                                   f"{size} bytes, more than the {limit} bytes allowed for it")
+        if string is None or string.length is not None:
+            size = count * dtype.itemsize
+            if size > limit:
+                raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' declares "
+                                       f"{size} bytes, more than the {limit} bytes allowed for it")
+        else:        # variable-length: its values may all refer to the file's largest one
+            largest = _LARGEST_HEAP_VALUE.get(obj.id.fileno, CONFIG_LIMIT)
+            if count > limit or count * largest > VLEN_LIMIT:
+                raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' holds "
+                                       f"{count} variable-length strings, which may expand to "
+                                       f"{count * largest} bytes, more than the {VLEN_LIMIT} "
+                                       f"allowed")
         value = obj.attrs[name]
     except WeightsFileError:
         raise
     except Exception as e:
         raise WeightsFileError(f"{source} is corrupt: cannot read attribute '{name}' "
                                f"({one_line(e)})") from e
-    if isinstance(value, bytes) and len(value) > limit or isinstance(value, str) and len(value) > limit:
-        raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' is "
-                               f"{len(value)} bytes long, more than the {limit} bytes allowed")
+    if isinstance(value, (bytes, str)):
+        length = len(value)
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        length = sum(len(v) if isinstance(v, (bytes, str)) else 8 for v in value.ravel().tolist())
+    else:
+        length = 0
+    if length > limit:
+        raise WeightsFileError(f"{source}: attribute '{name}' of '{obj.name}' is {length} "
+                               f"bytes long, more than the {limit} bytes allowed for it")
     return value
 
 

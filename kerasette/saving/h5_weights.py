@@ -479,7 +479,7 @@ def _read_group(h5, group_path, source):
         raise WeightsFileError(f"{source}: '{group_path}' should be a group of datasets, found a "
                                f"{type(group).__name__}")
     try:
-        keys = list(group.keys())
+        keys = [_text_name(k) for k in group.keys()]
     except Exception as e:                # h5py errors on truncated / corrupt data
         raise WeightsFileError(f"{source} is corrupt: cannot list '{group_path}' "
                                f"({one_line(e)})") from e

@@ -96,8 +96,8 @@ def state(model):
 
 def same_state(a, b):
     (wa, ia, sa), (wb, ib, sb) = a, b
-    return (ia == ib and len(wa) == len(wb) and len(sa) == len(sb)
-            and all(np.array_equal(x, y) for x, y in zip(wa + sa, wb + sb)))
+    return (ia == ib and len(wa) == len(wb) and len(sa) == len(sb)   # bytes: NaN equals NaN
+            and all(x.shape == y.shape and x.tobytes() == y.tobytes() for x, y in zip(wa + sa, wb + sb)))
 
 
 def refused(load, model=None, error=SavingError, match=None):
@@ -406,6 +406,33 @@ def test_a_global_heap_that_would_hang_libhdf5_is_refused(saved, target, tmp_pat
     path.write_bytes(bytes(data))
     refused(load_weights(target, str(path)), target, WeightsFileError, match="global heap")
     refused(load_model(str(path)), None, WeightsFileError, match="global heap")
+
+
+def test_names_that_all_point_at_one_large_value_are_refused_unread(saved, target, tmp_path):
+    """200 layer names whose heap references are rewritten to share one 4 MB value: libhdf5
+    would expand them all (800 MB) at once. The count times the file's largest value is
+    checked before the attribute is read."""
+    path = tmp_path / "shared.h5"
+    path.write_bytes(open(saved.legacy, "rb").read())
+    with h5py.File(path, "r+") as f:
+        f.attrs["padding"] = "B" * (4 * MB)
+        f["model_weights"].attrs["layer_names"] = [f"n{i:03d}" for i in range(200)]
+    data = bytearray(path.read_bytes())
+    big = next(i for i in range(len(data)) if data[i:i + 4] == b"GCOL"
+               and int.from_bytes(data[i + 8:i + 16], "little") > 4 * MB)
+    index = data[big + 16:big + 18] + b"\0\0"
+    patched = 0
+    for collection in (i for i in range(len(data)) if data[i:i + 4] == b"GCOL" and i != big):
+        at = data.find(collection.to_bytes(8, "little"))
+        while at >= 0:
+            if int.from_bytes(data[at - 4:at], "little") == 4:      # a reference to a 4-byte name
+                data[at - 4:at + 12] = (4 * MB).to_bytes(4, "little") + big.to_bytes(8, "little") + index
+                patched += 1
+            at = data.find(collection.to_bytes(8, "little"), at + 1)
+    assert patched == 200
+    path.write_bytes(bytes(data))
+    refused(load_weights(target, str(path)), target, WeightsFileError, match="variable-length strings")
+    refused(load_model(str(path)), None, WeightsFileError, match="variable-length strings")
 
 
 # -- .keras archives --------------------------------------------------------------------------
