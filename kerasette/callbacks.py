@@ -75,6 +75,9 @@ class CallbackList:
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
+        strategy = getattr(model, "__dict__", {}).get("_distribute_strategy")
+        if strategy is not None:          # kerasette.distribute: side effects on rank 0 only
+            self.callbacks = strategy.callbacks(self.callbacks)
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)

@@ -9,7 +9,7 @@ until a log is read.
 import functools
 import threading
 
-from .. import backend, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
+from .. import backend, context, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
@@ -85,6 +85,8 @@ class Model(Layer):
                           "weighted_metrics": weighted_metrics, "resolved": None}
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self.stop_training = False
+        # the distribution strategy whose scope() is open (kerasette.distribute), if any
+        self._distribute_strategy = getattr(context.current(), "distribute_strategy", None)
 
     @property
     def compiled(self):
@@ -292,17 +294,22 @@ class Model(Layer):
         self.history = history
         cb.on_train_begin()
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch  # BackupAndRestore
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is not None:                   # rank 0's weights, optimizer state and epoch
+            initial_epoch = strategy.begin_fit(self, initial_epoch)
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cb.on_epoch_begin(epoch)
             logs = {}
-            batches = train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
+            batches = (train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
+                       if strategy is None else   # this rank's share of each global batch
+                       strategy.batches(train, batch_size, bool(shuffle), self._data_device()))
             with parallel.region(self._splits_batch_inside()):    # ops split their batch over the cores
                 for step, batch in enumerate(batches):
                     if step == steps:
                         break
                     cb.on_train_batch_begin(step)
-                    logs = self.train_step(batch)
+                    logs = self.train_step(batch) if strategy is None else strategy.train_step(self, batch)
                     cb.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -342,6 +349,9 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     def _run_eval(self, data, batch_size, cb=None, steps=None):
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is not None:
+            data = strategy.shard(data, self)      # this rank's share of each batch
         self.reset_metrics()
         logs = {}
         with no_grad(), parallel.region(self._splits_batch_inside()):
@@ -353,7 +363,7 @@ class Model(Layer):
                 logs = self.test_step(batch)
                 if cb is not None:
                     cb.on_test_batch_end(step, logs)
-        return _materialize(logs)
+        return _materialize(logs) if strategy is None else strategy.reduce_eval(self, data, logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as NumPy arrays, computed in batches without a graph.
@@ -367,6 +377,9 @@ class Model(Layer):
         data = Dataset(x)
         self._check_inputs(data, "predict")
         n_steps = _n_steps(len(data), batch_size, steps)
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is not None:
+            data = strategy.shard(data, self)      # this rank's share of each batch
         cb = CallbackList(_with_progbar(callbacks, verbose), self,
                           {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
         cb.on_predict_begin()
@@ -380,6 +393,8 @@ class Model(Layer):
                 outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))
                 cb.on_predict_batch_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
+        if strategy is not None:
+            outs = strategy.gather(data, outs)     # every rank's outputs, in the data's order
         if not outs:
             raise ValueError(f"Model '{self.name}': predict() got no samples")
         first = outs[0]
@@ -398,6 +413,9 @@ class Model(Layer):
         data.check_finite("train_on_batch")
         self._check_targets(data, y)
         self.reset_metrics()
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is not None:                   # this rank's share, gradients averaged
+            return _format(strategy.train_on_batch(self, data), return_dict)
         (batch,) = list(data.batches(len(data), device=self._data_device()))
         return _format(_materialize(self.train_step(batch)), return_dict)
 
