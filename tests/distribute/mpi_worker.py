@@ -7,6 +7,7 @@
 few steps from one seed; rank 0 writes the final weights, the History, the
 evaluate figures and the predictions to OUTDIR/result.npz, and a
 ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
+``standin``: ``train`` on the CuPy stand-in (device arrays, staged through the host for MPI).
 ``raise``: rank 1 raises in its second training step; ``die``: rank 1 exits there.
 ``hang`` / ``hang0``: rank 1 / rank 0 stops arriving (sleeps) in its first step; the
 collective timeout is 3 s.
@@ -175,6 +176,10 @@ def main(argv):
     os.environ["KERASETTE_TEST_SCENARIO"] = scenario
     if scenario == "train":
         train(out)
+    elif scenario == "standin":                   # the GPU code path on the CuPy stand-in
+        from kerasette.testing import standin
+        with standin.on_device():
+            train(out)
     elif scenario in ("raise", "die"):
         train(out, kinds=("custom",))
     elif scenario in ("hang", "hang0"):

@@ -80,8 +80,11 @@ def runs(tmp_path_factory):
     assert rc1 == 0, out1
     rc2, out2, _ = run_worker("train", two, ranks=2)
     assert rc2 == 0, out2
+    dev = tmp_path_factory.mktemp("standin")
+    rc3, out3, _ = run_worker("standin", dev, ranks=2)
+    assert rc3 == 0, out3
     return {"one": dict(np.load(one / "result.npz")), "two": dict(np.load(two / "result.npz")),
-            "out_two": out2, "dir_two": two}
+            "standin": dict(np.load(dev / "result.npz")), "out_two": out2, "dir_two": two}
 
 
 # -- two ranks against one process ----------------------------------------------------------
@@ -111,6 +114,18 @@ def test_history_evaluate_and_predict_are_global(runs, kind):
         assert "mlp/train_on_batch/loss" in keys and "mlp/test_on_batch" in keys
     for k in keys:
         np.testing.assert_allclose(two[k], one[k], rtol=0, atol=1e-5, err_msg=k)
+
+
+@needs_mpi
+def test_two_ranks_on_the_gpu_standin_match_one_process_on_numpy(runs):
+    """The device code path (buckets and broadcasts of device arrays, staged through the host
+    for an MPI that is not CUDA-aware) on the CuPy stand-in."""
+    one, dev = runs["one"], runs["standin"]
+    assert sorted(one) == sorted(dev)
+    for k in one:
+        if "ranks_weight_diff" not in k and "samples_seen" not in k:
+            np.testing.assert_allclose(dev[k], one[k], rtol=0, atol=1e-5, err_msg=k)
+    assert dev["custom/samples_seen"].tolist() == [20, 20]
 
 
 @needs_mpi
