@@ -252,6 +252,11 @@ def _ranks(ranks):
 
 
 def _mpi_is_cuda_aware(MPI):
+    """``KERASETTE_CUDA_AWARE_MPI=1`` / ``0`` if set, else what the MPI library says (MPIX
+    query, where mpi4py offers it), else False (device arrays staged through the host)."""
+    env = os.environ.get("KERASETTE_CUDA_AWARE_MPI")
+    if env is not None:
+        return env.strip().lower() not in ("", "0", "false", "no")
     query = getattr(MPI, "Query_cuda_support", None)
     try:
         return bool(query()) if query is not None else False
