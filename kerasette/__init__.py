@@ -12,8 +12,10 @@ from . import ops, initializers, activations, regularizers, constraints, losses,
 from . import layers, models, utils, datasets, saving, distribute
 from .layers import Input, Layer
 from .models import Model, Sequential
+from .utils.info import show_config
 
 __all__ = ["backend", "config", "ops", "initializers", "activations", "regularizers", "constraints", "losses",
            "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "Input", "Layer", "Model",
-           "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device"]
+           "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device",
+           "show_config"]
 
