@@ -60,13 +60,16 @@ class DataParallel:
     def __init__(self, communicator=None, timeout=300.0, bucket_mb=4.0, abort_on_error=True):
         if not (isinstance(bucket_mb, (int, float)) and not isinstance(bucket_mb, bool) and bucket_mb > 0):
             raise ValueError(f"DataParallel: bucket_mb must be a positive number, got {bucket_mb!r}")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+                                        and timeout > 0):
+            raise ValueError(f"DataParallel: timeout must be a positive number of seconds or None, "
+                             f"got {timeout!r}")
         if communicator is None:
             communicator = _from_environment(timeout)
         self.communicator = communicator
         self.bucket_bytes = int(bucket_mb * 2 ** 20)
         self._buckets = None
         self._scale = 1.0
-        self._rng_split = False
         self._synced = set()                  # ids of the models whose state came from rank 0
         self.stats = _Stats()
         if communicator.size > 1 and abort_on_error:
@@ -86,6 +89,7 @@ class DataParallel:
 
     @property
     def is_chief(self):
+        """True on rank 0, the rank that prints and writes files."""
         return self.communicator.rank == 0
 
     @contextlib.contextmanager
@@ -112,12 +116,11 @@ class DataParallel:
         """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
         rank 0's weights, optimizer state and starting epoch on every rank."""
         self._synced.discard(id(model))      # re-sync: on_train_begin may have restored rank 0
-        if not self._rng_split and self.rank != 0:
+        if self.rank != 0:
             # one seed, one stream per rank: dropout masks differ across ranks (rank 0 keeps the
             # stream a one-process run has; the shuffled order is rank 0's on every rank)
             bits = backend.random_generator().bit_generator
             bits.state = bits.jumped(self.rank).state
-        self._rng_split = True
         if model.weights:
             self.sync_state(model)
         return self.communicator.bcast_object(initial_epoch, what="fit: initial epoch")

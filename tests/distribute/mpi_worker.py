@@ -133,6 +133,9 @@ def train(out, kinds=("mlp", "cnn", "rnn", "custom"), timeout=60.0):
             float(np.abs(a - b).max()) for other in ranks for a, b in zip(ranks[0], other)))
         if kind == "custom":
             result["custom/samples_seen"] = np.array(strategy.communicator.allgather_object(model.samples_seen))
+    # after fit, each rank draws from its own stream (dropout masks differ across ranks)
+    draws = strategy.communicator.allgather_object(float(keras.backend.random_generator().random()))
+    result["rng_draws"] = np.array(draws)
     if strategy.rank == 0:
         np.savez(os.path.join(out, "result.npz"), **result)
     print(f"rank {strategy.rank} of {strategy.num_replicas_in_sync} done: "

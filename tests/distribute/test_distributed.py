@@ -123,7 +123,7 @@ def test_two_ranks_on_the_gpu_standin_match_one_process_on_numpy(runs):
     one, dev = runs["one"], runs["standin"]
     assert sorted(one) == sorted(dev)
     for k in one:
-        if "ranks_weight_diff" not in k and "samples_seen" not in k:
+        if "ranks_weight_diff" not in k and "samples_seen" not in k and k != "rng_draws":
             np.testing.assert_allclose(dev[k], one[k], rtol=0, atol=1e-5, err_msg=k)
     assert dev["custom/samples_seen"].tolist() == [20, 20]
 
@@ -133,6 +133,13 @@ def test_each_rank_trains_on_its_own_share(runs):
     # 20 samples, global batch 8 (8, 8, 4), 2 epochs: one process sees 40 samples, each of two ranks 20
     assert runs["one"]["custom/samples_seen"].tolist() == [40]
     assert runs["two"]["custom/samples_seen"].tolist() == [20, 20]
+
+
+@needs_mpi
+def test_each_rank_draws_its_own_random_stream(runs):
+    first, second = runs["two"]["rng_draws"]
+    assert first != second
+    assert first == runs["one"]["rng_draws"][0]          # rank 0 keeps the one-process stream
 
 
 @needs_mpi
@@ -267,6 +274,9 @@ def test_rank_zero_only_callbacks_are_dropped_elsewhere(tmp_path):
 def test_bad_arguments_name_the_argument():
     with pytest.raises(ValueError, match="DataParallel: bucket_mb must be a positive number, got -1"):
         keras.distribute.DataParallel(bucket_mb=-1)
+    with pytest.raises(ValueError, match="DataParallel: timeout must be a positive number of seconds or "
+                                         "None, got 0"):
+        keras.distribute.DataParallel(timeout=0)
 
 
 class _FakeComm:
