@@ -9,7 +9,7 @@ evaluate figures and the predictions to OUTDIR/result.npz, and a
 ModelCheckpoint of the CNN to OUTDIR/cnn.keras.
 ``standin``: ``train`` on the CuPy stand-in (device arrays, staged through the host for MPI).
 ``raise``: rank 1 raises in its second training step; ``die``: rank 1 exits there.
-``hang`` / ``hang0``: rank 1 / rank 0 stops arriving (sleeps) in its first step; the
+``hang`` / ``hang0`` / ``hang2``: rank 1 / 0 / 2 stops arriving (sleeps) in its first step; the
 collective timeout is 3 s.
 ``backup_full`` / ``backup_kill`` / ``backup_resume``: BackupAndRestore across a killed job.
 """
@@ -76,7 +76,8 @@ class Custom(keras.Model):
         rank = STRATEGY.rank
         if scenario == "raise" and rank == 1 and self.steps_seen == 2:
             raise ValueError("rank 1 fails on purpose in step 2")
-        if (scenario == "hang" and rank == 1) or (scenario == "hang0" and rank == 0):
+        if (scenario == "hang" and rank == 1) or (scenario == "hang0" and rank == 0) or \
+                (scenario == "hang2" and rank == 2):
             time.sleep(60)
         if scenario == "die" and rank == 1 and self.steps_seen == 2:
             os._exit(3)                           # gone without a word
@@ -187,7 +188,7 @@ def main(argv):
             train(out)
     elif scenario in ("raise", "die"):
         train(out, kinds=("custom",))
-    elif scenario in ("hang", "hang0"):
+    elif scenario in ("hang", "hang0", "hang2"):
         train(out, kinds=("custom",), timeout=3.0)
     elif scenario.startswith("backup_"):
         backup(out, scenario[len("backup_"):])

@@ -186,6 +186,15 @@ def test_a_rank_that_never_arrives_is_named_after_the_timeout(tmp_path):
 
 
 @needs_mpi
+def test_rank_zero_names_the_missing_rank_among_three(tmp_path):
+    # rank 2 of 3 sleeps: rank 0 sees which arrival notice is missing and tells rank 1
+    rc, out, _ = run_worker("hang2", tmp_path, ranks=3, timeout=40)
+    assert rc != 0
+    assert "rank 2 of 3 did not arrive at 'fit: gradient allreduce'" in out
+    assert "rank 1 of 3" not in out and "rank 0 of 3 did not" not in out
+
+
+@needs_mpi
 def test_a_missing_rank_zero_is_named_by_the_others(tmp_path):
     rc, out, _ = run_worker("hang0", tmp_path, ranks=2, timeout=40)
     assert rc != 0
