@@ -35,9 +35,9 @@ import numpy as np
 from .errors import SavingError, WeightsFileError, one_line
 
 __all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5",
-           "check_global_heaps", "get_object", "link_kind", "is_group", "check_dataset", "read_dataset", "StoredArray",
-           "stored_value", "read_attr", "load_json",
-           "CONFIG_LIMIT", "MAX_JSON_DEPTH"]
+           "check_global_heaps", "get_object", "link_kind", "is_group", "check_dataset",
+           "read_dataset", "StoredArray", "stored_value", "read_attr", "load_json", "CONFIG_LIMIT",
+           "MAX_JSON_DEPTH"]
 
 ZIP, HDF5 = "zip", "hdf5"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -214,7 +214,10 @@ def open_zip(path):
     try:
         names = z.namelist()
         if len(set(names)) != len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
+            seen, twice = set(), set()
+            for n in names:
+                (twice if n in seen else seen).add(n)
+            twice = sorted(twice)[:5]
             raise WeightsFileError(f"'{path}' is not a valid .keras archive: it holds member(s) "
                                    f"{one_line(twice, 200)} more than once")
         yield z

@@ -38,7 +38,8 @@ from ..layers.layer import Layer
 from ..naming import to_snake_case
 from ..optimizers import Adam, Optimizer
 from .errors import WeightsFileError, WeightsMismatchError, one_line, report_problems
-from .formats import StoredArray, get_object, is_group, link_kind, read_attr, stored_value
+from .formats import (CONFIG_LIMIT, StoredArray, get_object, is_group, link_kind, read_attr,
+                      stored_value)
 
 __all__ = ["write_weights", "load_keras3_weights", "walk", "keras_layer_order",
            "keras_trainable_order", "optimizer_arrays", "plan_optimizer", "weights_budget"]
@@ -63,8 +64,9 @@ def load_keras3_weights(h5, model, skip_mismatch=False, by_name=False, source="f
     """Load a Keras 3 layout from the open h5py file ``h5`` into ``model``.
 
     Every shape is checked first (from the file's metadata), then the arrays
-    that fit are read; only then are the weights assigned. ``by_name=True`` matches the model's layers with the file's
-    by the ``name`` attribute of their ``vars`` groups instead of by position.
+    that fit are read; only then are the weights assigned. ``by_name=True``
+    matches the model's layers with the file's by the ``name`` attribute of
+    their ``vars`` groups instead of by position.
     Returns the number of variables assigned.
     """
     problems, assignments = [], []
@@ -546,7 +548,7 @@ def _describe(entry, path, expected, arrays):
 
 def _pairs_by_name(h5, model, source):
     """Match the model's layers to file groups by the ``name`` attribute."""
-    by_name = {}
+    by_name, budget = {}, [CONFIG_LIMIT]
 
     def visit(name, obj):
         name = _text_name(name)
@@ -555,6 +557,10 @@ def _pairs_by_name(h5, model, source):
                 return
             n = read_attr(obj, "name", source)
             n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
+            budget[0] -= len(n)
+            if budget[0] < 0:
+                raise WeightsFileError(f"{source}: its layer names take more than the "
+                                       f"{CONFIG_LIMIT} bytes allowed for them")
             parent = name[:-len("/vars")] if name != "vars" else ""
             prev = by_name.get(n)
             if prev is None or prev.count("/") > parent.count("/"):

@@ -139,13 +139,24 @@ def _read_layers(group, source):
     none read yet."""
     try:
         names = _names(read_attr(group, "layer_names", source, limit=CONFIG_LIMIT))
-        out = []
+        if len(set(names)) != len(names):
+            seen, twice = set(), set()
+            for n in names:
+                (twice if n in seen else seen).add(n)
+            twice = sorted(twice)[:5]
+            raise WeightsFileError(f"{source} is corrupt: 'layer_names' lists layer(s) "
+                                   f"{one_line(twice, 200)} more than once")
+        out, budget = [], CONFIG_LIMIT          # bytes of weight names, all layers together
         for name in names:
             g = get_object(group, name, source)
             if g is None:
                 raise WeightsFileError(f"{source} is corrupt: layer '{one_line(name, 100)}' is "
                                        f"listed in 'layer_names' but has no group")
-            weight_names = _names(read_attr(g, "weight_names", source, limit=CONFIG_LIMIT, default=[]))
+            weight_names = _names(read_attr(g, "weight_names", source, default=[]))
+            budget -= sum(len(w) for w in weight_names)
+            if budget < 0:
+                raise WeightsFileError(f"{source}: its weight names take more than the "
+                                       f"{CONFIG_LIMIT} bytes allowed for them")
             arrays = []
             for w in weight_names:
                 ds = get_object(g, w, source)

@@ -624,6 +624,10 @@ LEGACY = {
                                ModelConfigError),
     "layer_names naming a missing layer": (lambda f: f["model_weights"].attrs.__setitem__(
         "layer_names", [b"dense", b"ghost", b"dense_1"]), WeightsFileError),
+    "layer_names listing a layer twice": (lambda f: f["model_weights"].attrs.__setitem__(
+        "layer_names", [b"dense", b"dense", b"dense_1"]), WeightsFileError),
+    "weight_names 100 KB long": (lambda f: f["model_weights/dense"].attrs.__setitem__(
+        "weight_names", ["w" * 100_000]), WeightsFileError),
     "layer_names not UTF-8": (lambda f: f["model_weights"].attrs.__setitem__(
         "layer_names", [b"\xff\xfe", b"dense_1"]), WeightsFileError),
     "a weight declared 2**40 elements": (lambda f: replace(
