@@ -418,11 +418,14 @@ def test_names_that_all_point_at_one_large_value_are_refused_unread(saved, targe
         f.attrs["padding"] = "B" * (4 * MB)
         f["model_weights"].attrs["layer_names"] = [f"n{i:03d}" for i in range(200)]
     data = bytearray(path.read_bytes())
-    big = next(i for i in range(len(data)) if data[i:i + 4] == b"GCOL"
-               and int.from_bytes(data[i + 8:i + 16], "little") > 4 * MB)
+    heaps, at = [], data.find(b"GCOL")
+    while at >= 0:
+        heaps.append(at)
+        at = data.find(b"GCOL", at + 4)
+    big = next(i for i in heaps if int.from_bytes(data[i + 8:i + 16], "little") > 4 * MB)
     index = data[big + 16:big + 18] + b"\0\0"
     patched = 0
-    for collection in (i for i in range(len(data)) if data[i:i + 4] == b"GCOL" and i != big):
+    for collection in (i for i in heaps if i != big):
         at = data.find(collection.to_bytes(8, "little"))
         while at >= 0:
             if int.from_bytes(data[at - 4:at], "little") == 4:      # a reference to a 4-byte name
