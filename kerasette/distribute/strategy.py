@@ -17,6 +17,7 @@ ranks:
 import contextlib
 import os
 import time
+import weakref
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class DataParallel:
         self.bucket_bytes = int(bucket_mb * 2 ** 20)
         self._buckets = None
         self._scale = 1.0
-        self._synced = set()                  # ids of the models whose state came from rank 0
+        self._synced = {}                     # id -> weak reference of models given rank 0's state
         self.stats = _Stats()
         if communicator.size > 1 and abort_on_error:
             install_abort_on_error(communicator)
@@ -115,7 +116,7 @@ class DataParallel:
     def begin_fit(self, model, initial_epoch):
         """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
         rank 0's weights, optimizer state and starting epoch on every rank."""
-        self._synced.discard(id(model))      # re-sync: on_train_begin may have restored rank 0
+        self._synced.pop(id(model), None)    # re-sync: on_train_begin may have restored rank 0
         if self.rank != 0:
             # one seed, one stream per rank: dropout masks differ across ranks (rank 0 keeps the
             # stream a one-process run has; the shuffled order is rank 0's on every rank)
@@ -143,13 +144,14 @@ class DataParallel:
                                  f"match rank 0's {info[2]}; build and compile the same model and optimizer "
                                  f"on every rank")
             _bcast_arrays(comm, [a for name in sorted(info[2]) for a in opt.slots[name]], "fit: optimizer state")
-        self._synced.add(id(model))
+        self._synced[id(model)] = weakref.ref(model)
         self.stats.sync_seconds += time.perf_counter() - t0
 
     def ensure_synced(self, model, data):
         """Before a model's first step (or evaluation) under this strategy: build it on
         ``data`` if it has no weights yet, then take rank 0's weights and optimizer state."""
-        if id(model) in self._synced:
+        ref = self._synced.get(id(model))
+        if ref is not None and ref() is model:
             return
         if not model.weights:
             _build_on(model, data)

@@ -134,6 +134,19 @@ def train(out, kinds=("mlp", "cnn", "rnn", "custom"), timeout=60.0):
             float(np.abs(a - b).max()) for other in ranks for a, b in zip(ranks[0], other)))
         if kind == "custom":
             result["custom/samples_seen"] = np.array(strategy.communicator.allgather_object(model.samples_seen))
+    # a model that never trained: its first predict takes rank 0's weights everywhere
+    if "mlp" in kinds:
+        with strategy.scope():
+            fresh = build("mlp")
+            fresh.compile("sgd", "sparse_categorical_crossentropy")
+        before = strategy.communicator.allgather_object(fresh.get_weights())
+        pred = fresh.predict(data("mlp", 10)[0], batch_size=4, verbose=0)
+        after = strategy.communicator.allgather_object(fresh.get_weights())
+        spread = lambda ws: max(float(np.abs(a - b).max()) for other in ws for a, b in zip(ws[0], other))  # noqa: E731
+        result["fresh/spread_before"] = np.array(spread(before))
+        result["fresh/spread_after"] = np.array(spread(after))
+        direct = keras.backend.to_numpy(fresh(data("mlp", 10)[0], training=False).value)   # no strategy
+        result["fresh/predict_matches_rank0_weights"] = np.array(float(np.abs(pred - direct).max()))
     # after fit, each rank draws from its own stream (dropout masks differ across ranks)
     draws = strategy.communicator.allgather_object(float(keras.backend.random_generator().random()))
     result["rng_draws"] = np.array(draws)

@@ -123,7 +123,8 @@ def test_two_ranks_on_the_gpu_standin_match_one_process_on_numpy(runs):
     one, dev = runs["one"], runs["standin"]
     assert sorted(one) == sorted(dev)
     for k in one:
-        if "ranks_weight_diff" not in k and "samples_seen" not in k and k != "rng_draws":
+        if "ranks_weight_diff" not in k and "samples_seen" not in k and k != "rng_draws" \
+                and not k.startswith("fresh/"):
             np.testing.assert_allclose(dev[k], one[k], rtol=0, atol=1e-5, err_msg=k)
     assert dev["custom/samples_seen"].tolist() == [20, 20]
 
@@ -133,6 +134,14 @@ def test_each_rank_trains_on_its_own_share(runs):
     # 20 samples, global batch 8 (8, 8, 4), 2 epochs: one process sees 40 samples, each of two ranks 20
     assert runs["one"]["custom/samples_seen"].tolist() == [40]
     assert runs["two"]["custom/samples_seen"].tolist() == [20, 20]
+
+
+@needs_mpi
+def test_a_model_that_never_trained_takes_rank_zeros_weights_before_predicting(runs):
+    two = runs["two"]
+    assert two["fresh/spread_before"] > 0          # the ranks initialised it differently
+    assert two["fresh/spread_after"] == 0.0
+    assert two["fresh/predict_matches_rank0_weights"] < 1e-6
 
 
 @needs_mpi
