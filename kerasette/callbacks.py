@@ -19,55 +19,127 @@ class Callback:
         self.params = {}
 
     def set_model(self, model):
-        """Attach the model being trained (``fit`` calls this)."""
+        """Attach the model being trained (``fit`` calls this).
+
+        Args:
+            model (Model): the model being trained.
+        """
         self.model = model
 
     def set_params(self, params):
-        """Receive ``fit``'s settings: ``epochs``, ``steps``, ``verbose``, ``batch_size``."""
+        """Receive ``fit``'s settings: ``epochs``, ``steps``, ``verbose``, ``batch_size``.
+
+        Args:
+            params (dict): ``epochs``, ``steps``, ``verbose``, ``batch_size``.
+        """
         self.params = params
 
     # Hooks: ``logs`` holds the running loss and metrics (``val_*`` too at epoch end).
     def on_train_begin(self, logs=None):
-        """Before the first epoch."""
+        """Before the first epoch.
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_train_end(self, logs=None):
-        """After the last epoch (or an early stop)."""
+        """After the last epoch (or an early stop).
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Before epoch ``epoch`` (0-based)."""
+        """Before epoch ``epoch`` (0-based).
+
+        Args:
+            epoch (int): the epoch's index, 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_epoch_end(self, epoch, logs=None):
-        """After epoch ``epoch``; ``logs`` has the epoch's loss, metrics and ``val_*`` values."""
+        """After epoch ``epoch``; ``logs`` has the epoch's loss, metrics and ``val_*`` values.
+
+        Args:
+            epoch (int): the epoch's index, 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_train_batch_begin(self, batch, logs=None):
-        """Before training step ``batch`` of the epoch."""
+        """Before training step ``batch`` of the epoch.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_train_batch_end(self, batch, logs=None):
-        """After training step ``batch``; ``logs`` has the running loss and metrics."""
+        """After training step ``batch``; ``logs`` has the running loss and metrics.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_test_begin(self, logs=None):
-        """Before an evaluation pass."""
+        """Before an evaluation pass.
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_test_end(self, logs=None):
-        """After an evaluation pass."""
+        """After an evaluation pass.
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_test_batch_begin(self, batch, logs=None):
-        """Before evaluation batch ``batch``."""
+        """Before evaluation batch ``batch``.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_test_batch_end(self, batch, logs=None):
-        """After evaluation batch ``batch``."""
+        """After evaluation batch ``batch``.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_predict_begin(self, logs=None):
-        """Before ``predict``."""
+        """Before ``predict``.
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_predict_end(self, logs=None):
-        """After ``predict``."""
+        """After ``predict``.
+
+        Args:
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_predict_batch_begin(self, batch, logs=None):
-        """Before prediction batch ``batch``."""
+        """Before prediction batch ``batch``.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
     def on_predict_batch_end(self, batch, logs=None):
-        """After prediction batch ``batch``."""
+        """After prediction batch ``batch``.
+
+        Args:
+            batch (int): the step's index within the epoch (or pass), 0-based.
+            logs (dict | None): the running loss and metrics, ``{name: value}``.
+        """
 
 
 class CallbackList:

@@ -105,15 +105,29 @@ class Conv2D(_Conv):
     sigmoid). Kernel shape ``(kh, kw, in_channels, filters)`` and bias shape
     ``(filters,)``, exactly as Keras stores them, so Keras weights load as is.
 
+    Input ``(batch, height, width, channels)`` -> output ``(batch, new_height, new_width,
+    filters)``, where ``new = ceil(size / stride)`` with ``"same"`` padding and
+    ``floor((size - dilation * (k - 1) - 1) / stride) + 1`` with ``"valid"``.
+
     Args:
-        filters: number of output channels.
-        kernel_size: int or ``(kh, kw)``.
-        strides: int or ``(sh, sw)``.
-        padding: ``"valid"`` or ``"same"`` (extra padding at the bottom/right, as Keras).
-        data_format: ``None`` or ``"channels_last"`` (the only layout supported).
-        dilation_rate: int or pair; strides and dilation cannot both exceed 1.
-        groups: must be 1.
-        activation, use_bias, kernel_initializer, bias_initializer: as Dense.
+        filters (int): number of output channels.
+        kernel_size (int | tuple[int, int]): window height and width ``(kh, kw)``; an int
+            for a square window.
+        strides (int | tuple[int, int]): step of the window along height and width
+            (default ``(1, 1)``).
+        padding (str): ``"valid"`` (default, no padding) or ``"same"`` (zero padding so that
+            ``new = ceil(size / stride)``; the extra row/column goes at the bottom/right, as Keras).
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        dilation_rate (int | tuple[int, int]): spacing between the kernel's taps (default 1);
+            strides and dilation cannot both exceed 1.
+        groups (int): must be 1 (grouped convolution is not implemented).
+        activation (str | callable | None): applied to the output (default None: linear);
+            relu / tanh / sigmoid run fused with the convolution.
+        use_bias (bool): add a bias ``(filters,)`` (default True).
+        **kwargs: ``kernel_initializer`` (default ``"glorot_uniform"``), ``bias_initializer``
+            (``"zeros"``), ``kernel_regularizer``, ``bias_regularizer``, ``kernel_constraint``,
+            ``bias_constraint`` as for ``Dense``; ``name``, ``trainable``, ``dtype`` as for
+            every ``Layer``.
 
     Example:
         >>> import kerasette as keras, numpy as np

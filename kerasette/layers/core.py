@@ -14,6 +14,24 @@ class Dense(Layer):
     Input ``(batch, ..., in)`` -> output ``(batch, ..., units)``; kernel
     ``(in, units)`` and bias ``(units,)`` as Keras stores them.
 
+    Args:
+        units (int): size of the output's last axis; a positive integer.
+        activation (str | callable | None): applied to the output, by name (``"relu"``,
+            ``"softmax"``, ...) or as a function; ``None`` (default) leaves it linear.
+            relu / tanh / sigmoid / softmax run fused with the matmul.
+        use_bias (bool): add a bias vector ``(units,)`` (default True).
+        kernel_initializer (str | Initializer): initializer of the ``(in, units)`` kernel
+            (default ``"glorot_uniform"``).
+        bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
+        kernel_regularizer (str | Regularizer | None): penalty on the kernel added to the
+            loss (e.g. ``keras.regularizers.L2(1e-4)``); default None.
+        bias_regularizer (str | Regularizer | None): penalty on the bias; default None.
+        activity_regularizer (None): not implemented; anything but None is refused.
+        kernel_constraint (str | Constraint | None): projection applied to the kernel after
+            each optimizer step (e.g. ``keras.constraints.MaxNorm(3)``); default None.
+        bias_constraint (str | Constraint | None): the same for the bias; default None.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.Dense(3, activation="relu")
@@ -95,7 +113,31 @@ class Activation(Layer):
 
 class Dropout(Layer):
     """Zeroes a fraction ``rate`` of inputs during training (scaled by ``1/(1-rate)``);
-    the identity at inference."""
+    the identity at inference.
+
+    Output shape = input shape.
+
+    Args:
+        rate (float): fraction of the inputs to drop, in ``[0, 1)``.
+        noise_shape (tuple | None): shape of the keep/drop mask, broadcast to the input;
+            e.g. ``(batch, 1, features)`` drops the same features at every time step.
+            Default None: one draw per element.
+        seed (int | None): kept in the config for Keras compatibility; the draws come from
+            the generator that ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: any tensor.
+        training (bool | None): drop only when True (``fit`` passes True).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> drop = keras.layers.Dropout(0.5)
+        >>> drop(np.ones((2, 4))).value.tolist()                  # inference: the identity
+        [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+        >>> sorted(set(drop(np.ones((2, 4)), training=True).value.ravel().tolist()) - {0.0, 2.0})
+        []
+    """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -120,7 +162,18 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """``(batch, d1, d2, ...) -> (batch, d1*d2*...)``."""
+    """``(batch, d1, d2, ...) -> (batch, d1*d2*...)``.
+
+    Args:
+        data_format (str | None): accepted and kept in the config for Keras compatibility;
+            the axes are flattened in the input's own (channels-last) order.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.Flatten()(np.zeros((2, 7, 7, 32))).shape
+        (2, 1568)
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)

@@ -16,12 +16,21 @@ class Embedding(Layer):
     ``(input_dim, output_dim)`` as Keras stores it.
 
     Args:
-        input_dim: vocabulary size (largest id + 1).
-        output_dim: size of each vector.
-        embeddings_initializer: default ``"uniform"`` (RandomUniform(-0.05, 0.05)).
-        mask_zero: id 0 is padding: the output carries a ``(batch, ...)`` mask
-            ``ids != 0`` that recurrent layers and GlobalAveragePooling1D honour.
-        weights: optional initial ``[embeddings]``.
+        input_dim (int): vocabulary size (largest id + 1).
+        output_dim (int): size of each vector.
+        embeddings_initializer (str | Initializer): default ``"uniform"``
+            (RandomUniform(-0.05, 0.05)).
+        embeddings_regularizer (str | Regularizer | None): penalty on the table added to the
+            loss; default None.
+        embeddings_constraint (str | Constraint | None): projection applied to the table
+            after each optimizer step; default None.
+        mask_zero (bool): id 0 is padding: the output carries a ``(batch, ...)`` mask
+            ``ids != 0`` that recurrent layers and GlobalAveragePooling1D honour (default False).
+        weights (list | None): optional initial ``[embeddings]``, shape ``(input_dim, output_dim)``.
+        lora_rank (None): LoRA is not implemented; must be None.
+        input_length (int | None): accepted for Keras 2 compatibility and ignored (the
+            sequence length comes from the input).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
         >>> import kerasette as keras, numpy as np

@@ -10,10 +10,15 @@ class InputLayer(Layer):
     """Holds the placeholder a functional model starts from.
 
     Args:
-        shape: shape without the batch axis, e.g. ``(784,)``.
-        batch_size: optional fixed batch size.
-        dtype: dtype of the data fed here (``float32`` by default).
-        batch_shape: full shape including the batch axis (instead of shape).
+        shape (tuple | None): shape without the batch axis, e.g. ``(784,)``.
+        batch_size (int | None): optional fixed batch size.
+        dtype (str | None): dtype of the data fed here (``float32`` by default).
+        batch_shape (tuple | None): full shape including the batch axis (instead of shape).
+        name (str | None): the layer's name (default ``input_layer``, ``input_layer_1``, ...).
+        sparse (bool): False; kept in the config for Keras compatibility.
+        input_shape (tuple | None): Keras 2 spelling of ``shape``.
+        batch_input_shape (tuple | None): Keras 2 spelling of ``batch_shape``.
+        **kwargs: ``trainable`` and ``dtype`` as for every ``Layer``.
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
@@ -72,7 +77,32 @@ def _check_shape(shape, arg):
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, sparse=None,
           tensor=None, optional=False):
-    """A symbolic input: ``x = Input(shape=(784,))`` gives a KerasTensor of shape ``(None, 784)``."""
+    """A symbolic input: ``x = Input(shape=(784,))`` gives a KerasTensor of shape ``(None, 784)``.
+
+    Args:
+        shape (tuple): the shape of one sample, without the batch axis: ``(784,)``,
+            ``(28, 28, 1)``; None for an axis of any size. An int is refused, as in Keras 3:
+            write ``(784,)``.
+        batch_size (int | None): a fixed batch size (default None: any).
+        dtype (str | None): dtype of the data fed here (default ``"float32"``).
+        name (str | None): the input's name (keys of dict inputs; default ``input_layer``,
+            ``input_layer_1``, ...).
+        batch_shape (tuple | None): the full shape with the batch axis, instead of ``shape``.
+        sparse (bool | None): False or None; sparse inputs are not supported (refused).
+        tensor (None): wrapping an existing tensor is not supported; must be None.
+        optional (bool): accepted for Keras compatibility (an input that may be None).
+
+    Returns:
+        KerasTensor: the placeholder to call layers on; ``Model(inputs, outputs)`` starts here.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.Input(shape=(28, 28, 1)).shape
+        (None, 28, 28, 1)
+    """
+    if sparse or tensor is not None:
+        raise ValueError(f"Input: {'sparse=True' if sparse else '`tensor`'} is not supported by kerasette; "
+                         f"feed dense arrays (e.g. x.toarray() for a SciPy matrix)")
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype or backend.floatx(),
                        batch_shape=batch_shape, name=name)
     return layer.output_tensor

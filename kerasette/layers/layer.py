@@ -33,11 +33,14 @@ class Layer:
     """Base class of all layers.
 
     Args:
-        name: unique name; defaults to the snake_case class name (``dense_1``).
-        trainable: whether its weights are updated by training.
-        dtype: weight dtype (default ``backend.floatx()``).
-        input_shape: Keras's convenience for the first layer of a Sequential
+        name (str | None): unique name; defaults to the snake_case class name (``dense_1``).
+        trainable (bool): whether its weights are updated by training (default True).
+        dtype (str | None): weight dtype (default ``backend.floatx()``, ``"float32"``).
+        input_shape (tuple | None): Keras's convenience for the first layer of a Sequential
             (shape without the batch axis).
+        batch_input_shape (tuple | None): the same with the batch axis first (Keras 2 form).
+        input_dim (int | None): shorthand for ``input_shape=(input_dim,)``.
+        batch_size (int | None): fixed batch size that goes with ``input_shape``.
 
     Subclass and override ``build(input_shape)`` (create weights with
     ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
@@ -73,19 +76,37 @@ class Layer:
 
     # -- the contract --------------------------------------------------------
     def build(self, input_shape):
-        """Create weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        """Create weights for inputs of ``input_shape`` (batch axis first, may be None).
+
+        Args:
+            input_shape (tuple | list): the shape of the first call's input (a list of
+                shapes for several inputs); runs once, before the first ``call``.
+        """
         self.built = True
 
     def call(self, inputs, *args, **kwargs):
-        """The forward computation on Tensors; override in subclasses."""
+        """The forward computation on Tensors; override in subclasses.
+
+        Args:
+            inputs (Tensor | list | dict): the input(s); arrays are converted to Tensors.
+        """
         raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
 
     def compute_output_shape(self, input_shape):
-        """Output shape for an input shape; by default found by running the layer on zeros."""
+        """Output shape for an input shape; by default found by running the layer on zeros.
+
+        Args:
+            input_shape (tuple | list): shape with the batch axis first (None where unknown).
+        """
         return _infer_by_running(self, input_shape)
 
     def compute_mask(self, inputs, mask=None):
-        """The mask the output carries: the input's if ``supports_masking``, else None."""
+        """The mask the output carries: the input's if ``supports_masking``, else None.
+
+        Args:
+            inputs (Tensor): the call's input.
+            mask (Tensor | None): the input's mask, ``(batch, time)`` bool.
+        """
         return mask if self.supports_masking else None
 
     def get_config(self):
@@ -109,11 +130,14 @@ class Layer:
         """Create a Variable of ``shape`` on the default device and track it.
 
         Args:
-            shape: tuple of ints.
-            initializer: name, Initializer or callable ``(shape, dtype) -> array``;
-                ``glorot_uniform`` for floats by default.
-            trainable: False for state the optimizer must not touch.
-            name: the weight's name (``kernel``, ``bias``).
+            shape (tuple[int, ...]): the weight's shape.
+            initializer (str | Initializer | callable | None): name, Initializer or callable
+                ``(shape, dtype) -> array``; ``glorot_uniform`` by default.
+            dtype (str | None): default the layer's dtype.
+            trainable (bool): False for state the optimizer must not touch (default True).
+            name (str | None): the weight's name (``kernel``, ``bias``).
+            regularizer (str | Regularizer | None): penalty on the weight added to the loss.
+            constraint (str | Constraint | None): projection applied after each optimizer step.
         """
         if isinstance(shape, str):      # Keras 2 order: add_weight("kernel", shape=...)
             name, shape = shape, kwargs.pop("shape", None)
@@ -147,6 +171,9 @@ class Layer:
         """Add a scalar term to the training loss from inside ``call`` (e.g. a KL penalty).
 
         Terms are kept until the next outermost call starts, as in Keras.
+
+        Args:
+            loss (Tensor | float): a scalar added to the loss of this training step.
         """
         self._added_losses.append(loss)
 
@@ -213,7 +240,11 @@ class Layer:
         return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, weights):
-        """Assign NumPy arrays to ``weights``; every shape is checked before any is assigned."""
+        """Assign NumPy arrays to ``weights``; every shape is checked before any is assigned.
+
+        Args:
+            weights (list): one array per weight, in the order of ``layer.weights``.
+        """
         own = self.weights
         if len(weights) != len(own):
             raise ValueError(f"Layer '{self.name}': set_weights expected a list of {len(own)} arrays, "

@@ -286,9 +286,41 @@ class LSTM(_GatedRNN):
 
     Input ``(batch, time, features)``; output ``(batch, units)``, or
     ``(batch, time, units)`` with ``return_sequences=True``; with
-    ``return_state=True`` a list ``[output, h, c]``. ``initial_state`` is
-    ``[h, c]``. Other arguments as ``SimpleRNN`` (plus ``recurrent_activation``
-    and ``unit_forget_bias``); ``use_cudnn`` is accepted and ignored.
+    ``return_state=True`` a list ``[output, h, c]``. Weights: ``kernel``
+    ``(features, 4 * units)``, ``recurrent_kernel`` ``(units, 4 * units)``, ``bias``
+    ``(4 * units,)``, gates in Keras's order (input, forget, cell, output).
+
+    Args:
+        units (int): size of the states ``h`` and ``c`` and of the output.
+        activation (str): ``"tanh"`` (default; the only one implemented).
+        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        use_bias (bool): add a bias (default True).
+        kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
+        recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
+        bias_initializer (str | Initializer): bias (default ``"zeros"``).
+        unit_forget_bias (bool): start the forget gate's bias at 1 (default True), as Keras.
+        dropout (float): fraction of the inputs dropped in training, in ``[0, 1)``; default 0.
+        recurrent_dropout (float): fraction of the state ``h`` dropped in training, in
+            ``[0, 1)``; default 0.
+        return_sequences (bool): return the output of every step, ``(batch, time, units)``,
+            instead of the last one (default False).
+        return_state (bool): also return the final state(s) (default False).
+        go_backwards (bool): process the sequence from the end; the returned sequence is then
+            in reversed time order, as Keras (default False).
+        stateful (bool): reuse each batch's final states as the next batch's initial states
+            (``reset_states()`` clears them); default False.
+        unroll (bool): accepted for Keras compatibility; the loop over time always runs inside
+            one graph node.
+        **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
+            ``implementation`` are accepted and ignored; regularizers and constraints are not
+            implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        initial_state: ``[h, c]``, two ``(batch, units)`` tensors (default zeros).
+        mask: ``(batch, time)`` bool, or from a ``Masking`` / ``Embedding(mask_zero=True)``
+            layer; masked steps keep the previous state.
+        training: dropout only when True.
 
     Example:
         >>> import kerasette as keras, numpy as np
@@ -328,9 +360,43 @@ class GRU(_GatedRNN):
 
     Input ``(batch, time, features)``; output ``(batch, units)``, or
     ``(batch, time, units)`` with ``return_sequences=True``; with
-    ``return_state=True`` a list ``[output, h]``. Other arguments as
-    ``SimpleRNN`` (plus ``recurrent_activation``); ``reset_after=False`` is
-    not implemented.
+    ``return_state=True`` a list ``[output, h]``. Weights: ``kernel``
+    ``(features, 3 * units)``, ``recurrent_kernel`` ``(units, 3 * units)``, ``bias``
+    ``(2, 3 * units)`` (input and recurrent biases, ``reset_after=True``), gates in Keras's
+    order (update, reset, candidate).
+
+    Args:
+        units (int): size of the state ``h`` and of the output.
+        activation (str): ``"tanh"`` (default; the only one implemented).
+        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        reset_after (bool): apply the reset gate after the recurrent matmul (True, Keras 3's
+            default and the only form implemented).
+        use_bias (bool): add a bias (default True).
+        kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
+        recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
+        bias_initializer (str | Initializer): bias (default ``"zeros"``).
+        dropout (float): fraction of the inputs dropped in training, in ``[0, 1)``; default 0.
+        recurrent_dropout (float): fraction of the state ``h`` dropped in training, in
+            ``[0, 1)``; default 0.
+        return_sequences (bool): return the output of every step, ``(batch, time, units)``,
+            instead of the last one (default False).
+        return_state (bool): also return the final state(s) (default False).
+        go_backwards (bool): process the sequence from the end; the returned sequence is then
+            in reversed time order, as Keras (default False).
+        stateful (bool): reuse each batch's final states as the next batch's initial states
+            (``reset_states()`` clears them); default False.
+        unroll (bool): accepted for Keras compatibility; the loop over time always runs inside
+            one graph node.
+        **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
+            ``implementation`` are accepted and ignored; regularizers and constraints are not
+            implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        initial_state: ``h``, a ``(batch, units)`` tensor or a list of one (default zeros).
+        mask: ``(batch, time)`` bool, or from a ``Masking`` / ``Embedding(mask_zero=True)``
+            layer; masked steps keep the previous state.
+        training: dropout only when True.
 
     Example:
         >>> import kerasette as keras, numpy as np

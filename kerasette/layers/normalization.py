@@ -17,6 +17,29 @@ class BatchNormalization(Layer):
     (biased batch variance). A frozen layer (``trainable=False``) always runs
     in inference mode, as in Keras.
 
+    Args:
+        axis (int): the channel axis (default -1, the last); one axis only.
+        momentum (float): weight of the old value in the moving averages (default 0.99).
+        epsilon (float): added to the variance before the square root (default 1e-3).
+        center (bool): learn the offset ``beta`` (default True).
+        scale (bool): learn the scale ``gamma`` (default True).
+        beta_initializer (str | Initializer): default ``"zeros"``.
+        gamma_initializer (str | Initializer): default ``"ones"``.
+        moving_mean_initializer (str | Initializer): default ``"zeros"``.
+        moving_variance_initializer (str | Initializer): default ``"ones"``.
+        beta_regularizer (None): not implemented; must be None.
+        gamma_regularizer (None): not implemented; must be None.
+        beta_constraint (None): not implemented; must be None.
+        gamma_constraint (None): not implemented; must be None.
+        synchronized (bool): False; True (statistics across devices) is refused, as Keras
+            does outside TensorFlow.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, ..., C)``.
+        training (bool | None): use the batch's statistics and update the moving ones when
+            True (``fit`` passes True); the moving ones otherwise.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> bn = keras.layers.BatchNormalization()
@@ -116,6 +139,20 @@ class LayerNormalization(Layer):
 
     Input ``(batch, ..., C)`` -> output of the same shape; weights ``gamma``
     then ``beta``, ``(C,)``, as Keras. Only the last axis is supported.
+
+    Args:
+        axis (int): the axis to normalise over; the last one (default -1) only.
+        epsilon (float): added to the variance before the square root (default 1e-3).
+        center (bool): learn the offset ``beta`` (default True).
+        scale (bool): learn the scale ``gamma`` (default True).
+        rms_scaling (bool): False; True (RMS normalisation) is not implemented.
+        beta_initializer (str | Initializer): default ``"zeros"``.
+        gamma_initializer (str | Initializer): default ``"ones"``.
+        beta_regularizer (None): not implemented; must be None.
+        gamma_regularizer (None): not implemented; must be None.
+        beta_constraint (None): not implemented; must be None.
+        gamma_constraint (None): not implemented; must be None.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
         >>> import kerasette as keras, numpy as np

@@ -62,6 +62,19 @@ class _Pooling2D(Layer):
 class MaxPooling2D(_Pooling2D):
     """Max over ``pool_size`` windows moved by ``strides`` (default: ``pool_size``).
 
+    Input ``(batch, height, width, channels)`` -> output ``(batch, new_height, new_width,
+    channels)`` with ``new = floor((size - pool) / stride) + 1`` (``"valid"``) or
+    ``ceil(size / stride)`` (``"same"``).
+
+    Args:
+        pool_size (int | tuple[int, int]): window height and width (default ``(2, 2)``);
+            an int for a square window.
+        strides (int | tuple[int, int] | None): step of the window; None (default) means
+            ``pool_size`` (windows that do not overlap).
+        padding (str): ``"valid"`` (default: windows inside the input only) or ``"same"``.
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.MaxPooling2D(2)(np.zeros((1, 28, 28, 3))).shape
@@ -71,7 +84,26 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
-    """Mean over ``pool_size`` windows; with ``"same"`` padding only real positions count."""
+    """Mean over ``pool_size`` windows; with ``"same"`` padding only real positions count.
+
+    Input ``(batch, height, width, channels)`` -> output ``(batch, new_height, new_width,
+    channels)`` with ``new = floor((size - pool) / stride) + 1`` (``"valid"``) or
+    ``ceil(size / stride)`` (``"same"``).
+
+    Args:
+        pool_size (int | tuple[int, int]): window height and width (default ``(2, 2)``);
+            an int for a square window.
+        strides (int | tuple[int, int] | None): step of the window; None (default) means
+            ``pool_size`` (windows that do not overlap).
+        padding (str): ``"valid"`` (default: windows inside the input only) or ``"same"``.
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AveragePooling2D(2, padding="same")(np.zeros((1, 5, 5, 3))).shape
+        (1, 3, 3, 3)
+    """
     _op = staticmethod(avg_pool2d)
 
 
@@ -94,7 +126,19 @@ class _GlobalPooling2D(Layer):
 
 
 class GlobalAveragePooling2D(_GlobalPooling2D):
-    """Mean over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
+    """Mean over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims).
+
+    Args:
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        keepdims (bool): keep the pooled axes as size 1: output ``(batch, 1, 1, channels)``
+            (default False: ``(batch, channels)``).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GlobalAveragePooling2D()(np.ones((2, 7, 7, 16))).shape
+        (2, 16)
+    """
 
     def call(self, inputs):
         _check_rank4(self, inputs.shape)
@@ -102,7 +146,19 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
-    """Max over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
+    """Max over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims).
+
+    Args:
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        keepdims (bool): keep the pooled axes as size 1: output ``(batch, 1, 1, channels)``
+            (default False: ``(batch, channels)``).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GlobalMaxPooling2D(keepdims=True)(np.ones((2, 7, 7, 16))).shape
+        (2, 1, 1, 16)
+    """
 
     def call(self, inputs):
         _check_rank4(self, inputs.shape)
@@ -110,8 +166,23 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 
 
 class ZeroPadding2D(Layer):
-    """Zero rows/columns around the image: ``padding`` is an int, ``(sym_h, sym_w)``
-    or ``((top, bottom), (left, right))``."""
+    """Zero rows/columns around the image.
+
+    Input ``(batch, height, width, channels)`` -> output ``(batch, top + height + bottom,
+    left + width + right, channels)``.
+
+    Args:
+        padding (int | tuple): an int (the same on all four sides), ``(sym_h, sym_w)``
+            (rows above and below, columns left and right) or ``((top, bottom), (left, right))``;
+            default ``(1, 1)``.
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 4, 4, 3))).shape
+        (1, 5, 8, 3)
+    """
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)

@@ -137,21 +137,50 @@ class SimpleRNN(Layer):
     ``(batch, time, units)`` with ``return_sequences=True``; with
     ``return_state=True`` a list ``[output, final_state]``.
 
-    Args:
-        units: size of the state.
-        activation: "tanh" by default (tanh / relu / sigmoid / linear run fused).
-        go_backwards: process the sequence from the end; the returned sequence
-            is then in reversed time order, as Keras.
-        stateful: reuse each batch's final state as the next batch's initial
-            state (``reset_states()`` clears it).
-        unroll: accepted for Keras compatibility; the loop is always a Python
-            loop over time inside one graph node.
-        zero_output_for_mask: outputs at masked steps are zeros instead of the
-            previous output (``Bidirectional`` turns it on for sequences).
+    Weights: ``kernel`` ``(features, units)``, ``recurrent_kernel`` ``(units, units)``,
+    ``bias`` ``(units,)``, as Keras stores them.
 
-    Call arguments: ``inputs``, ``initial_state`` (a ``(batch, units)`` tensor
-    or a list of one), ``mask`` (``(batch, time)`` bool, or from a ``Masking``
-    layer), ``training`` (dropout only in training).
+    Args:
+        units (int): size of the state and of the output; a positive integer.
+        activation (str | callable): applied at each step (default ``"tanh"``; tanh / relu /
+            sigmoid / linear run fused).
+        use_bias (bool): add a bias (default True).
+        kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
+        recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
+        bias_initializer (str | Initializer): bias (default ``"zeros"``).
+        kernel_regularizer (None): not implemented for recurrent layers; must be None.
+        recurrent_regularizer (None): not implemented; must be None.
+        bias_regularizer (None): not implemented; must be None.
+        activity_regularizer (None): not implemented; must be None.
+        kernel_constraint (None): not implemented; must be None.
+        recurrent_constraint (None): not implemented; must be None.
+        bias_constraint (None): not implemented; must be None.
+        dropout (float): fraction of the inputs dropped in training, in ``[0, 1)``
+            (one mask per sequence, as Keras); default 0.
+        recurrent_dropout (float): fraction of the state dropped in training, in ``[0, 1)``;
+            default 0.
+        return_sequences (bool): return the output of every step, ``(batch, time, units)``,
+            instead of the last one (default False).
+        return_state (bool): also return the final state: ``[output, final_state]``
+            (default False).
+        go_backwards (bool): process the sequence from the end; the returned sequence
+            is then in reversed time order, as Keras (default False).
+        stateful (bool): reuse each batch's final state as the next batch's initial
+            state (``reset_states()`` clears it); default False.
+        unroll (bool): accepted for Keras compatibility; the loop is always a Python
+            loop over time inside one graph node.
+        zero_output_for_mask (bool): outputs at masked steps are zeros instead of the
+            previous output (``Bidirectional`` turns it on for sequences); default False.
+        seed (int | None): kept in the config; dropout draws come from the generator that
+            ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        initial_state: a ``(batch, units)`` tensor or a list of one (default zeros).
+        mask: ``(batch, time)`` bool, or from a ``Masking`` / ``Embedding(mask_zero=True)``
+            layer; masked steps keep the previous state.
+        training: dropout only when True.
 
     Example:
         >>> import kerasette as keras, numpy as np
@@ -350,14 +379,15 @@ class Bidirectional(Layer):
     into time order before merging.
 
     Args:
-        layer: a recurrent layer (one with ``go_backwards``,
-            ``return_sequences`` and ``return_state``), e.g. ``SimpleRNN``.
-        merge_mode: "concat" (last axis doubles), "sum", "mul", "ave", or
-            None for a list ``[forward_output, backward_output]``.
-        weights: initial weights, forward layer's first, then backward's.
-        backward_layer: a custom backward layer; must have the opposite
-            ``go_backwards`` and the same ``return_sequences``,
-            ``return_state`` and ``stateful``.
+        layer (Layer): a recurrent layer (one with ``go_backwards``,
+            ``return_sequences`` and ``return_state``): ``SimpleRNN``, ``LSTM`` or ``GRU``.
+        merge_mode (str | None): ``"concat"`` (default; the last axis doubles: ``(batch,
+            2 * units)``), ``"sum"``, ``"mul"``, ``"ave"``, or None for a list
+            ``[forward_output, backward_output]``.
+        weights (list | None): initial weights, the forward layer's first, then the backward's.
+        backward_layer (Layer | None): a custom backward layer; must have the opposite
+            ``go_backwards`` and the same ``return_sequences``, ``return_state`` and ``stateful``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     With ``return_state`` the result is ``[output(s)..., forward states...,
     backward states...]``; ``initial_state`` is split the same way (first

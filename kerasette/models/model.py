@@ -73,6 +73,33 @@ class Model(Layer):
 
         ``loss`` / ``metrics`` / ``loss_weights`` may be single values, lists (one
         per output) or dicts keyed by output name.
+
+        Args:
+            optimizer (str | Optimizer): by name (``"adam"``, ``"sgd"``, ``"rmsprop"``,
+                ``"adamw"``, ``"adagrad"``; Keras's default settings) or an instance such as
+                ``keras.optimizers.Adam(1e-3)``. Default ``"rmsprop"``.
+            loss (str | Loss | callable | list | dict | None): the loss to minimise, by name
+                (``"sparse_categorical_crossentropy"``, ``"mse"``, ...), an instance, a function
+                ``f(y_true, y_pred)``, or one per output (list in output order, or dict by output
+                name). Required for the built-in ``train_step``.
+            loss_weights (list | dict | None): a number per output scaling its loss in the
+                total (default: 1 for each).
+            metrics (list | dict | None): metrics to report, by name (``"accuracy"`` picks the
+                accuracy that fits the loss and the output shape) or as instances; a list for
+                all outputs, or per output as a list of lists or a dict.
+            weighted_metrics (list | None): accepted and stored for Keras compatibility; not
+                computed yet.
+            run_eagerly (bool): accepted for Keras compatibility; kerasette always runs eagerly.
+            steps_per_execution (int): accepted for Keras compatibility; one step per call.
+            jit_compile (bool | str): accepted for Keras compatibility; nothing is compiled.
+            auto_scale_loss (bool): accepted for Keras compatibility (no mixed precision).
+
+        Example:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            >>> type(model.optimizer).__name__
+            'Adam'
         """
         self.optimizer = optimizers.get(optimizer)
         _check_spec("loss", loss, losses_mod.get)
@@ -249,12 +276,52 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, check_finite=True):
         """Train for ``epochs`` epochs; returns a ``History``.
 
-        ``x``/``y``: arrays (or lists / dicts of arrays for several inputs / outputs).
-        ``validation_split`` takes the last fraction of the data (before shuffling).
-        ``verbose``: 1 (or "auto") a progress bar per epoch in a terminal and one line
-        per epoch in a log, 2 one line per epoch, 0 silent (see ``callbacks.ProgbarLogger``).
-        ``check_finite`` (kerasette only): refuse NaN or inf in ``x``, ``y`` and
-        ``sample_weight`` before the first step; ``False`` skips the check.
+        Every argument is checked (shapes against the model, labels against the loss,
+        NaN / inf) before the first step, so a mistake leaves the weights as they were.
+
+        Args:
+            x (array | list | dict): inputs, ``(samples, ...)`` NumPy (or CuPy) arrays; a list
+                (in input order) or a dict (by input name) of arrays for several inputs.
+            y (array | list | dict | None): targets with the same number of samples; one array
+                per output for several outputs. None when a custom ``train_step`` needs none.
+            batch_size (int | None): samples per step (default 32).
+            epochs (int): index of the last epoch: training runs epochs ``initial_epoch`` ..
+                ``epochs - 1`` (default 1).
+            verbose (int | str): ``"auto"`` or 1: a progress bar per epoch in a terminal, one
+                line per epoch (and one every 30 s) in a log; 2: one line per epoch; 0: silent.
+                See ``callbacks.ProgbarLogger``.
+            callbacks (list | None): ``Callback`` instances called during training; a
+                ``ProgbarLogger`` among them replaces the default one.
+            validation_split (float): fraction in ``(0, 1)`` of the samples, taken from the end
+                before shuffling, held out and evaluated after each epoch (default 0: none).
+            validation_data (tuple | None): ``(x_val, y_val)`` or ``(x_val, y_val,
+                sample_weight)`` evaluated after each epoch; overrides ``validation_split``.
+            shuffle (bool): shuffle the samples at each epoch (default True).
+            class_weight (dict | None): ``{class id: weight}`` scaling each sample's loss by
+                its class (single-output models).
+            sample_weight (array | None): ``(samples,)`` weights scaling each sample's loss.
+            initial_epoch (int): epoch to start from, to resume a run (default 0).
+            steps_per_epoch (int | None): stop each epoch after this many steps (default: one
+                pass over the data).
+            validation_steps (int | None): evaluate only this many validation batches
+                (default: all).
+            validation_batch_size (int | None): batch size of the validation pass (default:
+                ``batch_size``).
+            validation_freq (int): validate every this many epochs (default 1).
+            check_finite (bool): kerasette only: refuse NaN or inf in ``x``, ``y`` and
+                ``sample_weight`` before the first step (default True); False skips the check.
+
+        Returns:
+            History: ``history.history[name]`` holds one value per epoch for the loss, each
+            metric and their ``val_`` versions.
+
+        Example:
+            >>> import kerasette as keras, numpy as np
+            >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> h = model.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=2, verbose=0)
+            >>> len(h.history["loss"])
+            2
         """
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
@@ -264,6 +331,9 @@ class Model(Layer):
             if isinstance(value, bool) or not hasattr(value, "__index__") or value < low:
                 raise ValueError(f"fit: `{arg}` must be an integer >= {low}, got {value!r}"
                                  + (f"; e.g. {arg}={max(low, int(value))}" if isinstance(value, float) else ""))
+        for arg, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+            if value is not None and (isinstance(value, bool) or not hasattr(value, "__index__") or value < 1):
+                raise ValueError(f"fit: `{arg}` must be a positive integer or None, got {value!r}")
         if validation_data is not None:
             _check_validation_data(validation_data)
         if x is None:
@@ -315,7 +385,7 @@ class Model(Layer):
                         break
             epoch_logs = _materialize(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._run_eval(val, validation_batch_size or batch_size)
+                val_logs = self._run_eval(val, validation_batch_size or batch_size, steps=validation_steps)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -328,8 +398,27 @@ class Model(Layer):
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics over the data, in batches, without recording a graph.
 
-        Returns the loss alone when no metrics were compiled, else ``[loss, *metrics]``
-        (or a dict with ``return_dict=True``).
+        Args:
+            x (array | list | dict): inputs, as for ``fit``.
+            y (array | list | dict | None): targets, as for ``fit``.
+            batch_size (int | None): samples per batch (default 32).
+            verbose (int | str): ``"auto"`` or 1: a progress bar in a terminal, one line in a
+                log; 2: one line; 0: silent.
+            sample_weight (array | None): ``(samples,)`` weights of each sample's loss.
+            steps (int | None): evaluate only this many batches (default: all).
+            callbacks (list | None): ``Callback`` instances; their ``on_test_*`` hooks run.
+            return_dict (bool): return ``{name: value}`` instead of a list (default False).
+
+        Returns:
+            float | list | dict: the loss alone when no metrics were compiled, else
+            ``[loss, *metrics]`` (or a dict with ``return_dict=True``).
+
+        Example:
+            >>> import kerasette as keras, numpy as np
+            >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> sorted(model.evaluate(np.ones((8, 4)), np.ones((8, 1)), verbose=0, return_dict=True))
+            ['loss', 'mae']
         """
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
@@ -368,8 +457,24 @@ class Model(Layer):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as NumPy arrays, computed in batches without a graph.
 
-        ``verbose``: 1 (or "auto") a progress bar in a terminal and one line in a log,
-        2 one line, 0 silent. ``steps``: stop after this many batches.
+        Args:
+            x (array | list | dict): inputs with a batch axis, as for ``fit``; one sample
+                ``s`` is passed as ``s[None]``.
+            batch_size (int | None): samples per batch (default 32).
+            verbose (int | str): ``"auto"`` or 1: a progress bar in a terminal, one line in a
+                log; 2: one line; 0: silent.
+            steps (int | None): predict only this many batches (default: all).
+            callbacks (list | None): ``Callback`` instances; their ``on_predict_*`` hooks run.
+
+        Returns:
+            numpy.ndarray | list | dict: ``(samples, ...)`` per output, in the structure of
+            the model's outputs.
+
+        Example:
+            >>> import kerasette as keras, numpy as np
+            >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+            >>> model.predict(np.ones((5, 4)), verbose=0).shape
+            (5, 3)
         """
         import numpy as np
         batch_size = _check_batch_size(batch_size)

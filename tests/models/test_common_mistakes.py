@@ -200,6 +200,8 @@ def test_validation_data_that_is_not_a_pair():
     ({"epochs": "3"}, "fit: `epochs` must be an integer >= 0, got '3'"),
     ({"initial_epoch": -1}, "fit: `initial_epoch` must be an integer >= 0, got -1"),
     ({"validation_freq": 0}, "fit: `validation_freq` must be an integer >= 1, got 0"),
+    ({"validation_steps": 0}, "fit: `validation_steps` must be a positive integer or None, got 0"),
+    ({"steps_per_epoch": 1.5}, "fit: `steps_per_epoch` must be a positive integer or None, got 1.5"),
     ({"verbose": "yes"}, "fit: verbose must be 0 (silent), 1 (progress bar), 2 (one line per epoch) or \"auto\", got 'yes'"),
 ])
 def test_bad_fit_arguments(kwargs, message):
@@ -248,3 +250,19 @@ def test_device_names_from_the_environment_are_normalised(monkeypatch):
     for raw, dev in (("", "cpu"), ("CPU", "cpu"), ("cuda", "gpu"), ("gpu:0", "gpu"), ("gpux", "gpux")):
         monkeypatch.setenv("KERASETTE_DEVICE", raw)
         assert context._env_device() == dev
+
+
+def test_validation_steps_limits_the_validation_pass():
+    m = mlp()
+    seen = []
+    orig = m.test_step
+    m.test_step = lambda batch: (seen.append(len(batch[0])), orig(batch))[1]
+    m.fit(X, Y, batch_size=2, validation_data=(X, Y), validation_steps=3, verbose=0)
+    assert seen == [2, 2, 2]
+
+
+def test_input_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match=r"^Input: sparse=True is not supported by kerasette; feed dense arrays"):
+        keras.Input((3,), sparse=True)
+    with pytest.raises(ValueError, match=r"^Input: `tensor` is not supported by kerasette"):
+        keras.Input((3,), tensor=np.zeros((1, 3)))
