@@ -35,7 +35,7 @@ import numpy as np
 from .errors import SavingError, WeightsFileError, one_line
 
 __all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5",
-           "check_global_heaps", "get_object", "link_kind", "is_group", "check_dataset",
+           "check_hdf5_structures", "get_object", "link_kind", "is_group", "check_dataset",
            "read_dataset", "StoredArray", "stored_value", "read_attr", "load_json", "CONFIG_LIMIT",
            "MAX_JSON_DEPTH"]
 
@@ -86,7 +86,7 @@ def open_h5(source, name=None):
     """Open a path or bytes as a read-only h5py File."""
     import h5py
     label = name or f"'{source}'"
-    largest = check_global_heaps(source, label)
+    largest = check_hdf5_structures(source, label)
     try:
         f = h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
         key = f.id.fileno
@@ -123,8 +123,16 @@ def _raised_by_h5py(error):
     return "h5py/" in name or name.startswith("h5py")
 
 
-def check_global_heaps(source, label):
-    """Refuse an HDF5 file (a path or bytes) with a malformed global heap collection.
+def check_hdf5_structures(source, label):
+    """Refuse an HDF5 file (a path or bytes) whose heaps or group B-trees would make libhdf5
+    loop forever, or whose variable-length values are too large.
+
+    libhdf5 trusts some of the structures it walks. Each kind is found by its
+    signature (libhdf5 reads none without it) and walked here first:
+
+    - a local heap (``HEAP``, the names of a group): its free list may not loop;
+    - a group B-tree node (``TREE``): its children must sit one level below it;
+    - a global heap collection (``GCOL``), see below.
 
     Variable-length strings (the names and configs Keras writes as attributes)
     live in "global heap collections", blocks that start with ``GCOL``. libhdf5
@@ -157,13 +165,23 @@ def _check_heaps(data, label):
     start = data.find(_HDF5_MAGIC)
     if start < 0:
         return 0                           # not HDF5: h5py says so
-    lengths = 8
+    offsets = lengths = 8
     if start + 16 <= len(data):
         version = data[start + 8]
-        lengths = data[start + 14] if version in (0, 1) else data[start + 10]
-    if lengths not in (2, 4, 8):
-        raise WeightsFileError(f"{label} is corrupt: its superblock declares lengths of "
-                               f"{lengths} bytes")
+        offsets, lengths = ((data[start + 13], data[start + 14]) if version in (0, 1)
+                            else (data[start + 9], data[start + 10]))
+    if lengths not in (2, 4, 8) or offsets not in (2, 4, 8):
+        raise WeightsFileError(f"{label} is corrupt: its superblock declares addresses of "
+                               f"{offsets} and lengths of {lengths} bytes")
+    for signature, check, what in ((b"HEAP", _local_heap_problem, "local heap"),
+                                   (b"TREE", _btree_problem, "B-tree node")):
+        pos = data.find(signature)
+        while pos >= 0:
+            problem = check(data, pos, start, offsets, lengths)
+            if problem:
+                raise WeightsFileError(f"{label} is corrupt: the {what} at byte {pos - start} "
+                                       f"{problem}")
+            pos = data.find(signature, pos + 4)
     pos, largest = data.find(b"GCOL"), 0
     while pos >= 0:
         problem, biggest = _heap_problem(data, pos, lengths)
@@ -173,6 +191,53 @@ def _check_heaps(data, label):
         largest = max(largest, biggest)
         pos = data.find(b"GCOL", pos + 4)
     return largest
+
+
+def _number(data, at, size):
+    return int.from_bytes(data[at:at + size], "little") if at + size <= len(data) else None
+
+
+def _local_heap_problem(data, pos, start, offsets, lengths):
+    """A local heap (the names of an old-style group) whose free list loops: libhdf5 follows
+    the list without remembering where it has been, allocating as it goes."""
+    if data[pos + 4:pos + 5] != b"\0":
+        return None                        # not a version-0 local heap: libhdf5 refuses it
+    size = _number(data, pos + 8, lengths)
+    block = _number(data, pos + 8 + lengths, lengths)
+    address = _number(data, pos + 8 + 2 * lengths, offsets)
+    if size is None or block is None or address is None:
+        return None
+    seen = set()
+    while block != 1:                      # 1: the end of the list (H5HL_FREE_NULL)
+        if block in seen:
+            return f"has a free list that loops back to offset {block}"
+        seen.add(block)
+        nxt = _number(data, start + address + block, lengths)
+        if block + 2 * lengths > size or nxt is None:
+            return None                    # libhdf5 refuses a block outside the heap
+        block = nxt
+    return None
+
+
+def _btree_problem(data, pos, start, offsets, lengths):
+    """A group B-tree node whose children are not one level below it: libhdf5 descends into
+    children without checking their level, so a child that points back up loops forever."""
+    if data[pos + 4:pos + 5] != b"\0":
+        return None                        # raw-data chunk nodes: keys of another size
+    level, used = data[pos + 5] if pos + 5 < len(data) else 0, _number(data, pos + 6, 2)
+    if not level or used is None:
+        return None
+    at = pos + 8 + 2 * offsets + lengths   # past the siblings and the first key
+    for _ in range(used):
+        child = _number(data, at, offsets)
+        if child is None:
+            return None
+        target = start + child
+        if data[target:target + 4] == b"TREE" and target + 5 < len(data) \
+                and data[target + 5] != level - 1:
+            return f"at level {level} has a child at level {data[target + 5]}"
+        at += offsets + lengths
+    return None
 
 
 def _heap_problem(data, pos, lengths):

@@ -408,6 +408,41 @@ def test_a_global_heap_that_would_hang_libhdf5_is_refused(saved, target, tmp_pat
     refused(load_model(str(path)), None, WeightsFileError, match="global heap")
 
 
+def find_all(data, signature):
+    out, at = [], data.find(signature)
+    while at >= 0:
+        out.append(at)
+        at = data.find(signature, at + 4)
+    return out
+
+
+def test_a_local_heap_free_list_that_loops_is_refused(saved, target, tmp_path):
+    """libhdf5 follows a group's local-heap free list without remembering where it has been
+    (it loops forever, allocating). The list is walked first."""
+    data = bytearray(open(saved.weights, "rb").read())
+    for heap in find_all(data, b"HEAP"):
+        head = int.from_bytes(data[heap + 16:heap + 24], "little")
+        address = int.from_bytes(data[heap + 24:heap + 32], "little")
+        if head != 1:                     # a free block: make it its own successor
+            data[address + head:address + head + 8] = head.to_bytes(8, "little")
+            break
+    else:
+        pytest.fail("no local heap with a free block in the saved file")
+    path = tmp_path / "loop.weights.h5"
+    path.write_bytes(bytes(data))
+    refused(load_weights(target, str(path)), target, WeightsFileError, match="free list that loops")
+
+
+def test_a_group_b_tree_that_points_back_up_is_refused(saved, target, tmp_path):
+    data = bytearray(open(saved.weights, "rb").read())
+    node = next(at for at in find_all(data, b"TREE") if data[at + 6] >= 1)
+    data[node + 5] = 1                                        # level 1 ...
+    data[node + 8 + 16 + 8:node + 8 + 16 + 16] = node.to_bytes(8, "little")   # ... its own child
+    path = tmp_path / "tree.weights.h5"
+    path.write_bytes(bytes(data))
+    refused(load_weights(target, str(path)), target, WeightsFileError, match="B-tree node")
+
+
 def test_names_that_all_point_at_one_large_value_are_refused_unread(saved, target, tmp_path):
     """200 layer names whose heap references are rewritten to share one 4 MB value: libhdf5
     would expand them all (800 MB) at once. The count times the file's largest value is
@@ -418,10 +453,7 @@ def test_names_that_all_point_at_one_large_value_are_refused_unread(saved, targe
         f.attrs["padding"] = "B" * (4 * MB)
         f["model_weights"].attrs["layer_names"] = [f"n{i:03d}" for i in range(200)]
     data = bytearray(path.read_bytes())
-    heaps, at = [], data.find(b"GCOL")
-    while at >= 0:
-        heaps.append(at)
-        at = data.find(b"GCOL", at + 4)
+    heaps = find_all(data, b"GCOL")
     big = next(i for i in heaps if int.from_bytes(data[i + 8:i + 16], "little") > 4 * MB)
     index = data[big + 16:big + 18] + b"\0\0"
     patched = 0
