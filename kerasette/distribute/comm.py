@@ -26,7 +26,7 @@ import traceback
 import numpy as np
 
 __all__ = ["CollectiveTimeoutError", "SingleProcess", "MPICommunicator", "launched_by_mpi",
-           "install_abort_on_error"]
+           "expected_size", "install_abort_on_error"]
 
 # environment variables that MPI launchers (MPICH/Hydra, Open MPI, PMIx, Slurm's PMI) set in each rank
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
@@ -41,7 +41,20 @@ class CollectiveTimeoutError(RuntimeError):
 def launched_by_mpi(environ=None):
     """True when this process was started by an MPI launcher (``mpiexec``, ``srun``)."""
     env = os.environ if environ is None else environ
-    return any(k in env for k in _LAUNCHER_VARS)
+    return any(k in env for k in _LAUNCHER_VARS) or expected_size(env) > 1
+
+
+def expected_size(environ=None):
+    """How many processes the launcher started, from its environment (1 when it does not say):
+    ``PMI_SIZE`` (MPICH, Slurm's PMI2), ``OMPI_COMM_WORLD_SIZE`` (Open MPI), or the task count of
+    a Slurm job step (``srun``)."""
+    env = os.environ if environ is None else environ
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        if env.get(key, "").isdigit():
+            return int(env[key])
+    if "SLURM_STEP_ID" in env and env.get("SLURM_STEP_NUM_TASKS", env.get("SLURM_NTASKS", "")).isdigit():
+        return int(env.get("SLURM_STEP_NUM_TASKS", env.get("SLURM_NTASKS")))
+    return 1
 
 
 class SingleProcess:

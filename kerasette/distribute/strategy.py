@@ -24,7 +24,7 @@ import numpy as np
 from .. import backend, context, parallel
 from ..models.data import Dataset, _to_device
 from .buckets import Buckets
-from .comm import MPICommunicator, SingleProcess, install_abort_on_error, launched_by_mpi
+from .comm import MPICommunicator, SingleProcess, expected_size, install_abort_on_error, launched_by_mpi
 
 __all__ = ["DataParallel", "get_strategy"]
 
@@ -423,6 +423,11 @@ def _from_environment(timeout):
         raise ImportError("DataParallel: this process was started by an MPI launcher but mpi4py is not "
                           "installed; pip install 'kerasette[distributed]'") from e
     mpi = MPICommunicator(timeout=timeout)
+    expected = expected_size()
+    if mpi.size != expected:
+        raise RuntimeError(f"DataParallel: the launcher started {expected} processes but MPI connects "
+                           f"{mpi.size}: each would train alone. Under Slurm use srun --mpi=pmi2 (or pmix), "
+                           f"and the mpiexec of the MPI that mpi4py was built with")
     if mpi.size > 1 and context.current().device == "gpu":
         from .nccl import NCCLCommunicator
         return NCCLCommunicator(mpi)

@@ -243,6 +243,21 @@ def test_launch_detection_reads_the_launchers_variables():
     assert comm_mod.launched_by_mpi({"PMI_RANK": "0", "PMI_SIZE": "2"})
     assert comm_mod.launched_by_mpi({"OMPI_COMM_WORLD_SIZE": "4"})
     assert not comm_mod.launched_by_mpi({"HOME": "/root"})
+    assert comm_mod.launched_by_mpi({"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "8"})
+    assert not comm_mod.launched_by_mpi({"SLURM_JOB_ID": "7", "SLURM_NTASKS": "8"})   # the batch script
+    assert comm_mod.expected_size({"PMI_SIZE": "4"}) == 4
+    assert comm_mod.expected_size({"SLURM_STEP_ID": "0", "SLURM_NTASKS": "3"}) == 3
+    assert comm_mod.expected_size({}) == 1
+
+
+@needs_mpi
+def test_a_launcher_that_mpi_does_not_see_is_an_error():
+    # the launcher says 3 processes, MPI connects 1 (srun without its MPI plugin, a foreign mpiexec)
+    env = dict(_env(), PMI_SIZE="3")
+    p = subprocess.run([sys.executable, "-c", "import kerasette as k; k.distribute.DataParallel()"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode != 0
+    assert "DataParallel: the launcher started 3 processes but MPI connects 1" in p.stderr
 
 
 def test_parts_cover_a_batch_contiguously():
