@@ -143,7 +143,14 @@ class Callback:
 
 
 class CallbackList:
-    """Calls each hook on every callback in order."""
+    """Calls each hook on every callback in order.
+
+    Args:
+        callbacks (list): ``Callback`` instances.
+        model (Model): the model they observe (``set_model``).
+        params (dict): the run's settings (``set_params``): ``epochs``, ``steps``, ``verbose``,
+            ``batch_size``.
+    """
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)

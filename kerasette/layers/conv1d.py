@@ -49,11 +49,18 @@ class Conv1D(_Conv):
     bias ``(filters,)`` as Keras stores them.
 
     Args:
-        filters: number of output features.
-        kernel_size, strides, dilation_rate: an int (or a 1-tuple).
-        padding: ``"valid"``, ``"same"`` (extra pad at the end) or ``"causal"``
-            (all padding on the left: output ``t`` sees inputs ``<= t`` only).
-        activation, use_bias, kernel_initializer, bias_initializer: as Dense.
+        filters (int): number of output features.
+        kernel_size (int | tuple[int]): window length, an int (or a 1-tuple).
+        strides (int | tuple[int]): step of the window (default 1).
+        padding (str): ``"valid"`` (default), ``"same"`` (extra pad at the end) or
+            ``"causal"`` (all padding on the left: output ``t`` sees inputs ``<= t`` only).
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        dilation_rate (int | tuple[int]): spacing between the kernel's taps (default 1).
+        groups (int): must be 1.
+        activation (str | callable | None): applied to the output (default None: linear).
+        use_bias (bool): add a bias ``(filters,)`` (default True).
+        **kwargs: initializers, regularizers and constraints of the kernel and bias as for
+            ``Dense``; ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
         >>> import kerasette as keras, numpy as np
@@ -152,6 +159,13 @@ class MaxPooling1D(_Pooling1D):
     """Max over windows of ``pool_size`` steps moved by ``strides`` (default ``pool_size``):
     ``(batch, steps, features) -> (batch, new_steps, features)``.
 
+    Args:
+        pool_size (int): window length in steps (default 2).
+        strides (int | None): step of the window; None (default) means ``pool_size``.
+        padding (str): ``"valid"`` (default) or ``"same"``.
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.MaxPooling1D(2)(np.zeros((1, 9, 3))).shape
@@ -161,7 +175,22 @@ class MaxPooling1D(_Pooling1D):
 
 
 class AveragePooling1D(_Pooling1D):
-    """Mean over windows of ``pool_size`` steps; with ``"same"`` padding only real steps count."""
+    """Mean over windows of ``pool_size`` steps; with ``"same"`` padding only real steps count.
+
+    ``(batch, steps, features) -> (batch, new_steps, features)``.
+
+    Args:
+        pool_size (int): window length in steps (default 2).
+        strides (int | None): step of the window; None (default) means ``pool_size``.
+        padding (str): ``"valid"`` (default) or ``"same"``.
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AveragePooling1D(3, strides=1)(np.zeros((1, 9, 3))).shape
+        (1, 7, 3)
+    """
     _op = staticmethod(avg_pool2d)
 
 
@@ -187,6 +216,15 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     """Mean over steps: ``(N, T, C) -> (N, C)`` (``(N, 1, C)`` with keepdims).
 
     With a ``(N, T)`` mask (``Embedding(mask_zero=True)``) only unmasked steps are averaged, as Keras.
+
+    Args:
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        keepdims (bool): keep the time axis as size 1 (default False).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, steps, features)``.
+        mask: ``(batch, steps)`` bool, or from the previous layer.
     """
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
@@ -208,7 +246,18 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """Max over steps: ``(N, T, C) -> (N, C)`` (``(N, 1, C)`` with keepdims)."""
+    """Max over steps: ``(N, T, C) -> (N, C)`` (``(N, 1, C)`` with keepdims).
+
+    Args:
+        data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
+        keepdims (bool): keep the time axis as size 1 (default False).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GlobalMaxPooling1D()(np.zeros((2, 9, 3))).shape
+        (2, 3)
+    """
 
     def call(self, inputs):
         _check_rank3(self, inputs.shape)

@@ -94,7 +94,18 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function: ``Activation("relu")``."""
+    """Applies an activation function: ``Activation("relu")``. Output shape = input shape.
+
+    Args:
+        activation (str | callable): by name (``"relu"``, ``"softmax"``, ...) or a function
+            of one tensor.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.Activation("relu")(np.array([[-1.0, 2.0]])).value.tolist()
+        [[0.0, 2.0]]
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -192,7 +203,20 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshape the non-batch axes to ``target_shape`` (one ``-1`` allowed)."""
+    """Reshape the non-batch axes to ``target_shape`` (one ``-1`` allowed).
+
+    Input ``(batch, ...)`` -> output ``(batch, *target_shape)``; the number of values per
+    sample must not change.
+
+    Args:
+        target_shape (tuple): the new shape without the batch axis; one entry may be -1.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.Reshape((4, -1))(np.zeros((2, 12))).shape
+        (2, 4, 3)
+    """
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -393,6 +417,11 @@ class Masking(Layer):
     """Marks time steps whose features all equal ``mask_value`` as padding.
 
     Input ``(batch, time, features)``; downstream recurrent layers skip masked steps.
+    The output is the input with masked steps zeroed, carrying a ``(batch, time)`` mask.
+
+    Args:
+        mask_value (float): the padding value (default 0.0).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
     """
 
     def __init__(self, mask_value=0.0, **kwargs):

@@ -14,11 +14,34 @@ __all__ = ["EinsumDense"]
 
 
 class EinsumDense(Layer):
-    """Args:
-        equation: ``"<input>,<kernel>-><output>"``; the input may start with ``...``.
-        output_shape: output shape without the batch axis (ints; ``None`` = take from input).
-        activation: activation name or callable.
-        bias_axes: output letters that get a bias (e.g. ``"d"``), or None.
+    """A Dense layer whose contraction is an einsum equation (Keras 3's ``EinsumDense``).
+
+    The kernel's shape is read off the equation: input sizes for the letters the input
+    has, ``output_shape`` for the rest.
+
+    Args:
+        equation (str): ``"<input>,<kernel>-><output>"``, e.g. ``"abc,cd->abd"``; the input
+            may start with ``...``.
+        output_shape (int | tuple): output shape without the batch axis (ints; ``None`` =
+            take the size from the input).
+        activation (str | callable | None): applied to the output (default None: linear).
+        bias_axes (str | None): output letters that get a bias (e.g. ``"d"``), or None
+            (default: no bias).
+        kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
+        bias_initializer (str | Initializer): default ``"zeros"``.
+        kernel_regularizer (str | Regularizer | None): penalty on the kernel; default None.
+        bias_regularizer (str | Regularizer | None): penalty on the bias; default None.
+        activity_regularizer (None): not implemented; must be None.
+        kernel_constraint (str | Constraint | None): projection after each step; default None.
+        bias_constraint (str | Constraint | None): the same for the bias; default None.
+        lora_rank (None): LoRA is not implemented; must be None.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> layer = keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
+        >>> layer(np.ones((2, 5, 32))).shape, layer.kernel.shape
+        ((2, 5, 64), (32, 64))
     """
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None,

@@ -90,6 +90,18 @@ class LSTMCell(_GatedCell):
     4*units)``, ``bias (4*units,)``, gate order i, f, c, o (Keras 3).
     ``unit_forget_bias=True`` adds 1 to the forget-gate bias at initialisation.
 
+    Args:
+        units (int): size of the state(s).
+        activation (str): ``"tanh"`` (default; the only one implemented).
+        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        use_bias (bool): default True.
+        kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
+        recurrent_initializer (str | Initializer): default ``"orthogonal"``.
+        bias_initializer (str | Initializer): default ``"zeros"``.
+        unit_forget_bias (bool): start the forget gate's bias at 1 (default True).
+        **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
+            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> cell = keras.layers.LSTMCell(4)
@@ -122,8 +134,13 @@ class LSTMCell(_GatedCell):
         self.built = True
 
     def call(self, sequence, states, training=False):
-        """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h, c]`` (each
-        ``(batch, units)``); returns ``(h_t, [h_t, c_t])``."""
+        """One step; returns ``(h_t, [h_t, c_t])``.
+
+        Args:
+            sequence (Tensor): this step's input ``(batch, features)``.
+            states (list): ``[h, c]``, each ``(batch, units)``.
+            training (bool): apply the cell's dropout (default False).
+        """
         h, c = self._check_step(sequence, states, 2)
         x, rmask = self._step_inputs(sequence, h, training)
         seq, c_t = lstm(x, self.kernel, self.recurrent_kernel, self.bias, [h, c], recurrent_dropout_mask=rmask)
@@ -131,7 +148,11 @@ class LSTMCell(_GatedCell):
         return h_t, [h_t, c_t]
 
     def get_initial_state(self, batch_size=None):
-        """``[zeros (batch_size, units), zeros (batch_size, units)]``."""
+        """``[zeros (batch_size, units), zeros (batch_size, units)]``.
+
+        Args:
+            batch_size (int | None): number of sequences.
+        """
         return [ops.zeros((batch_size, self.units), dtype=self.dtype) for _ in range(2)]
 
     def get_config(self):
@@ -144,6 +165,18 @@ class GRUCell(_GatedCell):
     Weights ``kernel (features, 3*units)``, ``recurrent_kernel (units,
     3*units)``, ``bias (2, 3*units)`` (input bias, recurrent bias), gate order
     z, r, h; ``h_t = z * h_{t-1} + (1 - z) * hh`` (Keras 3).
+
+    Args:
+        units (int): size of the state(s).
+        activation (str): ``"tanh"`` (default; the only one implemented).
+        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        use_bias (bool): default True.
+        kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
+        recurrent_initializer (str | Initializer): default ``"orthogonal"``.
+        bias_initializer (str | Initializer): default ``"zeros"``.
+        reset_after (bool): True, the only form implemented (Keras 3's default).
+        **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
+            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
         >>> import kerasette as keras, numpy as np
@@ -174,8 +207,13 @@ class GRUCell(_GatedCell):
         self.built = True
 
     def call(self, sequence, states, training=False):
-        """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h]`` (or a bare
-        ``(batch, units)`` tensor); returns ``(h_t, [h_t])`` (or ``(h_t, h_t)``)."""
+        """One step; returns ``(h_t, [h_t])`` (or ``(h_t, h_t)`` for a bare state).
+
+        Args:
+            sequence (Tensor): this step's input ``(batch, features)``.
+            states (list | Tensor): ``[h]`` (or a bare ``(batch, units)`` tensor).
+            training (bool): apply the cell's dropout (default False).
+        """
         as_list = isinstance(states, (list, tuple))
         (h,) = self._check_step(sequence, states, 1)
         x, rmask = self._step_inputs(sequence, h, training)
@@ -183,7 +221,11 @@ class GRUCell(_GatedCell):
         return h_t, ([h_t] if as_list else h_t)
 
     def get_initial_state(self, batch_size=None):
-        """``[zeros (batch_size, units)]``."""
+        """``[zeros (batch_size, units)]``.
+
+        Args:
+            batch_size (int | None): number of sequences.
+        """
         return [ops.zeros((batch_size, self.units), dtype=self.dtype)]
 
     def get_config(self):

@@ -82,7 +82,17 @@ class Average(_Merge):
 
 
 class Concatenate(_Merge):
-    """Join the inputs along ``axis`` (the last by default)."""
+    """Join the inputs along ``axis`` (the last by default).
+
+    Args:
+        axis (int): the axis to join along; the inputs' other axes must match (default -1).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.Concatenate()([np.ones((2, 3)), np.ones((2, 5))]).shape
+        (2, 8)
+    """
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -110,7 +120,20 @@ class Concatenate(_Merge):
 
 
 class Dot(_Merge):
-    """Dot product of two ``(batch, n)`` (or ``(batch, ..., n)``) inputs over ``axes``."""
+    """Dot product of two ``(batch, n)`` (or ``(batch, ..., n)``) inputs over ``axes``.
+
+    Args:
+        axes (int | tuple[int, int]): the axis to sum over, the same for both inputs, or one
+            per input.
+        normalize (bool): L2-normalise both inputs along ``axes`` first, giving the cosine
+            similarity (default False).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.Dot(axes=1)([np.ones((2, 3)), np.ones((2, 3))]).shape
+        (2, 1)
+    """
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
@@ -143,7 +166,11 @@ def _functional(cls):
     def merge(inputs, **kwargs):
         return cls(**kwargs)(inputs)
     merge.__name__ = cls.__name__.lower()
-    merge.__doc__ = f"Functional form of ``{cls.__name__}``: ``{merge.__name__}([x, y])``."
+    merge.__doc__ = (f"Functional form of ``{cls.__name__}``: ``{merge.__name__}([x, y])`` is "
+                     f"``{cls.__name__}()([x, y])``.\n\n"
+                     f"Args:\n"
+                     f"    inputs (list): the tensors to merge (symbolic or arrays).\n"
+                     f"    **kwargs: the arguments of ``{cls.__name__}``.\n")
     return merge
 
 
@@ -157,7 +184,13 @@ concatenate = _functional(Concatenate)
 
 
 def dot(inputs, axes=-1, **kwargs):
-    """Functional form of ``Dot``."""
+    """Functional form of ``Dot``: ``dot([x, y], axes)`` is ``Dot(axes)([x, y])``.
+
+    Args:
+        inputs (list): the two tensors.
+        axes (int | tuple[int, int]): as for ``Dot`` (default -1).
+        **kwargs: the other arguments of ``Dot`` (``normalize``, ``name``).
+    """
     return Dot(axes=axes, **kwargs)(inputs)
 
 

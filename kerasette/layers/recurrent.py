@@ -37,6 +37,25 @@ class SimpleRNNCell(Layer):
     are the fractions of inputs / previous states dropped during training;
     ``SimpleRNN`` draws one mask per call and keeps it for every step.
 
+    Args:
+        units (int): size of the state.
+        activation (str | callable): default ``"tanh"``.
+        use_bias (bool): default True.
+        kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
+        recurrent_initializer (str | Initializer): default ``"orthogonal"``.
+        bias_initializer (str | Initializer): default ``"zeros"``.
+        kernel_regularizer (None): not implemented; must be None.
+        recurrent_regularizer (None): not implemented; must be None.
+        bias_regularizer (None): not implemented; must be None.
+        kernel_constraint (None): not implemented; must be None.
+        recurrent_constraint (None): not implemented; must be None.
+        bias_constraint (None): not implemented; must be None.
+        dropout (float): fraction of inputs dropped in training, in ``[0, 1)``; default 0.
+        recurrent_dropout (float): fraction of the previous state dropped, in ``[0, 1)``;
+            default 0.
+        seed (int | None): kept in the config; draws come from the global generator.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
     Example:
         >>> import kerasette as keras, numpy as np
         >>> cell = keras.layers.SimpleRNNCell(4)
@@ -94,8 +113,13 @@ class SimpleRNNCell(Layer):
                                                 name="recurrent_kernel")
 
     def call(self, sequence, states, training=False):
-        """One step: ``sequence`` ``(batch, features)``, ``states`` ``[h (batch, units)]``
-        (or a bare tensor); returns ``(h_t, [h_t])`` (or ``(h_t, h_t)``)."""
+        """One step; returns ``(h_t, [h_t])`` (or ``(h_t, h_t)`` for a bare state).
+
+        Args:
+            sequence (Tensor): this step's input ``(batch, features)``.
+            states (list | Tensor): ``[h (batch, units)]`` (or a bare tensor).
+            training (bool): apply the cell's dropout (default False).
+        """
         as_list = isinstance(states, (list, tuple))
         prev = _as_float_tensor(states[0] if as_list else states)
         if len(sequence.shape) != 2 or sequence.shape[-1] != self.kernel.shape[0]:
@@ -113,7 +137,11 @@ class SimpleRNNCell(Layer):
         return h, ([h] if as_list else h)
 
     def get_initial_state(self, batch_size=None):
-        """``[zeros (batch_size, units)]``."""
+        """``[zeros (batch_size, units)]``.
+
+        Args:
+            batch_size (int | None): number of sequences.
+        """
         return [ops.zeros((batch_size, self.units), dtype=self.dtype)]
 
     def compute_output_shape(self, input_shape):
@@ -279,7 +307,12 @@ class SimpleRNN(Layer):
         return x, states0, keep, rmask
 
     def reset_states(self, states=None):
-        """Forget the carried state of a stateful layer (or set it to ``states``)."""
+        """Forget the carried state of a stateful layer (or set it to ``states``).
+
+        Args:
+            states (Tensor | array | list | None): the next batch's initial state
+                ``(batch, units)`` (or a list of one); None (default) resets to zeros.
+        """
         if states is not None:
             states = states[0] if isinstance(states, (list, tuple)) else states
             self._carried_state = backend.to_device(backend.to_numpy(getattr(states, "value", states)),
@@ -308,10 +341,21 @@ class SimpleRNN(Layer):
         return states
 
     def get_initial_state(self, batch_size):
-        """The zero state the layer starts from: ``[zeros (batch_size, units)]``."""
+        """The zero state the layer starts from: ``[zeros (batch_size, units)]``.
+
+        Args:
+            batch_size (int): number of sequences.
+        """
         return self.cell.get_initial_state(batch_size)
 
     def compute_output_shape(self, input_shape, initial_state_shape=None):
+        """The output shape(s) for a ``(batch, time, features)`` input.
+
+        Args:
+            input_shape (tuple): ``(batch, time, features)``.
+            initial_state_shape (tuple | list | None): accepted with the call's
+                ``initial_state``; the state shapes follow from ``units``.
+        """
         batch = input_shape[0]
         out = (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
         if self.return_state:
@@ -392,6 +436,13 @@ class Bidirectional(Layer):
     With ``return_state`` the result is ``[output(s)..., forward states...,
     backward states...]``; ``initial_state`` is split the same way (first
     half forward, second half backward).
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        initial_state: the forward layer's states followed by the backward layer's
+            (default zeros).
+        mask: ``(batch, time)`` bool, or from the previous layer.
+        training: dropout only when True.
 
     Example:
         >>> import kerasette as keras, numpy as np
@@ -490,6 +541,13 @@ class Bidirectional(Layer):
         return [y, y_rev]
 
     def compute_output_shape(self, input_shape, initial_state_shape=None):
+        """The output shape(s) for a ``(batch, time, features)`` input.
+
+        Args:
+            input_shape (tuple): ``(batch, time, features)``.
+            initial_state_shape (tuple | list | None): accepted with the call's
+                ``initial_state``; the state shapes follow from ``units``.
+        """
         shape = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:

@@ -35,6 +35,13 @@ class Model(Layer):
 
     Functional: ``Model(inputs=x_in, outputs=y_out)``. Subclassing: define
     layers in ``__init__`` and the forward pass in ``call(inputs, training=None)``.
+
+    Args:
+        *args: ``inputs, outputs`` for a functional model (see ``kerasette.models``).
+        name (str | None): the model's name (default ``model``, ``functional``, ...).
+        trainable (bool): whether training updates its weights (default True).
+        dtype (str | None): the weights' dtype (default ``"float32"``).
+        **kwargs: ``inputs`` / ``outputs`` by keyword for a functional model.
     """
 
     def __new__(cls, *args, **kwargs):
@@ -162,7 +169,15 @@ class Model(Layer):
 
     # -- losses and metrics ------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The total (weighted) loss of ``y_pred`` against ``y``, a scalar Tensor."""
+        """The total (weighted) loss of ``y_pred`` against ``y``, a scalar Tensor.
+
+        Args:
+            x (Tensor | list | dict | None): the batch's inputs (unused by the built-in losses).
+            y (Tensor | list | dict): the batch's targets, one per output.
+            y_pred (Tensor | list | dict): the model's outputs for the batch.
+            sample_weight (Tensor | None): ``(batch,)`` weights of each sample's loss.
+            training (bool): True inside ``train_step`` (default True).
+        """
         outs = self._resolve_compile(y_pred)
         ys = _align_targets(y, outs, y_pred)
         preds = flatten_structure(y_pred)
@@ -203,7 +218,14 @@ class Model(Layer):
             m.reset_state()
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        """Update the compiled metrics with a batch and return the logs."""
+        """Update the compiled metrics with a batch and return the logs.
+
+        Args:
+            x (Tensor | list | dict): the batch's inputs (unused by the built-in metrics).
+            y (Tensor | list | dict): the batch's targets.
+            y_pred (Tensor | list | dict): the model's outputs.
+            sample_weight (Tensor | None): ``(batch,)`` weights.
+        """
         outs = self._resolve_compile(y_pred)
         for o, yt, yp in zip(outs, _align_targets(y, outs, y_pred), flatten_structure(y_pred)):
             if yt is None:
@@ -218,7 +240,12 @@ class Model(Layer):
 
     # -- steps --------------------------------------------------------------------
     def train_step(self, data):
-        """One optimisation step on a batch ``(x, y[, sample_weight])``; returns the logs."""
+        """One optimisation step on a batch ``(x, y[, sample_weight])``; returns the logs.
+
+        Args:
+            data (tuple): the batch as ``fit`` passes it: ``(x,)``, ``(x, y)`` or
+                ``(x, y, sample_weight)``, arrays on the model's device.
+        """
         x, y, sw = unpack_data(data)
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sw)
@@ -231,7 +258,11 @@ class Model(Layer):
         return self.compute_metrics(x, y, y_pred, sw)
 
     def test_step(self, data):
-        """Loss and metrics on a batch, no graph recorded."""
+        """Loss and metrics on a batch, no graph recorded.
+
+        Args:
+            data (tuple): ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``.
+        """
         x, y, sw = unpack_data(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sw)
@@ -239,7 +270,11 @@ class Model(Layer):
         return self.compute_metrics(x, y, y_pred, sw)
 
     def predict_step(self, data):
-        """The model's output for one batch ``x`` (override to post-process predictions)."""
+        """The model's output for one batch ``x`` (override to post-process predictions).
+
+        Args:
+            data (tuple | Tensor): the batch, ``(x,)`` as ``predict`` passes it.
+        """
         x, _, _ = unpack_data(data)
         return self(x, training=False)
 
@@ -511,8 +546,19 @@ class Model(Layer):
 
     @_holding_run_lock
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One training step on exactly this batch; returns loss (and metrics)."""
+        """One training step on exactly this batch; returns loss (and metrics).
+
+        Args:
+            x (array | list | dict): the batch's inputs.
+            y (array | list | dict | None): its targets.
+            sample_weight (array | None): ``(batch,)`` weights.
+            class_weight (dict | None): ``{class id: weight}`` scaling each sample's loss by its
+                class, as in ``fit``.
+            return_dict (bool): return ``{name: value}`` (default False: loss or a list).
+        """
         self._assert_compiled("train_on_batch")
+        if class_weight is not None and sample_weight is None and y is not None:
+            sample_weight = _class_weights_to_sample_weights(class_weight, y)
         data = Dataset(x, y, sample_weight)
         self._check_inputs(data, "train_on_batch")
         data.check_finite("train_on_batch")
@@ -526,14 +572,25 @@ class Model(Layer):
 
     @_holding_run_lock
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Loss (and metrics) on exactly this batch, without training."""
+        """Loss (and metrics) on exactly this batch, without training.
+
+        Args:
+            x (array | list | dict): the batch's inputs.
+            y (array | list | dict | None): its targets.
+            sample_weight (array | None): ``(batch,)`` weights.
+            return_dict (bool): return ``{name: value}`` (default False).
+        """
         self._assert_compiled("test_on_batch")
         data = Dataset(x, y, sample_weight)
         self._check_targets(data, y)
         return _format(self._run_eval(data, len(data)), return_dict)
 
     def predict_on_batch(self, x):
-        """Outputs for exactly this batch, as NumPy arrays."""
+        """Outputs for exactly this batch, as NumPy arrays.
+
+        Args:
+            x (array | list | dict): the batch's inputs, with the batch axis.
+        """
         return self.predict(x, batch_size=max(1, len(Dataset(x))), verbose=0)
 
     def _check_inputs(self, data, where):
@@ -599,17 +656,38 @@ class Model(Layer):
 
     # -- weights files (kerasette.saving does the work) -------------------------------
     def save_weights(self, filepath, overwrite=True):
-        """Write the weights to an HDF5 file (Keras 3 ``.weights.h5`` layout)."""
+        """Write the weights to an HDF5 file (Keras 3 ``.weights.h5`` layout).
+
+        Args:
+            filepath (str | os.PathLike): the target; must end in ``.weights.h5`` (as Keras 3).
+            overwrite (bool): replace an existing file (default True); False raises instead.
+        """
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
-        """Read weights from a Keras 3 ``.weights.h5``, a legacy Keras 2 ``.h5`` or a ``.keras`` file."""
+        """Read weights from a Keras 3 ``.weights.h5``, a legacy Keras 2 ``.h5`` or a ``.keras`` file.
+
+        Args:
+            filepath (str | os.PathLike): the file to read.
+            skip_mismatch (bool): skip layers whose weight shapes differ instead of raising
+                (default False).
+            by_name (bool): match layers by name instead of position (legacy ``.h5``; default
+                False).
+            **kwargs: passed to ``kerasette.saving.load_weights``.
+        """
         from ..saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
 
     def save(self, filepath, overwrite=True, **kwargs):
-        """Save architecture, weights and optimizer state to a ``.keras`` zip file."""
+        """Save architecture, weights and optimizer state to a ``.keras`` zip file.
+
+        Args:
+            filepath (str | os.PathLike): the target, ending in ``.keras`` (or ``.h5`` for the
+                legacy Keras 2 layout).
+            overwrite (bool): replace an existing file (default True).
+            **kwargs: passed to ``kerasette.saving.save_model``.
+        """
         from ..saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
@@ -620,7 +698,16 @@ class Model(Layer):
         return json.dumps(serialize(self), **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
-        """Print a table of layers, output shapes and parameter counts."""
+        """Print a table of layers, output shapes and parameter counts.
+
+        Args:
+            line_length (int | None): the table's width in columns (default 80); every line
+                fits it, long cells wrap.
+            positions (list | None): accepted for Keras compatibility; the column split is fixed.
+            print_fn (callable | None): called with the whole table as one string (default
+                ``print``).
+            **kwargs: accepted for Keras compatibility (``expand_nested``, ...).
+        """
         from .summary import summary_text
         self._assert_built("summary")
         text = summary_text(self, line_length)
@@ -638,7 +725,12 @@ class Model(Layer):
         return super().count_params()
 
     def get_layer(self, name=None, index=None):
-        """A layer by ``name`` or by ``index`` in ``model.layers``."""
+        """A layer by ``name`` or by ``index`` in ``model.layers``.
+
+        Args:
+            name (str | None): the layer's name.
+            index (int | None): its position in ``model.layers`` (negative counts from the end).
+        """
         layers = self.layers
         if index is not None:
             if not -len(layers) <= index < len(layers):
@@ -658,7 +750,11 @@ class Model(Layer):
         return backend.get_array_module(weights[0].value) if weights else None
 
     def to(self, device):
-        """Move weights and optimizer state to ``"cpu"`` or ``"gpu"``; returns the model."""
+        """Move weights and optimizer state to ``"cpu"`` or ``"gpu"``; returns the model.
+
+        Args:
+            device (str): ``"cpu"`` or ``"gpu"``.
+        """
         for v in self.weights:
             v.value = backend.to_device(v.value, device)
         if self.optimizer is not None:

@@ -15,6 +15,18 @@ class Sequential(Model):
     ``input_shape=`` on the first layer, or the first call) the stack is
     also recorded as a graph, so ``model.inputs``, ``model.outputs``,
     ``layer.output`` and ``summary()`` work as in a functional model.
+
+    Args:
+        layers (list | None): the layers in order, optionally starting with ``Input(shape)``
+            (default None: add them later with ``add``).
+        name (str | None): the model's name (default ``sequential``, ``sequential_1``, ...).
+        trainable (bool): whether training updates its weights (default True).
+        **kwargs: ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: ``(batch, ...)`` matching the first layer's input.
+        training: passed to every layer (Dropout, BatchNormalization act on it).
+        mask: an input mask, passed along the layers that support masking.
     """
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
@@ -26,7 +38,11 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
-        """Append a layer (an ``Input`` tensor sets the input shape)."""
+        """Append a layer (an ``Input`` tensor sets the input shape).
+
+        Args:
+            layer (Layer | KerasTensor): a layer, or ``Input(shape)`` as the first entry.
+        """
         if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer
         if not isinstance(layer, Layer):

@@ -112,42 +112,19 @@ def public_entries():
     return out
 
 
-# The families documented so far: constructors (and the Model methods) with every argument.
-DOCUMENTED = {
-    "kerasette.Input",
+# The families documented so far: every entry under these prefixes documents every argument.
+DOCUMENTED = (
+    "kerasette.layers.",            # all built-in layers: constructors, call, cells' steps
+    "kerasette.Layer", "kerasette.Input", "kerasette.Model", "kerasette.Sequential",
     "kerasette.show_config",
-    "kerasette.Model.compile", "kerasette.Model.fit", "kerasette.Model.evaluate", "kerasette.Model.predict",
-    "kerasette.layers.Dense", "kerasette.layers.Dropout", "kerasette.layers.Flatten",
-    "kerasette.layers.Conv2D",
-    "kerasette.layers.MaxPooling2D", "kerasette.layers.AveragePooling2D", "kerasette.layers.GlobalAveragePooling2D",
-    "kerasette.layers.GlobalMaxPooling2D", "kerasette.layers.ZeroPadding2D",
-    "kerasette.layers.SimpleRNN", "kerasette.layers.LSTM", "kerasette.layers.GRU", "kerasette.layers.Bidirectional",
-    "kerasette.layers.SimpleRNN.call",
-    "kerasette.layers.Embedding", "kerasette.layers.BatchNormalization", "kerasette.layers.LayerNormalization",
-    "kerasette.layers.BatchNormalization.call", "kerasette.layers.Dropout.call",
-    "kerasette.callbacks.ProgbarLogger",
-}
+    "kerasette.callbacks.Callback", "kerasette.callbacks.ProgbarLogger",
+)
+# ...except these, still pending (serialization helpers and Lambda belong to the saving work)
+DOCUMENTED_EXCEPT = {"kerasette.layers.Lambda.call", "kerasette.layers.serialize",
+                     "kerasette.layers.deserialize"}
 
 # Still to document (each has at least one parameter without an Args entry). Shrink this list.
 PENDING = {
-    "kerasette.Model",
-    "kerasette.Model.compute_loss",
-    "kerasette.Model.compute_metrics",
-    "kerasette.Model.get_layer",
-    "kerasette.Model.load_weights",
-    "kerasette.Model.predict_on_batch",
-    "kerasette.Model.predict_step",
-    "kerasette.Model.save",
-    "kerasette.Model.save_weights",
-    "kerasette.Model.summary",
-    "kerasette.Model.test_on_batch",
-    "kerasette.Model.test_step",
-    "kerasette.Model.to",
-    "kerasette.Model.train_on_batch",
-    "kerasette.Model.train_step",
-    "kerasette.Sequential",
-    "kerasette.Sequential.add",
-    "kerasette.Sequential.call",
     "kerasette.Tensor.astype",
     "kerasette.Tensor.backward",
     "kerasette.Tensor.mean",
@@ -185,7 +162,6 @@ PENDING = {
     "kerasette.backend.to_numpy",
     "kerasette.backend.xp",
     "kerasette.callbacks.BackupAndRestore",
-    "kerasette.callbacks.CallbackList",
     "kerasette.callbacks.EarlyStopping",
     "kerasette.callbacks.LearningRateScheduler",
     "kerasette.constraints.MaxNorm",
@@ -242,44 +218,9 @@ PENDING = {
     "kerasette.initializers.deserialize",
     "kerasette.initializers.get",
     "kerasette.initializers.serialize",
-    "kerasette.layers.Activation",
-    "kerasette.layers.AveragePooling1D",
-    "kerasette.layers.Bidirectional.call",
-    "kerasette.layers.Bidirectional.compute_output_shape",
-    "kerasette.layers.Concatenate",
-    "kerasette.layers.Conv1D",
-    "kerasette.layers.Dot",
-    "kerasette.layers.EinsumDense",
-    "kerasette.layers.GRUCell",
-    "kerasette.layers.GRUCell.call",
-    "kerasette.layers.GRUCell.get_initial_state",
-    "kerasette.layers.GlobalAveragePooling1D",
-    "kerasette.layers.GlobalAveragePooling1D.call",
-    "kerasette.layers.GlobalMaxPooling1D",
-    "kerasette.layers.LSTMCell",
-    "kerasette.layers.LSTMCell.call",
-    "kerasette.layers.LSTMCell.get_initial_state",
     "kerasette.layers.Lambda.call",
-    "kerasette.layers.Masking",
-    "kerasette.layers.MaxPooling1D",
-    "kerasette.layers.Reshape",
-    "kerasette.layers.SimpleRNN.compute_output_shape",
-    "kerasette.layers.SimpleRNN.get_initial_state",
-    "kerasette.layers.SimpleRNN.reset_state",
-    "kerasette.layers.SimpleRNN.reset_states",
-    "kerasette.layers.SimpleRNNCell",
-    "kerasette.layers.SimpleRNNCell.call",
-    "kerasette.layers.SimpleRNNCell.get_initial_state",
-    "kerasette.layers.add",
-    "kerasette.layers.average",
-    "kerasette.layers.concatenate",
     "kerasette.layers.deserialize",
-    "kerasette.layers.dot",
-    "kerasette.layers.maximum",
-    "kerasette.layers.minimum",
-    "kerasette.layers.multiply",
     "kerasette.layers.serialize",
-    "kerasette.layers.subtract",
     "kerasette.losses.BinaryCrossentropy",
     "kerasette.losses.BinaryCrossentropy.call",
     "kerasette.losses.CategoricalCrossentropy",
@@ -385,10 +326,11 @@ PENDING = {
 
 def test_documented_families_are_complete():
     entries = public_entries()
-    missing = sorted(DOCUMENTED - set(entries))
-    assert not missing, f"DOCUMENTED names entries that are not public callables: {missing}"
-    bad = {k: entries[k] for k in sorted(DOCUMENTED) if entries[k]}
+    family = {k: v for k, v in entries.items() if k.startswith(DOCUMENTED) and k not in DOCUMENTED_EXCEPT}
+    assert len(family) > 150
+    bad = {k: v for k, v in sorted(family.items()) if v}
     assert not bad, f"undocumented parameters: {bad}"
+    assert DOCUMENTED_EXCEPT <= PENDING
 
 
 def test_no_new_undocumented_parameters():
