@@ -7,7 +7,11 @@ __all__ = ["get", "deserialize", "serialize", "linear", "relu", "sigmoid", "tanh
 
 
 def linear(x):
-    """Identity."""
+    """Identity.
+
+    Args:
+        x (Tensor | array): any shape.
+    """
     return x
 
 
@@ -27,12 +31,27 @@ log_softmax = ops.log_softmax
 
 
 def gelu(x, approximate=False):
-    """GELU, exact by default as ``keras.activations.gelu``."""
+    """GELU, exact by default as ``keras.activations.gelu``.
+
+    Args:
+        x (Tensor | array): any shape.
+        approximate (bool): the tanh approximation instead of the exact erf form (default False).
+    """
     return ops.gelu(x, approximate=approximate)
 
 
 def softmax(x, axis=-1):
-    """``exp(x) / sum(exp(x))`` over ``axis`` (the last by default), computed stably."""
+    """``exp(x) / sum(exp(x))`` over ``axis`` (the last by default), computed stably.
+
+    Args:
+        x (Tensor | array): any shape.
+        axis (int): the axis that sums to 1 (default -1).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.activations.softmax(np.zeros((1, 4))).value.tolist()
+        [[0.25, 0.25, 0.25, 0.25]]
+    """
     return ops.softmax(x, axis=axis)
 
 
@@ -49,7 +68,11 @@ def get(identifier):
 
     Names resolve through ``kerasette.registry``: the built-ins, then functions
     registered with ``@keras.saving.register_keras_serializable()``, passed in
-    ``custom_objects`` of the loading call or in an active ``custom_object_scope``."""
+    ``custom_objects`` of the loading call or in an active ``custom_object_scope``.
+
+    Args:
+        identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+    """
     from . import registry
     if identifier is None:
         return linear
@@ -83,7 +106,11 @@ def get(identifier):
 def serialize(fn):
     """The name of a built-in activation; a custom function as Keras 3's
     ``{"class_name": "function", "config": "package>name"}`` (its registered name, else
-    its ``__name__``); a callable object as its class config."""
+    its ``__name__``); a callable object as its class config.
+
+    Args:
+        fn: the activation function to describe.
+    """
     from . import registry
     for name, f in _BY_NAME.items():
         if f is fn:
@@ -106,7 +133,12 @@ def fusable_name(fn):
 
 def deserialize(config, custom_objects=None):
     """The activation a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):

@@ -300,7 +300,24 @@ def _env_interval():
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor (str): the logged value to watch (default ``"val_loss"``).
+        min_delta (float): the smallest change that counts as an improvement (default 0).
+        patience (int): epochs without improvement before stopping (default 0).
+        verbose (int): 1 prints a line when training stops (default 0).
+        mode (str): ``"min"``, ``"max"`` or ``"auto"`` (default; ``max`` for accuracies and AUC).
+        baseline (float | None): a value to beat from the start (default None).
+        restore_best_weights (bool): put back the weights of the best epoch when stopping
+            (default False).
+        start_from_epoch (int): epochs to wait before watching (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3).mode
+        'max'
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
@@ -338,7 +355,13 @@ class EarlyStopping(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate at each epoch start to ``schedule(epoch, lr)``."""
+    """Set the learning rate at each epoch start to ``schedule(epoch, lr)``.
+
+    Args:
+        schedule (callable): ``schedule(epoch, lr) -> new lr`` (or ``schedule(epoch)``); the
+            epoch is 0-based.
+        verbose (int): 1 prints the new rate at each epoch (default 0).
+    """
 
     def __init__(self, schedule, verbose=0):
         super().__init__()

@@ -32,7 +32,15 @@ class Constraint:
 
 
 class MinMaxNorm(Constraint):
-    """Norms along ``axis`` moved towards ``[min_value, max_value]`` by ``rate`` (1: clipped)."""
+    """Norms along ``axis`` moved towards ``[min_value, max_value]`` by ``rate`` (1: clipped).
+
+    Args:
+        min_value (float): the smallest norm (default 0.0).
+        max_value (float): the largest norm (default 1.0).
+        rate (float): 1 (default) clips exactly; smaller values move part way each step.
+        axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
+            ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+    """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
@@ -48,7 +56,13 @@ class MinMaxNorm(Constraint):
 
 
 class MaxNorm(MinMaxNorm):
-    """Norms along ``axis`` at most ``max_value`` (smaller ones are kept)."""
+    """Norms along ``axis`` at most ``max_value`` (smaller ones are kept).
+
+    Args:
+        max_value (float): the largest norm (default 2.0).
+        axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
+            ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+    """
 
     def __init__(self, max_value=2.0, axis=0):
         super().__init__(0.0, max_value, 1.0, axis)
@@ -58,7 +72,12 @@ class MaxNorm(MinMaxNorm):
 
 
 class UnitNorm(Constraint):
-    """Norms along ``axis`` equal to 1."""
+    """Norms along ``axis`` equal to 1.
+
+    Args:
+        axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
+            ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+    """
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -86,7 +105,11 @@ _BY_NAME = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, 
 
 
 def get(identifier):
-    """A constraint from None, a name (``"non_neg"``), a config dict, a Constraint or a callable."""
+    """A constraint from None, a name (``"non_neg"``), a config dict, a Constraint or a callable.
+
+    Args:
+        identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+    """
     if identifier is None or isinstance(identifier, Constraint):
         return identifier
     if isinstance(identifier, str):
@@ -105,7 +128,11 @@ def get(identifier):
 
 
 def serialize(constraint):
-    """A JSON-able ``{"class_name", "config"}`` dict (None stays None)."""
+    """A JSON-able ``{"class_name", "config"}`` dict (None stays None).
+
+    Args:
+        constraint: the constraint to describe.
+    """
     if isinstance(constraint, Constraint):
         from . import registry
         return registry.serialize_keras_object(constraint)
@@ -128,7 +155,12 @@ def _custom(key, name, what, known=None):
 
 def deserialize(config, custom_objects=None):
     """The constraint a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):

@@ -50,6 +50,9 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Every element equal to ``value``.
 
+    Args:
+        value (float): the fill value (default 0.0).
+
     Example:
         >>> from kerasette import initializers
         >>> initializers.Constant(0.5)((2,))
@@ -81,6 +84,12 @@ class RandomNormal(_Seeded):
 
     With ``seed=None`` samples come from kerasette's seeded generator
     (``set_random_seed``); with an int seed the same values every call.
+
+    Args:
+        mean (float): default 0.0.
+        stddev (float): default 0.05.
+        seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
+            an int gives the same values at every call.
     """
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
@@ -94,7 +103,14 @@ class RandomNormal(_Seeded):
 
 
 class RandomUniform(_Seeded):
-    """Uniform samples in ``[minval, maxval)`` (Keras's defaults -0.05 and 0.05)."""
+    """Uniform samples in ``[minval, maxval)`` (Keras's defaults -0.05 and 0.05).
+
+    Args:
+        minval (float): lower bound (default -0.05).
+        maxval (float): upper bound, excluded (default 0.05).
+        seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
+            an int gives the same values at every call.
+    """
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
@@ -107,7 +123,14 @@ class RandomUniform(_Seeded):
 
 
 class TruncatedNormal(RandomNormal):
-    """Normal samples redrawn until within two standard deviations."""
+    """Normal samples redrawn until within two standard deviations.
+
+    Args:
+        mean (float): default 0.0.
+        stddev (float): of the normal before truncation (default 0.05).
+        seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
+            an int gives the same values at every call.
+    """
 
     def __call__(self, shape, dtype=None):
         rng = self._rng()
@@ -120,7 +143,16 @@ class TruncatedNormal(RandomNormal):
 
 
 class VarianceScaling(_Seeded):
-    """Samples scaled to ``scale / fan`` variance (fan_in, fan_out or fan_avg)."""
+    """Samples scaled to ``scale / fan`` variance (fan_in, fan_out or fan_avg).
+
+    Args:
+        scale (float): the variance numerator (default 1.0).
+        mode (str): ``"fan_in"`` (default), ``"fan_out"`` or ``"fan_avg"``.
+        distribution (str): ``"truncated_normal"`` (default), ``"untruncated_normal"`` or
+            ``"uniform"``.
+        seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
+            an int gives the same values at every call.
+    """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         super().__init__(seed)
@@ -152,7 +184,9 @@ def _variance_scaling(name, scale, mode, distribution):
         return {"seed": self.seed}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
-                                           "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r})."})
+                                           "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r}).\n\n"
+                                                      f"Args:\n    seed (int | None): None draws from kerasette's "
+                                                      f"generator (``set_random_seed``); an int repeats the values.\n"})
 
 
 GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
@@ -164,7 +198,13 @@ LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
 
 
 class Orthogonal(_Seeded):
-    """A (semi-)orthogonal matrix from the QR of a normal sample (recurrent kernels)."""
+    """A (semi-)orthogonal matrix from the QR of a normal sample (recurrent kernels).
+
+    Args:
+        gain (float): multiplies the matrix (default 1.0).
+        seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
+            an int gives the same values at every call.
+    """
 
     def __init__(self, gain=1.0, seed=None):
         super().__init__(seed)
@@ -185,7 +225,11 @@ class Orthogonal(_Seeded):
 
 
 class Identity(Initializer):
-    """``gain`` times the identity matrix, for 2-D shapes (``np.eye(rows, cols)``)."""
+    """``gain`` times the identity matrix, for 2-D shapes (``np.eye(rows, cols)``).
+
+    Args:
+        gain (float): multiplies the matrix (default 1.0).
+    """
     def __init__(self, gain=1.0):
         self.gain = gain
 
@@ -217,7 +261,11 @@ _ALIASES = {
 
 
 def get(identifier):
-    """An initializer from a name (``"glorot_uniform"``), a config dict, or a callable."""
+    """An initializer from a name (``"glorot_uniform"``), a config dict, or a callable.
+
+    Args:
+        identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+    """
     if identifier is None:
         return None
     if isinstance(identifier, str):
@@ -237,7 +285,11 @@ def get(identifier):
 
 
 def serialize(init):
-    """A JSON-able ``{"class_name", "config"}`` dict for an initializer."""
+    """A JSON-able ``{"class_name", "config"}`` dict for an initializer.
+
+    Args:
+        init: the initializer to describe.
+    """
     if isinstance(init, Initializer):
         from . import registry
         return registry.serialize_keras_object(init)
@@ -269,7 +321,12 @@ def _custom(key, name, what, known=None):
 
 def deserialize(config, custom_objects=None):
     """The initializer a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):

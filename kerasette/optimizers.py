@@ -19,9 +19,17 @@ class Optimizer:
     """Base class.
 
     Args:
-        learning_rate: a float, or a callable ``step -> lr`` (schedule).
-        clipnorm / clipvalue / global_clipnorm: gradient clipping, as Keras.
-        weight_decay: decoupled decay ``w -= lr * weight_decay * w`` before each step.
+        learning_rate (float | LearningRateSchedule | callable): the step size, or a callable
+            ``step -> lr`` such as ``keras.optimizers.schedules.ExponentialDecay`` (default 0.001).
+        name (str | None): default the class name in lower case.
+        clipnorm (float | None): clip each gradient to this L2 norm.
+        clipvalue (float | None): clip each gradient's entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm (float | None): scale all gradients together so that their joint L2
+            norm is at most this.
+        weight_decay (float | None): decoupled decay ``w -= lr * weight_decay * w`` before each
+            step (default None: off).
+        **kwargs: Keras 2's ``lr`` and options kerasette does not implement (EMA, loss scaling)
+            are refused with a message.
     """
 
     slot_names = ()
@@ -50,7 +58,11 @@ class Optimizer:
     lr = learning_rate
 
     def build(self, variables):
-        """Create the per-weight state for ``variables`` (zeros like each weight)."""
+        """Create the per-weight state for ``variables`` (zeros like each weight).
+
+        Args:
+            variables (list): the ``Variable`` s this optimizer will update, in a fixed order.
+        """
         self._vars = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._vars)}
         for name in self.slot_names:
@@ -61,12 +73,21 @@ class Optimizer:
         return self._vars is not None
 
     def apply_gradients(self, grads_and_vars):
-        """Apply ``[(grad, variable), ...]``; grads may be None (skipped)."""
+        """Apply ``[(grad, variable), ...]``; grads may be None (skipped).
+
+        Args:
+            grads_and_vars (iterable): pairs ``(gradient, Variable)``.
+        """
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def apply(self, grads, trainable_variables=None):
-        """One update step of ``trainable_variables`` with ``grads`` (arrays or Tensors)."""
+        """One update step of ``trainable_variables`` with ``grads`` (arrays or Tensors).
+
+        Args:
+            grads (list): one gradient per variable (None skips that variable).
+            trainable_variables (list | None): the variables (default: those given to ``build``).
+        """
         if trainable_variables is None:
             trainable_variables = self._vars
         grads = [getattr(g, "value", g) for g in grads]
@@ -92,7 +113,16 @@ class Optimizer:
                 v.value[...] = v.constraint(v.value)      # Keras projects after each update
 
     def update(self, w, g, i, lr):
-        """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``)."""
+        """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``).
+
+        Subclasses implement their rule here; ``apply`` calls it once per weight.
+
+        Args:
+            w (array): the weight's values, updated in place.
+            g (array): its gradient, clipped already.
+            i (int): the weight's index in the slots (``self.slots[name][i]``).
+            lr (float): this step's learning rate.
+        """
         raise NotImplementedError
 
     def _scratch_like(self, i, w):
@@ -158,7 +188,21 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """``m = momentum*m - lr*g; w += m`` (Nesterov: ``w += momentum*m - lr*g``)."""
+    """``m = momentum*m - lr*g; w += m`` (Nesterov: ``w += momentum*m - lr*g``).
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.01).
+        momentum (float): in ``[0, 1)``; 0 (default) is plain gradient descent.
+        nesterov (bool): Nesterov momentum (default False).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.optimizers.SGD(0.1, momentum=0.9).learning_rate
+        0.1
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -187,6 +231,16 @@ class Adam(Optimizer):
         alpha = lr * sqrt(1 - b2**t) / (1 - b1**t)
         m += (g - m) * (1 - b1);  v += (g*g - v) * (1 - b2)
         w -= alpha * m / (sqrt(v) + epsilon)
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        beta_1 (float): decay of the first-moment average (default 0.9).
+        beta_2 (float): decay of the second-moment average (default 0.999).
+        epsilon (float): added to the denominator (default 1e-7).
+        amsgrad (bool): keep the maximum of the second moments (AMSGrad; default False).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
     """
 
     slot_names = ("momentum", "velocity")
@@ -241,14 +295,33 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` before each step
-    (the base class applies it; AdamW only turns it on by default)."""
+    (the base class applies it; AdamW only turns it on by default).
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        weight_decay (float): the decay rate (default 0.004, as Keras 3).
+        **kwargs: ``beta_1``, ``beta_2``, ``epsilon``, ``amsgrad`` as for ``Adam``; the
+            ``Optimizer`` arguments.
+    """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
 
 
 class RMSprop(Optimizer):
-    """``v = rho*v + (1-rho)*g^2; w -= lr * g / sqrt(v + epsilon)`` (+ momentum, centered)."""
+    """``v = rho*v + (1-rho)*g^2; w -= lr * g / sqrt(v + epsilon)`` (+ momentum, centered).
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        rho (float): decay of the squared-gradient average (default 0.9).
+        momentum (float): momentum of the update (default 0).
+        epsilon (float): added under the square root (default 1e-7).
+        centered (bool): divide by the gradient's estimated variance instead of its second
+            moment (default False).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+    """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  **kwargs):
@@ -289,9 +362,12 @@ class Adagrad(Optimizer):
     """Adagrad: ``acc += g**2; w -= lr * g / sqrt(acc + epsilon)``, Keras 3's formula.
 
     Args:
-        learning_rate: step size (default 0.001).
-        initial_accumulator_value: starting value of ``acc`` (0.1).
-        epsilon: added under the square root (1e-7).
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        initial_accumulator_value (float): starting value of ``acc`` (default 0.1).
+        epsilon (float): added under the square root (default 1e-7).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
     """
     slot_names = ("accumulator",)
 
@@ -352,7 +428,11 @@ _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagr
 
 def get(identifier):
     """An optimizer from a name (``"adam"``), an Optimizer or a config dict (built-in,
-    registered with ``register_keras_serializable`` or in an active ``custom_object_scope``)."""
+    registered with ``register_keras_serializable`` or in an active ``custom_object_scope``).
+
+    Args:
+        identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+    """
     from . import registry
     if isinstance(identifier, Optimizer):
         return identifier
@@ -381,14 +461,23 @@ def get(identifier):
 
 def serialize(opt):
     """``{"module", "class_name", "config", "registered_name"}`` of an optimizer, as Keras writes it
-    (a learning-rate schedule as its own config)."""
+    (a learning-rate schedule as its own config).
+
+    Args:
+        opt: the optimizer to describe.
+    """
     from . import registry
     return registry.serialize_keras_object(opt)
 
 
 def deserialize(config, custom_objects=None):
     """An optimizer from ``serialize``'s dict (built-in, registered, in ``custom_objects`` or in an
-    active ``custom_object_scope``), its learning-rate schedule included."""
+    active ``custom_object_scope``), its learning-rate schedule included.
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     with registry.CustomObjectScope(custom_objects or {}):
         return get(config)

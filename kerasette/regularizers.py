@@ -32,7 +32,17 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """``l1 * sum(|w|) + l2 * sum(w ** 2)``."""
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``.
+
+    Args:
+        l1 (float): weight of the absolute values (default 0.0).
+        l2 (float): weight of the squares (default 0.0).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> float(keras.regularizers.L1L2(l1=0.1, l2=0.5)(np.array([1.0, -2.0])).value)
+        2.8
+    """
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = float(l1), float(l2)
@@ -51,7 +61,11 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """``l1 * sum(|w|)`` (Keras's default ``l1=0.01``)."""
+    """``l1 * sum(|w|)`` (Keras's default ``l1=0.01``).
+
+    Args:
+        l1 (float): the weight (default 0.01).
+    """
 
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
@@ -61,7 +75,11 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """``l2 * sum(w ** 2)`` (Keras's default ``l2=0.01``)."""
+    """``l2 * sum(w ** 2)`` (Keras's default ``l2=0.01``).
+
+    Args:
+        l2 (float): the weight (default 0.01).
+    """
 
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
@@ -76,7 +94,11 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
-    """A regularizer from None, a name (``"l2"``), a config dict, a Regularizer or a callable."""
+    """A regularizer from None, a name (``"l2"``), a config dict, a Regularizer or a callable.
+
+    Args:
+        identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+    """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
@@ -95,7 +117,11 @@ def get(identifier):
 
 
 def serialize(reg):
-    """A JSON-able ``{"class_name", "config"}`` dict (None stays None)."""
+    """A JSON-able ``{"class_name", "config"}`` dict (None stays None).
+
+    Args:
+        reg: the regularizer to describe.
+    """
     if isinstance(reg, Regularizer):
         from . import registry
         return registry.serialize_keras_object(reg)
@@ -118,7 +144,12 @@ def _custom(key, name, what, known=None):
 
 def deserialize(config, custom_objects=None):
     """The regularizer a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):

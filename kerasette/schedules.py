@@ -30,7 +30,20 @@ class LearningRateSchedule:
 
 
 class ExponentialDecay(LearningRateSchedule):
-    """``initial * decay_rate ** (step / decay_steps)`` (floored exponent with ``staircase``)."""
+    """``initial * decay_rate ** (step / decay_steps)`` (floored exponent with ``staircase``).
+
+    Args:
+        initial_learning_rate (float): the rate at step 0.
+        decay_steps (int): the step scale of the decay.
+        decay_rate (float): the decay factor.
+        staircase (bool): decay in whole multiples of ``decay_steps`` (default False).
+        name (str | None): kept in the config.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> round(schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20), 6)
+        0.025
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         if decay_steps <= 0:
@@ -49,7 +62,15 @@ class ExponentialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(ExponentialDecay):
-    """``initial / (1 + decay_rate * step / decay_steps)``."""
+    """``initial / (1 + decay_rate * step / decay_steps)``.
+
+    Args:
+        initial_learning_rate (float): the rate at step 0.
+        decay_steps (int): the step scale of the decay.
+        decay_rate (float): the decay factor.
+        staircase (bool): decay in whole multiples of ``decay_steps`` (default False).
+        name (str | None): kept in the config.
+    """
 
     def __call__(self, step):
         p = step / self.decay_steps
@@ -57,7 +78,13 @@ class InverseTimeDecay(ExponentialDecay):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """``values[i]`` while ``step <= boundaries[i]``; ``values[-1]`` after the last boundary."""
+    """``values[i]`` while ``step <= boundaries[i]``; ``values[-1]`` after the last boundary.
+
+    Args:
+        boundaries (list[int]): increasing step numbers.
+        values (list[float]): one more value than boundaries.
+        name (str | None): kept in the config.
+    """
 
     def __init__(self, boundaries, values, name=None):
         if len(values) != len(boundaries) + 1:
@@ -77,7 +104,18 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class CosineDecay(LearningRateSchedule):
-    """Cosine from ``initial`` down to ``initial * alpha`` over ``decay_steps`` (optional linear warmup)."""
+    """Cosine from ``initial`` down to ``initial * alpha`` over ``decay_steps`` (optional linear warmup).
+
+    Args:
+        initial_learning_rate (float): the rate at step 0: where the decay starts, or with a
+            warmup where the warmup starts (the decay then starts from ``warmup_target``).
+        decay_steps (int): steps of the cosine decay.
+        alpha (float): the final rate as a fraction of the initial one (default 0.0).
+        name (str | None): kept in the config.
+        warmup_target (float | None): the rate the linear warmup reaches (default None: no
+            warmup).
+        warmup_steps (int): steps of the warmup (default 0).
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
                  warmup_steps=0):
@@ -102,7 +140,11 @@ class CosineDecay(LearningRateSchedule):
 
 
 def serialize(schedule):
-    """``{"module", "class_name", "config", "registered_name"}`` of a schedule, as Keras writes it."""
+    """``{"module", "class_name", "config", "registered_name"}`` of a schedule, as Keras writes it.
+
+    Args:
+        schedule: the learning-rate schedule to describe.
+    """
     from . import registry
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"schedules.serialize: expected a LearningRateSchedule, got "
@@ -111,7 +153,12 @@ def serialize(schedule):
 
 
 def deserialize(config, custom_objects=None):
-    """A schedule from ``serialize``'s dict (built-in, registered or in ``custom_objects``)."""
+    """A schedule from ``serialize``'s dict (built-in, registered or in ``custom_objects``).
+
+    Args:
+        config (dict): the dict ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     obj = registry.deserialize_keras_object(config, custom_objects, kinds=("schedule",))
     if not isinstance(obj, LearningRateSchedule) and not callable(obj):

@@ -15,7 +15,17 @@ __all__ = ["to_categorical", "normalize", "set_random_seed", "clear_session",
 
 
 def to_categorical(x, num_classes=None):
-    """Integer class ids ``(n,)`` (or ``(n, 1)``) -> one-hot float32 ``(n, num_classes)``."""
+    """Integer class ids ``(n,)`` (or ``(n, 1)``) -> one-hot float32 ``(n, num_classes)``.
+
+    Args:
+        x (array | list): non-negative integer class ids.
+        num_classes (int | None): number of columns (default: largest id + 1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.utils.to_categorical([0, 2], num_classes=3).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
     x = np.asarray(x)
     if x.ndim > 1 and x.shape[-1] == 1:
         x = x[..., 0]
@@ -32,7 +42,13 @@ def to_categorical(x, num_classes=None):
 
 
 def normalize(x, axis=-1, order=2):
-    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero)."""
+    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero).
+
+    Args:
+        x (array | Tensor): the values; returns a float32 NumPy array.
+        axis (int): the axis the norm runs over (default -1).
+        order (int): the norm's order, as ``np.linalg.norm``'s ``ord`` (default 2).
+    """
     x = np.asarray(x, dtype="float32") if not hasattr(x, "value") else x.numpy()
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     norm[norm == 0] = 1
