@@ -36,7 +36,11 @@ def floatx():
 
 
 def set_floatx(dtype):
-    """Set the default float dtype (``"float16"``, ``"float32"`` or ``"float64"``)."""
+    """Set the default float dtype (``"float16"``, ``"float32"`` or ``"float64"``).
+
+    Args:
+        dtype (str): ``"float16"``, ``"float32"`` (the default) or ``"float64"``.
+    """
     global _FLOATX
     if dtype not in ("float16", "float32", "float64"):
         raise ValueError(f"set_floatx: expected 'float16', 'float32' or 'float64', got {dtype!r}")
@@ -52,6 +56,10 @@ def register_array_module(array_type, module):
     """Tell ``get_array_module`` that arrays of ``array_type`` belong to ``module``.
 
     Used by the GPU stand-in test module; CuPy is recognised without this.
+
+    Args:
+        array_type (type): the array class, e.g. the stand-in's ndarray.
+        module (module): the module its arrays belong to.
     """
     _EXTRA_MODULES[array_type] = module
 
@@ -77,7 +85,11 @@ def get_array_module(*arrays):
 
 
 def is_array(x):
-    """True for an ndarray of any known array module."""
+    """True for an ndarray of any known array module.
+
+    Args:
+        x (object): anything.
+    """
     return isinstance(x, np.ndarray) or type(x) in _EXTRA_MODULES or type(x).__module__.startswith("cupy")
 
 
@@ -94,6 +106,10 @@ def set_device(name):
 
     A module registered with ``register_array_module`` (the test stand-in) may be
     given instead of a name; ``device()`` then returns that module.
+
+    Args:
+        name (str | module): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work), or a
+            registered module.
     """
     context.set_default_device(_checked_device(name, "set_device"))
 
@@ -101,7 +117,11 @@ def set_device(name):
 @contextlib.contextmanager
 def device_scope(name):
     """``with device_scope("gpu"): ...``: new weights and batches of this thread go to
-    ``name`` inside the block (Keras's ``keras.device``); other threads are not affected."""
+    ``name`` inside the block (Keras's ``keras.device``); other threads are not affected.
+
+    Args:
+        name (str): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work).
+    """
     dev = _checked_device(name, "device_scope")
     ctx = context.current()
     previous, ctx.device = ctx.device, dev
@@ -112,7 +132,11 @@ def device_scope(name):
 
 
 def xp(dev=None):
-    """The array module of a device (default: this thread's device)."""
+    """The array module of a device (default: this thread's device).
+
+    Args:
+        dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
+    """
     dev = dev or context.current().device
     if dev == "cpu":
         return np
@@ -133,7 +157,13 @@ def _refuse_env_device(dev):
 
 def to_device(array, dev=None, dtype=None):
     """Copy ``array`` (NumPy, CuPy or nested lists) to a device's module; no copy
-    when it is already there with the right dtype."""
+    when it is already there with the right dtype.
+
+    Args:
+        array (array | list | Tensor): the values.
+        dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
+        dtype (str | None): cast on the way (default: keep the dtype).
+    """
     mod = xp(dev)
     src = get_array_module(array)
     if src is mod:
@@ -146,7 +176,11 @@ def to_device(array, dev=None, dtype=None):
 
 
 def to_numpy(array):
-    """A NumPy copy (or view) of an array from any module; Tensors are unwrapped."""
+    """A NumPy copy (or view) of an array from any module; Tensors are unwrapped.
+
+    Args:
+        array (array | Tensor): from any array module.
+    """
     array = getattr(array, "value", array)
     if isinstance(array, np.ndarray):
         return array
@@ -158,7 +192,11 @@ def to_numpy(array):
 
 
 def get_uid(prefix=""):
-    """1, 2, 3, ... for successive calls with the same ``prefix`` (Keras's auto-name counter)."""
+    """1, 2, 3, ... for successive calls with the same ``prefix`` (Keras's auto-name counter).
+
+    Args:
+        prefix (str): the counter's key, e.g. a layer's snake_case class name.
+    """
     with _UIDS_LOCK:
         _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
         return _UIDS[prefix]
@@ -171,7 +209,12 @@ def clear_session():
 
 
 def set_random_seed(seed):
-    """Seed every random source kerasette uses (weights, dropout, shuffling)."""
+    """Seed every random source kerasette uses (weights, dropout, shuffling).
+
+    Args:
+        seed (int): the seed of Python's, NumPy's and kerasette's generators (and CuPy's
+            when it is imported and sees a GPU).
+    """
     global _RNG
     import random
     random.seed(seed)
@@ -189,7 +232,13 @@ def random_generator():
 
 def random_uniform(shape, mod=None, seed=None):
     """Uniform [0, 1) float32 samples made directly by ``mod`` (NumPy: the seeded
-    generator; other modules: their own ``random``)."""
+    generator; other modules: their own ``random``).
+
+    Args:
+        shape (tuple[int, ...]): the samples' shape.
+        mod (module | None): the array module (default: this thread's device's).
+        seed (int | None): accepted for symmetry; the draws come from the seeded generator.
+    """
     mod = mod or xp()
     if mod is np:
         rng = _RNG if seed is None else np.random.default_rng(seed)

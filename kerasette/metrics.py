@@ -17,6 +17,11 @@ class Metric:
     metric is their running mean."""
 
     def __init__(self, name=None, dtype=None):
+        """Args:
+            name (str | None): the name in the logs (default: the class name in snake_case,
+                e.g. ``sparse_categorical_accuracy``).
+            dtype (str | None): accepted for Keras compatibility; results are Python floats.
+        """
         self.name = name or to_snake_case(type(self).__name__)
         self.reset_state()
 
@@ -28,7 +33,13 @@ class Metric:
     align_labels = True       # labels (n,) against outputs (n, 1), as the losses do
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add a batch: labels and predictions (Tensors or arrays), optional per-sample weights."""
+        """Add a batch: labels and predictions (Tensors or arrays), optional per-sample weights.
+
+        Args:
+            y_true (Tensor | array): the labels, ``(batch, ...)``.
+            y_pred (Tensor | array): the predictions, ``(batch, ...)``.
+            sample_weight (Tensor | array | None): ``(batch,)`` weights of each sample.
+        """
         y_true, y_pred = _raw(y_true), _raw(y_pred)
         if self.align_labels:
             y_true = align_label_rank(y_true, tuple(y_pred.shape))
@@ -47,7 +58,12 @@ class Metric:
         return float(backend.to_numpy(self.total)) / max(float(backend.to_numpy(self.count)), 1e-12)
 
     def values(self, y_true, y_pred):
-        """Per-sample values (raw arrays in, array out) whose mean is the metric."""
+        """Per-sample values (raw arrays in, array out) whose mean is the metric.
+
+        Args:
+            y_true (array): the labels, ``(batch, ...)``.
+            y_pred (array): the predictions, ``(batch, ...)``.
+        """
         raise NotImplementedError
 
     def get_config(self):
@@ -62,7 +78,13 @@ class Mean(Metric):
     """Running mean of the values given to ``update_state(values)``."""
 
     def update_state(self, values, sample_weight=None):
-        """Add ``values`` (a scalar or an array; a batch loss, say)."""
+        """Add ``values`` (a scalar or an array; a batch loss, say).
+
+        Args:
+            values (Tensor | array | float): the values to average.
+            sample_weight (float | array | None): one weight for all (a batch size, say) or
+                one per value.
+        """
         v = _raw(values)
         if sample_weight is not None:       # weighted mean (the loss tracker weights by batch size)
             sw = _raw(sample_weight)
@@ -82,7 +104,13 @@ class Accuracy(Metric):
 
 
 class BinaryAccuracy(Metric):
-    """Fraction of predictions on the right side of ``threshold`` (0.5) for 0/1 labels."""
+    """Fraction of predictions on the right side of ``threshold`` (0.5) for 0/1 labels.
+
+    Args:
+        name (str): default ``"binary_accuracy"``.
+        dtype (str | None): accepted for Keras compatibility.
+        threshold (float): predictions above it count as 1 (default 0.5).
+    """
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         self.threshold = threshold
         super().__init__(name)
@@ -113,7 +141,13 @@ class SparseCategoricalAccuracy(Metric):
 
 
 class TopKCategoricalAccuracy(Metric):
-    """Fraction of samples whose one-hot label is among the ``k`` highest predictions."""
+    """Fraction of samples whose one-hot label is among the ``k`` highest predictions.
+
+    Args:
+        k (int): how many of the highest predictions count (default 5).
+        name (str): default ``"top_k_categorical_accuracy"``.
+        dtype (str | None): accepted for Keras compatibility.
+    """
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         self.k = k
         super().__init__(name)
@@ -155,7 +189,12 @@ _BY_NAME = {
 
 
 def get(identifier):
-    """A Metric from a name, a Metric, or a function ``fn(y_true, y_pred)``."""
+    """A Metric from a name, a Metric, or a function ``fn(y_true, y_pred)``.
+
+    Args:
+        identifier (str | Metric | callable): e.g. ``"mae"``, ``keras.metrics.Mean()``, or a
+            function returning per-sample values.
+    """
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
@@ -175,7 +214,13 @@ def get(identifier):
 
 def resolve(identifier, loss, output_shape):
     """Resolve ``"accuracy"`` to the binary / categorical / sparse form the loss implies,
-    as Keras does; other identifiers go through ``get``."""
+    as Keras does; other identifiers go through ``get``.
+
+    Args:
+        identifier (str | Metric | callable): what ``compile(metrics=...)`` received.
+        loss (Loss | None): the output's loss (decides which accuracy ``"accuracy"`` means).
+        output_shape (tuple | None): the output's shape (a last axis of 1 means binary).
+    """
     if identifier in ("accuracy", "acc"):
         name = type(loss).__name__
         if name == "SparseCategoricalCrossentropy":
@@ -203,7 +248,11 @@ class _FunctionMetric(Metric):
 
 def serialize(metric):
     """``{"module", "class_name", "config", "registered_name"}`` of a Metric (a function:
-    its registered name), as Keras writes it; names pass through."""
+    its registered name), as Keras writes it; names pass through.
+
+    Args:
+        metric (Metric | callable | str): the metric to describe.
+    """
     from . import registry
     if isinstance(metric, str):
         return metric
@@ -212,7 +261,12 @@ def serialize(metric):
 
 def deserialize(config, custom_objects=None):
     """The metric a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict | str): the dict (or name) ``serialize`` wrote.
+        custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):

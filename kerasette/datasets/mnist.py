@@ -13,6 +13,9 @@ def load_data(path=None):
 
     Same layout as ``keras.datasets.mnist.load_data()``: 60,000 training and
     10,000 test images.
+
+    Args:
+        path (str | None): an ``.npz`` file in Keras's layout (default: the copy shipped with kerasette).
     """
     path = path or DATA_PATH
     if not os.path.exists(path):
