@@ -30,6 +30,7 @@ __all__ = ["CollectiveTimeoutError", "SingleProcess", "MPICommunicator", "launch
 
 # environment variables that MPI launchers (MPICH/Hydra, Open MPI, PMIx, Slurm's PMI) set in each rank
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+ABORT_GRACE_S = 0.5   # seconds between printing a fatal error and MPI_Abort (see install_abort_on_error)
 
 _ARRIVE, _FAULT = 7301, 7302          # message tags of the arrival protocol
 
@@ -292,6 +293,10 @@ def install_abort_on_error(communicator, stream=None):
         out.flush()
         if kind is KeyboardInterrupt:
             previous(kind, value, tb)
+        # MPI_Abort makes the launcher kill every process at once; MPICH's hydra can exit
+        # before it has forwarded what this rank just wrote (seen 1 run in 7), so the user
+        # would get a bare non-zero exit. Give the launcher a moment to drain the pipe.
+        time.sleep(ABORT_GRACE_S)
         communicator.abort(1)
 
     hook._kerasette_abort = True
