@@ -183,42 +183,162 @@ class Tensor:
 
 
 class Variable(Tensor):
-    """A named, trainable leaf tensor: a layer weight.
+    """A named leaf tensor that holds state: a layer weight, a metric total, a seed.
+
+    Behaves as ``keras.Variable``: ``assign`` / ``assign_add`` / ``assign_sub`` change
+    the value in place (same array, so optimizers and saved references see it),
+    ``value`` is the array, ``numpy()`` a NumPy copy, ``trainable``, ``name`` (``"kernel"``)
+    and ``path`` (``"dense/kernel"``), ``shape``, ``dtype``, ``ndim``; arithmetic and
+    ``kerasette.ops`` take it as a Tensor.
 
     Args:
-        value: initial array.
-        name: the weight's name (``"kernel"``, ``"bias"``).
-        trainable: whether optimizers update it and gradients are computed.
+        initializer: the initial value (an array, a Tensor, a list or a scalar), or an
+            initializer (a name such as ``"zeros"``, an Initializer, or a callable
+            ``(shape, dtype) -> array``), which then needs ``shape``.
+        shape (tuple | None): the shape, required with an initializer; checked against an
+            initial value.
+        dtype (str | None): the dtype (default: the value's own, ``floatx()`` for an
+            initializer or Python floats).
+        trainable (bool): whether optimizers update it and gradients are computed for it
+            (integer and boolean variables never get gradients).
+        autocast (bool): accepted for Keras compatibility (kerasette has no mixed-precision
+            autocasting; the variable keeps its dtype).
+        aggregation (str): how distributed replicas combine it: ``"none"``, ``"mean"``,
+            ``"sum"`` or ``"only_first_replica"`` (kept as an attribute).
+        synchronization (str): accepted for Keras compatibility (``"auto"``).
+        name (str | None): the variable's name (default ``"variable"``).
     """
 
-    __slots__ = ("name", "path", "_trainable", "constraint")
+    __slots__ = ("name", "path", "_trainable", "constraint", "regularizer", "aggregation",
+                 "synchronization", "autocast", "overwrite_with_gradient")
 
-    def __init__(self, value, name="variable", trainable=True):
-        super().__init__(value, requires_grad=trainable)
-        self.name = name
-        self.path = name
-        self._trainable = trainable
+    def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None, **kwargs):
+        if "value" in kwargs:                       # Variable(value=...)
+            initializer = kwargs.pop("value")
+        if kwargs:
+            raise TypeError(f"Variable: unexpected keyword argument(s) {sorted(kwargs)}")
+        if aggregation not in ("none", "mean", "sum", "only_first_replica"):
+            raise ValueError(f"Variable: aggregation must be 'none', 'mean', 'sum' or "
+                             f"'only_first_replica', got {aggregation!r}")
+        value = _initial_value(initializer, shape, dtype)
+        kind = value.dtype.kind
+        super().__init__(value, requires_grad=bool(trainable) and kind in "fc")
+        self.name = name or "variable"
+        self.path = self.name
+        self._trainable = bool(trainable)
         self.constraint = None      # applied to the value after each optimizer step
+        self.regularizer = None
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        self.autocast = autocast
+        self.overwrite_with_gradient = False
 
     @property
     def trainable(self):
+        """Whether optimizers update it; setting it turns gradient recording on or off."""
         return self._trainable
 
     @trainable.setter
     def trainable(self, flag):
         self._trainable = bool(flag)
-        self.requires_grad = bool(flag)
+        self.requires_grad = bool(flag) and self.value.dtype.kind in "fc"
+
+    def _checked(self, value, what, exact=True):
+        """``value`` as an array of this variable's dtype and device, shape checked."""
+        raw = _raw(value)
+        mod = backend.get_array_module(self.value)
+        if not backend.is_array(raw):
+            import numpy as np
+            raw = np.asarray(raw)
+        target = self.value.dtype
+        if raw.dtype != target and not _same_kind(raw.dtype, target):
+            raise TypeError(f"Variable '{self.path}': cannot {what} a {raw.dtype} value to a {target} "
+                            f"variable (cast it first)")
+        shape = tuple(raw.shape)
+        if exact and shape != self.shape or not exact and not _broadcasts_to(shape, self.shape):
+            raise ValueError(f"Variable '{self.path}': cannot {what} a value of shape {shape} to a variable "
+                             f"of shape {self.shape}")
+        return backend.to_device(raw, mod, dtype=target)
 
     def assign(self, value):
-        """Replace the value in place (shape and dtype are kept; data copied)."""
-        value = _raw(value)
-        if tuple(value.shape) != self.shape:
-            raise ValueError(f"Variable '{self.path}': cannot assign shape {tuple(value.shape)} "
-                             f"to a variable of shape {self.shape}")
-        self.value[...] = backend.to_device(value, backend.get_array_module(self.value))
+        """Replace the value in place (the same array; shape must match, dtype is cast within
+        its kind: float64 data into a float32 variable is fine, floats into an int one are not).
+
+        Args:
+            value (Tensor | array | list): the new value, of the variable's shape.
+
+        Returns the variable.
+        """
+        self.value[...] = self._checked(value, "assign")
+        return self
+
+    def assign_add(self, value):
+        """Add ``value`` in place (``v.assign(v + value)``); broadcasts to the variable's shape.
+
+        Args:
+            value (Tensor | array | float): what to add.
+
+        Returns the variable.
+        """
+        self.value += self._checked(value, "assign_add", exact=False)
+        return self
+
+    def assign_sub(self, value):
+        """Subtract ``value`` in place (``v.assign(v - value)``); broadcasts to the variable's shape.
+
+        Args:
+            value (Tensor | array | float): what to subtract.
+
+        Returns the variable.
+        """
+        self.value -= self._checked(value, "assign_sub", exact=False)
+        return self
 
     def __repr__(self):
-        return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, value={self.numpy()}>"
+
+
+def _initial_value(initializer, shape, dtype):
+    """The array a new Variable starts from: an initial value, or an initializer called."""
+    import numpy as np
+    shape = None if shape is None else tuple(int(n) for n in shape)
+    if isinstance(initializer, Tensor):
+        initializer = initializer.value
+    if isinstance(initializer, str) or (callable(initializer) and not backend.is_array(initializer)):
+        if shape is None:
+            raise ValueError(f"Variable: an initializer ({initializer!r}) needs shape=; got shape=None")
+        from .. import initializers
+        dtype = dtype or backend.floatx()
+        initializer = _raw(initializers.get(initializer)(shape, dtype=dtype))
+    if initializer is None:
+        raise ValueError("Variable: give an initial value or an initializer")
+    if backend.is_array(initializer):
+        value = initializer
+    else:
+        value = np.asarray(initializer)
+        if dtype is None and value.dtype == np.float64 and not isinstance(initializer, np.generic):
+            dtype = backend.floatx()                # Python floats: floatx, as Keras
+    if shape is not None and tuple(value.shape) != shape:
+        raise ValueError(f"Variable: the initial value has shape {tuple(value.shape)}, but shape={shape}")
+    # host values go to the default device; a device array stays where it is
+    dev = None if type(value).__module__ == "numpy" else backend.get_array_module(value)
+    out = backend.to_device(value, dev, dtype=dtype)
+    return out.copy() if out is initializer else out
+
+
+def _same_kind(src, dst):
+    import numpy as np
+    try:
+        return bool(np.can_cast(src, dst, casting="same_kind"))
+    except TypeError:
+        return False
+
+
+def _broadcasts_to(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
 
 
 def as_tensor(x, dtype=None):

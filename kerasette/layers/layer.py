@@ -138,12 +138,16 @@ class Layer:
             name (str | None): the weight's name (``kernel``, ``bias``).
             regularizer (str | Regularizer | None): penalty on the weight added to the loss.
             constraint (str | Constraint | None): projection applied after each optimizer step.
+            **kwargs: Keras 3's ``autocast``, ``aggregation``, ``synchronization`` and
+                ``overwrite_with_gradient``, kept on the Variable; anything else is refused.
         """
         if isinstance(shape, str):      # Keras 2 order: add_weight("kernel", shape=...)
             name, shape = shape, kwargs.pop("shape", None)
         shape = tuple(int(n) for n in (shape or ()))
         dtype = dtype or self.dtype
-        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
+        if initializer is None:         # Keras: glorot_uniform for floats, zeros otherwise
+            initializer = "glorot_uniform" if "float" in str(dtype) else "zeros"
+        init = initializers.get(initializer)
         value = init(shape, dtype=dtype)
         value = backend.to_device(backend.to_numpy(value) if isinstance(value, Tensor) else value,
                                   dtype=dtype)
@@ -153,8 +157,34 @@ class Layer:
         if regularizer is not None:
             self._weight_regularizers.append((var, regularizers.get(regularizer)))
         var.constraint = constraints.get(constraint)
+        if regularizer is not None:
+            var.regularizer = regularizers.get(regularizer)
+        for key in ("autocast", "aggregation", "synchronization", "overwrite_with_gradient"):
+            if key in kwargs:
+                setattr(var, key, kwargs.pop(key))
+        if kwargs:
+            raise TypeError(f"Layer '{self.name}': add_weight got unexpected keyword argument(s) "
+                            f"{sorted(kwargs)}")
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         return var
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras 3's ``add_variable``: ``add_weight`` with ``shape`` and ``initializer`` first.
+
+        Args:
+            shape (tuple[int, ...]): the variable's shape.
+            initializer (str | Initializer | callable): name, Initializer or callable
+                ``(shape, dtype) -> array``.
+            dtype (str | None): default the layer's dtype.
+            trainable (bool): False for state the optimizer must not touch (default True).
+            autocast (bool): accepted for Keras compatibility (no mixed-precision autocasting).
+            regularizer (str | Regularizer | None): penalty on the variable added to the loss.
+            constraint (str | Constraint | None): projection applied after each optimizer step.
+            name (str | None): the variable's name.
+        """
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
+                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
 
     @property
     def losses(self):
