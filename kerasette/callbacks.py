@@ -164,10 +164,23 @@ class CallbackList:
     def __getattr__(self, hook):
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        indexed = "_batch_" in hook or "_epoch_" in hook        # hook(batch_or_epoch, logs)
 
         def call(*args, **kwargs):
+            # every hook gets a logs dict, never None (as Keras 3): {} at the begin hooks,
+            # the last epoch's logs at on_train_end
+            args = list(args)
+            pos = 1 if indexed else 0
+            logs = kwargs.pop("logs", args[pos] if len(args) > pos else None)
+            del args[pos:]
+            if logs is None:
+                logs = dict(self.__dict__.get("_last_epoch_logs") or {}) if hook == "on_train_end" else {}
+            if hook == "on_epoch_end":
+                self.__dict__["_last_epoch_logs"] = logs
+            elif hook == "on_train_begin":
+                self.__dict__["_last_epoch_logs"] = None
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                getattr(cb, hook)(*args, logs, **kwargs)
         return call
 
 
