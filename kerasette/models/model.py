@@ -16,6 +16,7 @@ from ..callbacks import CallbackList, History, ProgbarLogger
 from ..layers.layer import Layer
 from ..layers.symbolic import flatten_structure, map_structure
 from .data import Dataset, unpack_data
+from .data_adapters import BatchSource, closing, is_batch_source, ran_out_warning
 
 __all__ = ["Model"]
 
@@ -369,27 +370,39 @@ class Model(Layer):
         for arg, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
             if value is not None and (isinstance(value, bool) or not hasattr(value, "__index__") or value < 1):
                 raise ValueError(f"fit: `{arg}` must be a positive integer or None, got {value!r}")
-        if validation_data is not None:
+        if validation_data is not None and not is_batch_source(validation_data):
             _check_validation_data(validation_data)
         if x is None:
             raise ValueError(f"Model '{self.name}': fit() needs training data `x`")
-        if class_weight is not None and sample_weight is None and y is not None:
-            sample_weight = _class_weights_to_sample_weights(class_weight, y)
-        train = Dataset(x, y, sample_weight)
-        self._check_inputs(train, "fit")
-        if check_finite:
-            train.check_finite("fit")
+        source = is_batch_source(x)
+        if source:                                 # a PyDataset, generator, DataLoader, ...
+            self._refuse_with_source("fit", x, y=y, sample_weight=sample_weight,
+                                     validation_split=validation_split or None)
+            train = BatchSource(x, class_weight=class_weight)
+        else:
+            if class_weight is not None and sample_weight is None and y is not None:
+                sample_weight = _class_weights_to_sample_weights(class_weight, y)
+            train = Dataset(x, y, sample_weight)
+            self._check_inputs(train, "fit")
+            if check_finite:
+                train.check_finite("fit")
         val = None
-        if validation_data is not None:
+        if validation_data is not None and is_batch_source(validation_data):
+            self._refuse_with_source("fit", validation_data)
+            val = BatchSource(validation_data, where="validation_data")
+        elif validation_data is not None:
             val = Dataset(*unpack_data(tuple(validation_data)), where="validation_data")
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             val = train.split(validation_split)
-        self._check_targets(train, y)
-        steps = -(-len(train) // batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        if source:
+            steps = train.steps(None if steps_per_epoch is None else int(steps_per_epoch))
+        else:
+            self._check_targets(train, y)
+            steps = -(-len(train) // batch_size)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
         history = History()
         cbs = _with_progbar(callbacks, verbose)
         cbs.append(history)
@@ -406,10 +419,12 @@ class Model(Layer):
             self.reset_metrics()
             cb.on_epoch_begin(epoch)
             logs = {}
-            batches = (train.batches(batch_size, shuffle=bool(shuffle), device=self._data_device())
+            batches = (_pass_batches(train, batch_size, self._data_device(), steps, bool(shuffle), epoch=True)
                        if strategy is None else   # this rank's share of each global batch
                        strategy.batches(train, batch_size, bool(shuffle), self._data_device()))
-            with parallel.region(self._splits_batch_inside()):    # ops split their batch over the cores
+            no_batch = logs
+            # ops split their batch over the cores; a source's worker pool ends with the pass
+            with parallel.region(self._splits_batch_inside()), closing(batches):
                 for step, batch in enumerate(batches):
                     if step == steps:
                         break
@@ -418,6 +433,11 @@ class Model(Layer):
                     cb.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
+            if source and train.ran_out:            # a generator ended before steps_per_epoch * epochs
+                ran_out_warning("fit")
+                self.stop_training = True
+                if logs is no_batch:
+                    break
             epoch_logs = _materialize(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._run_eval(val, validation_batch_size or batch_size, steps=validation_steps)
@@ -458,10 +478,15 @@ class Model(Layer):
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose, "evaluate")
-        data = Dataset(x, y, sample_weight)
-        self._check_inputs(data, "evaluate")
-        self._check_targets(data, y)
-        n_steps = _n_steps(len(data), batch_size, steps)
+        if is_batch_source(x):                    # a PyDataset, generator, DataLoader, ...
+            self._refuse_with_source("evaluate", x, y=y, sample_weight=sample_weight)
+            data = BatchSource(x)
+            n_steps = data.steps(_valid_steps(steps))
+        else:
+            data = Dataset(x, y, sample_weight)
+            self._check_inputs(data, "evaluate")
+            self._check_targets(data, y)
+            n_steps = _n_steps(len(data), batch_size, steps)
         cb = CallbackList(_with_progbar(callbacks, verbose), self,
                           {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
         cb.on_test_begin()
@@ -478,8 +503,9 @@ class Model(Layer):
             data = strategy.shard(data, self)      # this rank's share of each batch
         self.reset_metrics()
         logs = {}
-        with no_grad(), parallel.region(self._splits_batch_inside()):
-            for step, batch in enumerate(data.batches(batch_size, device=self._data_device())):
+        batches = _pass_batches(data, batch_size, self._data_device(), steps)
+        with no_grad(), parallel.region(self._splits_batch_inside()), closing(batches):
+            for step, batch in enumerate(batches):
                 if step == steps:
                     break
                 if cb is not None:
@@ -514,9 +540,14 @@ class Model(Layer):
         import numpy as np
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose, "predict")
-        data = Dataset(x)
-        self._check_inputs(data, "predict")
-        n_steps = _n_steps(len(data), batch_size, steps)
+        if is_batch_source(x):                    # a PyDataset, generator, DataLoader, ...
+            self._refuse_with_source("predict", x)
+            data = BatchSource(x)
+            n_steps = data.steps(_valid_steps(steps))
+        else:
+            data = Dataset(x)
+            self._check_inputs(data, "predict")
+            n_steps = _n_steps(len(data), batch_size, steps)
         strategy = self.__dict__.get("_distribute_strategy")
         if strategy is not None:
             data = strategy.shard(data, self)      # this rank's share of each batch
@@ -524,8 +555,9 @@ class Model(Layer):
                           {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
         cb.on_predict_begin()
         outs = []
-        with no_grad(), parallel.region(self._splits_batch_inside()):
-            for step, batch in enumerate(data.batches(batch_size, device=self._data_device())):
+        batches = _pass_batches(data, batch_size, self._data_device(), n_steps)
+        with no_grad(), parallel.region(self._splits_batch_inside()), closing(batches):
+            for step, batch in enumerate(batches):
                 if step == n_steps:
                     break
                 cb.on_predict_batch_begin(step)
@@ -592,6 +624,18 @@ class Model(Layer):
             x (array | list | dict): the batch's inputs, with the batch axis.
         """
         return self.predict(x, batch_size=max(1, len(Dataset(x))), verbose=0)
+
+    def _refuse_with_source(self, where, data, **args):
+        """Arguments that do not go with data given as batches (as Keras refuses them)."""
+        for name, value in args.items():
+            if value is not None:
+                what = ("hold out data with validation_data=" if name == "validation_split"
+                        else f"include the {name} in each batch: (x, y, sample_weight)")
+                raise ValueError(f"{where}: `{name}` cannot be passed with data given as a "
+                                 f"{type(data).__name__} that yields batches; {what}")
+        if self.__dict__.get("_distribute_strategy") is not None:
+            raise ValueError(f"{where}: under a distribution strategy, pass NumPy arrays (each rank "
+                             f"takes its share of every batch); got a {type(data).__name__}")
 
     def _check_inputs(self, data, where):
         """Compare each input's rank with the model's ``Input`` (when the model has one), so
@@ -836,6 +880,14 @@ def _materialize(logs):
     return out
 
 
+def _pass_batches(data, batch_size, device, steps, shuffle=False, epoch=False):
+    """One pass of device batches: a ``BatchSource`` yields at most ``steps`` (reading no
+    more from a generator), arrays are cut into ``batch_size`` slices."""
+    if isinstance(data, BatchSource):
+        return data.batches(batch_size, shuffle=shuffle, device=device, steps=steps, epoch=epoch)
+    return data.batches(batch_size, shuffle=shuffle, device=device)
+
+
 def _format(logs, return_dict):
     if return_dict:
         return logs
@@ -903,6 +955,12 @@ def _n_steps(n, batch_size, steps):
             raise ValueError(f"steps must be a positive integer or None, got {steps!r}")
         total = min(total, steps)
     return total
+
+
+def _valid_steps(steps):
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0):
+        raise ValueError(f"steps must be a positive integer or None, got {steps!r}")
+    return steps
 
 
 def _shape_text(shape):
