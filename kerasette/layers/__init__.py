@@ -35,3 +35,14 @@ __all__ += ["Embedding", "Conv1D", "Convolution1D", "MaxPooling1D", "AveragePool
             "GlobalMaxPool1D"]
 from .lstm_gru import LSTMCell, LSTM, GRUCell, GRU  # noqa: E402
 __all__ += ["LSTMCell", "LSTM", "GRUCell", "GRU"]
+# -- the Keras layer catalogue (issue 14): reshaping, activations, regularization, preprocessing
+from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,  # noqa: E402
+                        Permute, RepeatVector, Identity)
+from .activation_layers import ReLU, LeakyReLU, PReLU, ELU, Softmax  # noqa: E402
+from .regularization import (SpatialDropout1D, SpatialDropout2D, GaussianNoise,  # noqa: E402
+                             GaussianDropout, ActivityRegularization)
+from .preprocessing import Rescaling, Normalization, CenterCrop, Resizing  # noqa: E402
+__all__ += ["Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "Permute",
+            "RepeatVector", "Identity", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+            "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+            "ActivityRegularization", "Rescaling", "Normalization", "CenterCrop", "Resizing"]

@@ -1,0 +1,285 @@
+"""Regularization layers: SpatialDropout1D / SpatialDropout2D, GaussianNoise,
+GaussianDropout (active only in training) and ActivityRegularization (adds a penalty
+on its input to the loss).
+
+Random draws come from the generator ``keras.utils.set_random_seed`` seeds (NumPy) or
+the device's own (CuPy), as for ``Dropout``; ``seed=`` is kept in the config.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend, ops
+from .core import shape_str
+from .layer import Layer
+from .reshaping import standardize_data_format
+
+__all__ = ["SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+           "ActivityRegularization"]
+
+
+def _where(layer):
+    return f"{type(layer).__name__} '{layer.name}'"
+
+
+def _rate(layer, rate, what="rate"):
+    if (not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not np.isfinite(rate)
+            or not 0 <= rate < 1):
+        raise ValueError(f"{_where(layer)}: {what} must be a number in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+def _seed(layer, seed):
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+        raise ValueError(f"{_where(layer)}: seed must be an int or None, got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def standard_normal(shape, xp):
+    """Standard normal float32 samples made by the array module ``xp`` (NumPy: the
+    generator ``set_random_seed`` seeds)."""
+    if xp is np:
+        return backend.random_generator().standard_normal(shape, dtype=np.float32)
+    return xp.random.standard_normal(shape, dtype="float32")
+
+
+class _SpatialDropout(Layer):
+    _rank, _layout = None, None
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _rate(self, rate)
+        self.seed = _seed(self, seed)
+        self.supports_masking = True
+
+    def _check(self, shape):
+        if len(shape) != self._rank:
+            raise ValueError(f"{_where(self)}: expected input of rank {self._rank} {self._layout}, got "
+                             f"shape {shape_str(tuple(shape))}")
+
+    def _check_symbolic_input(self, inputs):
+        self._check(inputs.shape)
+
+    def call(self, inputs, training=None):
+        self._check(inputs.shape)
+        if training and self.rate > 0:
+            return ops.dropout(inputs, self.rate, noise_shape=self._noise_shape())
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Dropout of whole feature channels: a dropped feature is zero at every time step
+    (the others are scaled by ``1/(1-rate)``); the identity at inference.
+
+    Input ``(batch, steps, features)``; output shape = input shape.
+
+    Args:
+        rate (float): fraction of the channels to drop, in ``[0, 1)``.
+        seed (int | None): kept in the config for Keras compatibility; the draws come from
+            the generator that ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: a tensor ``(batch, steps, features)``.
+        training (bool | None): drop only when True (``fit`` passes True).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> out = keras.layers.SpatialDropout1D(0.5)(np.ones((2, 5, 8)), training=True).numpy()
+        >>> bool((out == out[:, :1, :]).all())          # the same channels at every step
+        True
+    """
+    _rank, _layout = 3, "(batch, steps, features)"
+
+    def _noise_shape(self):
+        return (None, 1, None)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Dropout of whole feature maps: a dropped channel is zero at every pixel (the
+    others are scaled by ``1/(1-rate)``); the identity at inference.
+
+    Input ``(batch, height, width, channels)`` (``(batch, channels, height, width)`` with
+    ``channels_first``); output shape = input shape.
+
+    Args:
+        rate (float): fraction of the channels to drop, in ``[0, 1)``.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        seed (int | None): kept in the config for Keras compatibility; the draws come from
+            the generator that ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: a tensor of rank 4.
+        training (bool | None): drop only when True (``fit`` passes True).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.SpatialDropout2D(0.5)(np.ones((2, 4, 4, 3)), training=True).shape
+        (2, 4, 4, 3)
+    """
+    _rank, _layout = 4, "(batch, height, width, channels)"
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.data_format = standardize_data_format(self, data_format)
+
+    def _noise_shape(self):
+        return (None, None, 1, 1) if self.data_format == "channels_first" else (None, 1, 1, None)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise of standard deviation ``stddev`` during training
+    (a regularizer against overfitting); the identity at inference.
+
+    Output shape = input shape; masks pass through.
+
+    Args:
+        stddev (float): standard deviation of the noise, ``>= 0``. (Keras 3 also caps it at
+            1; kerasette accepts larger values, which Keras 2 model files can hold.)
+        seed (int | None): kept in the config for Keras compatibility; the draws come from
+            the generator that ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: any tensor.
+        training (bool | None): add noise only when True (``fit`` passes True).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GaussianNoise(0.1)(np.ones((1, 3))).value.tolist()    # inference
+        [[1.0, 1.0, 1.0]]
+    """
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if (not isinstance(stddev, numbers.Real) or isinstance(stddev, bool) or not np.isfinite(stddev)
+                or stddev < 0):
+            raise ValueError(f"{_where(self)}: stddev must be a number >= 0, got {stddev!r}")
+        self.stddev = float(stddev)
+        self.seed = _seed(self, seed)
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if training and self.stddev > 0:
+            xp = backend.get_array_module(inputs.value)
+            noise = standard_normal(inputs.shape, xp).astype(inputs.dtype, copy=False)
+            return ops.add(inputs, noise * noise.dtype.type(self.stddev))
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class GaussianDropout(Layer):
+    """Multiplies by Gaussian noise of mean 1 and standard deviation
+    ``sqrt(rate / (1 - rate))`` during training; the identity at inference.
+
+    Output shape = input shape; masks pass through.
+
+    Args:
+        rate (float): drop probability of the equivalent ``Dropout``, in ``[0, 1)``.
+        seed (int | None): kept in the config for Keras compatibility; the draws come from
+            the generator that ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: any tensor.
+        training (bool | None): apply the noise only when True (``fit`` passes True).
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.GaussianDropout(0.2)(np.ones((2, 3)), training=True).shape
+        (2, 3)
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _rate(self, rate)
+        self.seed = _seed(self, seed)
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if training and self.rate > 0:
+            xp = backend.get_array_module(inputs.value)
+            noise = standard_normal(inputs.shape, xp).astype(inputs.dtype, copy=False)
+            noise = noise * noise.dtype.type(math.sqrt(self.rate / (1.0 - self.rate))) + noise.dtype.type(1)
+            return ops.multiply(inputs, noise)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class ActivityRegularization(Layer):
+    """Returns its input unchanged and adds ``(l1 * sum(|x|) + l2 * sum(x**2)) / batch_size``
+    to the loss (Keras 3 divides an activity penalty by the batch size).
+
+    Output shape = input shape; masks pass through. The penalty is in ``layer.losses``
+    after each call and joins the training loss in ``fit``.
+
+    Args:
+        l1 (float): L1 factor, ``>= 0`` (default 0.0).
+        l2 (float): L2 factor, ``>= 0`` (default 0.0).
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras, numpy as np
+        >>> layer = keras.layers.ActivityRegularization(l1=0.5)
+        >>> _ = layer(np.array([[1.0, -3.0], [2.0, 0.0]]))
+        >>> float(layer.losses[0].numpy())              # 0.5 * 6 / 2
+        1.5
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        for value, what in ((l1, "l1"), (l2, "l2")):
+            if (not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value)
+                    or value < 0):
+                raise ValueError(f"{_where(self)}: {what} must be a number >= 0, got {value!r}")
+        self.l1, self.l2 = float(l1), float(l2)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        if self.l1 or self.l2:
+            self.add_loss(self.penalty(inputs))
+        return inputs
+
+    def penalty(self, x):
+        """The loss term for an output ``x``: ``(l1 * sum|x| + l2 * sum x**2) / batch_size``.
+
+        Args:
+            x (Tensor): the layer's output, batch axis first.
+        """
+        total = None
+        if self.l1:
+            total = ops.multiply(ops.sum(ops.abs(x)), self.l1)
+        if self.l2:
+            term = ops.multiply(ops.sum(ops.square(x)), self.l2)
+            total = term if total is None else ops.add(total, term)
+        batch = x.shape[0] if len(x.shape) else 1
+        return ops.divide(total, float(batch)) if batch else total
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
