@@ -46,3 +46,10 @@ __all__ += ["Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D", "ZeroPad
             "RepeatVector", "Identity", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
             "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
             "ActivityRegularization", "Rescaling", "Normalization", "CenterCrop", "Resizing"]
+from .conv_transpose import (Conv2DTranspose, Conv1DTranspose, Convolution2DTranspose,  # noqa: E402
+                             Convolution1DTranspose)
+from .conv_depthwise import (DepthwiseConv2D, DepthwiseConv1D, SeparableConv2D, SeparableConv1D,  # noqa: E402
+                             SeparableConvolution2D, SeparableConvolution1D)
+__all__ += ["Conv2DTranspose", "Conv1DTranspose", "Convolution2DTranspose", "Convolution1DTranspose",
+            "DepthwiseConv2D", "DepthwiseConv1D", "SeparableConv2D", "SeparableConv1D",
+            "SeparableConvolution2D", "SeparableConvolution1D"]
