@@ -240,10 +240,10 @@ def random_uniform(shape, mod=None, seed=None):
         seed (int | None): accepted for symmetry; the draws come from the seeded generator.
     """
     mod = mod or xp()
-    if mod is np:
-        rng = _RNG if seed is None else np.random.default_rng(seed)
-        return rng.random(shape, dtype=np.float32)
-    return mod.random.random(shape, dtype="float32")
+    if seed is not None:
+        return mod.random.default_rng(seed).random(shape, dtype=np.float32)
+    rng = _RNG if mod is np else mod.random
+    return rng.random(shape, dtype=np.float32)
 
 
 def _checked_device(name, where):

@@ -24,14 +24,15 @@ class Loss:
         self.reduction = reduction
 
     align_labels = True       # labels (n,) against outputs (n, 1): add the axis (Keras does)
+    class_id_labels = False   # labels are values in the outputs' dtype (not integer class ids)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_true = _as_labels(y_true, y_pred)
+        y_true = _as_labels(y_true, y_pred, class_ids=self.class_id_labels)
         if self.align_labels:
             y_true = align_label_rank(y_true, tuple(y_pred.shape))
         per_sample = self.call(y_true, y_pred)
         if sample_weight is not None:
-            sw = ops.convert_to_tensor(sample_weight)
+            sw = sample_weight if isinstance(sample_weight, Tensor) else _on_device_of(sample_weight, y_pred)
             sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
             per_sample = ops.multiply(per_sample, sw)
         if self.reduction == "sum":
@@ -146,6 +147,7 @@ class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy against integer class ids ``(batch,)`` (or ``(batch, 1)``)."""
 
     align_labels = False      # class ids have one axis fewer than the outputs by design
+    class_id_labels = True
 
     def __init__(self, from_logits=False, ignore_class=None, **kwargs):
         super().__init__(**kwargs)
@@ -205,11 +207,25 @@ def _pick(logp, labels):
     return ops.sum(ops.multiply(logp, onehot), axis=-1)
 
 
-def _as_labels(y_true, y_pred):
+def _as_labels(y_true, y_pred, class_ids=False):
+    """``y_true`` as a Tensor on ``y_pred``'s device (NumPy labels against GPU outputs).
+    Label values (not ``class_ids``) take ``y_pred``'s float dtype, as Keras casts them:
+    int64 or float64 labels must not turn a float32 model's backward pass into float64."""
+    want = y_pred.dtype
     if isinstance(y_true, Tensor):
-        return y_true
-    t = ops.convert_to_tensor(y_true)
-    return t
+        return ops.cast(y_true, want) if _needs_cast(y_true.dtype, want, class_ids) else y_true
+    a = backend.to_device(y_true, backend.get_array_module(y_pred))
+    return Tensor(a.astype(want) if _needs_cast(a.dtype, want, class_ids) else a)
+
+
+def _on_device_of(a, like):
+    """``a`` (array-like, e.g. sample weights) as a constant Tensor on ``like``'s device,
+    in its float dtype."""
+    return _as_labels(a, like)
+
+
+def _needs_cast(dtype, want, class_ids):
+    return want.kind == "f" and dtype != want and not (class_ids and dtype.kind in "uib")
 
 
 def align_label_rank(y_true, pred_shape):
@@ -271,7 +287,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         >>> losses.sparse_categorical_crossentropy(np.array([0, 0]), p).numpy().round(3)
         array([0.693, 0.105])
     """
-    return SparseCategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+    return SparseCategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred, class_ids=True),
+                                                                      y_pred)
 
 
 mse = MSE = mean_squared_error

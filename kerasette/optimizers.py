@@ -102,6 +102,10 @@ class Optimizer:
         for g, v in zip(grads, trainable_variables):
             if g is None:
                 continue
+            g = getattr(g, "value", g)           # a Tensor's array
+            xp = backend.get_array_module(v.value)
+            if backend.get_array_module(g) is not xp:
+                g = backend.to_device(g, xp)     # host gradients for device weights (Keras converts)
             if g.dtype != v.value.dtype:
                 g = g.astype(v.value.dtype)
             i = self._index[id(v)]

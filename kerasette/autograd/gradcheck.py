@@ -1,6 +1,7 @@
 """gradcheck: compare an op's backward with central finite differences."""
 import numpy as np
 
+from .. import backend
 from .engine import backward
 from .tensor import Tensor
 
@@ -13,7 +14,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     ``fn`` maps Tensors to a Tensor of any shape; it is reduced with a fixed
     random projection ``sum(fn(x) * r)`` so every output element matters.
     ``inputs`` are arrays (float ones are differentiated; integer ones, such
-    as labels, are passed through as constants).
+    as labels, are passed through as constants). They are placed on the default
+    device (``backend.device()``), so the same check runs on NumPy, CuPy or the
+    stand-in; the finite differences are taken in float64 on the host.
 
     Returns True, or raises AssertionError naming the input and the worst
     element (returns False instead when ``raise_exception=False``).
@@ -33,7 +36,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     probe = {}
 
     def scalar(*arrs):
-        ts = [Tensor(a, requires_grad=(i in float_idx)) for i, a in enumerate(arrs)]
+        ts = [Tensor(backend.to_device(a), requires_grad=(i in float_idx)) for i, a in enumerate(arrs)]
         out = fn(*ts)
         if "r" not in probe:
             probe["r"] = rng.standard_normal(out.shape)
@@ -43,9 +46,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     ts, out, _ = scalar(*arrays)
     if not out.requires_grad:
         raise AssertionError("gradcheck: the output does not depend on any float input")
-    backward(out, probe["r"])
+    backward(out, backend.to_device(probe["r"], backend.get_array_module(out)))
     for i in float_idx:
-        analytic = ts[i].grad if ts[i].grad is not None else np.zeros_like(arrays[i])
+        grad = ts[i].grad
+        analytic = backend.to_numpy(grad) if grad is not None else np.zeros_like(arrays[i])
         numeric = numerical_grad(lambda *a: scalar(*a)[2], arrays, i, eps)
         if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
             k = np.unravel_index(np.argmax(np.abs(analytic - numeric)), numeric.shape)

@@ -313,6 +313,8 @@ class Layer:
         dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
         inputs = map_structure(lambda x: _to_tensor(x, dtype), args[0])
         args = (inputs,) + tuple(map_structure(lambda x: _array_to_tensor(x, dtype), a) for a in args[1:])
+        kwargs = {k: v if k in ("mask", "training") else map_structure(lambda x: _array_to_tensor(x, dtype), v)
+                  for k, v in kwargs.items()}
         if not self.built:
             self._build_for(inputs)
         sig = self._signature()
@@ -368,7 +370,10 @@ class Layer:
             self.build(in_shapes)
             self.built = True
         self._check_symbolic_input(inputs)
-        out_shapes = self.compute_output_shape(in_shapes)
+        if is_symbolic((args[1:], kwargs)) and type(self).compute_output_shape is Layer.compute_output_shape:
+            out_shapes = _infer_by_running(self, in_shapes, args[1:], kwargs)   # every tensor argument
+        else:
+            out_shapes = self.compute_output_shape(in_shapes)
         dtype = _first_dtype(inputs, self.dtype)
         out_dtype = getattr(self, "output_dtype", None) or (dtype if "int" not in str(dtype) else self.dtype)
         outputs = _shapes_to_tensors(out_shapes, out_dtype, self.name)
@@ -475,8 +480,9 @@ def _shapes_to_tensors(shapes, dtype, name):
     return type(shapes)(_shapes_to_tensors(s, dtype, name) for s in shapes)
 
 
-def _infer_by_running(layer, input_shape):
-    """Output shape(s) from a call on zeros (batch 1 standing for None)."""
+def _infer_by_running(layer, input_shape, more_args=(), more_kwargs=None):
+    """Output shape(s) from a call on zeros (batch 1 standing for None); symbolic tensors
+    among ``more_args`` / ``more_kwargs`` (further call arguments) become zeros too."""
     def zeros(shape):
         mod = backend.xp()
         return Tensor(mod.zeros(tuple(1 if d is None else d for d in shape), dtype=backend.floatx()))
@@ -492,8 +498,11 @@ def _infer_by_running(layer, input_shape):
         return type(s)(build_inputs(x) for x in s)
 
     dummy = build_inputs(input_shape)
+    fill = lambda t: zeros(t.shape) if isinstance(t, KerasTensor) else t   # noqa: E731
+    more_args = map_structure(fill, tuple(more_args))
+    more_kwargs = {k: map_structure(fill, v) for k, v in (more_kwargs or {}).items() if k != "training"}
     with no_grad():
-        out = layer(dummy, training=False)
+        out = layer(dummy, *more_args, training=False, **more_kwargs)
     batch_none = any(is_shape(s) and s and s[0] is None for s in _shape_leaves(input_shape))
     return map_structure(lambda t: ((None,) + tuple(t.shape[1:])) if batch_none else tuple(t.shape), out)
 

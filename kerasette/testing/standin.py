@@ -271,6 +271,26 @@ class _Random:
     def permutation(self, n):
         return _wrap(backend.random_generator().permutation(n))
 
+    def default_rng(self, seed=None):
+        """``cupy.random.default_rng``: a generator of its own (a NumPy one here)."""
+        return _Generator(np.random.default_rng(seed))
+
+
+class _Generator:
+    """``cupy.random.Generator``: draws returned as device arrays."""
+
+    def __init__(self, rng):
+        self._rng = rng
+
+    def random(self, size=None, dtype=float):
+        return _wrap(self._rng.random(size, dtype=dtype))
+
+    def standard_normal(self, size=None, dtype=float):
+        return _wrap(self._rng.standard_normal(size, dtype=dtype))
+
+    def integers(self, low, high=None, size=None, dtype="int64"):
+        return _wrap(self._rng.integers(low, high, size, dtype=dtype))
+
 
 class _Ufunc:
     """A NumPy ufunc behind the wall: ``xp.add(a, b)``, ``xp.add.at(out, idx, g)``."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kerasette as keras
-from kerasette import layers, ops
+from kerasette import backend, layers, ops
 from kerasette.autograd import Function, Tensor, backward, gradcheck
 from kerasette.testing import standin
 
@@ -63,7 +63,7 @@ class SplitScale(Function):
         return 2.0 * x[..., :n], -3.0 * x[..., n:]
 
     def backward(self, g_left, g_right):
-        xp = np
+        xp = backend.get_array_module(g_left if g_left is not None else g_right)
         n = g_left.shape[-1] if g_left is not None else g_right.shape[-1]
         shape = (g_left if g_left is not None else g_right).shape[:-1] + (2 * n,)
         gx = xp.zeros(shape)
@@ -108,7 +108,7 @@ def test_arrays_from_two_devices_are_refused_naming_the_op_and_devices():
 def test_silent_float_promotion_is_refused_naming_the_op_dtypes_and_fix():
     layer = layers.Dense(2)
     layer.build((None, 3))
-    x = Tensor(np.ones((1, 3)))                                 # float64 into a float32 layer
+    x = Tensor(backend.to_device(np.ones((1, 3))))              # float64 into a float32 layer
     with pytest.raises(TypeError, match=r"op Dense: got float64 and float32 inputs.*cast one first"):
         layer(x)
     assert layer(np.ones((1, 3))).dtype == np.float32           # NumPy data is cast to the layer's dtype

@@ -99,7 +99,7 @@ def test_simple_rnn_values_match_step_loop(data, go_backwards, with_state):
     layer = layers.SimpleRNN(U, return_sequences=True, return_state=True, go_backwards=go_backwards,
                              dtype="float64")
     h0 = data["h0"] if with_state else None
-    seq, state = layer(Tensor(data["x"]), initial_state=h0, mask=data["mask"])
+    seq, state = layer(data["x"], initial_state=h0, mask=data["mask"])
     k, r, b = _weights64(layer)
     want_seq, want_state = step_loop(data["x"], k, r, b, h0, data["mask"], go_backwards)
     np.testing.assert_allclose(seq.numpy(), want_seq, rtol=1e-10, atol=1e-12)
@@ -108,7 +108,7 @@ def test_simple_rnn_values_match_step_loop(data, go_backwards, with_state):
                                          "return_state": False})
     last.build((None, T, F))
     last.set_weights(layer.get_weights())
-    np.testing.assert_allclose(last(Tensor(data["x"]), initial_state=h0, mask=data["mask"]).numpy(),
+    np.testing.assert_allclose(last(data["x"], initial_state=h0, mask=data["mask"]).numpy(),
                                want_seq[:, -1], rtol=1e-10, atol=1e-12)
 
 
@@ -119,14 +119,14 @@ def test_go_backwards_returns_the_reversed_sequence(data):
     bwd.build((None, T, F))
     bwd.set_weights(fwd.get_weights())
     x = data["x"]
-    np.testing.assert_allclose(bwd(Tensor(x)).numpy(), fwd(Tensor(x[:, ::-1].copy())).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(bwd(x).numpy(), fwd(x[:, ::-1].copy()).numpy(), rtol=1e-12)
 
 
 def test_non_fused_activation_falls_back_to_a_graph_of_ops(data):
     layer = layers.SimpleRNN(U, activation="softsign", return_sequences=True, dtype="float64")
     layer.build((None, T, F))
     k, r, b = _weights64(layer)
-    out = layer(Tensor(data["x"]), mask=data["mask"]).numpy()
+    out = layer(data["x"], mask=data["mask"]).numpy()
     h = np.zeros((B, U))
     for t in range(T):
         a = data["x"][:, t] @ k + h @ r + b
@@ -186,12 +186,12 @@ def test_stateful_carries_the_state_between_calls(data):
     whole.build((B, 2 * T, F))
     whole.set_weights(layer.get_weights())
     x2 = np.concatenate([data["x"], data["x"][:, ::-1]], axis=1)
-    layer(Tensor(x2[:, :T].copy()))
-    second = layer(Tensor(x2[:, T:].copy())).numpy()
-    np.testing.assert_allclose(second, whole(Tensor(x2)).numpy(), rtol=1e-10)
+    layer(x2[:, :T].copy())
+    second = layer(x2[:, T:].copy()).numpy()
+    np.testing.assert_allclose(second, whole(x2).numpy(), rtol=1e-10)
     layer.reset_states()
-    np.testing.assert_allclose(layer(Tensor(x2[:, :T].copy())).numpy(),
-                               whole(Tensor(x2[:, :T].copy())).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer(x2[:, :T].copy()).numpy(),
+                               whole(x2[:, :T].copy()).numpy(), rtol=1e-10)
 
 
 def test_dropout_only_in_training_and_fixed_over_time():
@@ -209,8 +209,8 @@ def test_dropout_only_in_training_and_fixed_over_time():
 
 def test_simple_rnn_cell_matches_one_step_of_the_layer(data):
     layer = layers.SimpleRNN(U, return_sequences=True, dtype="float64")
-    seq = layer(Tensor(data["x"])).numpy()
-    out, states = layer.cell(Tensor(data["x"][:, 1]), [Tensor(seq[:, 0])])
+    seq = layer(data["x"]).numpy()
+    out, states = layer.cell(data["x"][:, 1], [seq[:, 0]])
     np.testing.assert_allclose(out.numpy(), seq[:, 1], rtol=1e-12)
     assert isinstance(states, list) and states[0] is out
     cfg = layers.SimpleRNNCell(7, dropout=0.25).get_config()
@@ -230,7 +230,7 @@ def test_matches_torch_rnn(data):
         ref.bias_ih_l0.copy_(torch.from_numpy(b))
         ref.bias_hh_l0.zero_()
         seq_t, h_t = ref(torch.from_numpy(data["x"]), torch.from_numpy(data["h0"])[None])
-    seq, state = layer(Tensor(data["x"]), initial_state=[data["h0"]])
+    seq, state = layer(data["x"], initial_state=[data["h0"]])
     np.testing.assert_allclose(seq.numpy(), seq_t.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(state.numpy(), h_t[0].numpy(), rtol=1e-10, atol=1e-12)
 
@@ -328,7 +328,7 @@ def test_deep_bidirectional_stack_gradcheck(data):
 def test_bidirectional_values(data, merge_mode):
     bi = layers.Bidirectional(layers.SimpleRNN(U, return_sequences=True, return_state=True, dtype="float64"),
                               merge_mode=merge_mode, dtype="float64")
-    result = bi(Tensor(data["x"]), mask=data["mask"])
+    result = bi(data["x"], mask=data["mask"])
     kf, rf, bf, kb, rb, bb = _weights64(bi)
     fwd, hf = step_loop(data["x"], kf, rf, bf, mask=data["mask"], zero_masked=True)
     bwd, hb = step_loop(data["x"], kb, rb, bb, mask=data["mask"], go_backwards=True, zero_masked=True)
@@ -359,7 +359,7 @@ def test_bidirectional_matches_torch(data):
             getattr(ref, "bias_ih_l0" + suffix).copy_(torch.from_numpy(b))
             getattr(ref, "bias_hh_l0" + suffix).zero_()
         want, _ = ref(torch.from_numpy(data["x"]))
-    np.testing.assert_allclose(bi(Tensor(data["x"])).numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bi(data["x"]).numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_bidirectional_structure_names_and_config():

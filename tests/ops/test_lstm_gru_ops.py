@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from kerasette import ops
+from kerasette.backend import to_device  # constants go where gradcheck puts the inputs
 from kerasette.autograd import Tensor, gradcheck, no_grad
 
 B, T, F, U = 3, 5, 4, 2
@@ -63,7 +64,7 @@ def a():
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("masked", [False, True])
 def test_lstm_gradcheck_sequence_and_carry(a, go_backwards, masked):
-    m, rm = (a["mask"], a["rmask"]) if masked else (None, None)
+    m, rm = (to_device(a["mask"]), to_device(a["rmask"])) if masked else (None, None)
 
     def fn(x, w, u, b, h0, c0):
         seq, c = ops.lstm(x, w, u, b, [h0, c0], m, go_backwards, rm)
@@ -72,7 +73,7 @@ def test_lstm_gradcheck_sequence_and_carry(a, go_backwards, masked):
 
 
 def test_lstm_gradcheck_carry_only_and_no_bias(a):
-    assert gradcheck(lambda x, w, u, h0, c0: ops.lstm(x, w, u, None, [h0, c0], a["mask"])[1],
+    assert gradcheck(lambda x, w, u, h0, c0: ops.lstm(x, w, u, None, [h0, c0], to_device(a["mask"]))[1],
                      [a["x"], a["w4"], a["u4"], a["h0"], a["c0"]])
     assert gradcheck(lambda x, w, u: ops.lstm(x, w, u)[0], [a["x"], a["w4"], a["u4"]])
 
@@ -80,7 +81,7 @@ def test_lstm_gradcheck_carry_only_and_no_bias(a):
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("masked", [False, True])
 def test_gru_gradcheck(a, go_backwards, masked):
-    m, rm = (a["mask"], a["rmask"]) if masked else (None, None)
+    m, rm = (to_device(a["mask"]), to_device(a["rmask"])) if masked else (None, None)
     assert gradcheck(lambda x, w, u, b, h0: ops.gru(x, w, u, b, [h0], m, go_backwards, rm),
                      [a["x"], a["w3"], a["u3"], a["b3"], a["h0"]])
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from kerasette import ops
+from kerasette.backend import to_device  # constants go where gradcheck puts the inputs
 from kerasette.autograd import Tensor, backward, gradcheck
 
 math_mod = importlib.import_module("kerasette.ops.math")
@@ -80,9 +81,9 @@ CASES = [
      np.minimum),
     ("clip", "clip", lambda a: ops.clip(a, -1.0, 1.0), [away(3, 4, points=(-1.0, 1.0))],
      lambda a: np.clip(a, -1.0, 1.0)),
-    ("where", "where", lambda a, b: ops.where(COND, a, b), [rand(3, 4), rand(3, 4)],
+    ("where", "where", lambda a, b: ops.where(to_device(COND), a, b), [rand(3, 4), rand(3, 4)],
      lambda a, b: np.where(COND, a, b)),
-    ("where_bcast", "where", lambda a, b: ops.where(COND, a, b), [rand(4), rand(3, 1)],
+    ("where_bcast", "where", lambda a, b: ops.where(to_device(COND), a, b), [rand(4), rand(3, 1)],
      lambda a, b: np.where(COND, a, b)),
     ("matmul_2d", "matmul", lambda a, b: ops.matmul(a, b), [rand(3, 4), rand(4, 5)], np.matmul),
     ("matmul_batched", "matmul", lambda a, b: ops.matmul(a, b), [rand(2, 3, 4), rand(2, 4, 5)], np.matmul),
@@ -130,7 +131,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_forward_matches_numpy(case):
     _, _, fn, inputs, ref = case
-    out = fn(*[Tensor(a) for a in inputs])
+    out = fn(*[Tensor(to_device(a)) for a in inputs])
     assert isinstance(out, Tensor)
     expected = ref(*inputs)
     assert out.shape == np.shape(expected)

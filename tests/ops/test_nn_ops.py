@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kerasette import ops
+from kerasette.backend import to_device  # constants go where gradcheck puts the inputs
 from kerasette.autograd import Tensor, backward, gradcheck
 
 nn_mod = importlib.import_module("kerasette.ops.nn")
@@ -117,17 +118,17 @@ CASES = [
     ("hard_sigmoid", "hard_sigmoid", ops.hard_sigmoid, [away(3, 4, points=(-3.0, 3.0), scale=4)],
      lambda x: np.clip(x / 6 + 0.5, 0, 1)),
     ("relu6", "relu6", ops.relu6, [away(3, 4, points=(0.0, 6.0), scale=8)], lambda x: np.clip(x, 0, 6)),
-    ("xent_sparse", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, SPARSE), [rand(4, 3)],
+    ("xent_sparse", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, to_device(SPARSE)), [rand(4, 3)],
      lambda z: np_sparse_xent(z, SPARSE)),
-    ("xent_sparse_3d", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, SPARSE_3D),
+    ("xent_sparse_3d", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, to_device(SPARSE_3D)),
      [rand(3, 2, 4)], lambda z: np_sparse_xent(z, SPARSE_3D)),
-    ("xent_onehot", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, ONEHOT), [rand(4, 3)],
+    ("xent_onehot", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, to_device(ONEHOT)), [rand(4, 3)],
      lambda z: -(ONEHOT * np_log_softmax(z)).sum(-1)),
-    ("xent_soft", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, SOFT), [rand(4, 3)],
+    ("xent_soft", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z, to_device(SOFT)), [rand(4, 3)],
      lambda z: -(SOFT * np_log_softmax(z)).sum(-1)),
-    ("xent_large_logits", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z * 100.0, SPARSE),
+    ("xent_large_logits", "softmax_cross_entropy", lambda z: ops.softmax_cross_entropy(z * 100.0, to_device(SPARSE)),
      [rand(4, 3)], lambda z: np_sparse_xent(z * 100.0, SPARSE)),
-    ("sigmoid_xent", "sigmoid_cross_entropy", lambda z: ops.sigmoid_cross_entropy(z, BIN), [rand(4, 3, scale=4)],
+    ("sigmoid_xent", "sigmoid_cross_entropy", lambda z: ops.sigmoid_cross_entropy(z, to_device(BIN)), [rand(4, 3, scale=4)],
      lambda z: -(BIN * np.log(np_sigmoid(z)) + (1 - BIN) * np.log(1 - np_sigmoid(z)))),
     dense_case(None, (4, 3), True),
     dense_case(None, (4, 3), False),
@@ -145,7 +146,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_forward_matches_numpy(case):
     _, _, fn, inputs, ref = case
-    out = fn(*[Tensor(a) for a in inputs])
+    out = fn(*[Tensor(to_device(a)) for a in inputs])
     expected = ref(*inputs)
     assert out.shape == expected.shape
     # exact GELU evaluates erf by a polynomial with |error| < 1.5e-7 (float32-grade), the rest is exact

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kerasette import ops
+from kerasette.backend import to_device  # inputs go to the default device (the stand-in pass)
 from kerasette.autograd import Tensor, backward, gradcheck
 
 norm_mod = importlib.import_module("kerasette.ops.normalization")
@@ -78,7 +79,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_forward_matches_numpy(case):
     _, _, fn, inputs, ref = case
-    out = fn(*[Tensor(a) for a in inputs])
+    out = fn(*[Tensor(to_device(a)) for a in inputs])
     expected = ref(*inputs)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)

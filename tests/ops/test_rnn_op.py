@@ -4,6 +4,7 @@ import pytest
 
 from kerasette import ops
 from kerasette.autograd import Tensor, gradcheck, no_grad
+from kerasette.backend import to_device  # constants go where gradcheck puts the inputs
 from kerasette.ops.rnn import simple_rnn
 
 B, T, F, U = 3, 5, 4, 3
@@ -51,8 +52,9 @@ def test_gradcheck_plain(arrays, activation, go_backwards):
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_gradcheck_mask_initial_state_and_recurrent_dropout(arrays, go_backwards):
     a = arrays
-    fn = lambda x, w, u, b, h0: simple_rnn(x, w, u, b, h0, mask=a["mask"], go_backwards=go_backwards,  # noqa: E731
-                                           recurrent_dropout_mask=a["rmask"])
+    fn = lambda x, w, u, b, h0: simple_rnn(x, w, u, b, h0, mask=to_device(a["mask"]),  # noqa: E731
+                                           go_backwards=go_backwards,
+                                           recurrent_dropout_mask=to_device(a["rmask"]))
     assert gradcheck(fn, [a["x"], a["w"], a["u"], a["b"], a["h0"]])
 
 
