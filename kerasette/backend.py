@@ -220,6 +220,8 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     _RNG = np.random.default_rng(seed)
+    ctx = context.current()             # kerasette.random's global SeedGenerator restarts from seed
+    ctx.random_seed, ctx.seed_generator = seed, None
     if "cupy" in sys.modules:
         if gpu_available():
             sys.modules["cupy"].random.seed(seed)

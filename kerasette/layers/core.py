@@ -1,7 +1,7 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda, Masking."""
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, random, regularizers
 from .layer import Layer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Masking",
@@ -133,8 +133,9 @@ class Dropout(Layer):
         noise_shape (tuple | None): shape of the keep/drop mask, broadcast to the input;
             e.g. ``(batch, 1, features)`` drops the same features at every time step.
             Default None: one draw per element.
-        seed (int | None): kept in the config for Keras compatibility; the draws come from
-            the generator that ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed drop the same elements at each step; None draws the
+            seed from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -157,11 +158,12 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
+        self.seed_generator = random.SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if training and self.rate > 0:
-            return ops.dropout(inputs, self.rate, noise_shape=self.noise_shape)
+            return random.dropout(inputs, self.rate, noise_shape=self.noise_shape, seed=self.seed_generator)
         return inputs
 
     def compute_output_shape(self, input_shape):

@@ -15,7 +15,7 @@ The whole recurrence of a layer call is one graph node (``ops.lstm`` /
 ``go_backwards``, ``return_sequences``, ``stateful``, ``Bidirectional``) is
 SimpleRNN's.
 """
-from .. import activations, backend, ops
+from .. import activations, backend, ops, random
 from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
@@ -72,10 +72,10 @@ class _GatedCell(SimpleRNNCell):
     def _step_inputs(self, sequence, h, training):
         """The one-step sequence ``(batch, 1, features)`` and the recurrent dropout mask."""
         if training and self.dropout > 0:
-            sequence = ops.dropout(sequence, self.dropout)
+            sequence = random.dropout(sequence, self.dropout, seed=self.seed_generator)
         rmask = None
         if training and self.recurrent_dropout > 0:
-            rmask = _dropout_mask(h.value, tuple(h.shape), self.recurrent_dropout)
+            rmask = _dropout_mask(h.value, tuple(h.shape), self.recurrent_dropout, self.seed_generator)
         return ops.expand_dims(sequence, 1), rmask
 
     def get_config(self):

@@ -19,7 +19,7 @@ or a list of both with ``merge_mode=None``).
 """
 import numpy as np
 
-from .. import activations, backend, initializers, ops
+from .. import activations, backend, initializers, ops, random
 from ..autograd.tensor import Tensor
 from ..ops.rnn import FUSED_ACTIVATIONS, simple_rnn
 from .core import refuse_unsupported, shape_str
@@ -53,7 +53,9 @@ class SimpleRNNCell(Layer):
         dropout (float): fraction of inputs dropped in training, in ``[0, 1)``; default 0.
         recurrent_dropout (float): fraction of the previous state dropped, in ``[0, 1)``;
             default 0.
-        seed (int | None): kept in the config; draws come from the global generator.
+        seed (int | None): seed of the cell's ``keras.random.SeedGenerator`` (its dropout
+            masks): two cells made with the same seed draw the same masks; None draws the
+            seed from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
@@ -90,6 +92,7 @@ class SimpleRNNCell(Layer):
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
+        self.seed_generator = random.SeedGenerator(seed)     # dropout masks, reproducible per layer
         self.state_size = self.units
         self.output_size = self.units
 
@@ -129,9 +132,9 @@ class SimpleRNNCell(Layer):
             raise ValueError(f"SimpleRNNCell '{self.name}': expected a state of shape "
                              f"{shape_str((sequence.shape[0], self.units))}, got {shape_str(prev.shape)}")
         if training and self.dropout > 0:
-            sequence = ops.dropout(sequence, self.dropout)
+            sequence = random.dropout(sequence, self.dropout, seed=self.seed_generator)
         if training and self.recurrent_dropout > 0:
-            prev = ops.dropout(prev, self.recurrent_dropout)
+            prev = random.dropout(prev, self.recurrent_dropout, seed=self.seed_generator)
         h = ops.add(ops.dense(sequence, self.kernel, self.bias), ops.matmul(prev, self.recurrent_kernel))
         h = self.activation(h)
         return h, ([h] if as_list else h)
@@ -199,8 +202,9 @@ class SimpleRNN(Layer):
             loop over time inside one graph node.
         zero_output_for_mask (bool): outputs at masked steps are zeros instead of the
             previous output (``Bidirectional`` turns it on for sequences); default False.
-        seed (int | None): kept in the config; dropout draws come from the generator that
-            ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the cell's ``keras.random.SeedGenerator``: two layers made
+            with the same seed draw the same dropout masks; None draws the seed from the
+            generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -301,9 +305,11 @@ class SimpleRNN(Layer):
         x = inputs
         rmask = None
         if training and self.cell.dropout > 0:
-            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), self.cell.dropout))
+            x = ops.multiply(x, _dropout_mask(x.value, (batch, 1, shape[2]), self.cell.dropout,
+                                              self.cell.seed_generator))
         if training and self.cell.recurrent_dropout > 0:
-            rmask = _dropout_mask(x.value, (batch, self.units), self.cell.recurrent_dropout)
+            rmask = _dropout_mask(x.value, (batch, self.units), self.cell.recurrent_dropout,
+                                  self.cell.seed_generator)
         return x, states0, keep, rmask
 
     def reset_states(self, states=None):
@@ -640,10 +646,11 @@ def _mask_array(layer, mask, batch, steps, xp):
     return m.astype(bool, copy=False)
 
 
-def _dropout_mask(like, shape, rate):
-    """Inverted-dropout multipliers (0 or ``1/(1-rate)``) of ``shape``, fixed over time."""
+def _dropout_mask(like, shape, rate, seed=None):
+    """Inverted-dropout multipliers (0 or ``1/(1-rate)``) of ``shape``, fixed over time, drawn
+    with ``seed`` (the cell's SeedGenerator; None: the global one)."""
     xp = backend.get_array_module(like)
-    keep = backend.random_uniform(shape, xp) >= rate
+    keep = random._uniform_array(shape, seed, xp) >= rate
     return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - rate))
 
 
