@@ -8,6 +8,7 @@ until a log is read.
 """
 import functools
 import threading
+import warnings
 
 from .. import backend, context, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
@@ -20,6 +21,30 @@ from .data_adapters import BatchSource, closing, is_batch_source, ran_out_warnin
 
 __all__ = ["Model"]
 
+
+
+def _functional_arguments(args, kwargs):
+    """True for ``(inputs, outputs)`` of symbolic tensors, by position or keyword."""
+    from ..layers.symbolic import KerasTensor
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    return (inputs is not None and outputs is not None
+            and all(isinstance(t, KerasTensor) for t in flatten_structure((inputs, outputs))))
+
+
+def _functional_variant(cls):
+    """``cls`` with ``Functional`` behind it in the MRO: the subclass's own methods win, the
+    graph's ``call``, ``get_config`` and shapes come from ``Functional``. Made once per class
+    (kept in the class's own ``__dict__``, so a subclass of ``cls`` gets its own)."""
+    from .functional import Functional
+    if issubclass(cls, Functional):
+        return cls
+    variant = cls.__dict__.get("_functional_variant_")
+    if variant is None:
+        variant = type(cls.__name__, (cls, Functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        setattr(cls, "_functional_variant_", variant)
+    return variant
 
 
 def _holding_run_lock(method):
@@ -49,6 +74,10 @@ class Model(Layer):
         if cls is Model and (len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs):
             from .functional import Functional
             return Layer.__new__(Functional)
+        if _functional_arguments(args, kwargs):
+            # ``MyModel(inputs, outputs)``: a functional model that keeps MyModel's methods
+            # (train_step, ...), as Keras 3 makes it
+            return Layer.__new__(_functional_variant(cls))
         return Layer.__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
@@ -163,8 +192,6 @@ class Model(Layer):
             tracker = metrics_mod.Mean(name=f"{name}_loss") if len(preds) > 1 and loss_obj else None
             per_out.append({"name": name, "loss": loss_obj, "weight": 1.0 if weight is None else weight,
                             "metrics": metric_objs, "tracker": tracker})
-        if all(o["loss"] is None for o in per_out) and type(self).train_step is Model.train_step:
-            raise ValueError(f"Model '{self.name}': compile() got no loss; pass `loss=` to compile")
         spec["resolved"] = per_out
         return per_out
 
@@ -191,10 +218,14 @@ class Model(Layer):
             self._last_output_losses.append((o, value))
             value = value if o["weight"] == 1.0 else value * o["weight"]
             total = value if total is None else total + value
-        if total is None:
+        penalties = self.losses                 # add_loss terms and weight regularizers, as Keras
+        if total is None and not penalties:
+            if all(o["loss"] is None for o in outs):
+                raise ValueError(f"Model '{self.name}': compile() got no loss and the model adds none "
+                                 f"(add_loss); pass `loss=` to compile")
             raise ValueError(f"Model '{self.name}': no targets were given for the model's outputs")
-        for penalty in self.losses:              # weight regularizers, as Keras adds them
-            total = total + penalty
+        for penalty in penalties:
+            total = penalty if total is None else total + penalty
         return total
 
     @property
@@ -252,10 +283,13 @@ class Model(Layer):
         loss = self.compute_loss(x, y, y_pred, sw)
         self._update_loss_trackers(loss, x)
         variables = self.trainable_weights
-        for v in variables:
-            v.grad = None
-        backward(loss)
-        self.optimizer.apply([v.grad for v in variables], variables)
+        if variables:
+            for v in variables:
+                v.grad = None
+            backward(loss)
+            self.optimizer.apply([v.grad for v in variables], variables)
+        else:                                   # nothing to train: report loss and metrics (Keras)
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         return self.compute_metrics(x, y, y_pred, sw)
 
     def test_step(self, data):
