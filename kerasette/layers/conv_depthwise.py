@@ -266,8 +266,8 @@ class SeparableConv2D(_SeparableConv):
         >>> layer = keras.layers.SeparableConv2D(8, 3, padding="same", activation="relu")
         >>> layer(np.zeros((2, 8, 8, 3))).shape
         (2, 8, 8, 8)
-        >>> [w.name for w in layer.weights]
-        ['depthwise_kernel', 'pointwise_kernel', 'bias']
+        >>> print(", ".join(w.name for w in layer.weights))
+        depthwise_kernel, pointwise_kernel, bias
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
