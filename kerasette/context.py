@@ -43,6 +43,9 @@ class Context(threading.local):
     - ``custom_objects``: the names made resolvable by ``custom_object_scope`` (a dict).
     - ``safe_mode``: None, or the ``safe_mode`` of the deserialization in progress.
     - ``check_numerics``: every op's output is checked for NaN / inf (debug mode).
+    - ``weight_budget``: None, or a one-item list holding the bytes of weights that layers may
+      still create (set while a model is rebuilt from a file: a config cannot ask for more
+      weights than the file can hold).
     """
 
     def __init__(self):
@@ -53,6 +56,7 @@ class Context(threading.local):
         self.custom_objects = {}
         self.safe_mode = None
         self.check_numerics = _DEFAULTS["check_numerics"]
+        self.weight_budget = None
 
 
 _CONTEXT = Context()

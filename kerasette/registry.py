@@ -672,8 +672,17 @@ def _tupled_shape(s):
 
 
 @contextlib.contextmanager
-def loading(custom_objects=None, safe_mode=True):
+def loading(custom_objects=None, safe_mode=True, weight_budget=None):
     """The scope of one loading call: its ``custom_objects`` and ``safe_mode`` are seen by
-    every ``from_config`` / ``get`` inside it (on this thread)."""
-    with CustomObjectScope(custom_objects or {}), SafeModeScope(safe_mode is not False):
-        yield
+    every ``from_config`` / ``get`` inside it (on this thread). ``weight_budget`` (bytes, or
+    None for no bound) is the most that the layers built inside may allocate for weights
+    (``Layer.add_weight`` refuses more, before allocating)."""
+    ctx = context.current()
+    saved = ctx.weight_budget
+    if weight_budget is not None:
+        ctx.weight_budget = [int(weight_budget)]
+    try:
+        with CustomObjectScope(custom_objects or {}), SafeModeScope(safe_mode is not False):
+            yield
+    finally:
+        ctx.weight_budget = saved

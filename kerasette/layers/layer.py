@@ -7,6 +7,9 @@ call, computes in ``call(inputs, training=None)``, and describes itself with
 the tape: they call ops, and the ops record the graph.
 """
 import inspect
+import math
+
+import numpy as np
 
 from .. import backend, constraints, context, initializers, regularizers
 from ..naming import to_snake_case
@@ -148,6 +151,7 @@ class Layer:
         if initializer is None:         # Keras: glorot_uniform for floats, zeros otherwise
             initializer = "glorot_uniform" if "float" in str(dtype) else "zeros"
         init = initializers.get(initializer)
+        _charge_weight_budget(self, name, shape, dtype)
         value = init(shape, dtype=dtype)
         value = backend.to_device(backend.to_numpy(value) if isinstance(value, Tensor) else value,
                                   dtype=dtype)
@@ -513,3 +517,24 @@ def _shape_leaves(s):
     if isinstance(s, dict):
         return [x for v in s.values() for x in _shape_leaves(v)]
     return [x for v in s for x in _shape_leaves(v)]
+
+
+def _charge_weight_budget(layer, name, shape, dtype):
+    """While a model is rebuilt from a file, refuse a weight larger than what is left of the
+    file's weights (a 1 KB config asking for a 40 GB Dense fails here, before allocating)."""
+    budget = context.current().weight_budget
+    if budget is None:
+        return
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > budget[0]:
+        raise ValueError(f"Layer '{layer.name}': weight '{name}' of shape {shape} ({dtype}) needs "
+                         f"{_size(nbytes)}, more than the file's weights can hold ({_size(budget[0])} "
+                         f"left); the file's config does not match its weights")
+    budget[0] -= nbytes
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024

@@ -37,6 +37,7 @@ from .errors import SavingError, WeightsFileError, one_line
 __all__ = ["WeightsFileNotFoundError", "sniff", "open_h5", "open_zip", "read_member", "ZIP", "HDF5",
            "check_hdf5_structures", "get_object", "link_kind", "is_group", "check_dataset",
            "read_dataset", "StoredArray", "stored_value", "read_attr", "load_json", "CONFIG_LIMIT",
+           "build_budget", "member_bytes",
            "MAX_JSON_DEPTH"]
 
 ZIP, HDF5 = "zip", "hdf5"
@@ -288,6 +289,24 @@ def open_zip(path):
         yield z
     finally:
         z.close()
+
+
+def build_budget(stored_bytes):
+    """The most bytes of weights a model rebuilt from a file may allocate, given the bytes the
+    file can hold for them: twice that (weights stored as float16 and built as float32) plus
+    1 MiB. A config asking for more does not match its file (``registry.loading``)."""
+    return 2 * int(stored_bytes) + 2**20
+
+
+def member_bytes(z, member):
+    """What an archive member can inflate to: its declared size, and never more than deflate's
+    1032:1 ratio allows from its compressed size (0 when the member is missing)."""
+    infos = [i for i in z.infolist() if i.filename == member]
+    if not infos:
+        return 0
+    info = infos[0]
+    most = info.compress_size * (1032 if info.compress_type == zipfile.ZIP_DEFLATED else 1)
+    return min(info.file_size, most)
 
 
 def read_member(z, member, path, limit=CONFIG_LIMIT):

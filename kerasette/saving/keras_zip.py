@@ -25,7 +25,7 @@ from ..layers.serialization import deserialize, serialize
 from ..registry import loading
 from .atomic import atomic_write
 from .errors import ModelConfigError, SavingError, WeightsFileError, one_line
-from .formats import CONFIG_LIMIT, load_json, open_h5, open_zip, read_member
+from .formats import CONFIG_LIMIT, build_budget, load_json, member_bytes, open_h5, open_zip, read_member
 from .h5_weights import load_keras3_weights, weights_budget, write_weights
 
 __all__ = ["save_keras_zip", "load_keras_zip", "compile_config", "compile_from_config",
@@ -55,8 +55,9 @@ def load_keras_zip(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild, compile and fill a model from a ``.keras`` archive.
 
     The config is read first (at most ``formats.CONFIG_LIMIT`` bytes), the model
-    built from it, and only then the weights member, which may not be larger than
-    that model's weights can be (``h5_weights.weights_budget``)."""
+    built from it (its layers may not allocate more weights than the weights member can
+    hold: ``formats.build_budget``), and only then the weights member, which may not be
+    larger than that model's weights can be (``h5_weights.weights_budget``)."""
     with open_zip(path) as z:
         raw_config = read_member(z, CONFIG, path, limit=CONFIG_LIMIT)
         config = load_json(raw_config, CONFIG, f"'{path}'")
@@ -66,7 +67,7 @@ def load_keras_zip(path, custom_objects=None, compile=True, safe_mode=True):
             raise WeightsFileError(f"'{path}' is not a Keras model archive: it has no '{WEIGHTS}' "
                                    f"(members: {one_line(z.namelist(), 200)})")
         try:
-            with loading(custom_objects, safe_mode):
+            with loading(custom_objects, safe_mode, weight_budget=build_budget(member_bytes(z, WEIGHTS))):
                 arch = strip_keras_only({k: v for k, v in config.items() if k != "compile_config"})
                 model = deserialize(arch, custom_objects)
                 if compile and config.get("compile_config"):

@@ -18,12 +18,13 @@ named in ``layer_names`` but skipped when matching. Matching is by position
 among the layers that have weights, or by layer name with ``by_name=True``.
 """
 import json
+import os
 
 import numpy as np
 
 from .errors import (ModelConfigError, SavingError, WeightsFileError, WeightsMismatchError,
                      one_line, report_problems)
-from .formats import CONFIG_LIMIT, StoredArray, get_object, link_kind, load_json, read_attr, stored_value
+from .formats import CONFIG_LIMIT, StoredArray, build_budget, get_object, link_kind, load_json, read_attr, stored_value
 from .h5_weights import keras_layer_order, plan_optimizer
 
 __all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_model_config",
@@ -218,7 +219,7 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
             raise WeightsFileError(f"{source} holds weights only (no 'model_config'): build the model "
                                    f"in code and call model.load_weights({source}) instead")
         try:
-            with loading(custom_objects, safe_mode):
+            with loading(custom_objects, safe_mode, weight_budget=_file_budget(path)):
                 model = deserialize(strip_keras_only(config), custom_objects)
         except SavingError:
             raise
@@ -239,6 +240,15 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
                                        f"'training_config': {type(e).__name__}: {one_line(e)}") from e
             load_legacy_optimizer(h5, model, source)
     return model
+
+
+def _file_budget(path):
+    """The weights a model rebuilt from the file at ``path`` may allocate (None: a file object
+    of unknown size, no bound)."""
+    try:
+        return build_budget(os.path.getsize(path))
+    except (TypeError, OSError):
+        return None
 
 
 def save_legacy_model(model, path, include_optimizer=True):

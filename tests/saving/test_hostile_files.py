@@ -681,6 +681,38 @@ def kernel(f):
     return "model_weights/dense/" + (name.decode() if isinstance(name, bytes) else name)
 
 
+@pytest.mark.parametrize("units", [2**20, 2**28])
+def test_a_config_asking_for_more_weights_than_the_file_holds_allocates_nothing(saved, tmp_path, units):
+    """Dense(units=2**28) in a 2 KB file's config would build a 4 GiB kernel before a weight is
+    read: the layers may not allocate more than the weights member (or file) can hold."""
+    import json
+    config = layer_config(saved, units=units)
+    path = keras_file(tmp_path, {**saved.members, "config.json": json.dumps(config).encode()})
+    err = refused(load_model(path), None, ModelConfigError, match="more than the file's weights can hold")
+    assert "Layer 'dense'" in str(err) and "weight 'kernel'" in str(err)
+
+    def grow(f):
+        cfg = json.loads(f.attrs["model_config"])
+        for layer in cfg["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["config"]["units"] = units
+                break
+        f.attrs["model_config"] = json.dumps(cfg)
+    refused(load_model(edited(saved, tmp_path, grow, source="legacy")), None, ModelConfigError,
+            match="more than the file's weights can hold")
+
+
+def test_the_weight_budget_ends_with_the_load(saved, tmp_path):
+    """The budget binds only the model being rebuilt: later models build freely, on every thread."""
+    from kerasette import context
+    for path in (saved.keras, saved.legacy):
+        keras.models.load_model(path)
+        assert context.current().weight_budget is None
+    big = layers.Dense(2**11)
+    big.build((None, 2**11))                                  # 16 MiB, far over the files' budget
+    assert big.kernel.shape == (2**11, 2**11)
+
+
 @pytest.mark.parametrize("kind", list(LEGACY))
 def test_hostile_legacy_model_files(saved, tmp_path, kind):
     with h5py.File(saved.legacy, "r") as f:
