@@ -48,7 +48,11 @@ class _SpatialDropout(Layer):
     _rank, _layout = None, None
 
     def __init__(self, rate, seed=None, **kwargs):
+        noise_shape = kwargs.pop("noise_shape", None)      # in Keras 2 configs (always None there)
         super().__init__(**kwargs)
+        if noise_shape is not None:
+            raise ValueError(f"{_where(self)}: noise_shape is fixed by the layer (whole channels); "
+                             f"pass None, got {noise_shape!r}")
         self.rate = _rate(self, rate)
         self.seed = _seed(self, seed)
         self.supports_masking = True

@@ -2,7 +2,7 @@
 Permute, RepeatVector and Identity.
 
 Each is composed from differentiable ops (slicing, ``repeat``, ``pad``, ``transpose``,
-``einsum``), so gradients come from those ops' backward. Bilinear up-sampling (and the
+``matmul``), so gradients come from those ops' backward. Bilinear up-sampling (and the
 ``Resizing`` layer) multiply by an interpolation matrix per spatial axis, built on the host
 with Keras 3's half-pixel rule and moved to the input's device.
 """
@@ -249,8 +249,8 @@ def resize_images(x, height, width, interpolation="bilinear", data_format="chann
     """Resize a batch of images ``(N, H, W, C)`` (or ``(N, C, H, W)``) to ``height x width``.
 
     ``nearest`` and ``bilinear`` (half-pixel centres, no antialiasing: Keras 3's
-    ``ops.image.resize``). Two einsums with constant interpolation matrices, so the
-    gradient flows back to ``x``.
+    ``ops.image.resize``). Each spatial axis is one GEMM with a constant interpolation
+    matrix (the axis moved first), so the gradient flows back to ``x`` through ``matmul``.
 
     Args:
         x (Tensor): the images, rank 4.
@@ -259,19 +259,24 @@ def resize_images(x, height, width, interpolation="bilinear", data_format="chann
         interpolation (str): ``"bilinear"`` (default) or ``"nearest"``.
         data_format (str): ``"channels_last"`` (default) or ``"channels_first"``.
     """
-    h_axis, w_axis = _spatial_axes(data_format)
-    h, w = x.shape[h_axis], x.shape[w_axis]
-    xp = backend.get_array_module(x.value)
-    dtype = x.dtype if np.dtype(x.dtype).kind == "f" else backend.floatx()
     if np.dtype(x.dtype).kind != "f":
-        x = ops.cast(x, dtype)
-    mh = backend.to_device(_interpolation_matrix(h, height, interpolation), xp, dtype=dtype)
-    mw = backend.to_device(_interpolation_matrix(w, width, interpolation), xp, dtype=dtype)
-    if data_format == "channels_first":
-        x = ops.einsum("oh,nchw->ncow", mh, x)
-        return ops.einsum("pw,ncow->ncop", mw, x)
-    x = ops.einsum("oh,nhwc->nowc", mh, x)
-    return ops.einsum("pw,nowc->nopc", mw, x)
+        x = ops.cast(x, backend.floatx())
+    for axis, size in zip(_spatial_axes(data_format), (height, width)):
+        if x.shape[axis] != size:                   # the same size: both rules are the identity
+            x = _interpolate_axis(x, axis, _interpolation_matrix(x.shape[axis], size, interpolation))
+    return x
+
+
+def _interpolate_axis(x, axis, matrix):
+    """``matrix (out, in)`` applied along ``axis`` of ``x``: one GEMM on ``x`` with that axis first."""
+    xp = backend.get_array_module(x.value)
+    m = backend.to_device(matrix, xp, dtype=x.dtype)
+    perm = (axis,) + tuple(i for i in range(len(x.shape)) if i != axis)
+    moved = ops.transpose(x, perm)
+    rest = tuple(moved.shape[1:])
+    y = ops.matmul(m, ops.reshape(moved, (moved.shape[0], -1)))
+    y = ops.reshape(y, (matrix.shape[0],) + rest)
+    return ops.transpose(y, tuple(int(i) for i in np.argsort(perm)))
 
 
 class UpSampling2D(Layer):

@@ -116,6 +116,10 @@ def test_keras_spatial_dropout_config_loads():
     """Keras 3 writes SpatialDropout's config without ``trainable``."""
     layer = layers.SpatialDropout1D.from_config({"rate": 0.5, "seed": None, "name": "sd", "dtype": "float32"})
     assert layer.rate == 0.5 and layer.name == "sd"
+    keras2 = {"rate": 0.2, "noise_shape": None, "seed": None, "trainable": True, "name": "sd2", "dtype": "float32"}
+    assert layers.SpatialDropout2D.from_config(keras2).rate == 0.2      # Keras 2 keeps Dropout's noise_shape
+    with pytest.raises(ValueError, match="SpatialDropout1D .*noise_shape"):
+        layers.SpatialDropout1D(0.2, noise_shape=(None, 1, 3))
 
 
 @pytest.mark.parametrize("make, match", [
