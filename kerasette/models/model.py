@@ -350,10 +350,16 @@ class Model(Layer):
         NaN / inf) before the first step, so a mistake leaves the weights as they were.
 
         Args:
-            x (array | list | dict): inputs, ``(samples, ...)`` NumPy (or CuPy) arrays; a list
-                (in input order) or a dict (by input name) of arrays for several inputs.
+            x (array | list | dict | PyDataset | generator | iterable): inputs, ``(samples, ...)``
+                NumPy (or CuPy) arrays; a list (in input order) or a dict (by input name) of arrays
+                for several inputs. Or data that yields batches ``(x,)``, ``(x, y)`` or ``(x, y,
+                sample_weight)``: a ``keras.utils.PyDataset``, a generator or iterator, an object
+                with ``__len__`` / ``__getitem__``, or a re-iterable such as a PyTorch
+                ``DataLoader`` (then ``y``, ``sample_weight`` and ``validation_split`` are refused
+                and ``batch_size`` is the source's own).
             y (array | list | dict | None): targets with the same number of samples; one array
-                per output for several outputs. None when a custom ``train_step`` needs none.
+                per output for several outputs. None when a custom ``train_step`` needs none, or
+                when ``x`` yields batches.
             batch_size (int | None): samples per step (default 32).
             epochs (int): index of the last epoch: training runs epochs ``initial_epoch`` ..
                 ``epochs - 1`` (default 1).
@@ -364,15 +370,17 @@ class Model(Layer):
                 ``ProgbarLogger`` among them replaces the default one.
             validation_split (float): fraction in ``(0, 1)`` of the samples, taken from the end
                 before shuffling, held out and evaluated after each epoch (default 0: none).
-            validation_data (tuple | None): ``(x_val, y_val)`` or ``(x_val, y_val,
-                sample_weight)`` evaluated after each epoch; overrides ``validation_split``.
+            validation_data (tuple | PyDataset | generator | iterable | None): ``(x_val, y_val)``
+                or ``(x_val, y_val, sample_weight)`` arrays, or data that yields such batches,
+                evaluated after each epoch; overrides ``validation_split``.
             shuffle (bool): shuffle the samples at each epoch (default True).
             class_weight (dict | None): ``{class id: weight}`` scaling each sample's loss by
                 its class (single-output models).
             sample_weight (array | None): ``(samples,)`` weights scaling each sample's loss.
             initial_epoch (int): epoch to start from, to resume a run (default 0).
             steps_per_epoch (int | None): stop each epoch after this many steps (default: one
-                pass over the data).
+                pass over the data; for a generator, until it is exhausted, and training stops
+                with a warning once it has nothing left).
             validation_steps (int | None): evaluate only this many validation batches
                 (default: all).
             validation_batch_size (int | None): batch size of the validation pass (default:
@@ -488,7 +496,8 @@ class Model(Layer):
         """Loss and metrics over the data, in batches, without recording a graph.
 
         Args:
-            x (array | list | dict): inputs, as for ``fit``.
+            x (array | list | dict | PyDataset | generator | iterable): inputs, or batches, as
+                for ``fit``.
             y (array | list | dict | None): targets, as for ``fit``.
             batch_size (int | None): samples per batch (default 32).
             verbose (int | str): ``"auto"`` or 1: a progress bar in a terminal, one line in a
@@ -553,8 +562,9 @@ class Model(Layer):
         """Outputs for ``x`` as NumPy arrays, computed in batches without a graph.
 
         Args:
-            x (array | list | dict): inputs with a batch axis, as for ``fit``; one sample
-                ``s`` is passed as ``s[None]``.
+            x (array | list | dict | PyDataset | generator | iterable): inputs with a batch
+                axis, as for ``fit``; one sample ``s`` is passed as ``s[None]``. Batches ``(x,)``
+                (or ``(x, y)``, ``y`` ignored) from a source as ``fit`` takes.
             batch_size (int | None): samples per batch (default 32).
             verbose (int | str): ``"auto"`` or 1: a progress bar in a terminal, one line in a
                 log; 2: one line; 0: silent.
