@@ -2,15 +2,16 @@
 GaussianDropout (active only in training) and ActivityRegularization (adds a penalty
 on its input to the loss).
 
-Random draws come from the generator ``keras.utils.set_random_seed`` seeds (NumPy) or
-the device's own (CuPy), as for ``Dropout``; ``seed=`` is kept in the config.
+Each random layer draws from its own ``keras.random.SeedGenerator(seed)``, as ``Dropout``
+does: a new draw at every training step, the same draws for two layers made with the same
+seed, and (``seed=None``) a seed taken from the generator ``set_random_seed`` seeds.
 """
 import math
 import numbers
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, ops, random
 from .core import shape_str
 from .layer import Layer
 from .reshaping import standardize_data_format
@@ -36,12 +37,11 @@ def _seed(layer, seed):
     return None if seed is None else int(seed)
 
 
-def standard_normal(shape, xp):
-    """Standard normal float32 samples made by the array module ``xp`` (NumPy: the
-    generator ``set_random_seed`` seeds)."""
-    if xp is np:
-        return backend.random_generator().standard_normal(shape, dtype=np.float32)
-    return xp.random.standard_normal(shape, dtype="float32")
+def _normal_like(inputs, mean, stddev, seed_generator):
+    """Normal samples of the inputs' shape and dtype, on the inputs' device."""
+    noise = random.normal(tuple(inputs.shape), mean=mean, stddev=stddev, dtype=str(inputs.dtype),
+                          seed=seed_generator).value
+    return backend.to_device(noise, backend.get_array_module(inputs.value))
 
 
 class _SpatialDropout(Layer):
@@ -55,6 +55,7 @@ class _SpatialDropout(Layer):
                              f"pass None, got {noise_shape!r}")
         self.rate = _rate(self, rate)
         self.seed = _seed(self, seed)
+        self.seed_generator = random.SeedGenerator(self.seed)
         self.supports_masking = True
 
     def _check(self, shape):
@@ -68,7 +69,7 @@ class _SpatialDropout(Layer):
     def call(self, inputs, training=None):
         self._check(inputs.shape)
         if training and self.rate > 0:
-            return ops.dropout(inputs, self.rate, noise_shape=self._noise_shape())
+            return random.dropout(inputs, self.rate, noise_shape=self._noise_shape(), seed=self.seed_generator)
         return inputs
 
     def compute_output_shape(self, input_shape):
@@ -87,8 +88,9 @@ class SpatialDropout1D(_SpatialDropout):
 
     Args:
         rate (float): fraction of the channels to drop, in ``[0, 1)``.
-        seed (int | None): kept in the config for Keras compatibility; the draws come from
-            the generator that ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -118,8 +120,9 @@ class SpatialDropout2D(_SpatialDropout):
         rate (float): fraction of the channels to drop, in ``[0, 1)``.
         data_format (str | None): ``"channels_last"`` (default, also for None) or
             ``"channels_first"``.
-        seed (int | None): kept in the config for Keras compatibility; the draws come from
-            the generator that ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -153,8 +156,9 @@ class GaussianNoise(Layer):
     Args:
         stddev (float): standard deviation of the noise, ``>= 0``. (Keras 3 also caps it at
             1; kerasette accepts larger values, which Keras 2 model files can hold.)
-        seed (int | None): kept in the config for Keras compatibility; the draws come from
-            the generator that ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -174,13 +178,12 @@ class GaussianNoise(Layer):
             raise ValueError(f"{_where(self)}: stddev must be a number >= 0, got {stddev!r}")
         self.stddev = float(stddev)
         self.seed = _seed(self, seed)
+        self.seed_generator = random.SeedGenerator(self.seed)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if training and self.stddev > 0:
-            xp = backend.get_array_module(inputs.value)
-            noise = standard_normal(inputs.shape, xp).astype(inputs.dtype, copy=False)
-            return ops.add(inputs, noise * noise.dtype.type(self.stddev))
+            return ops.add(inputs, _normal_like(inputs, 0.0, self.stddev, self.seed_generator))
         return inputs
 
     def compute_output_shape(self, input_shape):
@@ -198,8 +201,9 @@ class GaussianDropout(Layer):
 
     Args:
         rate (float): drop probability of the equivalent ``Dropout``, in ``[0, 1)``.
-        seed (int | None): kept in the config for Keras compatibility; the draws come from
-            the generator that ``keras.utils.set_random_seed`` seeds.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -216,14 +220,13 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _rate(self, rate)
         self.seed = _seed(self, seed)
+        self.seed_generator = random.SeedGenerator(self.seed)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if training and self.rate > 0:
-            xp = backend.get_array_module(inputs.value)
-            noise = standard_normal(inputs.shape, xp).astype(inputs.dtype, copy=False)
-            noise = noise * noise.dtype.type(math.sqrt(self.rate / (1.0 - self.rate))) + noise.dtype.type(1)
-            return ops.multiply(inputs, noise)
+            stddev = math.sqrt(self.rate / (1.0 - self.rate))
+            return ops.multiply(inputs, _normal_like(inputs, 1.0, stddev, self.seed_generator))
         return inputs
 
     def compute_output_shape(self, input_shape):

@@ -52,17 +52,28 @@ def test_gaussian_noise_and_dropout_statistics():
     assert abs(mult.mean() - 1.0) < 0.02 and abs(mult.std() - np.sqrt(0.2 / 0.8)) < 0.02
 
 
-@pytest.mark.parametrize("make, shape", list(zip(ALL[:4], SHAPES[:4])))
-def test_gradients_with_the_noise_fixed(make, shape):
-    """In training each layer is ``x * m`` or ``x + n`` for a noise drawn per call: with the
-    same seed before each call the noise repeats, and the gradient checks."""
-    layer = make()
-    layer.dtype = "float64"
+SEEDED = [lambda seed: layers.SpatialDropout1D(0.4, seed=seed, dtype="float64"),
+          lambda seed: layers.SpatialDropout2D(0.4, seed=seed, dtype="float64"),
+          lambda seed: layers.GaussianNoise(0.3, seed=seed, dtype="float64"),
+          lambda seed: layers.GaussianDropout(0.3, seed=seed, dtype="float64")]
 
-    def f(t):
-        keras.utils.set_random_seed(5)
-        return layer(t, training=True)
-    assert gradcheck(f, [rng.standard_normal(shape)])
+
+@pytest.mark.parametrize("make, shape", list(zip(SEEDED, SHAPES[:4])))
+def test_gradients_with_the_noise_fixed(make, shape):
+    """In training each layer is ``x * m`` or ``x + n`` for a noise drawn per call: a layer
+    made with the same seed draws the same noise first, so the gradient checks."""
+    assert gradcheck(lambda t: make(5)(t, training=True), [rng.standard_normal(shape)])
+
+
+@pytest.mark.parametrize("make, shape", list(zip(SEEDED, SHAPES[:4])))
+def test_seeds_as_keras(make, shape):
+    """Same seed, same draws; a new draw at each call (the layer's SeedGenerator advances)."""
+    x = np.ones(shape)
+    a, b = make(7), make(7)
+    first = _np(a(x, training=True))
+    np.testing.assert_array_equal(first, _np(b(x, training=True)))
+    assert not np.array_equal(first, _np(a(x, training=True)))
+    assert not np.array_equal(first, _np(make(8)(x, training=True)))
 
 
 def test_activity_regularization_adds_the_keras_penalty():
