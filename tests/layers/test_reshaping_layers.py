@@ -161,3 +161,41 @@ def test_functional_model_trains_and_identity_keeps_the_mask():
     emb = layers.Embedding(10, 4, mask_zero=True)
     masked = layers.Identity()(emb(np.array([[1, 0, 2]])))
     assert masked._keras_mask.tolist() == [[True, False, True]]
+
+
+def _keras2_form(config):
+    """A Keras 3 layer config as tf.keras 2 wrote it: plain dtype strings, no ``module`` /
+    ``registered_name``, LeakyReLU's ``alpha``, Dropout's ``noise_shape`` on SpatialDropout."""
+    if isinstance(config, list):
+        return [_keras2_form(c) for c in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "DTypePolicy":
+        return config["config"]["name"]
+    out = {k: _keras2_form(v) for k, v in config.items() if k not in ("module", "registered_name")}
+    inner = out.get("config")
+    if isinstance(inner, dict):
+        if out.get("class_name") == "LeakyReLU":
+            inner["alpha"] = inner.pop("negative_slope")
+        if out.get("class_name", "").startswith("SpatialDropout"):
+            inner["noise_shape"] = None
+        if out.get("class_name") == "InputLayer":
+            inner["batch_input_shape"] = inner.pop("batch_shape")
+    return out
+
+
+def test_keras2_spellings_of_the_same_model_load(tmp_path):
+    """The cat_seq legacy file with its config rewritten in tf.keras 2 spellings."""
+    import json
+    import shutil
+
+    import h5py
+    path = tmp_path / "keras2.h5"
+    shutil.copy(os.path.join(FIXTURES, "cat_seq.legacy.h5"), path)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        f.attrs["model_config"] = json.dumps(_keras2_form(config))
+        f.attrs["keras_version"] = "2.15.0"
+    data = np.load(os.path.join(FIXTURES, "cat_seq.npz"))
+    model = keras.models.load_model(path)
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5, rtol=0)
