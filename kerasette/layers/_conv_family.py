@@ -33,6 +33,8 @@ class ConvFamily(Layer):
     and ``_conv(x, activation)`` on the 2-D view.
     """
 
+    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
+
     RANK = 2
     TRANSPOSED = False
 

@@ -23,7 +23,7 @@ Output length along an axis (``k`` the dilated kernel extent, ``s`` the stride):
     padding="same":  i * s                              (output_padding None)
                      (i - 1) * s + k % 2 + output_padding
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from . import kernels
 from .conv import _gemm_tn, _shape, _tap_slice, normalize_padding, normalize_tuple
@@ -98,24 +98,39 @@ class ConvTranspose2DOp(Function):
         n, h, wd, c = x.shape
         kh, kw, f, _ = w.shape
         (bh, ch, ho), (bw, cw, wo) = self._geometry((h, wd), (kh, kw))
-        x2 = x.reshape(n * h * wd, c)
-        if kernels.on_device(xp):
-            cols = x2 @ w.reshape(kh * kw * f, c).T
-            full = kernels.run("col2im", xp, cols, (n, bh, bw, f), (kh, kw), (h, wd), self.strides, self.dilation)
-        else:
-            full = xp.zeros((n, bh, bw, f), dtype=xp.result_type(x.dtype, w.dtype))
-            wt = w.transpose(0, 1, 3, 2)                        # (kh, kw, C, F)
-            for i in range(kh):
-                for j in range(kw):
-                    tap = _tap_slice(i * self.dilation[0], j * self.dilation[1], (h, wd), self.strides)
-                    full[tap] += (x2 @ wt[i, j]).reshape(n, h, wd, f)
+        hw = h * wd
+        x2 = x.reshape(n * hw, c)
+        dtype = xp.result_type(x.dtype, w.dtype)
+        device = kernels.on_device(xp)
         cropped = (bh, bw) != (ho, wo)
-        y = xp.ascontiguousarray(full[:, ch:ch + ho, cw:cw + wo]) if cropped else full
-        if b is not None:
-            y += b
+        # the device's col2im writes every element; the CPU's per-tap adds need zeros
+        full = None if device else xp.zeros((n, bh, bw, f), dtype=dtype)
+        y = xp.empty((n, ho, wo, f), dtype=dtype) if cropped or device else full
+        wt = w.transpose(0, 1, 3, 2)                            # (kh, kw, C, F)
         act = _act_tables()[0][self.activation]
-        if act is not None:
-            act(xp, y)
+
+        def part(a, z):                           # samples a:z, one thread's share
+            xs = x2[a * hw:z * hw]
+            if device:
+                # one GEMM into the columns, then one gather kernel (no per-tap adds)
+                cols = xs @ w.reshape(kh * kw * f, c).T
+                fp = kernels.run("col2im", xp, cols, (z - a, bh, bw, f), (kh, kw), (h, wd), self.strides,
+                                 self.dilation)
+            else:
+                fp = full[a:z]
+                for i in range(kh):
+                    for j in range(kw):
+                        tap = _tap_slice(i * self.dilation[0], j * self.dilation[1], (h, wd), self.strides)
+                        fp[tap] += (xs @ wt[i, j]).reshape(z - a, h, wd, f)
+            yp = y[a:z]
+            if cropped or device:
+                yp[...] = fp[:, ch:ch + ho, cw:cw + wo]
+            if b is not None:
+                yp += b
+            if act is not None:
+                act(xp, yp)
+
+        parallel.run(part, parallel.ranges(n, xp=xp))
         if self.needs_grad:
             self.save(x2 if self.needs_grad[1] else None, w, y if self.activation else None)
             self.geom = (x.shape, (bh, bw), (ch, cw))
@@ -127,23 +142,38 @@ class ConvTranspose2DOp(Function):
         xp = xpof(g)
         kh, kw, f, c = w.shape
         (n, h, wd, _), (bh, bw), (ch, cw) = self.geom
-        if self.activation is not None:
-            g = _act_tables()[1][self.activation](xp, y, g)
         ho, wo = g.shape[1:3]
-        gb = g.reshape(-1, f).sum(axis=0) if self.has_bias and self.needs_grad[2] else None
-        gx = gw = None
-        if self.needs_grad[0] or self.needs_grad[1]:
-            if (bh, bw) != (ho, wo):
-                gfull = xp.zeros((n, bh, bw, f), dtype=g.dtype)
-                gfull[:, ch:ch + ho, cw:cw + wo] = g
-            else:
-                gfull = g
-            win = window_view(xp, gfull, (h, wd), (kh, kw), self.strides, self.dilation)
-            cols = xp.ascontiguousarray(win).reshape(n * h * wd, kh * kw * f)
-            if self.needs_grad[0]:
-                gx = (cols @ w.reshape(kh * kw * f, c)).reshape(n, h, wd, c)
-            if self.needs_grad[1]:
-                gw = _gemm_tn(xp, cols, x2).reshape(w.shape)
+        hw, k = h * wd, kh * kw * f
+        act_bwd = _act_tables()[1].get(self.activation)
+        want_gx, want_gw = bool(self.needs_grad[0]), bool(self.needs_grad[1])
+        want_gb = self.has_bias and bool(self.needs_grad[2])
+        gx = xp.empty((n * hw, c), dtype=g.dtype) if want_gx else None
+        wmat = w.reshape(k, c)
+
+        def part(a, z):                           # samples a:z, one thread's share
+            gp = g[a:z]
+            if act_bwd is not None:
+                gp = act_bwd(xp, y[a:z], gp)
+            gbp = gp.reshape(-1, f).sum(axis=0) if want_gb else None
+            gwp = None
+            if want_gx or want_gw:
+                if (bh, bw) != (ho, wo):
+                    gfull = xp.zeros((z - a, bh, bw, f), dtype=g.dtype)
+                    gfull[:, ch:ch + ho, cw:cw + wo] = gp
+                else:
+                    gfull = gp
+                win = window_view(xp, gfull, (h, wd), (kh, kw), self.strides, self.dilation)
+                cols = xp.ascontiguousarray(win).reshape((z - a) * hw, k)
+                if want_gx:
+                    xp.matmul(cols, wmat, out=gx[a * hw:z * hw])
+                if want_gw:
+                    gwp = _gemm_tn(xp, cols, x2[a * hw:z * hw])
+            return gwp, gbp
+
+        results = parallel.run(part, parallel.ranges(n, xp=xp))
+        gw = parallel.summed([r[0] for r in results]).reshape(w.shape) if want_gw else None
+        gb = parallel.summed([r[1] for r in results]) if want_gb else None
+        gx = gx.reshape(n, h, wd, c) if want_gx else None
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 

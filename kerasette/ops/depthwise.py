@@ -26,7 +26,7 @@ for the kernel gradient (PyTorch's grouped conv2d on one thread: 68 ms).
 Padding follows Keras/TF as in :mod:`kerasette.ops.conv` (``"same"``: extra
 pad bottom/right). Strides and dilation may both exceed 1 here.
 """
-from .. import backend
+from .. import backend, parallel
 from ..autograd.function import Function
 from .conv import _pad_into, _shape, conv2d, normalize_padding, normalize_tuple, same_pads
 
@@ -75,23 +75,26 @@ class DepthwiseConv2DOp(Function):
             pl, pr = same_pads(wd, kw, sw, dw)
         else:
             pt = pb = pl = pr = 0
-        if pt or pb or pl or pr:
-            xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype)
-            _pad_into(x, xpad, (pt, pb, pl, pr))
-        else:
-            xpad = x
+        padded = bool(pt or pb or pl or pr)
+        xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype) if padded else x
         hp, wp = xpad.shape[1:3]
         ho = (hp - (kh - 1) * dh - 1) // sh + 1
         wo = (wp - (kw - 1) * dw - 1) // sw + 1
-        win = window_view(xp, xpad, (ho, wo), (kh, kw), self.strides, self.dilation)
-        y = xp.einsum("nhwijc,ijcm->nhwcm", win, w).reshape(n, ho, wo, c * m)
-        if not y.flags.c_contiguous:
-            y = xp.ascontiguousarray(y)
-        if b is not None:
-            y += b
         act = _act_tables()[0][self.activation]
-        if act is not None:
-            act(xp, y)
+
+        def part(a, z, out=None):                 # samples a:z, one thread's share
+            if padded:
+                _pad_into(x[a:z], xpad[a:z], (pt, pb, pl, pr))
+            win = window_view(xp, xpad[a:z], (ho, wo), (kh, kw), self.strides, self.dilation)
+            yp = _einsum(xp, "nhwijc,ijcm->nhwcm", win, w, out).reshape(z - a, ho, wo, c * m)
+            if b is not None:
+                yp += b
+            if act is not None:
+                act(xp, yp)
+            return yp
+
+        y = _split(xp, part, n, (n, ho, wo, c, m), xp.result_type(x.dtype, w.dtype))
+        y = y.reshape(n, ho, wo, c * m)
         if self.needs_grad:
             self.save(xpad if self.needs_grad[1] else None, w, y if self.activation else None)
             self.geom = (x.shape, (pt, pl), (ho, wo))
@@ -104,24 +107,59 @@ class DepthwiseConv2DOp(Function):
         kh, kw, c, m = w.shape
         (n, h, wd, _), (pt, pl), (ho, wo) = self.geom
         (sh, sw), (dh, dw) = self.strides, self.dilation
-        if self.activation is not None:
-            g = _act_tables()[1][self.activation](xp, y, g)
-        gm = g.reshape(n, ho, wo, c, m)
-        gx = gw = gb = None
-        if self.needs_grad[0]:
-            # spread g to input resolution (zeros between strided positions), pad it by the
-            # dilated kernel extent, and correlate with the flipped kernel
-            eh, ew = (kh - 1) * dh, (kw - 1) * dw
-            up = xp.zeros((n, pt + h + eh, pl + wd + ew, c, m), dtype=g.dtype)
-            up[:, eh:eh + (ho - 1) * sh + 1:sh, ew:ew + (wo - 1) * sw + 1:sw] = gm
-            win = window_view(xp, up, (h, wd), (kh, kw), (1, 1), self.dilation, start=(pt, pl))
-            gx = xp.einsum("nhwijcm,ijcm->nhwc", win, w[::-1, ::-1])
-        if self.needs_grad[1]:
-            win = window_view(xp, xpad, (ho, wo), (kh, kw), self.strides, self.dilation)
-            gw = xp.einsum("nhwijc,nhwcm->ijcm", win, gm)
-        if self.has_bias and self.needs_grad[2]:
-            gb = g.reshape(-1, c * m).sum(axis=0)
+        eh, ew = (kh - 1) * dh, (kw - 1) * dw
+        act_bwd = _act_tables()[1].get(self.activation)
+        want_gx, want_gw = bool(self.needs_grad[0]), bool(self.needs_grad[1])
+        want_gb = self.has_bias and bool(self.needs_grad[2])
+        wflip = w[::-1, ::-1]
+        partials = []
+
+        def part(a, z, out=None):                 # samples a:z, one thread's share
+            gp = g[a:z]
+            if act_bwd is not None:
+                gp = act_bwd(xp, y[a:z], gp)
+            gm = gp.reshape(z - a, ho, wo, c, m)
+            gwp = gbp = gxp = None
+            if want_gx:
+                # g spread to input resolution (zeros between strided positions), padded by the
+                # dilated kernel extent, correlated with the flipped kernel
+                up = xp.zeros((z - a, pt + h + eh, pl + wd + ew, c, m), dtype=g.dtype)
+                up[:, eh:eh + (ho - 1) * sh + 1:sh, ew:ew + (wo - 1) * sw + 1:sw] = gm
+                win = window_view(xp, up, (h, wd), (kh, kw), (1, 1), self.dilation, start=(pt, pl))
+                gxp = _einsum(xp, "nhwijcm,ijcm->nhwc", win, wflip, out)
+            if want_gw:
+                win = window_view(xp, xpad[a:z], (ho, wo), (kh, kw), self.strides, self.dilation)
+                gwp = xp.einsum("nhwijc,nhwcm->ijcm", win, gm)
+            if want_gb:
+                gbp = gp.reshape(-1, c * m).sum(axis=0)
+            partials.append((a, gwp, gbp))
+            return gxp
+
+        gx = _split(xp, part, n, (n, h, wd, c) if want_gx else None, g.dtype)
+        partials.sort(key=lambda r: r[0])
+        gw = parallel.summed([r[1] for r in partials]) if want_gw else None
+        gb = parallel.summed([r[2] for r in partials]) if want_gb else None
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+def _einsum(xp, spec, a, b, out=None):
+    """``xp.einsum`` into ``out`` (a thread's slice of a shared result) when given."""
+    if out is None:
+        return xp.einsum(spec, a, b)
+    xp.einsum(spec, a, b, out=out)
+    return out
+
+
+def _split(xp, part, n, shape, dtype):
+    """Run ``part(a, z, out)`` over the batch: one call (its result returned) outside
+    ``kerasette.parallel.region()`` or on a device; else one call per thread, each
+    writing its samples of a shared ``shape`` result (``shape`` None: no result)."""
+    ranges = parallel.ranges(n, xp=xp)
+    if len(ranges) == 1:
+        return part(0, n)
+    out = xp.empty(shape, dtype=dtype) if shape is not None else None
+    parallel.run(lambda a, z: part(a, z, None if out is None else out[a:z]), ranges)
+    return out
 
 
 def _check_args(where, x, kernel, strides, padding, dilation_rate, channels_axis_name="in_channels"):

@@ -253,3 +253,42 @@ def test_depthwise_and_separable_bad_arguments(fn, bad, match):
         else:
             depthwise_conv2d(x, k, **bad)
     assert "\n" not in str(e.value)
+
+
+# ---- the batch split over threads inside kerasette.parallel.region() ---------------------------
+
+@pytest.fixture
+def threads3():
+    from kerasette import parallel
+    before = parallel.num_threads()
+    parallel.set_num_threads(3)
+    yield parallel
+    parallel.set_num_threads(before)
+
+
+SPLIT_CASES = [
+    ("transpose", lambda x, k, b: conv2d_transpose(x, k, strides=2, padding="same", bias=b, activation="relu"),
+     (3, 3, 4, 2), (4,)),
+    ("transpose_cropped", lambda x, k, b: conv2d_transpose(x, k, strides=(2, 3), output_padding=(1, 2), bias=b),
+     (3, 2, 4, 2), (4,)),
+    ("depthwise", lambda x, k, b: depthwise_conv2d(x, k, strides=2, padding="same", bias=b, activation="tanh"),
+     (3, 3, 2, 2), (4,)),
+]
+
+
+@pytest.mark.parametrize("name,fn,kshape,bshape", SPLIT_CASES, ids=[c[0] for c in SPLIT_CASES])
+def test_split_batch_matches_unsplit(threads3, name, fn, kshape, bshape):
+    arrays = [_rand(7, 5, 4, 2, seed=30), _rand(*kshape, seed=31), _rand(bshape[-1], seed=32)]
+
+    def run():
+        ts = [Tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*ts)
+        backward(out, _rand(*out.shape, seed=33))
+        return [out.numpy()] + [t.grad for t in ts]
+
+    plain = run()
+    with threads3.region():
+        assert len(threads3.ranges(7)) == 3
+        split = run()
+    for a, b in zip(split, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
