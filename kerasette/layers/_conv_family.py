@@ -16,6 +16,10 @@ from .layer import Layer
 
 __all__ = ["ConvFamily", "positive_int"]
 
+# Keras 2 (tf.keras 2.x) wrote ``"groups": 1`` into the configs of these layers; Keras 3 has
+# no such argument (and refuses the key). Accepted here as 1 only, from ``**kwargs``.
+_LEGACY_GROUPS = "groups"
+
 
 def positive_int(layer, value, name):
     """``value`` as an int, or a ValueError naming the layer and ``name``."""
@@ -37,6 +41,13 @@ class ConvFamily(Layer):
 
     RANK = 2
     TRANSPOSED = False
+
+    def __init__(self, **kwargs):
+        groups = kwargs.pop(_LEGACY_GROUPS, 1)
+        super().__init__(**kwargs)
+        if groups != 1 or isinstance(groups, bool):
+            raise ValueError(f"{self._where()}: groups={groups!r} is not supported (a Keras 2 config key; "
+                             f"only groups=1, the default)")
 
     def _where(self):
         return f"{type(self).__name__} '{self.name}'"

@@ -331,3 +331,26 @@ def test_keras_weights_load_into_the_kerasette_architecture(name):
     for a, b in zip(loaded.layers, model.layers):
         if not isinstance(a, layers.InputLayer):
             assert a.get_config() == b.get_config()
+
+
+def test_keras2_configs_with_groups_1_load_and_other_groups_are_refused():
+    """tf.keras 2.x wrote ``"groups": 1`` into DepthwiseConv2D / Conv2DTranspose configs
+    (Keras 3 itself refuses the key); kerasette takes 1 and refuses anything else."""
+    config = {"name": "block1a_dwconv", "trainable": True, "dtype": "float32", "kernel_size": [3, 3],
+              "strides": [1, 1], "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1],
+              "groups": 1, "activation": "linear", "use_bias": False,
+              "bias_initializer": {"class_name": "Zeros", "config": {}}, "bias_regularizer": None,
+              "activity_regularizer": None, "bias_constraint": None, "depth_multiplier": 1,
+              "depthwise_initializer": {"class_name": "VarianceScaling",
+                                        "config": {"scale": 2.0, "mode": "fan_out",
+                                                   "distribution": "truncated_normal", "seed": None}},
+              "depthwise_regularizer": None, "depthwise_constraint": None}
+    layer = layers.DepthwiseConv2D.from_config(config)
+    assert layer.kernel_size == (3, 3) and layer.padding == "same" and not layer.use_bias
+    assert layer(_rand(1, 4, 4, 2)).shape == (1, 4, 4, 2)
+    up = layers.Conv2DTranspose.from_config({"name": "up", "filters": 2, "kernel_size": [2, 2], "strides": [2, 2],
+                                             "padding": "valid", "groups": 1, "output_padding": None})
+    assert up(_rand(1, 3, 3, 2)).shape == (1, 6, 6, 2)
+    with pytest.raises(ValueError, match=r"SeparableConv2D 'g': groups=4 is not supported") as e:
+        layers.SeparableConv2D(2, 3, groups=4, name="g")
+    assert "\n" not in str(e.value)
