@@ -77,7 +77,10 @@ class _SpatialDropout(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        # Keras's keys only: its SpatialDropout takes no ``trainable`` (a Keras config with it
+        # fails to load there); the layer has no weights, so nothing is lost
+        config = {k: v for k, v in super().get_config().items() if k != "trainable"}
+        return {**config, "rate": self.rate, "seed": self.seed}
 
 
 class SpatialDropout1D(_SpatialDropout):

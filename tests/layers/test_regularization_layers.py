@@ -127,6 +127,7 @@ def test_keras_spatial_dropout_config_loads():
     """Keras 3 writes SpatialDropout's config without ``trainable``."""
     layer = layers.SpatialDropout1D.from_config({"rate": 0.5, "seed": None, "name": "sd", "dtype": "float32"})
     assert layer.rate == 0.5 and layer.name == "sd"
+    assert sorted(layer.get_config()) == ["dtype", "name", "rate", "seed"]   # and writes Keras's keys only
     keras2 = {"rate": 0.2, "noise_shape": None, "seed": None, "trainable": True, "name": "sd2", "dtype": "float32"}
     assert layers.SpatialDropout2D.from_config(keras2).rate == 0.2      # Keras 2 keeps Dropout's noise_shape
     with pytest.raises(ValueError, match="SpatialDropout1D .*noise_shape"):
