@@ -215,3 +215,92 @@ def test_split_dataset_halves_train_and_validate():
     assert sorted(h.history) == ["loss", "val_loss"]
     with pytest.raises(ValueError, match=r"batch\(32\)"):
         model.fit(train, verbose=0)
+
+
+# -- image_dataset_from_directory ------------------------------------------------------------
+
+@pytest.fixture
+def image_folder(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    colors = {"blue": (0, 0, 255), "red": (255, 0, 0)}
+    for name, color in colors.items():
+        for i in range(5 if name == "red" else 3):
+            sub = tmp_path / name / ("nested" if i == 0 else "")
+            sub.mkdir(parents=True, exist_ok=True)
+            size = (6, 4) if name == "red" else (8, 8)                   # (width, height)
+            Image.new("RGB", size, color).save(sub / f"img_{i}.{'png' if i % 2 else 'bmp'}")
+    (tmp_path / "red" / "notes.txt").write_text("not an image")
+    return tmp_path
+
+
+def test_image_dataset_classes_labels_and_shapes(image_folder, capsys):
+    ds = keras.utils.image_dataset_from_directory(image_folder, image_size=(4, 4), batch_size=3, seed=1)
+    assert "Found 8 files belonging to 2 classes." in capsys.readouterr().out
+    assert ds.class_names == ["blue", "red"] and len(ds) == 3 and len(ds.file_paths) == 8
+    images, labels = zip(*(ds[i] for i in range(len(ds))))
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    assert images.shape == (8, 4, 4, 3) and images.dtype == np.float32 and labels.dtype == np.int32
+    # every image is its class's colour: the labels travel with their files
+    np.testing.assert_allclose(images[labels == 0][..., 2], 255)
+    np.testing.assert_allclose(images[labels == 1][..., 0], 255)
+    assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1, 1, 1]
+    ordered = keras.utils.image_dataset_from_directory(image_folder, image_size=4, shuffle=False,
+                                                       verbose=False, batch_size=None)
+    assert [os.path.relpath(p, image_folder) for p in ordered.file_paths][:3] == [
+        os.path.join("blue", "img_1.png"), os.path.join("blue", "img_2.bmp"),
+        os.path.join("blue", "nested", "img_0.bmp")]
+    assert ordered[0][0].shape == (4, 4, 3) and int(ordered[0][1]) == 0
+
+
+def test_image_dataset_label_modes_colour_modes_and_layout(image_folder):
+    kw = dict(image_size=(2, 3), shuffle=False, verbose=False, batch_size=8)
+    x, y = keras.utils.image_dataset_from_directory(image_folder, label_mode="categorical", **kw)[0]
+    assert y.shape == (8, 2) and y.dtype == np.float32 and y.sum(axis=1).tolist() == [1] * 8
+    x, y = keras.utils.image_dataset_from_directory(image_folder, label_mode="binary", **kw)[0]
+    assert y.shape == (8, 1) and y[:, 0].tolist() == [0] * 3 + [1] * 5
+    x = keras.utils.image_dataset_from_directory(image_folder, label_mode=None, color_mode="grayscale", **kw)[0]
+    assert x.shape == (8, 2, 3, 1)
+    x, _ = keras.utils.image_dataset_from_directory(image_folder, color_mode="rgba",
+                                                    data_format="channels_first", **kw)[0]
+    assert x.shape == (8, 4, 2, 3) and np.all(x[:, 3] == 255)
+    x, y = keras.utils.image_dataset_from_directory(image_folder, class_names=["red"], **kw)[0]
+    assert len(x) == 5 and y.tolist() == [0] * 5
+
+
+def test_image_dataset_validation_split_is_disjoint(image_folder):
+    kw = dict(image_size=4, validation_split=0.25, seed=3, verbose=False)
+    train, val = keras.utils.image_dataset_from_directory(image_folder, subset="both", **kw)
+    assert len(train.file_paths) == 6 and len(val.file_paths) == 2
+    assert sorted(train.file_paths + val.file_paths) == sorted(
+        keras.utils.image_dataset_from_directory(image_folder, image_size=4, verbose=False).file_paths)
+    assert keras.utils.image_dataset_from_directory(image_folder, subset="validation", **kw).file_paths == val.file_paths
+    with pytest.raises(ValueError, match="seed"):
+        keras.utils.image_dataset_from_directory(image_folder, validation_split=0.2, subset="training")
+    with pytest.raises(ValueError, match="together"):
+        keras.utils.image_dataset_from_directory(image_folder, validation_split=0.2, seed=1)
+    with pytest.raises(ValueError, match="2 classes"):
+        keras.utils.image_dataset_from_directory(image_folder, label_mode="binary", class_names=["red"])
+
+
+def test_image_resize_follows_tensorflow_conventions():
+    from kerasette.utils.image_dataset import _fit_aspect, _resize
+    row = np.array([[[0.0], [1.0]]], dtype="float32")                     # 1 x 2
+    np.testing.assert_allclose(_resize(row, (1, 4), "bilinear")[0, :, 0], [0, 0.25, 0.75, 1])
+    np.testing.assert_allclose(_resize(row, (1, 4), "nearest")[0, :, 0], [0, 0, 1, 1])
+    img = np.arange(16, dtype="float32").reshape(4, 4, 1)
+    np.testing.assert_allclose(_resize(img, (2, 2), "bilinear")[..., 0], [[2.5, 4.5], [10.5, 12.5]])
+    wide = np.ones((2, 6, 1), "float32")
+    assert _fit_aspect(wide, (2, 2), crop=True, pad=False).shape == (2, 2, 1)
+    padded = _fit_aspect(wide, (2, 2), crop=False, pad=True)
+    assert padded.shape == (6, 6, 1) and padded[2:4].min() == 1 and padded[:2].max() == 0
+
+
+def test_image_dataset_trains_a_convnet(image_folder):
+    ds = keras.utils.image_dataset_from_directory(image_folder, image_size=(8, 8), batch_size=4, seed=0,
+                                                  verbose=False)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit(ds, epochs=2, verbose=0)
+    assert len(h.history["accuracy"]) == 2
