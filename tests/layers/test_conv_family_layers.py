@@ -354,3 +354,19 @@ def test_keras2_configs_with_groups_1_load_and_other_groups_are_refused():
     with pytest.raises(ValueError, match=r"SeparableConv2D 'g': groups=4 is not supported") as e:
         layers.SeparableConv2D(2, 3, groups=4, name="g")
     assert "\n" not in str(e.value)
+
+
+def test_unknown_spatial_sizes_and_keras_auto_names():
+    inputs = keras.Input((None, None, 3))
+    a = layers.Conv2DTranspose(4, 3, strides=2, padding="same")
+    b = layers.DepthwiseConv2D(3)
+    c = layers.SeparableConv2D(2, 3, strides=2)
+    out = c(b(a(inputs)))
+    assert out.shape == (None, None, None, 2)
+    model = keras.Model(inputs, out)
+    assert model.predict(_rand(2, 5, 6, 3), verbose=0).shape == (2, 3, 4, 2)
+    assert [a.name, b.name, c.name] == ["conv2d_transpose", "depthwise_conv2d", "separable_conv2d"]
+    seq = keras.Input((None, 3))
+    d, e, f = layers.Conv1DTranspose(3, 2, strides=2), layers.DepthwiseConv1D(2), layers.SeparableConv1D(2, 3)
+    assert f(e(d(seq))).shape == (None, None, 2)
+    assert [d.name, e.name, f.name] == ["conv1d_transpose", "depthwise_conv1d", "separable_conv1d"]
