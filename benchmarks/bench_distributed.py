@@ -3,6 +3,8 @@
     python benchmarks/bench_distributed.py                  # 1 and 2 ranks, one epoch of 60000
     python benchmarks/bench_distributed.py --limit 4096     # a slice
     python benchmarks/bench_distributed.py --ranks 1 2 4    # more ranks (one core each, at least)
+    python benchmarks/bench_distributed.py --ranks 2 --bucket-mb 0.25 --compare-overlap
+                                                            # buckets started during backward or after
 
 For each rank count it runs this file under ``mpiexec -n N`` (one rank: a
 plain process, the ordinary loop) and reports, from rank 0:
@@ -51,7 +53,7 @@ def worker(args):
     """One rank: warm up a few steps, then time one epoch; rank 0 prints one JSON line."""
     sys.path.insert(0, ROOT)
     import kerasette as keras
-    strategy = keras.distribute.DataParallel()
+    strategy = keras.distribute.DataParallel(bucket_mb=args.bucket_mb, overlap=not args.no_overlap)
     keras.utils.set_random_seed(0)
     (x, y), _ = keras.datasets.mnist.load_data()
     n = args.limit or len(x)
@@ -85,7 +87,9 @@ def worker(args):
             "seconds": seconds, "samples_per_s": n / seconds, "params": params,
             "bytes_per_step": after["bytes_per_step"],
             "allreduce_s_per_step": (after["allreduce_seconds"] - before["allreduce_seconds"]) / steps,
-            "allreduce_alone_s": alone,
+            "allreduce_alone_s": alone, "overlap": not args.no_overlap, "buckets": after["buckets"],
+            "early_buckets_per_step": (after["buckets_started_in_backward"]
+                                       - before["buckets_started_in_backward"]) / steps,
             "step_s": seconds / steps, "loss": h.history["loss"][-1]}), flush=True)
 
 
@@ -97,8 +101,9 @@ def find_mpiexec():
     return candidate if os.path.exists(candidate) else None
 
 
-def run(ranks, args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--batch-size", str(args.batch_size)]
+def run(ranks, args, overlap=True):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--batch-size", str(args.batch_size),
+           "--bucket-mb", str(args.bucket_mb)] + (["--no-overlap"] if overlap is False else [])
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "OMPI_"))}
@@ -143,23 +148,33 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=None, help="use only this many training samples")
     p.add_argument("--batch-size", type=int, default=128, help="the global batch")
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--bucket-mb", type=float, default=4.0, help="the largest gradient bucket (MiB)")
+    p.add_argument("--no-overlap", action="store_true", help="one allreduce after backward")
+    p.add_argument("--compare-overlap", action="store_true",
+                   help="run each rank count > 1 with and without the overlap")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return worker(args)
-    results = [run(r, args) for r in args.ranks]
+    results = []
+    for r in args.ranks:
+        results.append(run(r, args, overlap=not args.no_overlap))
+        if args.compare_overlap and r > 1:
+            results.append(run(r, args, overlap=False))
     print(f"MNIST CNN, global batch {args.batch_size}, {results[0]['samples']} samples, "
           f"{results[0]['params']} trainable weights, {os.cpu_count()} cores on this machine")
     print("allreduce ms: time a step waits in the gradient allreduce (the transfer and any wait for "
           "the slower rank); alone: the same buckets reduced back to back with every rank there")
-    print(f"{'ranks':>5} {'samples/s':>10} {'speed-up':>9} {'step ms':>8} {'allreduce ms':>13} "
-          f"{'alone ms':>9} {'compute ms':>11} {'bytes/step':>11}")
+    print(f"{'ranks':>5} {'overlap':>8} {'samples/s':>10} {'speed-up':>9} {'step ms':>8} {'allreduce ms':>13} "
+          f"{'alone ms':>9} {'compute ms':>11} {'bytes/step':>11} {'buckets':>8} {'early':>6}")
     base = results[0]["samples_per_s"]
     for r in results:
         comm = r["allreduce_s_per_step"]
-        print(f"{r['ranks']:>5} {r['samples_per_s']:>10.0f} {r['samples_per_s'] / base:>9.2f} "
+        print(f"{r['ranks']:>5} {str(r['overlap'] and r['ranks'] > 1):>8} {r['samples_per_s']:>10.0f} "
+              f"{r['samples_per_s'] / base:>9.2f} "
               f"{r['step_s'] * 1e3:>8.1f} {comm * 1e3:>13.2f} {r['allreduce_alone_s'] * 1e3:>9.2f} "
-              f"{(r['step_s'] - comm) * 1e3:>11.1f} {r['bytes_per_step']:>11d}")
+              f"{(r['step_s'] - comm) * 1e3:>11.1f} {r['bytes_per_step']:>11d} {r['buckets']:>8d} "
+              f"{r['early_buckets_per_step']:>6.1f}")
     one = results[0]
     per_sample = one["step_s"] / one["batch"]        # one rank, measured here
     grad_bytes = 4 * one["params"]

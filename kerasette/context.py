@@ -43,6 +43,8 @@ class Context(threading.local):
     - ``custom_objects``: the names made resolvable by ``custom_object_scope`` (a dict).
     - ``safe_mode``: None, or the ``safe_mode`` of the deserialization in progress.
     - ``check_numerics``: every op's output is checked for NaN / inf (debug mode).
+    - ``grad_ready_hook``: None, or a callback ``backward`` calls with each leaf whose
+      gradient is final (``autograd.on_grad_ready``).
     - ``weight_budget``: None, or a one-item list holding the bytes of weights that layers may
       still create (set while a model is rebuilt from a file: a config cannot ask for more
       weights than the file can hold).
@@ -57,6 +59,7 @@ class Context(threading.local):
         self.safe_mode = None
         self.check_numerics = _DEFAULTS["check_numerics"]
         self.weight_budget = None
+        self.grad_ready_hook = None
 
 
 _CONTEXT = Context()

@@ -9,12 +9,18 @@ freed once used, unless ``retain_graph=True``; walking a freed node again is
 an error, never a silent stop. Intermediate gradients are dropped as soon as
 they have been passed on; only leaves that require grad (weights, or inputs
 the user marked) keep their ``.grad``.
+
+``on_grad_ready(callback)`` lets a caller act on each leaf as soon as its
+gradient is final (its last consumer has run), while the rest of the backward
+pass continues: data-parallel training starts a bucket's allreduce there.
 """
+import contextlib
+
 from .. import context
 from .function import check_finite
 from .tensor import Tensor
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "on_grad_ready"]
 
 
 def backward(loss, grad=None, retain_graph=False, create_graph=False):
@@ -49,16 +55,33 @@ def backward(loss, grad=None, retain_graph=False, create_graph=False):
     if root is None:                      # a leaf: d(loss)/d(loss)
         loss.grad = grad if loss.grad is None else loss.grad + grad
         return
-    numerics = context.current().check_numerics
+    ctx = context.current()
+    numerics, ready = ctx.check_numerics, ctx.grad_ready_hook
     order = _node_order(root)
+    last_uses = _last_uses(order) if ready is not None else {}
     pending = {id(root): _slots(root)}
     pending[id(root)][loss.output_index] = grad
-    for fn in reversed(order):
+    for step, fn in enumerate(reversed(order)):
         grads = pending.pop(id(fn), None)
         if grads is not None and any(g is not None for g in grads):
             _propagate(fn, grads, pending, numerics)
         if not retain_graph:
             fn.release()
+        for leaf in last_uses.get(step, ()):
+            ready(leaf)
+
+
+@contextlib.contextmanager
+def on_grad_ready(callback):
+    """Within the block, every ``backward`` on this thread calls ``callback(leaf)`` once per
+    leaf that requires grad, as soon as no later node can add to ``leaf.grad`` (which may be
+    None if no gradient reached it). Without a callback the walk costs nothing extra."""
+    ctx = context.current()
+    saved, ctx.grad_ready_hook = ctx.grad_ready_hook, callback
+    try:
+        yield
+    finally:
+        ctx.grad_ready_hook = saved
 
 
 def grad(loss, variables, retain_graph=False):
@@ -94,6 +117,20 @@ def _propagate(fn, grads, pending, numerics):
             slots = pending[id(node)] = _slots(node)
         k = x.output_index
         slots[k] = gx if slots[k] is None else slots[k] + gx
+
+
+def _last_uses(order):
+    """{step of the walk: [leaves whose last consumer runs at that step]} (steps count
+    over ``reversed(order)``, the order ``backward`` visits the nodes)."""
+    last = {}
+    for step, fn in enumerate(reversed(order)):
+        for x, needed in zip(fn.inputs, fn.needs_grad):
+            if needed and isinstance(x, Tensor) and x.node is None:
+                last[id(x)] = (step, x)
+    by_step = {}
+    for step, leaf in last.values():
+        by_step.setdefault(step, []).append(leaf)
+    return by_step
 
 
 def _slots(fn):

@@ -67,22 +67,33 @@ class Buckets:
 
     def pack(self, grads, scale):
         """Write ``scale * grad`` of each weight into its place (zeros where grad is None)."""
-        flags = self.buffers[-1][self.flag_offset:]
         for i, g in enumerate(grads):
-            b, off = self.places[i]
-            dst = self.buffers[b][off:off + self.sizes[i]]
-            if g is None:
-                dst[...] = 0
-                flags[i] = 0
-                continue
-            g = getattr(g, "value", g)
-            if tuple(g.shape) != self.shapes[i]:
-                raise ValueError(f"gradient {i} has shape {tuple(g.shape)}, expected the weight's "
-                                 f"shape {self.shapes[i]}")
-            dst[...] = g.reshape(-1)
-            if scale != 1.0:
-                dst *= scale
-            flags[i] = 1
+            self.pack_one(i, g, scale)
+
+    def pack_one(self, i, g, scale):
+        """Write ``scale * g`` into weight ``i``'s place and set its presence flag."""
+        flags = self.buffers[-1][self.flag_offset:]
+        b, off = self.places[i]
+        dst = self.buffers[b][off:off + self.sizes[i]]
+        if g is None:
+            dst[...] = 0
+            flags[i] = 0
+            return
+        g = getattr(g, "value", g)
+        if tuple(g.shape) != self.shapes[i]:
+            raise ValueError(f"gradient {i} has shape {tuple(g.shape)}, expected the weight's "
+                             f"shape {self.shapes[i]}")
+        dst[...] = g.reshape(-1)
+        if scale != 1.0:
+            dst *= scale
+        flags[i] = 1
+
+    def weights_per_bucket(self):
+        """How many weights each bucket holds (the last also holds every presence flag)."""
+        counts = [0] * len(self.buffers)
+        for b, _ in self.places:
+            counts[b] += 1
+        return counts
 
     def unpack(self):
         """The summed gradients: views into the buckets in each weight's shape and dtype,

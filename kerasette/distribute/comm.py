@@ -137,10 +137,30 @@ class MPICommunicator:
     # -- array collectives (in place) ----------------------------------------------------
     def allreduce(self, buffers, what="allreduce"):
         """Sum each array of ``buffers`` over the ranks, in place; returns seconds waited."""
+        return self.finish_allreduce(self.start_allreduce(buffers, what=what))
+
+    def start_allreduce(self, buffers, pending=None, what="allreduce"):
+        """Start summing ``buffers`` in place without waiting; returns the pending collective,
+        to which later calls may add buffers (``pending=``) before ``finish_allreduce``. Every
+        rank must add the same buffers in the same order."""
         MPI = self.MPI
-        staged = [self._host(b) for b in buffers]
-        t = self._run(what, lambda: [self.comm.Iallreduce(MPI.IN_PLACE, h, op=MPI.SUM) for h in staged])
-        for b, h in zip(buffers, staged):
+        if pending is None:
+            pending = PendingAllreduce(what, self.arrive(what))
+        for b in buffers:
+            h = self._host(b)
+            pending.pairs.append((b, h))
+            pending.requests.append(self.comm.Iallreduce(MPI.IN_PLACE, h, op=MPI.SUM))
+        return pending
+
+    def progress(self, pending):
+        """Let MPI move the pending collective along (MPICH progresses only inside MPI calls)."""
+        self.MPI.Request.Testall(pending.requests)
+
+    def finish_allreduce(self, pending):
+        """Wait (bounded by the timeout) until the pending collective is complete; returns the
+        seconds waited."""
+        t = self._wait(pending.requests, pending.what, pending.seq)
+        for b, h in pending.pairs:
             if h is not b:
                 b.set(h) if hasattr(b, "set") else b.__setitem__(Ellipsis, h)
         return t
@@ -188,7 +208,10 @@ class MPICommunicator:
         """Enter collective number ``seq``: post the arrival notice, start the requests,
         wait for them until the deadline. Returns the seconds spent waiting."""
         seq = self.arrive(what)
-        requests = start()
+        return self._wait(start(), what, seq)
+
+    def _wait(self, requests, what, seq):
+        """Wait for ``requests`` of collective ``seq`` until the deadline, watching for faults."""
         t0 = time.perf_counter()
         deadline = None if self.timeout is None else t0 + self.timeout
         spins = 0
@@ -259,6 +282,15 @@ class MPICommunicator:
     def _fault_text(self):
         text = bytes(self._fault_buf).rstrip(b"\0").decode(errors="replace")
         return f"{text} (seen from rank {self.rank})"
+
+
+class PendingAllreduce:
+    """An allreduce started by ``start_allreduce``: collective ``seq``, its requests and the
+    (buffer, staged host copy) pairs written back when it finishes."""
+
+    def __init__(self, what, seq):
+        self.what, self.seq = what, seq
+        self.requests, self.pairs = [], []
 
 
 def _ranks(ranks):

@@ -164,3 +164,43 @@ def test_an_op_meant_to_mix_precisions_says_so():
 
     out = ScaleBy()(Tensor(np.ones(2, "float32")), np.full(2, 2.0))
     assert out.dtype == np.float32 and out.numpy().tolist() == [2.0, 2.0]
+
+
+# ---- on_grad_ready: each leaf once, as soon as its gradient is final ----------------------------
+
+def test_on_grad_ready_sees_each_leaf_once_with_its_final_gradient():
+    from kerasette.autograd import on_grad_ready
+    rng = np.random.default_rng(3)
+    w1, w2, w3 = (Tensor(rng.standard_normal((4, 4)), requires_grad=True) for _ in range(3))
+    x = Tensor(rng.standard_normal((2, 4)))
+    unused = Tensor(np.ones(3), requires_grad=True)
+
+    def loss():
+        h = ops.tanh(ops.matmul(x, w1))
+        h = ops.matmul(h, w2) + ops.matmul(h, w1)               # w1 used twice: early and late
+        return ops.sum(ops.square(ops.matmul(h, w3)))
+
+    seen = []
+    with on_grad_ready(lambda leaf: seen.append((leaf, leaf.grad.copy()))):
+        backward(loss())
+    assert [id(t) for t, _ in seen] == [id(w3), id(w2), id(w1)]   # backprop order; x needs none
+    for leaf, at_ready in seen:
+        np.testing.assert_array_equal(at_ready, leaf.grad)        # nothing added afterwards
+    assert unused.grad is None
+    for t in (w1, w2, w3):
+        t.grad = None
+    backward(loss())                                              # outside the block: no calls
+    assert len(seen) == 3
+
+
+def test_on_grad_ready_is_per_thread_and_restored():
+    import threading
+    from kerasette import context
+    from kerasette.autograd import on_grad_ready
+    w = Tensor(np.ones(3), requires_grad=True)
+    other = []
+    with on_grad_ready(other.append):
+        t = threading.Thread(target=lambda: backward(ops.sum(w * 2.0)))
+        t.start()
+        t.join()
+    assert other == [] and context.current().grad_ready_hook is None

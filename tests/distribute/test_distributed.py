@@ -124,9 +124,18 @@ def test_two_ranks_on_the_gpu_standin_match_one_process_on_numpy(runs):
     assert sorted(one) == sorted(dev)
     for k in one:
         if "ranks_weight_diff" not in k and "samples_seen" not in k and k != "rng_draws" \
-                and not k.startswith("fresh/"):
+                and not k.startswith(("fresh/", "stats/")):
             np.testing.assert_allclose(dev[k], one[k], rtol=0, atol=1e-5, err_msg=k)
     assert dev["custom/samples_seen"].tolist() == [20, 20]
+
+
+@needs_mpi
+def test_buckets_start_during_backward_and_change_nothing(runs):
+    """With 256-byte buckets, most bucket allreduces start while backprop is still running (the
+    weights above match one process to 1e-5: see the tests before); one process never does."""
+    two = runs["two"]
+    assert two["stats/buckets_started_in_backward"] >= two["stats/steps"] > 0
+    assert runs["one"]["stats/buckets_started_in_backward"] == 0
 
 
 @needs_mpi
