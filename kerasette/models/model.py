@@ -857,7 +857,10 @@ class Model(Layer):
     def from_config(cls, config, custom_objects=None, safe_mode=None):
         if "layers" in config and "input_layers" in config:
             from .functional import Functional
-            return Functional.from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+            # a subclass saved as a functional model comes back as that subclass (as Keras 3)
+            target = Functional if cls is Model else _functional_variant(cls)
+            return Functional.from_config.__func__(target, config, custom_objects=custom_objects,
+                                                   safe_mode=safe_mode)
         return cls(**config)
 
 

@@ -210,3 +210,60 @@ def test_custom_train_step_with_sample_weight_and_generator_data():
 
     h = model.fit(batches(), steps_per_epoch=4, epochs=3, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+def test_functional_subclass_saves_and_loads_as_itself(tmp_path):
+    inputs = keras.Input((4,))
+    model = CustomModel(inputs, layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = data()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", custom_objects={"CustomModel": CustomModel})
+    assert isinstance(loaded, CustomModel) and isinstance(loaded, keras.models.Functional)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    h = loaded.fit(x, y, epochs=1, verbose=0)                   # its own train_step again
+    assert "loss" in h.history
+
+
+def test_compile_override_with_two_optimizers_as_in_the_gan_recipe():
+    class TwoPart(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first, self.second = layers.Dense(4), layers.Dense(1)
+            self.first_tracker = keras.metrics.Mean(name="first_loss")
+            self.second_tracker = keras.metrics.Mean(name="second_loss")
+
+        def compile(self, first_optimizer, second_optimizer):
+            super().compile()
+            self.first_optimizer, self.second_optimizer = first_optimizer, second_optimizer
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+        @property
+        def metrics(self):
+            return [self.first_tracker, self.second_tracker]
+
+        def step(self, x, y, part, optimizer, tracker):
+            loss = ops.mean((self(x, training=True) - y) ** 2)
+            self.zero_grad()
+            loss.backward()
+            optimizer.apply([v.grad for v in part.trainable_weights], part.trainable_weights)
+            tracker.update_state(loss)
+
+        def train_step(self, data):
+            x, y = data
+            self.step(x, y, self.first, self.first_optimizer, self.first_tracker)
+            self.step(x, y, self.second, self.second_optimizer, self.second_tracker)
+            return {m.name: m.result() for m in self.metrics}
+
+    model = TwoPart()
+    model.compile(keras.optimizers.SGD(0.01), keras.optimizers.Adam(0.01))
+    x, y = data()
+    model(x[:1])
+    before = [w.numpy().copy() for w in model.weights]
+    h = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert sorted(h.history) == ["first_loss", "second_loss"]
+    assert all(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
+    assert h.history["second_loss"][-1] < h.history["first_loss"][0]
