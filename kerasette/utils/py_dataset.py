@@ -126,17 +126,14 @@ class PyDataset:
 Sequence = PyDataset      # the Keras 2 name
 
 
-# Set in worker *processes* only (by the pool's initializer), never in the model's process:
-# each worker process receives the dataset once, not with every batch request.
-_process_dataset = [None]
-
-
+# Each worker process receives the dataset once (the pool's initializer keeps it on that
+# process's own ``current_process()`` object), not with every batch request.
 def _init_worker_process(dataset):
-    _process_dataset[0] = dataset
+    multiprocessing.current_process().kerasette_dataset = dataset
 
 
 def _process_getitem(index):
-    return _process_dataset[0][index]
+    return multiprocessing.current_process().kerasette_dataset[index]
 
 
 def ordered_batches(dataset, indices, workers, use_multiprocessing=False, max_queue_size=10):
