@@ -151,11 +151,30 @@ def sequential_model():
                              layers.Dense(3, activation=half_relu), layers.Dense(2)], name="seq_model")
 
 
+def catalogue_model():
+    """The reshaping, activation, regularization and preprocessing layers (random ones at
+    rate 0, so a training step is deterministic)."""
+    x = keras.Input((6, 8, 2), name="pic")
+    h = layers.Normalization()(layers.Rescaling(0.5, offset=0.1)(x))
+    h = layers.UpSampling2D((2, 1), interpolation="bilinear")(layers.Cropping2D(((1, 0), (0, 1)))(h))
+    h = layers.CenterCrop(4, 4)(layers.Resizing(6, 6)(h))
+    h = layers.PReLU(shared_axes=[1, 2])(layers.SpatialDropout2D(0.0)(h))
+    h = layers.Cropping1D((2, 2))(layers.ZeroPadding1D(1)(layers.Reshape((16, 2))(h)))
+    h = layers.Permute((2, 1))(layers.SpatialDropout1D(0.0)(layers.UpSampling1D(2)(h)))
+    h = layers.Dense(4)(layers.Flatten()(h))
+    h = layers.ELU()(layers.LeakyReLU()(layers.ReLU(max_value=3.0, negative_slope=0.1, threshold=0.1)(h)))
+    h = layers.GaussianDropout(0.0)(layers.GaussianNoise(0.0)(h))
+    h = layers.Identity()(layers.ActivityRegularization(l2=0.01)(h))
+    h = layers.Softmax(axis=1)(layers.RepeatVector(2)(h))
+    return keras.Model(x, layers.Dense(2)(layers.Flatten()(h)), name="catalogue")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
           "mixed": (mixed_model, lambda r, n: [r.normal(size=(n, 4)), r.normal(size=(n, 4))]),
-          "sequential": (sequential_model, lambda r, n: r.normal(size=(n, 4)))}
+          "sequential": (sequential_model, lambda r, n: r.normal(size=(n, 4))),
+          "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -166,6 +185,7 @@ OPTIMIZERS = {
         [1, 3], [0.02, 0.01, 0.005]), amsgrad=True),
     "sequential": lambda: keras.optimizers.Adagrad(keras.optimizers.schedules.ExponentialDecay(
         0.05, 2, 0.9, staircase=True)),
+    "catalogue": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
