@@ -169,12 +169,24 @@ def catalogue_model():
     return keras.Model(x, layers.Dense(2)(layers.Flatten()(h)), name="catalogue")
 
 
+def conv_family_model():
+    """The transposed, depthwise and separable convolutions, 2-D and 1-D."""
+    x = keras.Input((6, 6, 2), name="img")
+    h = layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, activation="relu")(x)
+    h = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2)(h)
+    h = layers.Conv2DTranspose(3, 3, strides=2, padding="same", activation="tanh")(h)
+    s = layers.Conv1DTranspose(2, 2, strides=2, output_padding=1)(layers.Reshape((36, 3))(h))
+    s = layers.SeparableConv1D(2, 3, strides=2)(layers.DepthwiseConv1D(3, depth_multiplier=2)(s))
+    return keras.Model(x, layers.Dense(2)(layers.GlobalAveragePooling1D()(s)), name="conv_family")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
           "mixed": (mixed_model, lambda r, n: [r.normal(size=(n, 4)), r.normal(size=(n, 4))]),
           "sequential": (sequential_model, lambda r, n: r.normal(size=(n, 4))),
-          "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2)))}
+          "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2))),
+          "conv_family": (conv_family_model, lambda r, n: r.normal(size=(n, 6, 6, 2)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -186,6 +198,7 @@ OPTIMIZERS = {
     "sequential": lambda: keras.optimizers.Adagrad(keras.optimizers.schedules.ExponentialDecay(
         0.05, 2, 0.9, staircase=True)),
     "catalogue": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "conv_family": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
