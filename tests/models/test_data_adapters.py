@@ -102,6 +102,7 @@ def test_pydataset_workers_read_ahead_in_a_bounded_queue():
 
 
 def test_pydataset_processes():
+    before = set(threading.enumerate())
     x, y = data()
     ref = make_model()
     ref.fit(Batches(x, y), epochs=1, shuffle=False, verbose=0)
@@ -110,6 +111,7 @@ def test_pydataset_processes():
     for a, b in zip(weights(ref), weights(model)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert model.predict(Batches(x, workers=2, use_multiprocessing=True), verbose=0).shape == (48, 1)
+    assert set(threading.enumerate()) <= before          # the pools' manager threads are gone too
 
 
 def test_pydataset_shuffle_reorders_batches_each_epoch():
@@ -337,9 +339,11 @@ def test_torch_dataloader_without_kerasette_importing_torch():
 
 
 def test_no_thread_left_behind_after_everything():
+    before = set(threading.enumerate())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         x, y = data()
         make_model().fit(Batches(x, y, workers=4), epochs=2, verbose=0,
                          validation_data=Batches(x, y, workers=2))
-    assert not data_threads()
+        make_model().fit(Batches(x, y, workers=2, use_multiprocessing=True), epochs=1, verbose=0)
+    assert not data_threads() and set(threading.enumerate()) <= before
