@@ -6,6 +6,7 @@ optimizer cost is a handful of passes over the parameters. State is kept
 per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Optimizer:
         clipnorm (float | None): clip each gradient to this L2 norm.
         clipvalue (float | None): clip each gradient's entries to ``[-clipvalue, clipvalue]``.
         global_clipnorm (float | None): scale all gradients together so that their joint L2
-            norm is at most this.
+            norm is at most this. At most one of the three may be set (as in Keras).
         weight_decay (float | None): decoupled decay ``w -= lr * weight_decay * w`` before each
             step (default None: off).
         **kwargs: Keras 2's ``lr`` and options kerasette does not implement (EMA, loss scaling)
@@ -37,9 +38,11 @@ class Optimizer:
     def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, weight_decay=None, **kwargs):
         _check_extra_arguments(type(self).__name__, kwargs)
+        _check_clipping(type(self).__name__, clipnorm, clipvalue, global_clipnorm)
         self.name = name or type(self).__name__.lower()
         self._learning_rate = learning_rate
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (v or None for v in (clipnorm, clipvalue,
+                                                                                  global_clipnorm))
         self.weight_decay = weight_decay
         self.iterations = 0
         self.slots = {}            # slot name -> list of arrays, one per weight
@@ -150,11 +153,9 @@ class Optimizer:
             grads = [None if g is None else backend.get_array_module(g).clip(g, -self.clipvalue, self.clipvalue)
                      for g in grads]
         if self.clipnorm is not None:
-            grads = [None if g is None else _scale_to_norm(g, self.clipnorm) for g in grads]
+            grads = [None if g is None else _scale_to_norm([g], self.clipnorm)[0] for g in grads]
         if self.global_clipnorm is not None:
-            total = math.sqrt(sum(float((g * g).sum()) for g in grads if g is not None))
-            if total > self.global_clipnorm:
-                grads = [None if g is None else g * (self.global_clipnorm / total) for g in grads]
+            grads = _scale_to_norm(grads, self.global_clipnorm)
         return grads
 
     @property
@@ -412,10 +413,29 @@ def _check_extra_arguments(cls_name, kwargs):
         raise NotImplementedError(f"{cls_name}: {used} not supported by kerasette yet")
 
 
-def _scale_to_norm(g, max_norm):
-    xp = backend.get_array_module(g)
-    n = float(xp.sqrt((g * g).sum()))
-    return g * (max_norm / n) if n > max_norm else g
+def _check_clipping(cls_name, clipnorm, clipvalue, global_clipnorm):
+    """Keras's rules: each a number >= 0 or None (0 clips nothing), at most one of them given."""
+    given = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+    for key, value in given.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not value >= 0):
+            raise ValueError(f"{cls_name}: {key} must be a positive number or None, got {value!r}")
+    used = [k for k, v in given.items() if v is not None]
+    if len(used) > 1:
+        raise ValueError(f"{cls_name}: only one of clipnorm, clipvalue and global_clipnorm can be set, "
+                         f"got {', '.join(f'{k}={given[k]!r}' for k in used)}")
+
+
+def _scale_to_norm(grads, max_norm):
+    """``grads`` times ``max_norm / max(norm, max_norm)``, the norm taken over all of them
+    (Keras's clip_by_norm). Computed where the arrays are: no device-to-host sync per step."""
+    present = [g for g in grads if g is not None]
+    if not present:
+        return grads
+    xp = backend.get_array_module(present[0])
+    norm = xp.sqrt(sum((g * g).sum() for g in present))
+    factor = max_norm / xp.maximum(norm, max_norm)
+    return [None if g is None else g * factor.astype(g.dtype) for g in grads]
 
 
 def _init_args(cls):

@@ -75,7 +75,12 @@ def backward(loss, grad=None, retain_graph=False, create_graph=False):
 def on_grad_ready(callback):
     """Within the block, every ``backward`` on this thread calls ``callback(leaf)`` once per
     leaf that requires grad, as soon as no later node can add to ``leaf.grad`` (which may be
-    None if no gradient reached it). Without a callback the walk costs nothing extra."""
+    None if no gradient reached it). Without a callback the walk costs nothing extra.
+
+    Args:
+        callback (callable): ``callback(leaf)``, called with each leaf Tensor in the order
+            backprop finishes them (data-parallel training starts a bucket's allreduce here).
+    """
     ctx = context.current()
     saved, ctx.grad_ready_hook = ctx.grad_ready_hook, callback
     try:

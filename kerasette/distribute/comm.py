@@ -142,7 +142,15 @@ class MPICommunicator:
     def start_allreduce(self, buffers, pending=None, what="allreduce"):
         """Start summing ``buffers`` in place without waiting; returns the pending collective,
         to which later calls may add buffers (``pending=``) before ``finish_allreduce``. Every
-        rank must add the same buffers in the same order."""
+        rank must add the same buffers in the same order.
+
+        Args:
+            buffers (list[array]): float32 arrays (NumPy, or CuPy staged through the host when
+                MPI is not CUDA-aware), summed in place.
+            pending (PendingAllreduce | None): a collective started earlier to add them to;
+                None enters a new collective (one arrival notice).
+            what (str): the collective's name in timeout errors.
+        """
         MPI = self.MPI
         if pending is None:
             pending = PendingAllreduce(what, self.arrive(what))
@@ -153,12 +161,20 @@ class MPICommunicator:
         return pending
 
     def progress(self, pending):
-        """Let MPI move the pending collective along (MPICH progresses only inside MPI calls)."""
+        """Let MPI move the pending collective along (MPICH progresses only inside MPI calls).
+
+        Args:
+            pending (PendingAllreduce): from ``start_allreduce``.
+        """
         self.MPI.Request.Testall(pending.requests)
 
     def finish_allreduce(self, pending):
         """Wait (bounded by the timeout) until the pending collective is complete; returns the
-        seconds waited."""
+        seconds waited.
+
+        Args:
+            pending (PendingAllreduce): from ``start_allreduce``; its buffers hold the sums after.
+        """
         t = self._wait(pending.requests, pending.what, pending.seq)
         for b, h in pending.pairs:
             if h is not b:

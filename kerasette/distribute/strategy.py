@@ -238,7 +238,11 @@ class DataParallel:
         return buckets.unpack()
 
     def buckets_for(self, variables):
-        """The gradient buckets laid out for ``variables`` (kept while the layout holds)."""
+        """The gradient buckets laid out for ``variables`` (kept while the layout holds).
+
+        Args:
+            variables (list[Variable]): the weights, in the optimizer's order.
+        """
         xp = backend.get_array_module(variables[0].value) if variables else np
         if self._buckets is None or self._buckets.key() != _layout_key(variables):
             self._buckets = Buckets(variables, self.bucket_bytes, xp=xp)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers
-from ..ops.embedding import embedding_lookup
+from ..ops.embedding import ids_out_of_range, lookup_checked
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
 
@@ -69,8 +69,8 @@ class Embedding(Layer):
 
     def __call__(self, *args, **kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
-        if not getattr(inputs, "_keras_symbolic", False) and inputs is not None:
-            self._ids(inputs)           # bad ids fail before the weights are made
+        if not self.built and not getattr(inputs, "_keras_symbolic", False) and inputs is not None:
+            self._ids(inputs)           # bad ids fail before the weights are made (call checks later)
         return super().__call__(*args, **kwargs)
 
     def _ids(self, inputs):
@@ -82,16 +82,15 @@ class Embedding(Layer):
             ids = ids.astype("int32")           # Keras casts float ids
         elif ids.dtype.kind not in "iu":
             raise ValueError(f"Embedding '{self.name}': expected integer ids, got dtype {ids.dtype}")
-        if ids.size:
-            lo, hi = int(ids.min()), int(ids.max())
-            if lo < 0 or hi >= self.input_dim:
-                raise ValueError(f"Embedding '{self.name}': ids must be in [0, {self.input_dim}) "
-                                 f"(input_dim={self.input_dim}), got values in [{lo}, {hi}] "
-                                 f"(input shape {shape_str(tuple(ids.shape))})")
+        bad = ids_out_of_range(ids, self.input_dim)      # on a device: one boolean read back
+        if bad is not None:
+            raise ValueError(f"Embedding '{self.name}': ids must be in [0, {self.input_dim}) "
+                             f"(input_dim={self.input_dim}), got values in [{bad[0]}, {bad[1]}] "
+                             f"(input shape {shape_str(tuple(ids.shape))})")
         return ids
 
     def call(self, inputs):
-        return embedding_lookup(self.embeddings, self._ids(inputs))
+        return lookup_checked(self.embeddings, self._ids(inputs))
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

@@ -23,6 +23,8 @@ times faster than ``add.at`` on large batches, accumulates in float64, and
 exists in CuPy 13 (which lacks ``ufunc.reduceat``), so one code path serves
 every device. The one-hot GEMM only pays off for tiny vocabularies.
 """
+import numpy as np
+
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -63,7 +65,6 @@ class EmbeddingLookup(Function):
 def _ids_array(ids, where):
     v = getattr(ids, "value", ids)
     if not backend.is_array(v):
-        import numpy as np
         v = np.asarray(v)
     if v.dtype.kind not in "iu":
         raise TypeError(f"{where}: indices must be integers, got dtype {v.dtype}")
@@ -87,13 +88,29 @@ def embedding_lookup(table, ids):
     n = tuple(getattr(table, "shape", ()))
     if len(n) < 1:
         raise ValueError(f"embedding_lookup: the table must have rank >= 1, got shape {n}")
-    if v.size:
+    bad = ids_out_of_range(v, n[0])
+    if bad is not None:
+        raise ValueError(f"embedding_lookup: indices must be in [0, {n[0]}) for a table of shape "
+                         f"{n}, got values in [{bad[0]}, {bad[1]}]")
+    return lookup_checked(table, v)
+
+
+def ids_out_of_range(v, n):
+    """None when every id of the integer array ``v`` lies in ``[0, n)``, else ``(min, max)``.
+    On a device this reads back one boolean per call (min and max only when it fails)."""
+    if not v.size:
+        return None
+    if isinstance(v, np.ndarray):
         lo, hi = int(v.min()), int(v.max())
-        if lo < 0 or hi >= n[0]:
-            raise ValueError(f"embedding_lookup: indices must be in [0, {n[0]}) for a table of shape "
-                             f"{n}, got values in [{lo}, {hi}]")
+        return (lo, hi) if lo < 0 or hi >= n else None
+    if not bool(((v < 0) | (v >= n)).any()):
+        return None
+    return int(v.min()), int(v.max())
+
+
+def lookup_checked(table, v):
+    """``embedding_lookup`` of ids already checked: ``v`` moved to the table's device."""
     if not isinstance(table, Tensor) and not backend.is_array(table):
-        import numpy as np
         table = np.asarray(table)
     if backend.is_array(getattr(table, "value", table)):
         dev = xpof(getattr(table, "value", table))

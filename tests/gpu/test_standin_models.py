@@ -105,8 +105,10 @@ def test_mlp_fit_matches_numpy():
     lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     lambda: optimizers.Adagrad(0.05), lambda: optimizers.AdamW(0.01),
     lambda: optimizers.Adam(0.01, amsgrad=True, clipnorm=1.0),
-    lambda: optimizers.Adam(0.01, global_clipnorm=0.5, clipvalue=0.1),
-], ids=["sgd_nesterov", "rmsprop_centered", "adagrad", "adamw", "adam_amsgrad_clip", "adam_globalclip"])
+    lambda: optimizers.Adam(0.01, global_clipnorm=0.5),
+    lambda: optimizers.Adam(0.01, clipvalue=0.1),
+], ids=["sgd_nesterov", "rmsprop_centered", "adagrad", "adamw", "adam_amsgrad_clip", "adam_globalclip",
+        "adam_clipvalue"])
 def test_optimizers_match_numpy(opt):
     x, y = _data(n=48)
     _compare(_mlp(), x, y, dict(optimizer=opt, loss="sparse_categorical_crossentropy"),
