@@ -183,6 +183,13 @@ def _kernel_samples(rng):
     arg = rng.integers(0, 4, (n, h // 2, w // 2, c)).astype("uint8")
     out.append(("max_pool_2x2_grad", [f(n, h // 2, w // 2, c), arg, x.shape], None))
     out.append(("col2im", [f(n * ho * wo, 9 * c), x.shape, (3, 3), (ho, wo)], None))
+    b, u = 16, 24                                     # lstm_step(_grad): with and without a mask
+    for keep in (None, rng.random(b) > 0.3):
+        out.append(("lstm_step", [f(b, 4 * u), f(b, 4 * u), f(b, u), f(b, u), keep,
+                                  f(b, u), f(b, u), f(b, u)], None))
+        gates = 1 / (1 + np.exp(-f(b, 4 * u)))
+        out.append(("lstm_step_grad", [gates, np.tanh(f(b, u)), f(b, u), f(b, u), f(b, u), f(b, u), keep,
+                                       f(b, 4 * u), f(b, u)], None))
     missing = set(__import__("kerasette.ops.kernels", fromlist=["KERNELS"]).KERNELS) - {o[0] for o in out}
     assert not missing, f"gpu_check: no sample arguments for kernels {sorted(missing)}"
     return out

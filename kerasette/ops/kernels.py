@@ -28,6 +28,12 @@ The kernels (name: what, arguments):
   over the whole padded input (no zero-fill pass, no atomics).
 * ``col2im``: the conv input gradient from the ``(N*Ho*Wo, kh*kw*C)`` column
   gradient: each input position gathers its taps (one pass, no atomics).
+* ``lstm_step``: one LSTM time step after the recurrent GEMM: adds ``rec`` to the
+  gate pre-activations, activates them in place (i, f, o sigmoid; g tanh), writes
+  ``c``, ``tanh(c)`` and ``h``, carries masked samples through (one launch instead
+  of about fifteen).
+* ``lstm_step_grad``: the same step backwards: every gate's pre-activation gradient,
+  the cell-state carry (in place) and the ``h`` gradient of masked samples.
 """
 import functools
 
@@ -448,3 +454,153 @@ def _col2im_reference(xp, dcols, x_shape, kernel_hw, out_hw, strides=(1, 1), dil
 
 
 Kernel("col2im", _COL2IM_SRC, _col2im_launch, _col2im_reference)
+
+
+# ---- LSTM step --------------------------------------------------------------------------------
+# One thread per (sample, unit): the four gates of a unit sit ``units`` apart in a row of
+# ``gates (batch, 4*units)``. ``keep`` is one byte per sample (read only when has_keep).
+
+_LSTM_SRC = _per_dtype(r"""
+__device__ inline T ks_sigmoid_SUF(T a) {
+  a = a < (T)-80 ? (T)-80 : (a > (T)80 ? (T)80 : a);
+  return (T)1 / ((T)1 + exp(-a));
+}
+extern "C" __global__ void lstm_step_SUF(T* gates, const T* rec, const T* c_prev, const T* h_prev,
+                                         const unsigned char* keep, long long has_keep, T* c, T* h,
+                                         T* tc, long long batch, long long units) {
+  KS_LOOP(k, batch * units) {
+    long long b = k / units, u = k % units;
+    T* g = gates + b * 4 * units;
+    const T* r = rec + b * 4 * units;
+    T gi = ks_sigmoid_SUF(g[u] + r[u]);
+    T gf = ks_sigmoid_SUF(g[units + u] + r[units + u]);
+    T gg = tanh(g[2 * units + u] + r[2 * units + u]);
+    T go = ks_sigmoid_SUF(g[3 * units + u] + r[3 * units + u]);
+    g[u] = gi; g[units + u] = gf; g[2 * units + u] = gg; g[3 * units + u] = go;
+    T cp = c_prev[k];
+    T cn = gf * cp + gi * gg;
+    T t = tanh(cn);
+    T hn = go * t;
+    if (has_keep && !keep[b]) { cn = cp; hn = h_prev[k]; }
+    c[k] = cn; tc[k] = t; h[k] = hn;
+  }
+}
+extern "C" __global__ void lstm_step_grad_SUF(const T* gates, const T* tc, const T* c_prev,
+                                              const T* g_out, const T* carry_h, T* carry_c,
+                                              const unsigned char* keep, long long has_keep,
+                                              T* d_pre, T* h_skip, long long batch, long long units) {
+  KS_LOOP(k, batch * units) {
+    long long b = k / units, u = k % units;
+    const T* g = gates + b * 4 * units;
+    T* d = d_pre + b * 4 * units;
+    T gi = g[u], gf = g[units + u], gg = g[2 * units + u], go = g[3 * units + u];
+    T t = tc[k];
+    T dh = g_out[k] + carry_h[k];
+    T dc = carry_c[k] + dh * go * ((T)1 - t * t);
+    T di = dc * gg * gi * ((T)1 - gi);
+    T df = dc * c_prev[k] * gf * ((T)1 - gf);
+    T dg = dc * gi * ((T)1 - gg * gg);
+    T dout = dh * t * go * ((T)1 - go);
+    if (has_keep && !keep[b]) {
+      di = (T)0; df = (T)0; dg = (T)0; dout = (T)0;
+      h_skip[k] = dh;                       /* the cell carry passes through unchanged */
+    } else {
+      carry_c[k] = dc * gf;
+      if (has_keep) h_skip[k] = (T)0;
+    }
+    d[u] = di; d[units + u] = df; d[2 * units + u] = dg; d[3 * units + u] = dout;
+  }
+}
+""")
+
+
+def _lstm_check(name, gates, units_arrays, keep):
+    """dtype, (batch, units), checked the same way on both paths."""
+    dtype = _float_dtype(name, gates, *units_arrays)
+    batch, units = units_arrays[0].shape
+    if tuple(gates.shape) != (batch, 4 * units) or any(tuple(a.shape) != (batch, units) for a in units_arrays):
+        raise ValueError(f"kernel {name}: expected gates (batch, 4*units) and (batch, units) states, got "
+                         f"{tuple(gates.shape)} and {[tuple(a.shape) for a in units_arrays]}")
+    if keep is not None and keep.size != batch:
+        raise ValueError(f"kernel {name}: keep must hold one flag per sample ({batch}), got shape "
+                         f"{tuple(keep.shape)}")
+    return dtype, batch, units
+
+
+def _keep_bytes(cp, keep, batch):
+    if keep is None:
+        return cp.zeros(1, dtype=cp.uint8), cp.int64(0)
+    return cp.ascontiguousarray(keep.reshape(batch)).astype(cp.uint8, copy=False), cp.int64(1)
+
+
+def _written(name, *arrays):
+    if not all(a.flags.c_contiguous for a in arrays):
+        raise ValueError(f"kernel {name}: the arrays written in place must be C-contiguous")
+
+
+def _lstm_step_launch(cp, gates, rec, c_prev, h_prev, keep, c, h, tc):
+    dtype, batch, units = _lstm_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep)
+    _written("lstm_step", gates, c, h, tc)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    c_prev, h_prev, rec = (cp.ascontiguousarray(a) for a in (c_prev, h_prev, rec))
+    _launch("lstm_step", f"lstm_step_{_SUFFIX[dtype]}", batch * units,
+            (gates, rec, c_prev, h_prev, keep, has_keep, c, h, tc, cp.int64(batch), cp.int64(units)))
+    return gates, c, h, tc
+
+
+def _lstm_step_reference(xp, gates, rec, c_prev, h_prev, keep, c, h, tc):
+    _lstm_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep)
+    units = c.shape[1]
+    gates += rec
+    gates[:, :2 * units] = 1 / (1 + xp.exp(-xp.clip(gates[:, :2 * units], -80, 80)))
+    gates[:, 2 * units:3 * units] = xp.tanh(gates[:, 2 * units:3 * units])
+    gates[:, 3 * units:] = 1 / (1 + xp.exp(-xp.clip(gates[:, 3 * units:], -80, 80)))
+    i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+    c[...] = f * c_prev + i * g
+    tc[...] = xp.tanh(c)
+    h[...] = o * tc
+    if keep is not None:
+        keep = keep.reshape(-1, 1)
+        c[...] = xp.where(keep, c, c_prev)
+        h[...] = xp.where(keep, h, h_prev)
+    return gates, c, h, tc
+
+
+def _lstm_step_grad_launch(cp, gates, tc, c_prev, g_out, carry_h, carry_c, keep, d_pre, h_skip):
+    dtype, batch, units = _lstm_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip),
+                                      keep)
+    if tuple(d_pre.shape) != tuple(gates.shape):
+        raise ValueError(f"kernel lstm_step_grad: d_pre must have the gates' shape {tuple(gates.shape)}")
+    _written("lstm_step_grad", carry_c, d_pre, h_skip)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    gates, tc, c_prev, g_out, carry_h = (cp.ascontiguousarray(a) for a in (gates, tc, c_prev, g_out, carry_h))
+    _launch("lstm_step_grad", f"lstm_step_grad_{_SUFFIX[dtype]}", batch * units,
+            (gates, tc, c_prev, g_out, carry_h, carry_c, keep, has_keep, d_pre, h_skip, cp.int64(batch),
+             cp.int64(units)))
+    return d_pre, carry_c, h_skip
+
+
+def _lstm_step_grad_reference(xp, gates, tc, c_prev, g_out, carry_h, carry_c, keep, d_pre, h_skip):
+    _lstm_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip), keep)
+    if tuple(d_pre.shape) != tuple(gates.shape):
+        raise ValueError(f"kernel lstm_step_grad: d_pre must have the gates' shape {tuple(gates.shape)}")
+    units = tc.shape[1]
+    i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+    dh = g_out + carry_h
+    dc = carry_c + dh * o * (1 - tc * tc)
+    d_pre[:, :units] = dc * g * i * (1 - i)
+    d_pre[:, units:2 * units] = dc * c_prev * f * (1 - f)
+    d_pre[:, 2 * units:3 * units] = dc * i * (1 - g * g)
+    d_pre[:, 3 * units:] = dh * tc * o * (1 - o)
+    if keep is None:
+        carry_c[...] = dc * f
+        return d_pre, carry_c, h_skip
+    keep = keep.reshape(-1, 1)
+    d_pre *= keep
+    carry_c[...] = xp.where(keep, dc * f, carry_c)
+    h_skip[...] = xp.where(keep, 0, dh)
+    return d_pre, carry_c, h_skip
+
+
+Kernel("lstm_step", _LSTM_SRC, _lstm_step_launch, _lstm_step_reference)
+Kernel("lstm_step_grad", _LSTM_SRC, _lstm_step_grad_launch, _lstm_step_grad_reference)

@@ -30,6 +30,7 @@ units)``, differentiable), ``recurrent_dropout_mask (batch, units)``
 Only activation tanh with recurrent_activation sigmoid runs fused.
 """
 from .. import backend, parallel
+from . import kernels
 from ..autograd.function import Function
 from .rnn import (_input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
                   full_batch_constants)
@@ -121,6 +122,7 @@ class LSTMFunction(Function):
         H = xp.empty((T, B, U), dtype=G.dtype)
         C = xp.empty((T, B, U), dtype=G.dtype)
         TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
+        fused = kernels.on_device(xp)
 
         def part(lo, hi):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
@@ -130,6 +132,11 @@ class LSTMFunction(Function):
             for t in range(T):
                 rec = step(h)
                 Gt = G[t, lo:hi]
+                if fused:                                 # one kernel for the whole step
+                    kernels.run("lstm_step", xp, Gt, rec, c, h, None if keep is None else keep[t, lo:hi],
+                                C[t, lo:hi], H[t, lo:hi], TC[t, lo:hi])
+                    h, c = H[t, lo:hi], C[t, lo:hi]
+                    continue
                 Gt += rec
                 _sigmoid(xp, Gt[:, :2 * U])
                 _tanh(xp, Gt[:, 2 * U:3 * U])
@@ -159,10 +166,15 @@ class LSTMFunction(Function):
         xp = backend.get_array_module(G)
         T, B, U = H.shape
         gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
-        # pre-activation derivatives of every gate, turned in place into dL/d(pre-activation)
-        dA = G * (1 - G)
-        dA[..., 2 * U:3 * U] = 1 - G[..., 2 * U:3 * U] ** 2
-        dTC = 1 - TC * TC
+        fused = kernels.on_device(xp)                 # one kernel per step (lstm_step_grad)
+        if fused:
+            dA = xp.empty_like(G)
+            h_skip = xp.empty((B, U), dtype=G.dtype) if keep is not None else None
+        else:
+            # pre-activation derivatives of every gate, turned in place into dL/d(pre-activation)
+            dA = G * (1 - G)
+            dA[..., 2 * U:3 * U] = 1 - G[..., 2 * U:3 * U] ** 2
+            dTC = 1 - TC * TC
         Cprev = _previous(xp, C, c0)
         skip = (~keep).astype(G.dtype) if keep is not None else None
         carry_h = xp.zeros((B, U), dtype=G.dtype)
@@ -177,6 +189,17 @@ class LSTMFunction(Function):
             dh = xp.empty((hi - lo, U), dtype=G.dtype)
             for t in range(T - 1, -1, -1):
                 Gt, dAt = G[t, lo:hi], dA[t, lo:hi]
+                if fused:
+                    skip_t = None if keep is None else h_skip[lo:hi]
+                    kernels.run("lstm_step_grad", xp, Gt, TC[t, lo:hi], Cprev[t, lo:hi], gt[t, lo:hi], ch, cc,
+                                None if keep is None else keep[t, lo:hi], dAt,
+                                skip_t if skip_t is not None else dh)
+                    xp.matmul(dAt, uT, out=ch)
+                    if rmask is not None:
+                        ch *= rmask[lo:hi]
+                    if skip_t is not None:
+                        ch += skip_t
+                    continue
                 i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
                 xp.add(gt[t, lo:hi], ch, out=dh)
                 dc = cc + dh * o * dTC[t, lo:hi]

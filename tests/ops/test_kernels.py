@@ -14,7 +14,7 @@ from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
 COVERED = {"bias_act", "act_grad", "adam_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
-           "col2im"}
+           "col2im", "lstm_step", "lstm_step_grad"}
 
 
 def test_every_kernel_has_a_test_row():
@@ -191,6 +191,34 @@ def test_conv_input_gradient_on_device_uses_col2im(calls, strides, padding, dila
     assert "col2im" in calls
     for a, d in zip(cpu, dev):
         np.testing.assert_allclose(d, a, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_lstm_on_device_runs_one_kernel_per_step(calls, masked, go_backwards):
+    B, T, F, U = 3, 5, 4, 6
+    x, w, u, b, h0, c0 = (RNG.standard_normal(s) * 0.5 for s in ((B, T, F), (F, 4 * U), (U, 4 * U), (4 * U,),
+                                                                 (B, U), (B, U)))
+    mask = np.array([[1, 1, 0, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], bool) if masked else None
+
+    def fn(*t):
+        m = None if mask is None else (standin.asarray(mask) if type(t[0].value) is standin.StandinArray else mask)
+        seq, c = ops.lstm(t[0], t[1], t[2], t[3], [t[4], t[5]], m, go_backwards)
+        return ops.concatenate([ops.reshape(seq, (B, -1)), c], axis=1)
+    cpu, dev = _both(fn, x, w, u, b, h0, c0)
+    assert calls.count("lstm_step") == T and calls.count("lstm_step_grad") == T
+    for a, d in zip(cpu, dev):
+        np.testing.assert_allclose(d, a, rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_step_kernels_check_their_arguments():
+    g, s = np.zeros((2, 8), "float32"), np.zeros((2, 2), "float32")
+    with pytest.raises(TypeError, match="lstm_step: expected float32 or float64 arrays of one dtype"):
+        kernels.run("lstm_step", np, g, g, s.astype("float64"), s, None, s, s, s)
+    with pytest.raises(ValueError, match=r"lstm_step: expected gates \(batch, 4\*units\)"):
+        kernels.run("lstm_step", np, g[:, :6], g[:, :6], s, s, None, s, s, s)
+    with pytest.raises(ValueError, match="keep must hold one flag per sample"):
+        kernels.run("lstm_step_grad", np, g, s, s, s, s, s, np.ones(3, bool), g, s)
 
 
 def test_adam_on_device_uses_its_kernel(calls):
