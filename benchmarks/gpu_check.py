@@ -190,6 +190,9 @@ def _kernel_samples(rng):
         gates = 1 / (1 + np.exp(-f(b, 4 * u)))
         out.append(("lstm_step_grad", [gates, np.tanh(f(b, u)), f(b, u), f(b, u), f(b, u), f(b, u), keep,
                                        f(b, 4 * u), f(b, u)], None))
+        out.append(("gru_step", [f(b, 3 * u), f(b, 3 * u), f(3 * u), f(b, u), keep, f(b, u), f(b, u)], None))
+        out.append(("gru_step_grad", [1 / (1 + np.exp(-f(b, 3 * u))), f(b, u), f(b, u), f(b, u), f(b, u), keep,
+                                      f(b, 3 * u), f(b, u)], None))
     missing = set(__import__("kerasette.ops.kernels", fromlist=["KERNELS"]).KERNELS) - {o[0] for o in out}
     assert not missing, f"gpu_check: no sample arguments for kernels {sorted(missing)}"
     return out

@@ -34,6 +34,9 @@ The kernels (name: what, arguments):
   of about fifteen).
 * ``lstm_step_grad``: the same step backwards: every gate's pre-activation gradient,
   the cell-state carry (in place) and the ``h`` gradient of masked samples.
+* ``gru_step`` / ``gru_step_grad``: the same for a GRU (``reset_after``) step: the
+  recurrent bias, the z / r / candidate gates and ``h`` in one launch; backwards the
+  recurrent and input-projection gradients and the direct ``h`` path.
 """
 import functools
 
@@ -604,3 +607,135 @@ def _lstm_step_grad_reference(xp, gates, tc, c_prev, g_out, carry_h, carry_c, ke
 
 Kernel("lstm_step", _LSTM_SRC, _lstm_step_launch, _lstm_step_reference)
 Kernel("lstm_step_grad", _LSTM_SRC, _lstm_step_grad_launch, _lstm_step_grad_reference)
+
+
+# ---- GRU step (reset_after) -----------------------------------------------------------------
+
+_GRU_SRC = _per_dtype(r"""
+__device__ inline T ks_sigmoid_SUF(T a) {
+  a = a < (T)-80 ? (T)-80 : (a > (T)80 ? (T)80 : a);
+  return (T)1 / ((T)1 + exp(-a));
+}
+extern "C" __global__ void gru_step_SUF(T* gates, const T* rec, const T* rbias, long long has_bias,
+                                        const T* h_prev, const unsigned char* keep, long long has_keep,
+                                        T* rh_out, T* h, long long batch, long long units) {
+  KS_LOOP(k, batch * units) {
+    long long b = k / units, u = k % units;
+    T* g = gates + b * 3 * units;
+    const T* r = rec + b * 3 * units;
+    T bz = has_bias ? rbias[u] : (T)0, br = has_bias ? rbias[units + u] : (T)0;
+    T bh = has_bias ? rbias[2 * units + u] : (T)0;
+    T z = ks_sigmoid_SUF(g[u] + r[u] + bz);
+    T rr = ks_sigmoid_SUF(g[units + u] + r[units + u] + br);
+    T rh = r[2 * units + u] + bh;
+    T hh = tanh(g[2 * units + u] + rr * rh);
+    g[u] = z; g[units + u] = rr; g[2 * units + u] = hh;
+    rh_out[k] = rh;
+    T hp = h_prev[k];
+    h[k] = (has_keep && !keep[b]) ? hp : z * (hp - hh) + hh;
+  }
+}
+extern "C" __global__ void gru_step_grad_SUF(T* gates, const T* rh, const T* h_prev, const T* g_out,
+                                             const T* carry, const unsigned char* keep, long long has_keep,
+                                             T* d_rec, T* direct, long long batch, long long units) {
+  KS_LOOP(k, batch * units) {
+    long long b = k / units, u = k % units;
+    T* g = gates + b * 3 * units;
+    T* d = d_rec + b * 3 * units;
+    T z = g[u], rr = g[units + u], hh = g[2 * units + u];
+    T dh = g_out[k] + carry[k];
+    T dah = dh * ((T)1 - z) * ((T)1 - hh * hh);
+    T dz = dh * (h_prev[k] - hh) * z * ((T)1 - z);
+    T dr = dah * rh[k] * rr * ((T)1 - rr);
+    T dhr = dah * rr;
+    if (has_keep && !keep[b]) {
+      dz = (T)0; dr = (T)0; dhr = (T)0; dah = (T)0;
+      direct[k] = dh;
+    } else {
+      direct[k] = dh * z;
+    }
+    d[u] = dz; d[units + u] = dr; d[2 * units + u] = dhr;
+    g[u] = dz; g[units + u] = dr; g[2 * units + u] = dah;
+  }
+}
+""")
+
+
+def _gru_check(name, gates, units_arrays, keep):
+    dtype = _float_dtype(name, gates, *units_arrays)
+    batch, units = units_arrays[0].shape
+    if tuple(gates.shape) != (batch, 3 * units) or any(tuple(a.shape) != (batch, units) for a in units_arrays):
+        raise ValueError(f"kernel {name}: expected gates (batch, 3*units) and (batch, units) states, got "
+                         f"{tuple(gates.shape)} and {[tuple(a.shape) for a in units_arrays]}")
+    if keep is not None and keep.size != batch:
+        raise ValueError(f"kernel {name}: keep must hold one flag per sample ({batch}), got shape "
+                         f"{tuple(keep.shape)}")
+    return dtype, batch, units
+
+
+def _gru_step_launch(cp, gates, rec, rbias, h_prev, keep, rh, h):
+    dtype, batch, units = _gru_check("gru_step", gates, (h_prev, rh, h), keep)
+    _float_dtype("gru_step", gates, rec, *(() if rbias is None else (rbias,)))
+    _written("gru_step", gates, rh, h)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    has_bias = cp.int64(rbias is not None)
+    rbias = cp.zeros(1, dtype=dtype) if rbias is None else cp.ascontiguousarray(rbias)
+    rec, h_prev = cp.ascontiguousarray(rec), cp.ascontiguousarray(h_prev)
+    _launch("gru_step", f"gru_step_{_SUFFIX[dtype]}", batch * units,
+            (gates, rec, rbias, has_bias, h_prev, keep, has_keep, rh, h, cp.int64(batch), cp.int64(units)))
+    return gates, rh, h
+
+
+def _gru_step_reference(xp, gates, rec, rbias, h_prev, keep, rh, h):
+    _gru_check("gru_step", gates, (h_prev, rh, h), keep)
+    _float_dtype("gru_step", gates, rec, *(() if rbias is None else (rbias,)))
+    units = h.shape[1]
+    if rbias is not None:
+        rec = rec + rbias
+    gates[:, :2 * units] = 1 / (1 + xp.exp(-xp.clip(gates[:, :2 * units] + rec[:, :2 * units], -80, 80)))
+    rh[...] = rec[:, 2 * units:]
+    gates[:, 2 * units:] = xp.tanh(gates[:, 2 * units:] + gates[:, units:2 * units] * rh)
+    z, hh = gates[:, :units], gates[:, 2 * units:]
+    h[...] = z * (h_prev - hh) + hh
+    if keep is not None:
+        h[...] = xp.where(keep.reshape(-1, 1), h, h_prev)
+    return gates, rh, h
+
+
+def _gru_step_grad_launch(cp, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
+    dtype, batch, units = _gru_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep)
+    if tuple(d_rec.shape) != tuple(gates.shape):
+        raise ValueError(f"kernel gru_step_grad: d_rec must have the gates' shape {tuple(gates.shape)}")
+    _written("gru_step_grad", gates, d_rec, direct)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    rh, h_prev, g_out, carry = (cp.ascontiguousarray(a) for a in (rh, h_prev, g_out, carry))
+    _launch("gru_step_grad", f"gru_step_grad_{_SUFFIX[dtype]}", batch * units,
+            (gates, rh, h_prev, g_out, carry, keep, has_keep, d_rec, direct, cp.int64(batch), cp.int64(units)))
+    return gates, d_rec, direct
+
+
+def _gru_step_grad_reference(xp, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
+    _gru_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep)
+    if tuple(d_rec.shape) != tuple(gates.shape):
+        raise ValueError(f"kernel gru_step_grad: d_rec must have the gates' shape {tuple(gates.shape)}")
+    units = rh.shape[1]
+    z, r, hh = (gates[:, k * units:(k + 1) * units] for k in range(3))
+    dh = g_out + carry
+    da_h = dh * (1 - z) * (1 - hh * hh)
+    d_rec[:, :units] = dh * (h_prev - hh) * z * (1 - z)
+    d_rec[:, units:2 * units] = da_h * rh * r * (1 - r)
+    d_rec[:, 2 * units:] = da_h * r
+    if keep is None:
+        direct[...] = dh * z
+    else:
+        keep = keep.reshape(-1, 1)
+        direct[...] = dh * xp.where(keep, z, 1)
+        d_rec *= keep
+        da_h *= keep
+    gates[:, :2 * units] = d_rec[:, :2 * units]
+    gates[:, 2 * units:] = da_h
+    return gates, d_rec, direct
+
+
+Kernel("gru_step", _GRU_SRC, _gru_step_launch, _gru_step_reference)
+Kernel("gru_step_grad", _GRU_SRC, _gru_step_grad_launch, _gru_step_grad_reference)

@@ -250,6 +250,7 @@ class GRUFunction(Function):
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
+        fused = kernels.on_device(xp)
 
         def part(lo, hi):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
@@ -257,6 +258,11 @@ class GRUFunction(Function):
             step = _recurrent_step(xp, u, rmask, lo, hi, G.dtype)
             for t in range(T):
                 rec = step(h)
+                if fused:                                 # one kernel for the whole step
+                    kernels.run("gru_step", xp, G[t, lo:hi], rec, None if b is None else b[1], h,
+                                None if keep is None else keep[t, lo:hi], RH[t, lo:hi], H[t, lo:hi])
+                    h = H[t, lo:hi]
+                    continue
                 if b is not None:
                     rec += b[1]
                 Gt, RHt, Ht = G[t, lo:hi], RH[t, lo:hi], H[t, lo:hi]
@@ -289,12 +295,22 @@ class GRUFunction(Function):
         carry = xp.zeros((B, U), dtype=G.dtype)
         uT = u.T
 
+        fused = kernels.on_device(xp)
+
         def part(lo, hi):
             # backpropagation through time for samples lo:hi (one thread's share)
             c = carry[lo:hi]
             dh = xp.empty((hi - lo, U), dtype=G.dtype)
             for t in range(T - 1, -1, -1):
                 Gt, dRt = G[t, lo:hi], dR[t, lo:hi]
+                if fused:                                 # dh is the direct path's buffer here
+                    kernels.run("gru_step_grad", xp, Gt, RH[t, lo:hi], Hprev[t, lo:hi], gt[t, lo:hi], c,
+                                None if keep is None else keep[t, lo:hi], dRt, dh)
+                    xp.matmul(dRt, uT, out=c)
+                    if rmask is not None:
+                        c *= rmask[lo:hi]
+                    c += dh
+                    continue
                 z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
                 xp.add(gt[t, lo:hi], c, out=dh)
                 da_h = dh * (1 - z) * (1 - hh * hh)

@@ -14,7 +14,7 @@ from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
 COVERED = {"bias_act", "act_grad", "adam_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
-           "col2im", "lstm_step", "lstm_step_grad"}
+           "col2im", "lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad"}
 
 
 def test_every_kernel_has_a_test_row():
@@ -207,6 +207,23 @@ def test_lstm_on_device_runs_one_kernel_per_step(calls, masked, go_backwards):
         return ops.concatenate([ops.reshape(seq, (B, -1)), c], axis=1)
     cpu, dev = _both(fn, x, w, u, b, h0, c0)
     assert calls.count("lstm_step") == T and calls.count("lstm_step_grad") == T
+    for a, d in zip(cpu, dev):
+        np.testing.assert_allclose(d, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_gru_on_device_runs_one_kernel_per_step(calls, masked, bias):
+    B, T, F, U = 3, 5, 4, 6
+    x, w, u, b, h0 = (RNG.standard_normal(s) * 0.5 for s in ((B, T, F), (F, 3 * U), (U, 3 * U), (2, 3 * U),
+                                                             (B, U)))
+    mask = np.array([[1, 1, 0, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], bool) if masked else None
+
+    def fn(x, w, u, h0, *b):
+        m = None if mask is None else (standin.asarray(mask) if type(x.value) is standin.StandinArray else mask)
+        return ops.gru(x, w, u, b[0] if b else None, [h0], m)
+    cpu, dev = _both(fn, x, w, u, h0, *([b] if bias else []))
+    assert calls.count("gru_step") == T and calls.count("gru_step_grad") == T
     for a, d in zip(cpu, dev):
         np.testing.assert_allclose(d, a, rtol=1e-10, atol=1e-12)
 
