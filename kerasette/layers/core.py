@@ -134,8 +134,8 @@ class Dropout(Layer):
             e.g. ``(batch, 1, features)`` drops the same features at every time step.
             Default None: one draw per element.
         seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
-            made with the same seed drop the same elements at each step; None draws the
-            seed from the generator ``keras.utils.set_random_seed`` seeds.
+            made with the same seed drop the same elements at each step; None draws from
+            the global generator, which ``keras.utils.set_random_seed`` restarts.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -158,7 +158,9 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
-        self.seed_generator = random.SeedGenerator(seed)
+        # a seed: the layer's own generator (same seed, same masks); None: the global one,
+        # which set_random_seed restarts (a model and its reloaded clone draw alike)
+        self.seed_generator = random.SeedGenerator(seed) if seed is not None else None
         self.supports_masking = True
 
     def call(self, inputs, training=None):

@@ -54,8 +54,8 @@ class SimpleRNNCell(Layer):
         recurrent_dropout (float): fraction of the previous state dropped, in ``[0, 1)``;
             default 0.
         seed (int | None): seed of the cell's ``keras.random.SeedGenerator`` (its dropout
-            masks): two cells made with the same seed draw the same masks; None draws the
-            seed from the generator ``keras.utils.set_random_seed`` seeds.
+            masks): two cells made with the same seed draw the same masks; None draws from
+            the global generator, which ``keras.utils.set_random_seed`` restarts.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Example:
@@ -92,7 +92,8 @@ class SimpleRNNCell(Layer):
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
-        self.seed_generator = random.SeedGenerator(seed)     # dropout masks, reproducible per layer
+        # dropout masks: a seed gives the cell its own generator; None draws from the global one
+        self.seed_generator = random.SeedGenerator(seed) if seed is not None else None
         self.state_size = self.units
         self.output_size = self.units
 
@@ -203,8 +204,8 @@ class SimpleRNN(Layer):
         zero_output_for_mask (bool): outputs at masked steps are zeros instead of the
             previous output (``Bidirectional`` turns it on for sequences); default False.
         seed (int | None): seed of the cell's ``keras.random.SeedGenerator``: two layers made
-            with the same seed draw the same dropout masks; None draws the seed from the
-            generator ``keras.utils.set_random_seed`` seeds.
+            with the same seed draw the same dropout masks; None draws from the global
+            generator, which ``keras.utils.set_random_seed`` restarts.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:

@@ -112,3 +112,7 @@ from .rnn import simple_rnn  # noqa: E402  (the SimpleRNN recurrence as one node
 from .embedding import embedding_lookup, take  # noqa: E402  (row lookup, scatter-add backward)
 from .normalization import batch_norm, layer_norm, batch_normalization, layer_normalization  # noqa: E402
 from .lstm_gru import lstm, gru  # noqa: E402  (the LSTM / GRU recurrences as one node each)
+# the rest of the keras.ops names (NumPy namespace, activations / losses as ops, attention,
+# FFTs, control flow); nn_api's ``take`` (any axis, axis=None flattens) replaces embedding's
+from .numpy_api import *  # noqa: E402,F401,F403
+from .nn_api import *  # noqa: E402,F401,F403

@@ -29,7 +29,8 @@ MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losse
            "kerasette.optimizers", "kerasette.schedules", "kerasette.initializers", "kerasette.activations",
            "kerasette.regularizers", "kerasette.constraints", "kerasette.callbacks", "kerasette.saving",
            "kerasette.datasets.mnist", "kerasette.utils", "kerasette.ops", "kerasette.backend",
-           "kerasette.config", "kerasette.parallel", "kerasette.autograd", "kerasette.distribute"]
+           "kerasette.config", "kerasette.parallel", "kerasette.autograd", "kerasette.distribute",
+           "kerasette.random"]
 
 _SECTION = re.compile(r"^(\s*)(Args|Arguments|Parameters|Call arguments)\s*:\s*$")
 _ENTRY = re.compile(r"^\s*\**([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")
@@ -129,7 +130,6 @@ PENDING = {
     "kerasette.Tensor.backward",
     "kerasette.Tensor.mean",
     "kerasette.Tensor.sum",
-    "kerasette.Variable.assign",
     "kerasette.activations.elu",
     "kerasette.activations.exponential",
     "kerasette.activations.hard_sigmoid",
@@ -206,10 +206,8 @@ PENDING = {
     "kerasette.losses.sparse_categorical_crossentropy",
     "kerasette.metrics.Accuracy",
     "kerasette.metrics.CategoricalAccuracy",
-    "kerasette.metrics.Mean",
     "kerasette.metrics.MeanAbsoluteError",
     "kerasette.metrics.MeanSquaredError",
-    "kerasette.metrics.Metric",
     "kerasette.metrics.SparseCategoricalAccuracy",
     "kerasette.models.Functional",
     "kerasette.models.Functional.call",

@@ -1,0 +1,1025 @@
+"""The rest of ``keras.ops``: activations and losses as ops, attention, normalisation
+helpers, FFTs, ``take`` along any axis, and the control-flow functions (``cond``, ``scan``,
+``while_loop``, ``custom_gradient``, ...), which run eagerly here (define-by-run: a Python
+loop is recorded step by step, so gradients flow through it).
+"""
+import builtins
+import importlib as _importlib
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function, no_grad
+from ..autograd.tensor import Tensor
+from .numpy_api import _arr, _const, _float_t, _on, _raw, _t, take_along_axis
+
+# loaded first, so the package attribute ``conv_transpose`` (the submodule, set when it
+# loads) is then rebound to the op function below by ``ops/__init__``'s star import
+_importlib.import_module(".conv_transpose", __package__)
+m = _importlib.import_module(".math", __package__)
+s = _importlib.import_module(".shape", __package__)
+nn = _importlib.import_module(".nn", __package__)
+
+xpof = backend.get_array_module
+
+__all__ = [
+    "log_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink",
+    "sparse_plus", "squareplus", "celu", "glu", "sparse_sigmoid", "threshold", "sparsemax",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "depth_to_space", "space_to_depth", "dot_product_attention", "extract_sequences", "in_top_k",
+    "multi_hot", "normalize", "psnr", "rms_normalization", "fft", "fft2", "ifft2", "rfft", "irfft",
+    "take", "cond", "switch", "fori_loop", "while_loop", "scan", "map", "vectorized_map", "vectorize",
+    "associative_scan", "custom_gradient", "conv_transpose", "depthwise_conv", "separable_conv", "cdist",
+    "corrcoef", "segment_sum", "segment_max", "segment_min", "segment_prod", "view_as_complex",
+    "view_as_real",
+]
+
+
+# ---- activations as ops ---------------------------------------------------------------
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, computed stably.
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    return m.negative(nn.softplus(m.negative(_float_t(x))))
+
+
+def hard_silu(x):
+    """``x * relu6(x + 3) / 6`` (hard swish).
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    t = _float_t(x)
+    return m.multiply(t, m.divide(nn.relu6(m.add(t, 3.0)), 6.0))
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """``clip(x, -1, 1)``.
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    return m.clip(_float_t(x), -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0.
+
+    Args:
+        x (Tensor | array): the input.
+        threshold (float): the cut-off (default 0.5).
+    """
+    t = _float_t(x)
+    return m.where(xpof(t.value).abs(t.value) > threshold, t, 0.0)
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x`` moved towards 0 by ``threshold`` (0 within it).
+
+    Args:
+        x (Tensor | array): the input.
+        threshold (float): the shrinkage (default 0.5).
+    """
+    t = _float_t(x)
+    v = t.value
+    return m.where(v > threshold, m.subtract(t, threshold), m.where(v < -threshold, m.add(t, threshold), 0.0))
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``.
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    t = _float_t(x)
+    return m.subtract(t, nn.tanh(t))
+
+
+def sparse_plus(x):
+    """0 below -1, ``x`` above 1, ``(x + 1)**2 / 4`` between (a smooth ReLU).
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    t = _float_t(x)
+    v = t.value
+    mid = m.divide(m.square(m.add(t, 1.0)), 4.0)
+    return m.where(v <= -1, 0.0, m.where(v >= 1, t, mid))
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2`` (a smooth ReLU).
+
+    Args:
+        x (Tensor | array): the input.
+        b (float): the smoothness (default 4).
+    """
+    t = _float_t(x)
+    return m.divide(m.add(t, m.sqrt(m.add(m.square(t), float(b)))), 2.0)
+
+
+def celu(x, alpha=1.0):
+    """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Args:
+        x (Tensor | array): the input.
+        alpha (float): the scale of the negative part (default 1).
+    """
+    t = _float_t(x)
+    neg = m.multiply(m.subtract(m.exp(m.divide(m.minimum(t, 0.0), alpha)), 1.0), alpha)
+    return m.add(m.maximum(t, 0.0), neg)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: the halves ``a, b`` of ``axis`` give ``a * sigmoid(b)``.
+
+    Args:
+        x (Tensor | array): the input (``axis`` of even size).
+        axis (int): the split axis (default -1).
+    """
+    t = _float_t(x)
+    if t.shape[axis] % 2:
+        raise ValueError(f"glu: axis {axis} must have an even size, got shape {t.shape}")
+    a, b = s.split(t, 2, axis=axis)
+    return m.multiply(a, nn.sigmoid(b))
+
+
+def sparse_sigmoid(x):
+    """0 below -1, 1 above 1, ``(x + 1) / 2`` between.
+
+    Args:
+        x (Tensor | array): the input.
+    """
+    return m.clip(m.divide(m.add(_float_t(x), 1.0), 2.0), 0.0, 1.0)
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value``.
+
+    Args:
+        x (Tensor | array): the input.
+        threshold (float): the cut-off.
+        default_value (float): the value at or below it.
+    """
+    t = _float_t(x)
+    return m.where(t.value > threshold, t, float(default_value))
+
+
+class _Sparsemax(Function):
+    """Euclidean projection onto the simplex along the last axis (Martins & Astudillo, 2016)."""
+
+    def forward(self, x):
+        xp = xpof(x)
+        z = -xp.sort(-x, axis=-1)
+        k = xp.arange(1, x.shape[-1] + 1, dtype=x.dtype)
+        cums = xp.cumsum(z, axis=-1)
+        support = 1 + k * z > cums
+        kz = support.sum(axis=-1, keepdims=True)
+        tau = (xp.take_along_axis(cums, kz - 1, axis=-1) - 1) / kz.astype(x.dtype)
+        y = xp.maximum(x - tau, 0)
+        self.save(y > 0)
+        return y
+
+    def backward(self, g):
+        (on,) = self.saved
+        n = on.sum(axis=-1, keepdims=True)
+        mean = (g * on).sum(axis=-1, keepdims=True) / n
+        return (g - mean) * on
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax: like softmax, but exact zeros for low scores (differentiable).
+
+    Args:
+        x (Tensor | array): the scores.
+        axis (int): the axis (default -1).
+    """
+    t = _float_t(x)
+    if axis in (-1, t.ndim - 1):
+        return _Sparsemax()(t)
+    return s.moveaxis(_Sparsemax()(s.moveaxis(t, axis, -1)), -1, axis)
+
+
+# ---- losses as ops (per-sample, no reduction) ------------------------------------------
+
+def _probs_log(output, from_logits, axis):
+    if from_logits:
+        return nn.log_softmax(output, axis=axis)
+    eps = backend.epsilon()
+    p = m.divide(output, m.sum(output, axis=axis, keepdims=True))
+    return m.log(m.clip(p, eps, 1 - eps))
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise binary cross-entropy.
+
+    Args:
+        target (Tensor | array): 0/1 (or soft) targets.
+        output (Tensor | array): probabilities, or logits with ``from_logits=True``.
+        from_logits (bool): ``output`` holds logits.
+    """
+    out = _float_t(output)
+    tgt = _float_t(target)
+    if tgt.dtype != out.dtype:
+        tgt = Tensor(tgt.value.astype(out.dtype))
+    if from_logits:    # max(z, 0) - z t + log(1 + exp(-|z|))
+        return m.add(m.subtract(m.maximum(out, 0.0), m.multiply(out, tgt)), nn.softplus(m.negative(m.abs(out))))
+    eps = backend.epsilon()
+    p = m.clip(out, eps, 1 - eps)
+    return m.negative(m.add(m.multiply(tgt, m.log(p)),
+                            m.multiply(m.subtract(1.0, tgt), m.log(m.subtract(1.0, p)))))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy of one-hot (or soft) targets, summed over ``axis``.
+
+    Args:
+        target (Tensor | array): one-hot targets.
+        output (Tensor | array): probabilities (renormalised), or logits with ``from_logits``.
+        from_logits (bool): ``output`` holds logits.
+        axis (int): the class axis (default -1).
+    """
+    out = _float_t(output)
+    tgt = _float_t(target)
+    if tgt.dtype != out.dtype:
+        tgt = Tensor(tgt.value.astype(out.dtype))
+    return m.negative(m.sum(m.multiply(tgt, _probs_log(out, from_logits, axis)), axis=axis))
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy of integer class targets.
+
+    Args:
+        target (Tensor | array): integer class ids, ``output``'s shape without ``axis``.
+        output (Tensor | array): probabilities, or logits with ``from_logits``.
+        from_logits (bool): ``output`` holds logits.
+        axis (int): the class axis (default -1).
+    """
+    out = _float_t(output)
+    logp = _probs_log(out, from_logits, axis)
+    ids = _on(_t(target), out).astype("int64")
+    if ids.ndim == out.ndim and ids.shape[axis] == 1:
+        ids = xpof(ids).squeeze(ids, axis)
+    ax = axis % out.ndim
+    picked = take_along_axis(logp, xpof(ids).expand_dims(ids, ax), axis=ax)
+    return m.negative(s.squeeze(picked, ax))
+
+
+# ---- layout, attention, normalisation ----------------------------------------------------
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Move channel blocks into ``block_size x block_size`` spatial tiles (4-D inputs).
+
+    Args:
+        x (Tensor | array): ``(N, H, W, C)`` (or ``(N, C, H, W)``), ``C`` divisible by ``block_size**2``.
+        block_size (int): the tile size.
+        data_format (str): ``"channels_last"`` or ``"channels_first"``.
+    """
+    t = _t(x)
+    b = int(block_size)
+    if data_format == "channels_first":
+        t = s.transpose(t, (0, 2, 3, 1))
+    n, h, w, c = t.shape
+    t = s.reshape(t, (n, h, w, b, b, c // (b * b)))
+    t = s.reshape(s.transpose(t, (0, 1, 3, 2, 4, 5)), (n, h * b, w * b, c // (b * b)))
+    return s.transpose(t, (0, 3, 1, 2)) if data_format == "channels_first" else t
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """Move ``block_size x block_size`` spatial tiles into channels (4-D inputs).
+
+    Args:
+        x (Tensor | array): ``(N, H, W, C)`` (or ``(N, C, H, W)``), ``H`` and ``W`` divisible by ``block_size``.
+        block_size (int): the tile size.
+        data_format (str): ``"channels_last"`` or ``"channels_first"``.
+    """
+    t = _t(x)
+    b = int(block_size)
+    if data_format == "channels_first":
+        t = s.transpose(t, (0, 2, 3, 1))
+    n, h, w, c = t.shape
+    t = s.reshape(t, (n, h // b, b, w // b, b, c))
+    t = s.reshape(s.transpose(t, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, c * b * b))
+    return s.transpose(t, (0, 3, 1, 2)) if data_format == "channels_first" else t
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """Scaled dot-product attention on ``(batch, time, heads, head_dim)`` inputs.
+
+    Args:
+        query (Tensor | array): ``(B, T, N, H)``.
+        key (Tensor | array): ``(B, S, K, H)``, ``N`` a multiple of ``K`` (grouped heads).
+        value (Tensor | array): ``(B, S, K, H)``.
+        bias (Tensor | array | None): added to the logits, broadcast to ``(B, N, T, S)``.
+        mask (Tensor | array | None): boolean, broadcast to ``(B, N, T, S)``; False positions
+            get no attention.
+        scale (float | None): the logits' scale (default ``1 / sqrt(H)``).
+        is_causal (bool): each query position sees the key positions up to its own.
+        flash_attention (bool | None): must be None or False (no fused kernel here).
+        attn_logits_soft_cap (float | None): ``cap * tanh(logits / cap)`` before the softmax.
+    """
+    from .einsum import einsum
+    if flash_attention:
+        raise ValueError("dot_product_attention: flash_attention=True is not supported here")
+    q, k, v = _float_t(query), _float_t(key), _float_t(value)
+    heads, kv_heads = q.shape[2], k.shape[2]
+    if heads != kv_heads:
+        if heads % kv_heads:
+            raise ValueError(f"dot_product_attention: {heads} query heads are not a multiple of {kv_heads}")
+        k = s.repeat(k, heads // kv_heads, axis=2)
+        v = s.repeat(v, heads // kv_heads, axis=2)
+    scale = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else float(scale)
+    logits = m.multiply(einsum("btnh,bsnh->bnts", q, k), scale)
+    if bias is not None:
+        logits = m.add(logits, _float_t(bias))
+    if attn_logits_soft_cap is not None:
+        cap = float(attn_logits_soft_cap)
+        logits = m.multiply(nn.tanh(m.divide(logits, cap)), cap)
+    xp = xpof(logits.value)
+    keep = None
+    if mask is not None:
+        keep = _on(_t(mask), logits).astype(bool)
+    if is_causal:
+        t_len, s_len = logits.shape[-2], logits.shape[-1]
+        causal = xp.tril(xp.ones((t_len, s_len), dtype=bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        big = float(np.finfo(logits.dtype).min) / 2
+        logits = m.where(xp.broadcast_to(keep, logits.shape), logits, big)
+    weights = nn.softmax(logits, axis=-1)
+    return einsum("bnts,bsnh->btnh", weights, v)
+
+
+def extract_sequences(x, sequence_length, sequence_stride):
+    """Frames of ``sequence_length`` every ``sequence_stride`` along the last axis:
+    ``(..., n) -> (..., frames, sequence_length)`` (differentiable).
+
+    Args:
+        x (Tensor | array): the signal.
+        sequence_length (int): the frame length.
+        sequence_stride (int): the hop between frame starts.
+    """
+    t = _t(x)
+    n = t.shape[-1]
+    frames = 1 + (n - sequence_length) // sequence_stride
+    idx = (np.arange(frames)[:, None] * sequence_stride + np.arange(sequence_length)[None, :])
+    return s.get_item(t, (Ellipsis, backend.to_device(idx, xpof(t.value))))
+
+
+def in_top_k(targets, predictions, k):
+    """True where the target class is among the ``k`` highest predictions (no gradient).
+
+    Args:
+        targets (Tensor | array): ``(batch,)`` integer class ids.
+        predictions (Tensor | array): ``(batch, classes)`` scores.
+        k (int): how many of the highest count.
+    """
+    p = _raw(_t(predictions))
+    ids = _on(_t(targets), p).astype("int64")
+    xp = xpof(p)
+    score = xp.take_along_axis(p, ids[:, None], axis=-1)
+    return _const((p > score).sum(axis=-1) < k)
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """Integer ids ``(batch, ids)`` as multi-hot rows ``(batch, num_classes)`` (no gradient).
+
+    Args:
+        inputs (Tensor | array): integer ids; each row's ids turn on those classes.
+        num_classes (int): how many classes.
+        axis (int): where the class axis goes (default -1).
+        dtype (str | None): default floatx.
+        sparse (bool): must be False (no sparse tensors here).
+        **kwargs: ``num_tokens``, Keras's former name of ``num_classes``.
+    """
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if kwargs:
+        raise TypeError(f"multi_hot: unexpected keyword argument(s) {sorted(kwargs)}")
+    if num_classes is None:
+        raise ValueError("multi_hot: num_classes is required")
+    if sparse:
+        raise ValueError("multi_hot: sparse=True is not supported (kerasette has no sparse tensors)")
+    v = _raw(_t(inputs)).astype("int64")
+    xp = xpof(v)
+    if v.ndim == 0:
+        v = v[None]
+    hot = (v[..., None] == xp.arange(num_classes)).any(axis=-2).astype(dtype or backend.floatx())
+    return _const(xp.moveaxis(hot, -1, axis) if axis not in (-1, hot.ndim - 1) else hot)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``).
+
+    Args:
+        x (Tensor | array): the input.
+        axis (int): the axis (default -1).
+        order (int): the norm (default 2).
+        epsilon (float | None): the smallest norm divided by (default ``backend.epsilon()``).
+    """
+    from .numpy_api import norm
+    t = _float_t(x)
+    eps = backend.epsilon() if epsilon is None else epsilon
+    return m.divide(t, m.maximum(norm(t, ord=order, axis=axis, keepdims=True), eps))
+
+
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio in dB: ``20 log10(max_val) - 10 log10(mse)``.
+
+    Args:
+        x1 (Tensor | array): the first image(s).
+        x2 (Tensor | array): the second, of the same shape.
+        max_val (float): the largest possible pixel value.
+    """
+    a, b = _float_t(x1), _float_t(x2)
+    if a.shape != b.shape:
+        raise ValueError(f"psnr: the inputs must have one shape, got {a.shape} and {b.shape}")
+    mse = m.mean(m.square(m.subtract(a, b)))
+    return m.add(m.multiply(m.log(mse), -10.0 / float(np.log(10.0))), 20 * float(np.log10(max_val)))
+
+
+def rms_normalization(x, scale=1, axis=-1, epsilon=None):
+    """``x / sqrt(mean(x**2, axis) + epsilon) * scale``.
+
+    Args:
+        x (Tensor | array): the input.
+        scale (float | Tensor): the gain (broadcast along ``axis``).
+        axis (int | tuple): the axes normalised over (default -1).
+        epsilon (float | None): added to the mean square (default ``backend.epsilon()``).
+    """
+    t = _float_t(x)
+    eps = backend.epsilon() if epsilon is None else epsilon
+    rms = m.sqrt(m.add(m.mean(m.square(t), axis=axis, keepdims=True), eps))
+    out = m.divide(t, rms)
+    if isinstance(scale, (int, float)) and scale == 1:
+        return out
+    return m.multiply(out, scale if isinstance(scale, (int, float)) else _float_t(scale))
+
+
+# ---- FFTs (``(real, imag)`` pairs, as Keras; no gradient) ----------------------------------
+
+def _complex(x, where):
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise ValueError(f"{where}: expected a (real, imag) pair of tensors")
+    re, im = _raw(_float_t(x[0])), _raw(_float_t(x[1]))
+    if re.shape != im.shape:
+        raise ValueError(f"{where}: real and imaginary parts differ in shape: {re.shape} vs {im.shape}")
+    return re + 1j * im, re.dtype
+
+
+def _pair_out(c, dtype):
+    return _const(c.real.astype(dtype)), _const(c.imag.astype(dtype))
+
+
+def fft(x):
+    """The FFT along the last axis of a ``(real, imag)`` pair, as a pair.
+
+    Args:
+        x (tuple): ``(real, imag)`` Tensors of one shape.
+    """
+    c, dt = _complex(x, "fft")
+    return _pair_out(xpof(c).fft.fft(c, axis=-1), dt)
+
+
+def fft2(x):
+    """The 2-D FFT over the last two axes of a ``(real, imag)`` pair, as a pair.
+
+    Args:
+        x (tuple): ``(real, imag)`` Tensors of one shape.
+    """
+    c, dt = _complex(x, "fft2")
+    return _pair_out(xpof(c).fft.fft2(c, axes=(-2, -1)), dt)
+
+
+def ifft2(x):
+    """The inverse 2-D FFT over the last two axes of a ``(real, imag)`` pair, as a pair.
+
+    Args:
+        x (tuple): ``(real, imag)`` Tensors of one shape.
+    """
+    c, dt = _complex(x, "ifft2")
+    return _pair_out(xpof(c).fft.ifft2(c, axes=(-2, -1)), dt)
+
+
+def rfft(x, fft_length=None):
+    """The FFT of a real signal along the last axis, as ``(real, imag)``.
+
+    Args:
+        x (Tensor | array): the real signal.
+        fft_length (int | None): pad or cut the signal to this length first.
+    """
+    v = _raw(_float_t(x))
+    return _pair_out(xpof(v).fft.rfft(v, n=fft_length, axis=-1), v.dtype)
+
+
+def irfft(x, fft_length=None):
+    """The real signal of a ``(real, imag)`` half spectrum (the inverse of ``rfft``).
+
+    Args:
+        x (tuple): ``(real, imag)`` Tensors.
+        fft_length (int | None): the signal's length (default ``2 * (n - 1)``).
+    """
+    c, dt = _complex(x, "irfft")
+    return _const(xpof(c).fft.irfft(c, n=fft_length, axis=-1).astype(dt))
+
+
+# ---- take along any axis --------------------------------------------------------------
+
+def take(x, indices, axis=None):
+    """Elements (or slices) of ``x`` at integer ``indices`` along ``axis``; None flattens
+    ``x`` first. Negative indices count from the end. Differentiable in ``x`` (repeated
+    indices add up).
+
+    Args:
+        x (Tensor | array): the source.
+        indices (Tensor | array | int | list): the integer indices (any shape).
+        axis (int | None): the axis (default: the flattened input).
+
+    Example:
+        >>> import numpy as np
+        >>> from kerasette import ops
+        >>> ops.take(np.arange(6).reshape(2, 3), [4, 0]).numpy().tolist()
+        [4, 0]
+    """
+    from .embedding import embedding_lookup
+    t = _t(x)
+    idx = _raw(indices)
+    idx = _arr(idx) if not backend.is_array(idx) else idx
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
+    if axis is None:
+        t, axis = s.reshape(t, (-1,)), 0
+    if t.ndim == 0:
+        raise ValueError("take: x must have at least one axis")
+    axis %= t.ndim
+    n = t.shape[axis]
+    xp = xpof(t.value)
+    if xpof(idx) is not xp:
+        idx = backend.to_device(backend.to_numpy(idx), xp)
+    idx = xp.where(idx < 0, idx + n, idx)
+    if axis == 0 and t.dtype.kind == "f":
+        return embedding_lookup(t, idx)         # the fused row lookup (checks the range)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"take: indices must be in [-{n}, {n}) along axis {axis} of shape {t.shape}")
+    return s.get_item(t, (builtins.slice(None),) * axis + (idx,))
+
+
+# ---- control flow (eager: Python runs the loop, the tape records each step) ------------------
+
+def cond(pred, true_fn, false_fn):
+    """``true_fn()`` if ``pred`` else ``false_fn()``.
+
+    Args:
+        pred (bool | Tensor): a scalar condition.
+        true_fn (callable): called with no arguments when ``pred`` holds.
+        false_fn (callable): called otherwise.
+    """
+    return true_fn() if bool(_raw(pred)) else false_fn()
+
+
+def switch(index, branches, *operands):
+    """``branches[index](*operands)``, the index clamped to the valid range.
+
+    Args:
+        index (int | Tensor): the branch number.
+        branches (list): callables.
+        *operands: passed to the branch.
+    """
+    i = builtins.min(builtins.max(int(_raw(index)), 0), len(branches) - 1)
+    return branches[i](*operands)
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns ``val``.
+
+    Args:
+        lower (int): the first index.
+        upper (int): the end (excluded).
+        body_fun (callable): ``(i, val) -> val``.
+        init_val: the initial value (any structure).
+    """
+    val = init_val
+    for i in range(int(_raw(lower)), int(_raw(upper))):
+        val = body_fun(i, val)
+    return val
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: A002 - keras.ops names
+    """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` holds.
+
+    Args:
+        cond (callable): ``(*loop_vars) -> bool``.
+        body (callable): ``(*loop_vars) -> loop_vars`` of the same structure.
+        loop_vars (Tensor | tuple | list): the state (a single value is passed as one argument).
+        maximum_iterations (int | None): stop after this many rounds at most.
+    """
+    single = not isinstance(loop_vars, (tuple, list))
+    state = (loop_vars,) if single else tuple(loop_vars)
+    done = 0
+    while bool(_raw(cond(*state))):
+        if maximum_iterations is not None and done >= maximum_iterations:
+            break
+        out = body(*state)
+        state = (out,) if single else tuple(out)
+        done += 1
+    if single:
+        return state[0]
+    return list(state) if isinstance(loop_vars, list) else state
+
+
+def _leading(xs, i):
+    if isinstance(xs, (tuple, list)):
+        return type(xs)(_leading(x, i) for x in xs)
+    if isinstance(xs, dict):
+        return {k: _leading(v, i) for k, v in xs.items()}
+    return s.get_item(_t(xs), i)
+
+
+def _length(xs):
+    if isinstance(xs, (tuple, list)):
+        return _length(xs[0])
+    if isinstance(xs, dict):
+        return _length(next(iter(xs.values())))
+    return _t(xs).shape[0]
+
+
+def _stack_outputs(outs):
+    first = outs[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_stack_outputs([o[i] for o in outs]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _stack_outputs([o[k] for o in outs]) for k in first}
+    if first is None:
+        return None
+    return s.stack([_t(o) for o in outs], axis=0)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """``carry, y = f(carry, x)`` over the leading axis of ``xs``; returns
+    ``(final carry, stacked ys)``.
+
+    Args:
+        f (callable): ``(carry, x) -> (carry, y)``.
+        init: the initial carry (any structure).
+        xs (Tensor | tuple | list | dict | None): scanned along the leading axis (None: ``length`` steps with ``x=None``).
+        length (int | None): the number of steps when ``xs`` is None.
+        reverse (bool): scan from the end (the ys keep the input order).
+        unroll (int | bool): accepted for Keras compatibility (the loop is eager).
+    """
+    n = _length(xs) if xs is not None else int(length)
+    carry, ys = init, []
+    steps = range(n - 1, -1, -1) if reverse else range(n)
+    for i in steps:
+        carry, y = f(carry, None if xs is None else _leading(xs, i))
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    return carry, (_stack_outputs(ys) if ys else None)
+
+
+def map(f, xs):  # noqa: A001 - keras.ops name
+    """``f`` applied to each slice of ``xs`` along the leading axis, results stacked.
+
+    Args:
+        f (callable): the function of one slice.
+        xs (Tensor | tuple | list | dict): the inputs.
+    """
+    return _stack_outputs([f(_leading(xs, i)) for i in range(_length(xs))])
+
+
+def vectorized_map(function, elements):
+    """``map(function, elements)`` (Keras may fuse it; here it runs slice by slice).
+
+    Args:
+        function (callable): the function of one slice.
+        elements (Tensor | tuple | list | dict): the inputs.
+    """
+    return map(function, elements)
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """A function mapping ``pyfunc`` over the leading axes of its array arguments, as
+    ``numpy.vectorize``: without ``signature``, elementwise; with one such as
+    ``"(m),(m)->()"``, over the axes left of each argument's core dimensions.
+
+    Args:
+        pyfunc (callable): the function of core-sized arguments.
+        excluded (set | None): positions or names of arguments passed through unchanged.
+        signature (str | None): the generalised-ufunc signature.
+    """
+    excluded = set(excluded or ())
+    if signature is not None:
+        ins = signature.split("->")[0].strip()
+        cores = [len([d for d in part.strip("() ").split(",") if d.strip()]) for part in
+                 ins.replace(" ", "").split("),(")]
+    else:
+        cores = None
+
+    def wrapped(*args, **kwargs):
+        idx = [i for i in range(len(args)) if i not in excluded]
+        ts = {i: _t(args[i]) for i in idx}
+        core = {i: (cores[k] if cores else 0) for k, i in enumerate(idx)}
+        loop = {i: ts[i].ndim - core[i] for i in idx}
+        depth = builtins.max(loop.values()) if loop else 0
+        if depth == 0:
+            return pyfunc(*args, **kwargs)
+        shapes = [ts[i].shape[:loop[i]] for i in idx]
+        batch = np.broadcast_shapes(*[(1,) * (depth - len(sh)) + tuple(sh) for sh in shapes])
+
+        def call(prefix):
+            a = list(args)
+            for i in idx:
+                t = ts[i]
+                lead = loop[i]
+                key = tuple(0 if t.shape[j - (depth - lead)] == 1 else prefix[j]
+                            for j in range(depth - lead, depth))
+                a[i] = s.get_item(t, key) if key else t
+            return pyfunc(*a, **kwargs)
+
+        def build(prefix):
+            if len(prefix) == depth:
+                return call(prefix)
+            return _stack_outputs([build(prefix + (k,)) for k in range(batch[len(prefix)])])
+
+        return build(())
+
+    return wrapped
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """Running ``f``-combination along ``axis``: ``out[i] = f(out[i-1], elems[i])`` (``f``
+    associative, e.g. ``ops.add`` gives ``cumsum``).
+
+    Args:
+        f (callable): an associative ``(a, b) -> c`` on slices.
+        elems (Tensor | tuple | list): the inputs (a structure scans its leaves together).
+        reverse (bool): combine from the end.
+        axis (int): the axis (default 0).
+    """
+    def moved(x):
+        return s.moveaxis(_t(x), axis, 0) if axis != 0 else _t(x)
+
+    xs = type(elems)(moved(e) for e in elems) if isinstance(elems, (tuple, list)) else moved(elems)
+    n = _length(xs)
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    outs, acc = [], None
+    for i in order:
+        cur = _leading(xs, i)
+        acc = cur if acc is None else f(acc, cur)
+        outs.append(acc)
+    if reverse:
+        outs.reverse()
+    out = _stack_outputs(outs)
+    if axis == 0:
+        return out
+    if isinstance(out, (tuple, list)):
+        return type(out)(s.moveaxis(o, 0, axis) for o in out)
+    return s.moveaxis(out, 0, axis)
+
+
+class _CustomGradient(Function):
+    """A node whose backward is the user's ``grad_fn``."""
+
+    def __init__(self, grad_fn, n_inputs):
+        self.grad_fn, self.n_inputs = grad_fn, n_inputs
+
+    def forward(self, y, *inputs):
+        return y
+
+    def backward(self, g):
+        with no_grad():
+            grads = self.grad_fn(Tensor(g))
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        if len(grads) != self.n_inputs:
+            raise ValueError(f"custom_gradient: the gradient function returned {len(grads)} gradient(s) "
+                             f"for {self.n_inputs} input(s)")
+        return (None,) + tuple(None if gr is None else _raw(_t(gr)) for gr in grads)
+
+
+def custom_gradient(f):
+    """Decorator: ``f(*args)`` returns ``(output, grad_fn)``; ``grad_fn(upstream)`` returns the
+    gradient of each Tensor argument, which replaces the gradient autograd would compute.
+
+    Args:
+        f (callable): ``(*args) -> (output, grad_fn)``.
+
+    Example:
+        >>> from kerasette import ops
+        >>> @ops.custom_gradient
+        ... def clipped_identity(x):
+        ...     def grad(upstream):
+        ...         return ops.clip(upstream, -1.0, 1.0)
+        ...     return x, grad
+    """
+    def wrapped(*args):
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        with no_grad():
+            consts = [Tensor(a.value) if isinstance(a, Tensor) else a for a in args]
+            y, grad_fn = f(*consts)
+        return _CustomGradient(grad_fn, len(tensors))(_t(y).value, *tensors)
+
+    wrapped.__name__ = getattr(f, "__name__", "custom_gradient")
+    wrapped.__doc__ = f.__doc__
+    return wrapped
+
+
+# ---- convolutions of the 2-D family (channels_last kernels of kerasette.ops.conv_transpose / depthwise) ----
+
+def _nhwc(t, data_format, where):
+    if t.ndim != 4:
+        raise ValueError(f"{where}: only 2-D convolutions (rank-4 inputs) are supported here, got shape {t.shape}")
+    if data_format == "channels_first":
+        return s.transpose(t, (0, 2, 3, 1))
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{where}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return t
+
+
+def _back(t, data_format):
+    return s.transpose(t, (0, 3, 1, 2)) if data_format == "channels_first" else t
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """Transposed 2-D convolution (Keras's output size), kernel ``(kh, kw, filters, in_channels)``.
+
+    Args:
+        inputs (Tensor | array): ``(N, H, W, C)`` (``(N, C, H, W)`` with channels_first).
+        kernel (Tensor | array): ``(kh, kw, F, C)``.
+        strides (int | tuple): the strides.
+        padding (str): ``"valid"`` or ``"same"``.
+        output_padding (int | tuple | None): extra rows / columns at the bottom / right.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate (int | tuple): the dilation.
+    """
+    from .conv_transpose import conv2d_transpose
+    x = _nhwc(_t(inputs), data_format, "conv_transpose")
+    return _back(conv2d_transpose(x, _t(kernel), strides=strides, padding=padding, output_padding=output_padding,
+                                  dilation_rate=dilation_rate), data_format)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Depthwise 2-D convolution, kernel ``(kh, kw, C, multiplier)``.
+
+    Args:
+        inputs (Tensor | array): ``(N, H, W, C)`` (``(N, C, H, W)`` with channels_first).
+        kernel (Tensor | array): ``(kh, kw, C, M)``.
+        strides (int | tuple): the strides.
+        padding (str): ``"valid"`` or ``"same"``.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate (int | tuple): the dilation.
+    """
+    from .depthwise import depthwise_conv2d
+    x = _nhwc(_t(inputs), data_format, "depthwise_conv")
+    return _back(depthwise_conv2d(x, _t(kernel), strides=strides, padding=padding, dilation_rate=dilation_rate),
+                 data_format)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Depthwise then pointwise (1x1) 2-D convolution.
+
+    Args:
+        inputs (Tensor | array): ``(N, H, W, C)`` (``(N, C, H, W)`` with channels_first).
+        depthwise_kernel (Tensor | array): ``(kh, kw, C, M)``.
+        pointwise_kernel (Tensor | array): ``(1, 1, C*M, F)``.
+        strides (int | tuple): the strides.
+        padding (str): ``"valid"`` or ``"same"``.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate (int | tuple): the dilation.
+    """
+    from .depthwise import separable_conv2d
+    x = _nhwc(_t(inputs), data_format, "separable_conv")
+    return _back(separable_conv2d(x, _t(depthwise_kernel), _t(pointwise_kernel), strides=strides, padding=padding,
+                                  dilation_rate=dilation_rate), data_format)
+
+
+# ---- distances, correlation, segments, complex views ------------------------------------
+
+def cdist(x, y):
+    """Euclidean distances between the rows of ``x`` ``(..., n, d)`` and ``y`` ``(..., m, d)``:
+    ``(..., n, m)``.
+
+    Args:
+        x (Tensor | array): the first points.
+        y (Tensor | array): the second points.
+    """
+    a, b = _float_t(x), _float_t(y)
+    d = m.subtract(s.expand_dims(a, -2), s.expand_dims(b, -3))
+    return m.sqrt(m.sum(m.square(d), axis=-1))
+
+
+def corrcoef(x):
+    """Pearson correlation coefficients between the rows of ``x`` (variables in rows).
+
+    Args:
+        x (Tensor | array): ``(variables, observations)``.
+    """
+    t = _float_t(x)
+    if t.ndim == 1:
+        t = s.reshape(t, (1, -1))
+    c = m.subtract(t, m.mean(t, axis=1, keepdims=True))
+    cov = m.matmul(c, s.transpose(c))
+    from .numpy_api import diagonal
+    sd = m.sqrt(diagonal(cov))
+    return m.divide(m.divide(cov, s.reshape(sd, (-1, 1))), s.reshape(sd, (1, -1)))
+
+
+def _segments(data, segment_ids, num_segments, where):
+    t = _t(data)
+    ids = _on(_t(segment_ids), t).astype("int64")
+    if ids.ndim != 1 or ids.shape[0] != t.shape[0]:
+        raise ValueError(f"{where}: segment_ids must be 1-D with one id per row of data ({t.shape[0]}), "
+                         f"got shape {tuple(ids.shape)}")
+    n = int(num_segments) if num_segments is not None else (int(ids.max()) + 1 if ids.size else 0)
+    return t, ids, n
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - keras.ops name
+    """Sums of the rows of ``data`` sharing a segment id (differentiable in ``data``).
+
+    Args:
+        data (Tensor | array): ``(n, ...)``.
+        segment_ids (Tensor | array): ``(n,)`` integer ids in ``[0, num_segments)``.
+        num_segments (int | None): how many segments (default ``max(ids) + 1``).
+        sorted (bool): the ids are sorted (a hint; not needed here).
+    """
+    from .numpy_api import _ScatterAdd
+    t, ids, n = _segments(data, segment_ids, num_segments, "segment_sum")
+    return _ScatterAdd((ids,), (n,) + t.shape[1:])(t)
+
+
+def _segment_reduce(data, segment_ids, num_segments, fill, reduce, where):
+    t, ids, n = _segments(data, segment_ids, num_segments, where)
+    xp = xpof(t.value)
+    hit = (xp.arange(n)[:, None] == ids[None, :]).reshape((n, t.shape[0]) + (1,) * (t.ndim - 1))
+    filled = m.where(hit, s.expand_dims(t, 0), fill)
+    return reduce(filled, axis=1)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - keras.ops name
+    """Maxima of the rows of ``data`` sharing a segment id (-inf for an empty segment).
+
+    Args:
+        data (Tensor | array): ``(n, ...)``.
+        segment_ids (Tensor | array): ``(n,)`` integer ids in ``[0, num_segments)``.
+        num_segments (int | None): how many segments (default ``max(ids) + 1``).
+        sorted (bool): the ids are sorted (a hint; not needed here).
+    """
+    return _segment_reduce(_float_t(data), segment_ids, num_segments, -np.inf, m.max, "segment_max")
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - keras.ops name
+    """Minima of the rows of ``data`` sharing a segment id (inf for an empty segment).
+
+    Args:
+        data (Tensor | array): ``(n, ...)``.
+        segment_ids (Tensor | array): ``(n,)`` integer ids in ``[0, num_segments)``.
+        num_segments (int | None): how many segments (default ``max(ids) + 1``).
+        sorted (bool): the ids are sorted (a hint; not needed here).
+    """
+    return _segment_reduce(_float_t(data), segment_ids, num_segments, np.inf, m.min, "segment_min")
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002 - keras.ops name
+    """Products of the rows of ``data`` sharing a segment id (1 for an empty segment).
+
+    Args:
+        data (Tensor | array): ``(n, ...)``.
+        segment_ids (Tensor | array): ``(n,)`` integer ids in ``[0, num_segments)``.
+        num_segments (int | None): how many segments (default ``max(ids) + 1``).
+        sorted (bool): the ids are sorted (a hint; not needed here).
+    """
+    from .numpy_api import prod
+    return _segment_reduce(_float_t(data), segment_ids, num_segments, 1.0, prod, "segment_prod")
+
+
+def view_as_complex(x):
+    """``(..., 2)`` real pairs as complex numbers ``(...)`` (no gradient).
+
+    Args:
+        x (Tensor | array): real and imaginary parts on the last axis.
+    """
+    v = _raw(_float_t(x))
+    if v.shape[-1] != 2:
+        raise ValueError(f"view_as_complex: the last axis must have size 2, got shape {tuple(v.shape)}")
+    return _const(v[..., 0] + 1j * v[..., 1])
+
+
+def view_as_real(x):
+    """Complex numbers ``(...)`` as real pairs ``(..., 2)`` (no gradient).
+
+    Args:
+        x (Tensor | array): complex values.
+    """
+    v = _raw(_t(x))
+    xp = xpof(v)
+    return _const(xp.stack([v.real, v.imag], axis=-1))
