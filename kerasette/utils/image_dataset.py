@@ -253,7 +253,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     try:
         import PIL  # noqa: F401
     except ImportError:
-        raise ImportError("image_dataset_from_directory reads images with Pillow: pip install pillow") from None
+        raise ImportError("image_dataset_from_directory reads images with Pillow: pip install pillow "
+                          "(or kerasette[images])") from None
     if seed is None:
         seed = int(backend.random_generator().integers(1e6))
     paths, labels, names = _index_directory(directory, labels, class_names, shuffle, seed, follow_links,
