@@ -104,11 +104,23 @@ def _const(x):
     return Tensor(x)
 
 
+def _is_number(v):
+    return isinstance(v, (int, float, bool, complex, np.generic))
+
+
 def _pair(a, b):
-    """Two operands, on one device, for an op without gradient."""
+    """Two operands on one device (the first device array's; host arrays and lists moved
+    there), for an op without gradient; Python and NumPy scalars pass as they are."""
     va, vb = _raw(a), _raw(b)
-    if not backend.is_array(va) and not backend.is_array(vb):
+    va = va if _is_number(va) else _arr(va)
+    vb = vb if _is_number(vb) else _arr(vb)
+    if _is_number(va) and _is_number(vb):
         va = _arr(va)
+    mod = xpof(va, vb)
+    if backend.is_array(va) and xpof(va) is not mod:
+        va = backend.to_device(backend.to_numpy(va), mod)
+    if backend.is_array(vb) and xpof(vb) is not mod:
+        vb = backend.to_device(backend.to_numpy(vb), mod)
     return va, vb
 
 
@@ -436,8 +448,7 @@ def ldexp(x1, x2):
         x2 (Tensor | array): integer exponents.
     """
     a = _float_t(x1)
-    e = _raw(x2)
-    e = _arr(e) if not backend.is_array(e) else e
+    e = _on(x2, a)
     return m.multiply(a, (xpof(e).ones_like(e, dtype=a.dtype) * 2) ** e.astype(a.dtype))
 
 
@@ -986,14 +997,15 @@ def _quantile(x, q, axis, method, keepdims, nan, where):
     if method not in ("linear", "lower", "higher", "midpoint", "nearest"):
         raise ValueError(f"{where}: method must be 'linear', 'lower', 'higher', 'midpoint' or 'nearest', "
                          f"got {method!r}")
+    full_shape = t.shape
     if axis is None:
-        t, axes = s.reshape(t, (-1,)), (0,)
-        full_shape = None
+        axes = tuple(range(t.ndim))
+        t = s.reshape(t, (-1,))
+        flat_axes = (0,)
     else:
-        axes = m._norm_axis(_axis(axis), t.ndim)
-        full_shape = t.shape
-    keep = [i for i in range(t.ndim) if i not in axes]
-    flat = s.reshape(s.transpose(t, keep + list(axes)), [t.shape[i] for i in keep] + [-1])
+        axes = flat_axes = m._norm_axis(_axis(axis), t.ndim)
+    keep = [i for i in range(t.ndim) if i not in flat_axes]
+    flat = s.reshape(s.transpose(t, keep + list(flat_axes)), [t.shape[i] for i in keep] + [-1])
     srt = sort(flat, axis=-1)                               # NaN sorts last
     xp = xpof(srt.value)
     n = srt.shape[-1]
@@ -1023,7 +1035,7 @@ def _quantile(x, q, axis, method, keepdims, nan, where):
         outs.append(s.squeeze(val, -1))
     out = s.stack(outs, axis=0) if qv.ndim else outs[0]
     if keepdims:
-        base = [1 if i in axes else n for i, n in enumerate(full_shape or (1,))]
+        base = [1 if i in axes else n for i, n in enumerate(full_shape)]
         out = s.reshape(out, tuple(qv.shape) + tuple(base))
     return out
 
@@ -1612,8 +1624,7 @@ def diag(x, k=0):
     xp = xpof(t.value)
     r = xp.arange(t.shape[0]) + builtins.max(-k, 0)
     c = xp.arange(t.shape[0]) + builtins.max(k, 0)
-    onehot = (xp.arange(n)[:, None, None] == r[None, None, :]) & (xp.arange(n)[None, :, None] == c[None, None, :])
-    return m.sum(m.multiply(onehot.astype(t.dtype), t), axis=-1)
+    return _ScatterAdd((r, c), (n, n))(t)
 
 
 def diagflat(x, k=0):
@@ -2134,7 +2145,12 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         dtype (str | None): default floatx.
         axis (int): where the samples go for array bounds.
     """
-    return Tensor(backend.xp().geomspace(start, stop, num, endpoint=endpoint, axis=axis).astype(_dt(dtype)))
+    if start == 0 or stop == 0 or (start < 0) != (stop < 0):
+        raise ValueError(f"geomspace: start and stop must be nonzero and of one sign, got {start}, {stop}")
+    sign = -1.0 if start < 0 else 1.0            # through logspace: CuPy has no geomspace
+    out = sign * backend.xp().logspace(np.log10(abs(start)), np.log10(abs(stop)), num, endpoint=endpoint,
+                                       axis=axis)
+    return Tensor(out.astype(_dt(dtype)))
 
 
 def meshgrid(*x, indexing="xy"):
@@ -2338,8 +2354,9 @@ def qr(x, mode="reduced"):
         mode (str): ``"reduced"`` or ``"complete"``.
     """
     v = _raw(_float_t(x))
-    q, r = xpof(v).linalg.qr(v, mode=mode)
-    return _const(q), _const(r)
+    xp = xpof(v)
+    q, r = xp.linalg.qr(v, mode=mode)
+    return _const(xp.asarray(q)), _const(xp.asarray(r))
 
 
 def svd(x, full_matrices=True, compute_uv=True):
@@ -2351,8 +2368,9 @@ def svd(x, full_matrices=True, compute_uv=True):
         compute_uv (bool): return ``u`` and ``vh`` too.
     """
     v = _raw(_float_t(x))
-    out = xpof(v).linalg.svd(v, full_matrices=full_matrices, compute_uv=compute_uv)
-    return tuple(_const(o) for o in out) if compute_uv else _const(out)
+    xp = xpof(v)
+    out = xp.linalg.svd(v, full_matrices=full_matrices, compute_uv=compute_uv)
+    return tuple(_const(xp.asarray(o)) for o in out) if compute_uv else _const(xp.asarray(out))
 
 
 def eig(x):
@@ -2362,8 +2380,9 @@ def eig(x):
         x (Tensor | array): ``(..., n, n)``.
     """
     v = _raw(_float_t(x))
-    w, vec = xpof(v).linalg.eig(v)
-    return _const(w), _const(vec)
+    xp = xpof(v)
+    w, vec = xp.linalg.eig(v)
+    return _const(xp.asarray(w)), _const(xp.asarray(vec))
 
 
 def eigh(x):
@@ -2373,8 +2392,9 @@ def eigh(x):
         x (Tensor | array): ``(..., n, n)``.
     """
     v = _raw(_float_t(x))
-    w, vec = xpof(v).linalg.eigh(v)
-    return _const(w), _const(vec)
+    xp = xpof(v)
+    w, vec = xp.linalg.eigh(v)
+    return _const(xp.asarray(w)), _const(xp.asarray(vec))
 
 
 def lstsq(a, b, rcond=None):

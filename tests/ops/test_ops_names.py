@@ -239,6 +239,7 @@ def test_losses_attention_and_layout_ops():
     sm = _np(ops.sparsemax(np.array([[3.0, 1.0, 0.2], [0.1, 0.2, 0.3]])))
     np.testing.assert_allclose(sm.sum(-1), 1.0)
     assert sm[0].tolist() == [1.0, 0.0, 0.0]
+    np.testing.assert_allclose(sm[1], [0.1 + 0.4 / 3, 0.2 + 0.4 / 3, 0.3 + 0.4 / 3])   # tau = -0.4 / 3
     re, im = ops.fft((A, np.zeros_like(A)))
     np.testing.assert_allclose(_np(re) + 1j * _np(im), np.fft.fft(A), atol=1e-12)
     np.testing.assert_allclose(_np(ops.irfft(ops.rfft(A))), A, atol=1e-12)
@@ -347,3 +348,133 @@ def test_values_match_keras_when_installed(name, args):
         pytest.skip("not Keras 3")
     ref = np.asarray(k.ops.convert_to_numpy(getattr(k.ops, name)(*args)))
     np.testing.assert_allclose(_np(getattr(ops, name)(*args)), ref, rtol=2e-5, atol=1e-6)
+
+
+# ---- every new op on the CuPy stand-in (device rules: no NumPy mixed into device math) -------
+
+POS = rng.uniform(0.5, 2.0, (3, 4))
+HALF = rng.uniform(-0.8, 0.8, (3, 4))
+UNARY = ["absolute", "fabs", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+         "arctanh", "expm1", "exp2", "log1p", "log2", "log10", "reciprocal", "rsqrt", "cbrt", "erf", "erfc",
+         "erfinv", "sinc", "deg2rad", "rad2deg", "nan_to_num", "copy", "real", "imag", "conj", "conjugate",
+         "angle", "sign", "ceil", "floor", "round", "trunc", "signbit", "i0", "isfinite", "isinf", "isnan",
+         "isneginf", "isposinf", "isreal", "logical_not", "all", "any", "amax", "amin", "prod", "cumsum",
+         "cumprod", "logsumexp", "count_nonzero", "average", "ptp", "median", "nansum", "nanmean", "nanmax",
+         "nanmin", "nanprod", "nanvar", "nanstd", "nanmedian", "nancumsum", "nancumprod", "nanargmax",
+         "nanargmin", "sort", "argsort", "nonzero", "ravel", "rot90", "fliplr", "flipud", "tril", "triu",
+         "diagonal", "trace", "diff", "size", "ndim", "dtype", "is_tensor", "view", "log_sigmoid",
+         "hard_silu", "hard_swish", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink", "sparse_plus",
+         "squareplus", "celu", "glu", "sparse_sigmoid", "sparsemax", "normalize", "rms_normalization",
+         "corrcoef", "rfft", "empty_like", "histogram", "unique"]
+BINARY = ["arctan2", "hypot", "logaddexp", "logaddexp2", "mod", "fmod", "divide_no_nan", "fmax", "fmin",
+          "floor_divide", "heaviside", "nextafter", "equal", "not_equal", "greater", "greater_equal", "less",
+          "less_equal", "logical_and", "logical_or", "logical_xor", "isclose", "allclose", "append",
+          "outer", "inner", "vdot", "kron", "cdist", "psnr_", "binary_crossentropy", "categorical_crossentropy"]
+INTS = ["gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+        "left_shift", "right_shift"]
+SPECIAL = {
+    "arccosh": lambda: ops.arccosh(POS + 1), "ldexp": lambda: ops.ldexp(A, np.array([1, 2, 3, 0])), "bitwise_not": lambda: ops.bitwise_not(I),
+    "bitwise_invert": lambda: ops.bitwise_invert(I), "isin": lambda: ops.isin(I, np.array([1, 2])),
+    "quantile": lambda: ops.quantile(A, [0.2, 0.7], axis=1), "percentile": lambda: ops.percentile(A, 30),
+    "nanquantile": lambda: ops.nanquantile(A, 0.4, axis=0), "nanpercentile": lambda: ops.nanpercentile(A, 40),
+    "moments": lambda: ops.moments(A, axes=[1]), "argpartition": lambda: ops.argpartition(A, 1),
+    "top_k": lambda: ops.top_k(A, 2), "searchsorted": lambda: ops.searchsorted(np.arange(4.0), A[0]),
+    "digitize": lambda: ops.digitize(A, np.array([-1.0, 0.0, 1.0])), "bincount": lambda: ops.bincount(I),
+    "unravel_index": lambda: ops.unravel_index(np.array([5, 7]), (3, 4)),
+    "hstack": lambda: ops.hstack([A, B]), "vstack": lambda: ops.vstack([A, B]), "dstack": lambda: ops.dstack([A, B]),
+    "array_split": lambda: ops.array_split(A, 3, axis=1), "hsplit": lambda: ops.hsplit(A, 2),
+    "vsplit": lambda: ops.vsplit(A, 3), "dsplit": lambda: ops.dsplit(A[..., None].repeat(2, -1), 2),
+    "roll": lambda: ops.roll(A, 2, axis=1), "diag": lambda: ops.diag(A[0], 1), "diagflat": lambda: ops.diagflat(A[0]),
+    "take_along_axis": lambda: ops.take_along_axis(A, np.argsort(A, axis=1), axis=1),
+    "take": lambda: (ops.take(A, np.array([5, 0])), ops.take(A, np.array([2, 1]), axis=1)),
+    "slice": lambda: ops.slice(A, (1, 1), (2, 2)), "slice_update": lambda: ops.slice_update(A, (0, 1), B[:2, :2]),
+    "scatter": lambda: ops.scatter(np.array([[0, 1], [2, 3]]), np.array([1.0, 2.0]), (3, 4)),
+    "scatter_update": lambda: ops.scatter_update(A, np.array([[1, 2]]), np.array([9.0])),
+    "select": lambda: ops.select([A > 0], [B], 0.0), "tensordot": lambda: ops.tensordot(A, B.T, 1),
+    "cross": lambda: ops.cross(A[:, :3], B[:, :3]), "trapezoid": lambda: ops.trapezoid(A),
+    "correlate": lambda: ops.correlate(A[0], B[0][:2]), "vander": lambda: ops.vander(A[0], 3),
+    "saturate_cast": lambda: ops.saturate_cast(A * 1000, "int8"), "polar": lambda: ops.polar(POS, A),
+    "arange": lambda: ops.arange(5), "array": lambda: ops.array([1.0, 2.0]), "empty": lambda: ops.empty((2,)),
+    "eye": lambda: ops.eye(3, 4, 1), "full": lambda: ops.full((2, 2), 1.5), "full_like": lambda: ops.full_like(A, 2.0),
+    "identity": lambda: ops.identity(3), "linspace": lambda: ops.linspace(0.0, 1.0, 5),
+    "logspace": lambda: ops.logspace(0.0, 2.0, 3), "geomspace": lambda: ops.geomspace(1.0, 8.0, 4),
+    "meshgrid": lambda: ops.meshgrid(A[0], B[0]), "tri": lambda: ops.tri(3), "bartlett": lambda: ops.bartlett(5),
+    "blackman": lambda: ops.blackman(5), "hamming": lambda: ops.hamming(5), "hanning": lambda: ops.hanning(5),
+    "kaiser": lambda: ops.kaiser(5, 2.0), "inv": lambda: ops.inv(SPD), "det": lambda: ops.det(SPD),
+    "slogdet": lambda: ops.slogdet(SPD), "logdet": lambda: ops.logdet(SPD), "solve": lambda: ops.solve(SPD, A[:, :2]),
+    "solve_triangular": lambda: ops.solve_triangular(SPD, A[:, 0], lower=True), "cholesky": lambda: ops.cholesky(SPD),
+    "cholesky_inverse": lambda: ops.cholesky_inverse(np.linalg.cholesky(SPD)), "qr": lambda: ops.qr(SPD),
+    "svd": lambda: ops.svd(SPD, compute_uv=False), "eigh": lambda: ops.eigh(SPD), "eig": lambda: ops.eigh(SPD),
+    "lstsq": lambda: ops.lstsq(SPD, A[:, 0]), "pinv": lambda: ops.pinv(A), "matrix_rank": lambda: ops.matrix_rank(A),
+    "norm": lambda: (ops.norm(A), ops.norm(A, ord=1, axis=1), ops.norm(A, ord=np.inf, axis=(0, 1))),
+    "psnr": lambda: ops.psnr(P, B, 1.0), "threshold": lambda: ops.threshold(A, 0.1, -1.0),
+    "sparse_categorical_crossentropy": lambda: ops.sparse_categorical_crossentropy(np.array([0, 3, 1]), P),
+    "depth_to_space": lambda: ops.depth_to_space(np.ones((1, 2, 2, 8)), 2),
+    "space_to_depth": lambda: ops.space_to_depth(np.ones((1, 4, 4, 2)), 2),
+    "dot_product_attention": lambda: ops.dot_product_attention(A[None, :, None], B[None, :, None],
+                                                               B[None, :, None], is_causal=True),
+    "extract_sequences": lambda: ops.extract_sequences(A, 2, 1), "in_top_k": lambda: ops.in_top_k(
+        np.array([0, 1, 2]), A, 2), "multi_hot": lambda: ops.multi_hot(I, 5),
+    "fft": lambda: ops.fft((A, B)), "fft2": lambda: ops.fft2((A, B)), "ifft2": lambda: ops.ifft2((A, B)),
+    "irfft": lambda: ops.irfft(ops.rfft(A)), "cond": lambda: ops.cond(True, lambda: ops.sin(A), lambda: A),
+    "switch": lambda: ops.switch(1, [ops.sin, ops.cos], A), "fori_loop": lambda: ops.fori_loop(0, 2, lambda i, v: v * 2, ops.convert_to_tensor(A)),
+    "while_loop": lambda: ops.while_loop(lambda v: ops.sum(v) < 100, lambda v: v * 2, ops.convert_to_tensor(POS)),
+    "scan": lambda: ops.scan(lambda c, x: (c + x, c), ops.zeros((4,), "float64"), A),
+    "map": lambda: ops.map(ops.sum, A), "vectorized_map": lambda: ops.vectorized_map(ops.sum, A),
+    "vectorize": lambda: ops.vectorize(lambda a: ops.sum(a), signature="(n)->()")(A),
+    "associative_scan": lambda: ops.associative_scan(ops.add, A, axis=1),
+    "custom_gradient": lambda: ops.custom_gradient(lambda x: (ops.sin(x), lambda g: g))(A),
+    "conv_transpose": lambda: ops.conv_transpose(np.ones((1, 3, 3, 2)), np.ones((2, 2, 3, 2)), strides=2),
+    "depthwise_conv": lambda: ops.depthwise_conv(np.ones((1, 4, 4, 2)), np.ones((2, 2, 2, 2))),
+    "separable_conv": lambda: ops.separable_conv(np.ones((1, 4, 4, 2)), np.ones((2, 2, 2, 1)), np.ones((1, 1, 2, 3))),
+    "segment_sum": lambda: ops.segment_sum(A, np.array([0, 0, 1])),
+    "segment_max": lambda: ops.segment_max(A, np.array([0, 1, 1])),
+    "segment_min": lambda: ops.segment_min(A, np.array([0, 1, 1])),
+    "segment_prod": lambda: ops.segment_prod(A, np.array([0, 1, 1])),
+    "view_as_complex": lambda: ops.view_as_complex(A[:, :2]), "view_as_real": lambda: ops.view_as_real(
+        ops.view_as_complex(A[:, :2])),
+}
+
+
+def _standin_calls():
+    calls = dict(SPECIAL)
+    for n in UNARY:
+        calls.setdefault(n, (lambda n: lambda: getattr(ops, n)(HALF))(n))
+    for n in BINARY:
+        if n.endswith("_"):
+            continue
+        args = (P, HALF) if n in ("binary_crossentropy", "categorical_crossentropy") else (HALF, POS)
+        calls.setdefault(n, (lambda n, args: lambda: getattr(ops, n)(*args))(n, args))
+    for n in INTS:
+        calls.setdefault(n, (lambda n: lambda: getattr(ops, n)(I, np.int64(2)))(n))
+    return calls
+
+
+def _leaves(out):
+    if isinstance(out, (tuple, list)):
+        return [x for o in out for x in _leaves(o)]
+    return [out]
+
+
+def test_every_new_op_is_run_on_the_standin():
+    from kerasette.ops import nn_api, numpy_api
+    calls = _standin_calls()
+    names = set(numpy_api.__all__) | set(nn_api.__all__)
+    assert not sorted(names - set(calls)), sorted(names - set(calls))
+
+
+@pytest.mark.parametrize("name", sorted(_standin_calls()))
+def test_new_op_on_the_standin_matches_numpy(name):
+    from kerasette.testing import standin
+    from kerasette.testing.standin import StandinArray
+    call = _standin_calls()[name]
+    ref = _leaves(call())
+    with standin.on_device():
+        out = _leaves(call())
+    assert len(out) == len(ref)
+    for o, r in zip(out, ref):
+        if isinstance(o, keras.Tensor):
+            assert type(o.value) is StandinArray, f"{name}: a result left the device"
+            np.testing.assert_allclose(backend.to_numpy(o.value), backend.to_numpy(r.value), rtol=1e-6, atol=1e-7)
+        else:
+            assert o == r
