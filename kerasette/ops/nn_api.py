@@ -31,7 +31,7 @@ __all__ = [
     "take", "cond", "switch", "fori_loop", "while_loop", "scan", "map", "vectorized_map", "vectorize",
     "associative_scan", "custom_gradient", "conv_transpose", "depthwise_conv", "separable_conv", "cdist",
     "corrcoef", "segment_sum", "segment_max", "segment_min", "segment_prod", "view_as_complex",
-    "view_as_real",
+    "view_as_real", "stft", "istft", "unfold", "fold", "adaptive_average_pool", "adaptive_max_pool",
 ]
 
 
@@ -1023,3 +1023,238 @@ def view_as_real(x):
     v = _raw(_t(x))
     xp = xpof(v)
     return _const(xp.stack([v.real, v.imag], axis=-1))
+
+
+# ---- short-time Fourier transform (PyTorch's framing, as Keras's torch backend) -------------
+
+def _stft_window(window, sequence_length, fft_length, dtype, mod, where):
+    if window is None:
+        win = np.ones(sequence_length)
+    elif isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(f"{where}: window must be 'hann', 'hamming', an array or None, got {window!r}")
+        k = np.arange(sequence_length)
+        a0 = 0.5 if window == "hann" else 0.54
+        win = a0 - (1 - a0) * np.cos(2 * np.pi * k / sequence_length)        # periodic
+    else:
+        win = np.asarray(backend.to_numpy(_raw(window)), dtype="float64")
+        if win.shape != (sequence_length,):
+            raise ValueError(f"{where}: window must have shape ({sequence_length},), got {win.shape}")
+    left = (fft_length - sequence_length) // 2
+    win = np.pad(win, (left, fft_length - sequence_length - left))
+    return backend.to_device(win.astype(dtype), mod)
+
+
+def _reflect_pad_last(t, p):
+    n = t.shape[-1]
+    if p >= n:
+        raise ValueError(f"stft: center=True pads {p} samples by reflection, which needs more than {p} samples")
+    idx = np.concatenate([np.arange(p, 0, -1), np.arange(n), np.arange(n - 2, n - 2 - p, -1)])
+    return s.get_item(t, (Ellipsis, backend.to_device(idx, xpof(t.value))))
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """Short-time Fourier transform along the last axis: ``(real, imag)``, each
+    ``(..., frames, fft_length // 2 + 1)`` (no gradient).
+
+    Args:
+        x (Tensor | array): float signals ``(..., samples)``.
+        sequence_length (int): the window length.
+        sequence_stride (int): the hop between frames.
+        fft_length (int): the FFT size (at least ``sequence_length``; the window is centred in it).
+        window (str | array | None): ``"hann"`` (periodic, default), ``"hamming"``, an array of
+            ``sequence_length`` values, or None (rectangular).
+        center (bool): pad ``fft_length // 2`` samples by reflection at both ends first.
+    """
+    t = _float_t(x)
+    if fft_length < sequence_length:
+        raise ValueError(f"stft: fft_length ({fft_length}) must be >= sequence_length ({sequence_length})")
+    if center:
+        t = _reflect_pad_last(t, fft_length // 2)
+    frames = _raw(extract_sequences(t, fft_length, sequence_stride))
+    xp = xpof(frames)
+    win = _stft_window(window, sequence_length, fft_length, frames.dtype, xp, "stft")
+    spec = xp.fft.rfft(frames * win, axis=-1)
+    return _const(spec.real.astype(frames.dtype)), _const(spec.imag.astype(frames.dtype))
+
+
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann", center=True):
+    """The inverse of ``stft``: overlap-add of the windowed inverse FFTs, divided by the summed
+    squared window (no gradient).
+
+    Args:
+        x (tuple): ``(real, imag)``, each ``(..., frames, fft_length // 2 + 1)``.
+        sequence_length (int): the window length.
+        sequence_stride (int): the hop between frames.
+        fft_length (int): the FFT size.
+        length (int | None): the output length (cut or zero-padded; default: all samples).
+        window (str | array | None): as for ``stft``.
+        center (bool): ``stft`` padded the signal (the padding is removed).
+    """
+    c, dt = _complex(x, "istft")
+    xp = xpof(c)
+    frames = xp.fft.irfft(c, n=fft_length, axis=-1).astype(dt)
+    n_frames = frames.shape[-2]
+    lead = frames.shape[:-2]
+    total = fft_length + sequence_stride * (n_frames - 1)
+    pos = (np.arange(n_frames)[:, None] * sequence_stride + np.arange(fft_length)[None, :]).reshape(-1)
+    exact = sequence_length == fft_length and center and window is not None
+    if window is not None:
+        win = backend.to_numpy(_stft_window(window, sequence_length, fft_length, "float64", np, "istft"))
+        if exact:       # PyTorch's istft: divide by the squared window summed where the frames overlap
+            wsq = np.zeros(total)
+            np.add.at(wsq, pos, np.tile(win ** 2, n_frames))
+            denom = np.where(wsq > 1e-11, wsq, 1.0)
+        else:           # Keras's other branch (TF's inverse_stft_window_fn): the steady-state overlap
+            overlaps = -(-fft_length // sequence_stride)
+            sq = np.pad(win ** 2, (0, overlaps * sequence_stride - fft_length)).reshape(overlaps, sequence_stride)
+            win = win / np.tile(sq.sum(axis=0), overlaps)[:fft_length]
+        frames = frames * backend.to_device(win.astype(dt), xp)
+    flat = frames.reshape((-1, n_frames, fft_length))
+    out = xp.zeros((flat.shape[0], total), dtype=dt)
+    for i in range(n_frames):           # overlap-add, a frame at a time
+        out[:, i * sequence_stride:i * sequence_stride + fft_length] += flat[:, i]
+    if window is not None and exact:
+        out = out / backend.to_device(denom.astype(dt), xp)
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = total - fft_length // 2 if center else total
+    out = out[:, start:end]
+    if exact and length is not None and out.shape[-1] < length:     # PyTorch pads a short result
+        out = xp.concatenate([out, xp.zeros((out.shape[0], length - out.shape[-1]), dtype=dt)], axis=-1)
+    return _const(out.reshape(lead + (out.shape[-1],)))
+
+
+# ---- torch-style unfold / fold (im2col / col2im on NCHW) --------------------------------------
+
+def _pair_arg(v, where, name):
+    v = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(v) != 2:
+        raise ValueError(f"{where}: {name} must be an int or a pair, got {v!r}")
+    return int(v[0]), int(v[1])
+
+
+def _fold_index(hp, wp, kernel, dilation, stride, where):
+    (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
+    oh = (hp - dh * (kh - 1) - 1) // sh + 1
+    ow = (wp - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{where}: the kernel does not fit the (padded) input {hp}x{wp}")
+    rows = (np.arange(kh)[:, None, None, None] * dh + np.arange(oh)[None, None, :, None] * sh)
+    cols = (np.arange(kw)[None, :, None, None] * dw + np.arange(ow)[None, None, None, :] * sw)
+    rows, cols = np.broadcast_arrays(rows, cols)
+    return rows, cols, oh, ow
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of a batch of images ``(N, C, H, W)`` as columns
+    ``(N, C * kh * kw, L)`` (PyTorch's ``unfold``; differentiable).
+
+    Args:
+        x (Tensor | array): ``(N, C, H, W)``.
+        kernel_size (int | tuple): the block size.
+        dilation (int | tuple): the spacing of a block's taps.
+        padding (int | tuple): zeros added on both sides of each spatial axis.
+        stride (int | tuple): the step between blocks.
+    """
+    from .conv import pad
+    t = _t(x)
+    if t.ndim != 4:
+        raise ValueError(f"unfold: expected a 4-D input (N, C, H, W), got shape {t.shape}")
+    kernel = _pair_arg(kernel_size, "unfold", "kernel_size")
+    ph, pw = _pair_arg(padding, "unfold", "padding")
+    if ph or pw:
+        t = pad(t, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    rows, cols, oh, ow = _fold_index(t.shape[2], t.shape[3], kernel, _pair_arg(dilation, "unfold", "dilation"),
+                                     _pair_arg(stride, "unfold", "stride"), "unfold")
+    xp = xpof(t.value)
+    blocks = s.get_item(t, (builtins.slice(None), builtins.slice(None),
+                            backend.to_device(rows, xp), backend.to_device(cols, xp)))   # (N, C, kh, kw, oh, ow)
+    n, c = t.shape[:2]
+    return s.reshape(blocks, (n, c * kernel[0] * kernel[1], oh * ow))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Columns of sliding blocks ``(N, C * kh * kw, L)`` summed back into images
+    ``(N, C, H, W)`` (PyTorch's ``fold``, the adjoint of ``unfold``; differentiable).
+
+    Args:
+        x (Tensor | array): ``(N, C * kh * kw, L)``.
+        output_size (int | tuple): ``(H, W)`` of the result.
+        kernel_size (int | tuple): the block size.
+        dilation (int | tuple): the spacing of a block's taps.
+        padding (int | tuple): the padding ``unfold`` added (removed here).
+        stride (int | tuple): the step between blocks.
+    """
+    from .numpy_api import _ScatterAdd
+    t = _t(x)
+    h, w = _pair_arg(output_size, "fold", "output_size")
+    kh, kw = _pair_arg(kernel_size, "fold", "kernel_size")
+    ph, pw = _pair_arg(padding, "fold", "padding")
+    hp, wp = h + 2 * ph, w + 2 * pw
+    rows, cols, oh, ow = _fold_index(hp, wp, (kh, kw), _pair_arg(dilation, "fold", "dilation"),
+                                     _pair_arg(stride, "fold", "stride"), "fold")
+    if t.ndim != 3 or t.shape[1] % (kh * kw) or t.shape[2] != oh * ow:
+        raise ValueError(f"fold: expected (N, C * {kh * kw}, {oh * ow}) columns, got shape {t.shape}")
+    n, c = t.shape[0], t.shape[1] // (kh * kw)
+    vals = s.transpose(s.reshape(t, (n, c, kh, kw, oh, ow)), (2, 3, 4, 5, 0, 1))
+    xp = xpof(t.value)
+    index = (backend.to_device(rows, xp), backend.to_device(cols, xp))
+    img = s.transpose(_ScatterAdd(index, (hp, wp, n, c))(vals), (2, 3, 0, 1))
+    return s.get_item(img, (builtins.slice(None), builtins.slice(None), builtins.slice(ph, ph + h),
+                            builtins.slice(pw, pw + w)))
+
+
+# ---- adaptive pooling (PyTorch's bins: floor(i L / n) to ceil((i + 1) L / n)) -----------------
+
+def _adaptive_pool(inputs, output_size, data_format, reduce, where):
+    import itertools
+    t = _t(inputs)
+    spatial = t.ndim - 2
+    if spatial not in (1, 2, 3):
+        raise ValueError(f"{where}: expected a 3-D, 4-D or 5-D input, got shape {t.shape}")
+    sizes = (output_size,) * spatial if isinstance(output_size, (int, np.integer)) else tuple(output_size)
+    if len(sizes) != spatial:
+        raise ValueError(f"{where}: output_size needs {spatial} entries for shape {t.shape}, got {output_size!r}")
+    first = data_format == "channels_first"
+    if not first and data_format not in (None, "channels_last"):
+        raise ValueError(f"{where}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    axes = list(range(2, t.ndim)) if first else list(range(1, t.ndim - 1))
+    bins = []
+    for ax, n in zip(axes, sizes):
+        length = t.shape[ax]
+        bins.append([(i * length // n, -(-(i + 1) * length // n)) for i in range(int(n))])
+    cells = []
+    for combo in itertools.product(*bins):
+        key = [builtins.slice(None)] * t.ndim
+        for ax, (a, b) in zip(axes, combo):
+            key[ax] = builtins.slice(a, b)
+        cells.append(reduce(s.get_item(t, tuple(key)), axis=tuple(axes)))
+    out = s.stack(cells, axis=-1 if first else 1)              # cells in row-major order
+    shape = (t.shape[0], t.shape[1]) + tuple(int(n) for n in sizes) if first else \
+        (t.shape[0],) + tuple(int(n) for n in sizes) + (t.shape[-1],)
+    return s.reshape(out, shape)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """Average pooling to a fixed output size (PyTorch's bins); 1-D, 2-D or 3-D, differentiable.
+
+    Args:
+        inputs (Tensor | array): ``(N, *spatial, C)`` (or ``(N, C, *spatial)`` with channels_first).
+        output_size (int | tuple): the output's spatial size.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+    """
+    return _adaptive_pool(inputs, output_size, data_format, m.mean, "adaptive_average_pool")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """Max pooling to a fixed output size (PyTorch's bins); 1-D, 2-D or 3-D, differentiable.
+
+    Args:
+        inputs (Tensor | array): ``(N, *spatial, C)`` (or ``(N, C, *spatial)`` with channels_first).
+        output_size (int | tuple): the output's spatial size.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+    """
+    return _adaptive_pool(inputs, output_size, data_format, m.max, "adaptive_max_pool")

@@ -23,14 +23,8 @@ from kerasette.autograd import gradcheck
 FIXTURE = pathlib.Path(__file__).parent.parent / "fixtures" / "keras_ops_names.json"
 
 MISSING = {
-    "adaptive_average_pool": "not yet: adaptive pooling (Keras 3.12+) has no kernel here",
-    "adaptive_max_pool": "not yet: adaptive pooling (Keras 3.12+) has no kernel here",
     "ctc_loss": "not yet: CTC needs its own forward-backward recursion op",
     "ctc_decode": "not yet: goes with ctc_loss (greedy and beam search decoding)",
-    "fold": "not yet: torch-style col2im (Keras 3.12+) not implemented",
-    "unfold": "not yet: torch-style im2col (Keras 3.12+) not implemented",
-    "stft": "not yet: the short-time FFT (windowed frames + rfft) is not implemented",
-    "istft": "not yet: goes with stft (overlap-add)",
     "jvp": "forward-mode autodiff: the tape only runs in reverse",
     "lu_factor": "needs scipy.linalg.lu_factor (NumPy and CuPy's core have no LU with pivots)",
     "rearrange": "einops-style pattern parsing not implemented (use reshape / transpose)",
@@ -316,6 +310,11 @@ GRADS = [
     ("segment_sum", lambda x: ops.segment_sum(x, np.array([0, 0, 1])), [A]),
     ("segment_max", lambda x: ops.segment_max(x, np.array([1, 0, 1])), [A]),
     ("segment_prod", lambda x: ops.segment_prod(x, np.array([1, 0, 1])), [A]),
+    ("unfold", lambda x: ops.unfold(x, (2, 3), dilation=(1, 1), padding=1, stride=2),
+     [rng.standard_normal((1, 2, 5, 4))]),
+    ("fold", lambda x: ops.fold(x, (4, 4), 2, padding=1, stride=2), [rng.standard_normal((1, 8, 9))]),
+    ("adaptive_average_pool", lambda x: ops.adaptive_average_pool(x, (2, 3)), [rng.standard_normal((1, 5, 4, 2))]),
+    ("adaptive_max_pool", lambda x: ops.adaptive_max_pool(x, 3), [rng.standard_normal((2, 7, 3))]),
     ("depthwise_conv", lambda x, k: ops.depthwise_conv(x, k), [rng.standard_normal((1, 4, 4, 2)),
                                                               rng.standard_normal((2, 2, 2, 2))]),
     ("conv_transpose", lambda x, k: ops.conv_transpose(x, k, strides=2), [rng.standard_normal((1, 3, 3, 2)),
@@ -353,6 +352,8 @@ def test_values_match_keras_when_installed(name, args):
 # ---- every new op on the CuPy stand-in (device rules: no NumPy mixed into device math) -------
 
 POS = rng.uniform(0.5, 2.0, (3, 4))
+SIG = rng.standard_normal((2, 30))
+IMG = rng.standard_normal((2, 3, 5, 4))
 HALF = rng.uniform(-0.8, 0.8, (3, 4))
 UNARY = ["absolute", "fabs", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
          "arctanh", "expm1", "exp2", "log1p", "log2", "log10", "reciprocal", "rsqrt", "cbrt", "erf", "erfc",
@@ -431,6 +432,10 @@ SPECIAL = {
     "segment_max": lambda: ops.segment_max(A, np.array([0, 1, 1])),
     "segment_min": lambda: ops.segment_min(A, np.array([0, 1, 1])),
     "segment_prod": lambda: ops.segment_prod(A, np.array([0, 1, 1])),
+    "stft": lambda: ops.stft(SIG, 8, 4, 8), "istft": lambda: ops.istft(ops.stft(SIG, 8, 4, 8), 8, 4, 8),
+    "unfold": lambda: ops.unfold(IMG, 2, stride=2), "fold": lambda: ops.fold(ops.unfold(IMG, 2), (5, 4), 2),
+    "adaptive_average_pool": lambda: ops.adaptive_average_pool(IMG, (2, 3)),
+    "adaptive_max_pool": lambda: ops.adaptive_max_pool(IMG, 2, data_format="channels_first"),
     "view_as_complex": lambda: ops.view_as_complex(A[:, :2]), "view_as_real": lambda: ops.view_as_real(
         ops.view_as_complex(A[:, :2])),
 }
@@ -478,3 +483,42 @@ def test_new_op_on_the_standin_matches_numpy(name):
             np.testing.assert_allclose(backend.to_numpy(o.value), backend.to_numpy(r.value), rtol=1e-6, atol=1e-7)
         else:
             assert o == r
+
+
+@pytest.mark.parametrize("kwargs", [dict(sequence_length=8, sequence_stride=4, fft_length=8),
+                                    dict(sequence_length=6, sequence_stride=3, fft_length=10, center=False),
+                                    dict(sequence_length=8, sequence_stride=2, fft_length=16, window="hamming"),
+                                    dict(sequence_length=8, sequence_stride=4, fft_length=8, window=None)])
+def test_stft_istft_match_keras_when_installed(kwargs):
+    k = pytest.importorskip("keras", reason="Keras 3 cross-check")
+    if not hasattr(k, "ops"):
+        pytest.skip("not Keras 3")
+    x = rng.standard_normal((2, 40)).astype("float32")
+    ref, mine = k.ops.stft(x, **kwargs), ops.stft(x, **kwargs)
+    for r, o in zip(ref, mine):
+        np.testing.assert_allclose(_np(o), np.asarray(k.ops.convert_to_numpy(r)), atol=2e-6)
+    for length in (None, 37):
+        r = k.ops.convert_to_numpy(k.ops.istft(ref, length=length, **kwargs))
+        np.testing.assert_allclose(_np(ops.istft(mine, length=length, **kwargs)), r, atol=2e-6)
+    if kwargs["sequence_length"] == kwargs["fft_length"] and kwargs.get("window", "hann") is not None:
+        np.testing.assert_allclose(_np(ops.istft(mine, length=40, **kwargs)), x, atol=2e-6)   # exact inverse
+
+
+def test_unfold_fold_adaptive_pools_match_keras_when_installed():
+    k = pytest.importorskip("keras", reason="Keras 3 cross-check")
+    if not hasattr(k, "ops"):
+        pytest.skip("not Keras 3")
+    img = rng.standard_normal((2, 3, 7, 6)).astype("float32")
+    for kw in (dict(kernel_size=3), dict(kernel_size=(2, 3), dilation=2, padding=1, stride=2)):
+        ref = k.ops.unfold(k.ops.convert_to_tensor(img), **kw)
+        np.testing.assert_array_equal(_np(ops.unfold(img, **kw)), k.ops.convert_to_numpy(ref))
+        np.testing.assert_allclose(_np(ops.fold(ops.unfold(img, **kw), (7, 6), **kw)),
+                                   k.ops.convert_to_numpy(k.ops.fold(ref, (7, 6), **kw)), rtol=1e-6)
+    x4 = rng.standard_normal((2, 7, 5, 3)).astype("float32")
+    x3 = rng.standard_normal((2, 3, 9)).astype("float32")
+    for name in ("adaptive_average_pool", "adaptive_max_pool"):
+        np.testing.assert_allclose(_np(getattr(ops, name)(x4, (3, 2))),
+                                   k.ops.convert_to_numpy(getattr(k.ops, name)(x4, (3, 2))), rtol=1e-6)
+        np.testing.assert_allclose(_np(getattr(ops, name)(x3, 4, data_format="channels_first")),
+                                   k.ops.convert_to_numpy(getattr(k.ops, name)(x3, 4, data_format="channels_first")),
+                                   rtol=1e-6)
