@@ -32,6 +32,7 @@ __all__ = [
     "associative_scan", "custom_gradient", "conv_transpose", "depthwise_conv", "separable_conv", "cdist",
     "corrcoef", "segment_sum", "segment_max", "segment_min", "segment_prod", "view_as_complex",
     "view_as_real", "stft", "istft", "unfold", "fold", "adaptive_average_pool", "adaptive_max_pool",
+    "rearrange", "ctc_loss", "ctc_decode",
 ]
 
 
@@ -1258,3 +1259,170 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
         data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
     """
     return _adaptive_pool(inputs, output_size, data_format, m.max, "adaptive_max_pool")
+
+
+# ---- einops-style rearrange ----------------------------------------------------------------
+
+def _parse_side(text, where):
+    groups, cur = [], None
+    for tok in text.replace("(", " ( ").replace(")", " ) ").split():
+        if tok == "(":
+            if cur is not None:
+                raise ValueError(f"{where}: nested parentheses in {text!r}")
+            cur = []
+        elif tok == ")":
+            if cur is None:
+                raise ValueError(f"{where}: unbalanced ')' in {text!r}")
+            groups.append(cur)
+            cur = None
+        elif tok.isidentifier():
+            if cur is not None:
+                cur.append(tok)
+            else:
+                groups.append([tok])
+        else:
+            raise ValueError(f"{where}: axis names must be identifiers, got {tok!r} in {text!r} "
+                             f"('...' and anonymous axes are not supported, as in Keras)")
+    if cur is not None:
+        raise ValueError(f"{where}: unbalanced '(' in {text!r}")
+    return groups
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """Reorder, split and merge axes by an einops pattern, e.g. ``"b (h w) c -> b h w c"``
+    with ``h=4`` (differentiable: a reshape, a transpose and a reshape).
+
+    Args:
+        tensor (Tensor | array): the input.
+        pattern (str): ``"left -> right"``; names are axes, parentheses group axes merged into one.
+        **axes_lengths: sizes of axes that a split cannot infer (one unknown per group).
+    """
+    t = _t(tensor)
+    if pattern.count("->") != 1:
+        raise ValueError(f"rearrange: the pattern needs one '->', got {pattern!r}")
+    left_s, right_s = pattern.split("->")
+    left, right = _parse_side(left_s, "rearrange"), _parse_side(right_s, "rearrange")
+    names_l = [n for g in left for n in g]
+    names_r = [n for g in right for n in g]
+    if len(set(names_l)) != len(names_l) or len(set(names_r)) != len(names_r):
+        raise ValueError(f"rearrange: an axis name repeats in {pattern!r}")
+    if set(names_l) != set(names_r):
+        raise ValueError(f"rearrange: both sides must name the same axes, got {sorted(set(names_l) ^ set(names_r))} "
+                         f"on one side only")
+    if len(left) != t.ndim:
+        raise ValueError(f"rearrange: the left side has {len(left)} axes, the input has shape {t.shape}")
+    sizes = {k: int(v) for k, v in axes_lengths.items()}
+    for group, n in zip(left, t.shape):
+        unknown = [a for a in group if a not in sizes]
+        known = int(np.prod([sizes[a] for a in group if a in sizes])) if len(unknown) < len(group) else 1
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: cannot infer the sizes of {unknown} in a group of size {n}; pass them")
+        if unknown:
+            if n % known:
+                raise ValueError(f"rearrange: axis of size {n} does not split by {known}")
+            sizes[unknown[0]] = n // known
+        elif known != n:
+            raise ValueError(f"rearrange: the group {group} has size {known}, the axis has {n}")
+    flat = s.reshape(t, tuple(sizes[a] for a in names_l))
+    moved = s.transpose(flat, tuple(names_l.index(a) for a in names_r))
+    return s.reshape(moved, tuple(int(np.prod([sizes[a] for a in g])) for g in right))
+
+
+# ---- CTC loss (the forward recursion in log space, one step per time frame) -------------------
+
+_CTC_NEG = -1e30        # log(0) stand-in: finite, so unreachable paths get zero (not NaN) gradients
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Connectionist temporal classification loss per sample (differentiable in ``output``): the
+    negative log-probability of all alignments of ``target`` to the frames of ``output``.
+
+    Args:
+        target (Tensor | array): ``(batch, max_label_length)`` integer labels (padding ignored).
+        output (Tensor | array): ``(batch, max_time, classes)`` logits (log-softmax is applied).
+        target_length (Tensor | array): ``(batch,)`` label lengths.
+        output_length (Tensor | array): ``(batch,)`` frame counts.
+        mask_index (int): the blank class (default 0).
+
+    An impossible alignment (a label longer than the frames allow) gives a loss near 1e30 instead
+    of PyTorch's inf.
+    """
+    logits = _float_t(output)
+    logp = nn.log_softmax(logits, axis=-1)
+    xp = xpof(logp.value)
+    labels = _on(_t(target), logp).astype("int64")
+    tl = _on(_t(target_length), logp).astype("int64").reshape(-1)
+    ol = _on(_t(output_length), logp).astype("int64").reshape(-1)
+    batch, steps = logp.shape[0], logp.shape[1]
+    width = 2 * labels.shape[1] + 1
+    ext = xp.full((batch, width), mask_index, dtype="int64")
+    ext[:, 1::2] = labels
+    pos = xp.arange(width)[None, :]
+    prev2 = xp.concatenate([xp.full((batch, 2), -1, dtype="int64"), ext[:, :-2]], axis=1)
+    skip = (ext != mask_index) & (ext != prev2) & (pos >= 2)
+    start = (pos == 0) | ((pos == 1) & (tl[:, None] > 0))
+    neg = float(_CTC_NEG)
+
+    def emit(t):
+        return take_along_axis(s.get_item(logp, (builtins.slice(None), t)), ext, axis=1)
+
+    alpha = m.where(start, emit(0), neg)
+    for t in range(1, steps):       # Python per time step, vectorised over batch and positions
+        a1 = s.concatenate([m.add(m.multiply(s.get_item(alpha, (builtins.slice(None), builtins.slice(0, 1))), 0.0),
+                                  neg), s.get_item(alpha, (builtins.slice(None), builtins.slice(None, -1)))], axis=1)
+        a2 = s.concatenate([m.add(m.multiply(s.get_item(alpha, (builtins.slice(None), builtins.slice(0, 2))), 0.0),
+                                  neg), s.get_item(alpha, (builtins.slice(None), builtins.slice(None, -2)))], axis=1)
+        a2 = m.where(skip, a2, neg)
+        stacked = s.stack([alpha, a1, a2], axis=0)
+        top = m.max(stacked, axis=0)
+        top_c = Tensor(top.value)            # the shift of the log-sum-exp, held constant
+        lse = m.add(m.log(m.sum(m.exp(m.subtract(stacked, top_c)), axis=0)), top_c)
+        new = m.add(lse, emit(t))
+        alpha = m.where((t < ol)[:, None], new, alpha)
+    last = 2 * tl
+    end1 = take_along_axis(alpha, last[:, None], axis=1)
+    end2 = take_along_axis(alpha, xp.maximum(last - 1, 0)[:, None], axis=1)
+    end2 = m.where((tl > 0)[:, None], end2, neg)
+    both = s.concatenate([end1, end2], axis=1)
+    top = Tensor(m.max(both, axis=1, keepdims=True).value)
+    ll = m.add(m.log(m.sum(m.exp(m.subtract(both, top)), axis=1)), s.reshape(top, (-1,)))
+    return m.negative(ll)
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
+               mask_index=0):
+    """Decode CTC outputs greedily (best class per frame, repeats merged, blanks dropped), as
+    Keras: ``(decoded, scores)`` with ``decoded`` ``(1, batch, max_time)`` padded with -1 and
+    ``scores`` ``(batch, 1)`` the negated sum of the best per-frame values (no gradient).
+
+    Args:
+        inputs (Tensor | array): ``(batch, max_time, classes)`` log-probabilities (or logits).
+        sequence_lengths (Tensor | array): ``(batch,)`` frame counts.
+        strategy (str): ``"greedy"``; ``"beam_search"`` is not implemented here (it raises).
+        beam_width (int): the beam search's width (beam search only).
+        top_paths (int): how many paths to return (beam search only; greedy returns one).
+        merge_repeated (bool): merge a class repeated in consecutive frames.
+        mask_index (int): the blank class (default 0).
+    """
+    if strategy == "beam_search":
+        raise NotImplementedError("ctc_decode: strategy='beam_search' is not implemented in kerasette; "
+                                  "use strategy='greedy'")
+    if strategy != "greedy":
+        raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
+    v = _raw(_float_t(inputs))
+    xp = xpof(v)
+    lengths = _on(_t(sequence_lengths), v).astype("int64").reshape(-1)
+    batch, steps = v.shape[0], v.shape[1]
+    idx = v.argmax(axis=-1).astype("int32")
+    best = v.max(axis=-1)
+    past = xp.arange(steps)[None, :] >= lengths[:, None]
+    idx = xp.where(past, mask_index, idx)
+    best = xp.where(past, 0, best)
+    if merge_repeated:
+        repeat = xp.concatenate([xp.zeros((batch, 1), dtype=bool), idx[:, 1:] == idx[:, :-1]], axis=1)
+        idx = xp.where(repeat, mask_index, idx)
+    blank = idx == mask_index
+    idx = xp.where(blank, -1, idx)
+    order = xp.argsort(xp.where(blank, steps, xp.arange(steps)[None, :]), axis=-1, kind="stable")
+    idx = xp.take_along_axis(idx, order, axis=-1)
+    return _const(idx[None].astype("int32")), _const(-best.sum(axis=1, keepdims=True))
