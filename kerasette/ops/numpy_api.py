@@ -55,7 +55,7 @@ __all__ = [
     "logspace", "geomspace", "meshgrid", "tri", "bartlett", "blackman", "hamming", "hanning", "kaiser",
     # linear algebra
     "inv", "det", "slogdet", "logdet", "solve", "solve_triangular", "cholesky", "cholesky_inverse",
-    "qr", "svd", "eig", "eigh", "lstsq", "pinv", "matrix_rank", "norm",
+    "qr", "svd", "eig", "eigh", "lstsq", "pinv", "matrix_rank", "norm", "lu_factor",
 ]
 
 
@@ -2473,3 +2473,33 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - keras.ops name
         return out if keepdims else s.reshape(out, [n for i, n in enumerate(out.shape) if i not in (a0, a1)])
     v = t.value
     return _const(xpof(v).linalg.norm(v, ord=ord, axis=axes, keepdims=keepdims))
+
+
+def lu_factor(x):
+    """The LU factorisation with partial pivoting, as LAPACK's ``getrf`` (and Keras):
+    ``(lu, pivots)``, ``lu`` holding ``L`` (unit diagonal, below) and ``U`` (on and above), and
+    ``pivots[i]`` the row swapped with row ``i`` at step ``i`` (0-based). No gradient.
+
+    Args:
+        x (Tensor | array): square matrices ``(..., n, n)``.
+    """
+    v = _raw(_float_t(x))
+    if v.ndim < 2 or v.shape[-1] != v.shape[-2]:
+        raise ValueError(f"lu_factor: expected square matrices (..., n, n), got shape {tuple(v.shape)}")
+    xp = xpof(v)
+    n = v.shape[-1]
+    a = v.reshape((-1, n, n)).copy()
+    piv = xp.zeros((a.shape[0], n), dtype="int32")
+    rows = xp.arange(n)
+    for k in range(n):                  # Python per column; each step is batched array code
+        p = xp.abs(a[:, k:, k]).argmax(axis=-1) + k
+        piv[:, k] = p
+        row_k = a[:, k, :].copy()
+        row_p = xp.take_along_axis(a, xp.broadcast_to(p[:, None, None], (a.shape[0], 1, n)), axis=1)[:, 0, :]
+        a = xp.where((rows[None, :] == p[:, None])[:, :, None], row_k[:, None, :], a)
+        a[:, k, :] = row_p
+        if k + 1 < n:
+            pivot = a[:, k, k]
+            a[:, k + 1:, k] = a[:, k + 1:, k] / xp.where(pivot == 0, 1, pivot)[:, None]
+            a[:, k + 1:, k + 1:] = a[:, k + 1:, k + 1:] - a[:, k + 1:, k:k + 1] * a[:, k:k + 1, k + 1:]
+    return _const(a.reshape(v.shape)), _const(piv.reshape(v.shape[:-1]))

@@ -24,7 +24,6 @@ FIXTURE = pathlib.Path(__file__).parent.parent / "fixtures" / "keras_ops_names.j
 
 MISSING = {
     "jvp": "forward-mode autodiff: the tape only runs in reverse",
-    "lu_factor": "needs scipy.linalg.lu_factor (NumPy and CuPy's core have no LU with pivots)",
 }
 
 
@@ -443,6 +442,7 @@ SPECIAL = {
     "adaptive_average_pool": lambda: ops.adaptive_average_pool(IMG, (2, 3)),
     "adaptive_max_pool": lambda: ops.adaptive_max_pool(IMG, 2, data_format="channels_first"),
     "rearrange": lambda: ops.rearrange(A, "a (b c) -> c a b", c=2),
+    "lu_factor": lambda: ops.lu_factor(np.stack([SPD, SPD[::-1]])),
     "ctc_loss": lambda: ops.ctc_loss(CTC_T, CTC_O, np.array([2, 1]), np.array([5, 4])),
     "ctc_decode": lambda: ops.ctc_decode(CTC_O, np.array([5, 3])),
     "view_as_complex": lambda: ops.view_as_complex(A[:, :2]), "view_as_real": lambda: ops.view_as_real(
@@ -573,3 +573,21 @@ def test_ctc_and_rearrange_match_keras_when_installed():
     x = np.arange(48.0).reshape(2, 6, 4)
     np.testing.assert_array_equal(_np(ops.rearrange(x, "b (h1 h2) w -> h1 b w h2", h1=2)),
                                   k.ops.convert_to_numpy(k.ops.rearrange(x, "b (h1 h2) w -> h1 b w h2", h1=2)))
+
+
+def test_lu_factor_rebuilds_the_matrix():
+    a = rng.standard_normal((2, 5, 5))
+    lu, piv = ops.lu_factor(a)
+    lu, piv = _np(lu), _np(piv)
+    for b in range(2):
+        low = np.tril(lu[b], -1) + np.eye(5)
+        perm = np.arange(5)
+        for i, p in enumerate(piv[b]):
+            perm[[i, p]] = perm[[p, i]]
+        np.testing.assert_allclose(a[b][perm], low @ np.triu(lu[b]), atol=1e-12)
+    k = pytest.importorskip("keras", reason="Keras 3 cross-check")
+    if hasattr(k, "ops"):
+        ref_lu, ref_piv = k.ops.lu_factor(a.astype("float32"))
+        mine_lu, mine_piv = ops.lu_factor(a.astype("float32"))
+        np.testing.assert_allclose(_np(mine_lu), k.ops.convert_to_numpy(ref_lu), atol=1e-5)
+        np.testing.assert_array_equal(_np(mine_piv), k.ops.convert_to_numpy(ref_piv))
