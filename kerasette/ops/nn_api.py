@@ -32,7 +32,7 @@ __all__ = [
     "associative_scan", "custom_gradient", "conv_transpose", "depthwise_conv", "separable_conv", "cdist",
     "corrcoef", "segment_sum", "segment_max", "segment_min", "segment_prod", "view_as_complex",
     "view_as_real", "stft", "istft", "unfold", "fold", "adaptive_average_pool", "adaptive_max_pool",
-    "rearrange", "ctc_loss", "ctc_decode",
+    "rearrange", "ctc_loss", "ctc_decode", "jvp",
 ]
 
 
@@ -1426,3 +1426,56 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     order = xp.argsort(xp.where(blank, steps, xp.arange(steps)[None, :]), axis=-1, kind="stable")
     idx = xp.take_along_axis(idx, order, axis=-1)
     return _const(idx[None].astype("int32")), _const(-best.sum(axis=1, keepdims=True))
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """The Jacobian-vector product ``J(primals) @ tangents`` of ``fun``: ``(outputs, jvp)``
+    (``(outputs, jvp, aux)`` with ``has_aux``).
+
+    The tape runs in reverse only, so each output element takes one backward pass (exact, with
+    a cost that grows with the output's size): fine for the small functions ``jvp`` is used on.
+
+    Args:
+        fun (callable): a function of Tensors returning a Tensor or a tuple / list of Tensors
+            (``(output, aux)`` with ``has_aux``).
+        primals (tuple | list): the point: one array or Tensor per argument of ``fun``.
+        tangents (tuple | list): the direction: one array per primal, of its shape.
+        has_aux (bool): ``fun`` returns ``(output, aux)``; ``aux`` is passed through.
+    """
+    from ..autograd.engine import backward
+    from ..autograd.function import enable_grad
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists (one entry per argument of fun)")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    xs = [Tensor(_raw(_float_t(p)).copy(), requires_grad=True) for p in primals]
+    ts = [_on(_float_t(t), x) for t, x in zip(tangents, xs)]
+    for x, t in zip(xs, ts):
+        if tuple(t.shape) != x.shape:
+            raise ValueError(f"jvp: a tangent of shape {tuple(t.shape)} for a primal of shape {x.shape}")
+    with enable_grad():
+        result = fun(*xs)
+    aux = None
+    if has_aux:
+        result, aux = result
+    outs = list(result) if isinstance(result, (tuple, list)) else [result]
+    products = []
+    for o in outs:
+        o = _t(o)
+        xp = xpof(o.value)
+        flat = xp.zeros(o.size, dtype=o.dtype)
+        if o.requires_grad:
+            for i in range(o.size):     # one reverse pass per output element
+                for x in xs:
+                    x.grad = None
+                cot = xp.zeros(o.size, dtype=o.dtype)
+                cot[i] = 1
+                backward(o, cot.reshape(o.shape), retain_graph=True)
+                flat[i] = builtins.sum(float((x.grad * t).sum()) for x, t in zip(xs, ts) if x.grad is not None)
+        products.append(_const(flat.reshape(o.shape)))
+    detached = [_const(_t(o).value) for o in outs]
+    if isinstance(result, (tuple, list)):
+        out_v, jvp_v = type(result)(detached), type(result)(products)
+    else:
+        out_v, jvp_v = detached[0], products[0]
+    return (out_v, jvp_v, aux) if has_aux else (out_v, jvp_v)

@@ -22,13 +22,12 @@ from kerasette.autograd import gradcheck
 
 FIXTURE = pathlib.Path(__file__).parent.parent / "fixtures" / "keras_ops_names.json"
 
-MISSING = {
-    "jvp": "forward-mode autodiff: the tape only runs in reverse",
-}
+MISSING = {}       # every Keras 3.15 name is present; a newer Keras's new names go here, with a reason
 
 
 # present, with a part not implemented (the test below checks the refusal is clear)
-PARTIAL = {"ctc_decode": "strategy='beam_search' raises NotImplementedError (greedy decoding works)"}
+PARTIAL = {"ctc_decode": "strategy='beam_search' raises NotImplementedError (greedy decoding works)",
+           "jvp": "exact, by one reverse pass per output element (no forward mode): slow for large outputs"}
 
 
 def _keras_names():
@@ -443,6 +442,7 @@ SPECIAL = {
     "adaptive_max_pool": lambda: ops.adaptive_max_pool(IMG, 2, data_format="channels_first"),
     "rearrange": lambda: ops.rearrange(A, "a (b c) -> c a b", c=2),
     "lu_factor": lambda: ops.lu_factor(np.stack([SPD, SPD[::-1]])),
+    "jvp": lambda: ops.jvp(lambda a, b: ops.tanh(ops.matmul(a, b)), (A, B.T), (B, A.T)),
     "ctc_loss": lambda: ops.ctc_loss(CTC_T, CTC_O, np.array([2, 1]), np.array([5, 4])),
     "ctc_decode": lambda: ops.ctc_decode(CTC_O, np.array([5, 3])),
     "view_as_complex": lambda: ops.view_as_complex(A[:, :2]), "view_as_real": lambda: ops.view_as_real(
@@ -591,3 +591,28 @@ def test_lu_factor_rebuilds_the_matrix():
         mine_lu, mine_piv = ops.lu_factor(a.astype("float32"))
         np.testing.assert_allclose(_np(mine_lu), k.ops.convert_to_numpy(ref_lu), atol=1e-5)
         np.testing.assert_array_equal(_np(mine_piv), k.ops.convert_to_numpy(ref_piv))
+
+
+def test_jvp_matches_finite_differences_and_keras():
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    tx, tw = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+
+    def f(a, b):
+        return ops.tanh(ops.matmul(a, b)), ops.sum(ops.square(a))
+
+    (out, total), (j_out, j_total), aux = ops.jvp(lambda a, b: (f(a, b), "aux"), (x, w), (tx, tw), has_aux=True)
+    assert aux == "aux"
+    eps = 1e-6
+    hi, lo = f(x + eps * tx, w + eps * tw), f(x - eps * tx, w - eps * tw)
+    np.testing.assert_allclose(_np(j_out), (_np(hi[0]) - _np(lo[0])) / (2 * eps), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(_np(j_total), (_np(hi[1]) - _np(lo[1])) / (2 * eps), rtol=1e-6)
+    np.testing.assert_allclose(_np(out), np.tanh(x @ w))
+    with pytest.raises(ValueError, match="tangent"):
+        ops.jvp(lambda a: a, (x,), (w,))
+    k = pytest.importorskip("keras", reason="Keras 3 cross-check")
+    if hasattr(k, "ops") and hasattr(k.ops, "jvp"):
+        conv = k.ops.convert_to_tensor
+        ref_out, ref_j = k.ops.jvp(lambda a, b: k.ops.tanh(k.ops.matmul(a, b)), (conv(x), conv(w)),
+                                   (conv(tx), conv(tw)))
+        mine_out, mine_j = ops.jvp(lambda a, b: ops.tanh(ops.matmul(a, b)), (x, w), (tx, tw))
+        np.testing.assert_allclose(_np(mine_j), np.asarray(k.ops.convert_to_numpy(ref_j)), rtol=1e-5, atol=1e-6)
