@@ -11,9 +11,11 @@ Every function takes ``seed``, as Keras 3 does:
   with the same seed give the same masks.
 
 A draw is keyed by the generator's state, a pair ``(seed, counter)``: it is mixed into one
-integer that seeds a fresh generator of the array module of the default device
-(``numpy.random.default_rng`` or ``cupy.random.default_rng``), one code path for both.
-The same seed gives the same draws on one device; NumPy and CuPy streams differ.
+integer that keys a generator of the array module of the default device: NumPy's
+``default_rng`` on the CPU; on CuPy (any other array module) a counter-based SplitMix64 hash
+computed in array code on the device, with no per-draw set-up. Every function is one code
+path over the array module. The same seed gives the same draws on one device; the CPU and GPU
+streams differ.
 Nothing here is module-level mutable state: the global generator lives in the per-thread
 context (``kerasette.context``), and each ``SeedGenerator`` guards its counter with a lock.
 """
@@ -134,9 +136,63 @@ def _mix(a, b):
 
 
 def _rng(seed, mod=None):
+    """A generator keyed by the next state of ``seed``: NumPy's ``default_rng`` on the CPU; on
+    other array modules (CuPy) a counter-based one computed on the device (``_HashGenerator``),
+    as a fresh ``cupy.random.default_rng`` would set up 256k cuRAND states at every draw."""
     s = draw_seed(seed)
     mod = mod or backend.xp()
-    return mod.random.default_rng(_mix(int(s[0]) & 0xFFFFFFFF, int(s[1]) & 0xFFFFFFFF))
+    key = _mix(int(s[0]) & 0xFFFFFFFF, int(s[1]) & 0xFFFFFFFF)
+    if mod is np:
+        return np.random.default_rng(key)
+    return _HashGenerator(mod, key)
+
+
+class _HashGenerator:
+    """SplitMix64 as a counter-based generator in array code: sample ``i`` of a stream is
+    ``mix(key + (offset + i + 1) * golden)``; elementwise integer ops only, so it runs on any
+    array module with no set-up and no size limit. Offers the three draws this module uses."""
+
+    def __init__(self, mod, key):
+        self.mod, self.key, self.offset = mod, key, 0
+
+    def _bits(self, n):
+        xp = self.mod
+        u64 = xp.uint64
+        z = (xp.arange(self.offset + 1, self.offset + n + 1, dtype=u64) * u64(0x9E3779B97F4A7C15)
+             + u64(self.key))
+        self.offset += n
+        z ^= z >> u64(30)
+        z *= u64(0xBF58476D1CE4E5B9)
+        z ^= z >> u64(27)
+        z *= u64(0x94D049BB133111EB)
+        z ^= z >> u64(31)
+        return z
+
+    def random(self, size=None, dtype="float32"):
+        shape = _shape(size) if size is not None else ()
+        n = int(np.prod(shape)) if shape else 1
+        z = self._bits(n)
+        if np.dtype(dtype) == np.float64:
+            u = (z >> self.mod.uint64(11)).astype("float64") * (2.0 ** -53)
+        else:
+            u = (z >> self.mod.uint64(40)).astype("float32") * np.float32(2.0 ** -24)
+        return u.reshape(shape)
+
+    def standard_normal(self, size=None, dtype="float32"):
+        shape = _shape(size) if size is not None else ()
+        n = int(np.prod(shape)) if shape else 1
+        xp = self.mod
+        u1 = 1.0 - self.random((n,), "float64")                 # (0, 1]: log is finite
+        u2 = self.random((n,), "float64")
+        z = xp.sqrt(-2.0 * xp.log(u1)) * xp.cos(2.0 * np.pi * u2)      # Box-Muller
+        return z.astype(dtype).reshape(shape)
+
+    def integers(self, low, high=None, size=None, dtype="int64"):
+        if high is None:
+            low, high = 0, low
+        shape = _shape(size) if size is not None else ()
+        u = self.random(shape, "float64")
+        return (self.mod.floor(u * (high - low)) + low).astype(dtype)
 
 
 def _uniform_array(shape, seed, mod, dtype="float32"):

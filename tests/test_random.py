@@ -196,3 +196,24 @@ def test_keras_reference_seeding_semantics_when_installed():
     assert mine.get_config()["seed"] == gen.get_config()["seed"]
     same = [np.asarray(k3.random.normal((3,), seed=1)) for _ in range(2)]
     np.testing.assert_array_equal(*same)                 # Keras: an int seed repeats too
+
+
+def test_device_draws_use_the_counter_hash_and_stay_on_the_device():
+    from kerasette.testing import standin
+    from kerasette.testing.standin import StandinArray
+    with standin.on_device():
+        a = random.normal((20000,), seed=3)
+        assert type(a.value) is StandinArray
+        np.testing.assert_array_equal(_np(a), _np(random.normal((20000,), seed=3)))
+        z = _np(a)
+        assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
+        u = _np(random.uniform((20000,), seed=4, dtype="float64"))
+        assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+        r = _np(random.randint((20000,), 2, 5, seed=5))
+        assert set(np.unique(r)) == {2, 3, 4}
+        gen = random.SeedGenerator(9)
+        first, second = _np(random.dropout(np.ones((64,), np.float32), 0.5, seed=gen)), \
+            _np(random.dropout(np.ones((64,), np.float32), 0.5, seed=gen))
+        assert not np.array_equal(first, second)
+        gen.state.assign(np.array([9, 0], np.int32))               # resumes the sequence exactly
+        np.testing.assert_array_equal(first, _np(random.dropout(np.ones((64,), np.float32), 0.5, seed=gen)))
