@@ -12,8 +12,8 @@ Every function takes ``seed``, as Keras 3 does:
 
 A draw is keyed by the generator's state, a pair ``(seed, counter)``: it is mixed into one
 integer that keys a generator of the array module of the default device: NumPy's
-``default_rng`` on the CPU; on CuPy (any other array module) a counter-based SplitMix64 hash
-computed in array code on the device, with no per-draw set-up. Every function is one code
+``default_rng`` on the CPU (and on the CuPy stand-in, so its runs match NumPy's); on CuPy a
+counter-based SplitMix64 hash computed in array code on the device, with no per-draw set-up. Every function is one code
 path over the array module. The same seed gives the same draws on one device; the CPU and GPU
 streams differ.
 Nothing here is module-level mutable state: the global generator lives in the per-thread
@@ -136,15 +136,16 @@ def _mix(a, b):
 
 
 def _rng(seed, mod=None):
-    """A generator keyed by the next state of ``seed``: NumPy's ``default_rng`` on the CPU; on
-    other array modules (CuPy) a counter-based one computed on the device (``_HashGenerator``),
-    as a fresh ``cupy.random.default_rng`` would set up 256k cuRAND states at every draw."""
+    """A generator keyed by the next state of ``seed``: the module's ``default_rng`` (NumPy's;
+    the CuPy stand-in's wraps NumPy's, so a stand-in run draws what NumPy draws); on CuPy a
+    counter-based one computed on the device (``_HashGenerator``), as a fresh
+    ``cupy.random.default_rng`` would set up 256k cuRAND states at every draw."""
     s = draw_seed(seed)
     mod = mod or backend.xp()
     key = _mix(int(s[0]) & 0xFFFFFFFF, int(s[1]) & 0xFFFFFFFF)
-    if mod is np:
-        return np.random.default_rng(key)
-    return _HashGenerator(mod, key)
+    if getattr(mod, "__name__", "").split(".")[0] == "cupy":
+        return _HashGenerator(mod, key)
+    return mod.random.default_rng(key)
 
 
 class _HashGenerator:

@@ -198,7 +198,23 @@ def test_keras_reference_seeding_semantics_when_installed():
     np.testing.assert_array_equal(*same)                 # Keras: an int seed repeats too
 
 
-def test_device_draws_use_the_counter_hash_and_stay_on_the_device():
+def test_the_cupy_counter_hash_generator_keeps_the_device_rules():
+    """CuPy's path (a counter-based SplitMix64 in array code), run on the stand-in's arrays."""
+    from kerasette.testing import standin
+    from kerasette.testing.standin import StandinArray
+    gen = random._HashGenerator(standin.xp, 12345)
+    u, z, i = gen.random((20000,)), gen.standard_normal((20000,), "float64"), gen.integers(3, 7, (20000,), "int32")
+    assert all(type(a) is StandinArray for a in (u, z, i))
+    u, z, i = backend.to_numpy(u), backend.to_numpy(z), backend.to_numpy(i)
+    assert u.dtype == np.float32 and 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    assert abs(u.var() - 1 / 12) < 0.003 and abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
+    assert i.dtype == np.int32 and set(np.unique(i)) == {3, 4, 5, 6}
+    again = random._HashGenerator(standin.xp, 12345)
+    np.testing.assert_array_equal(backend.to_numpy(again.random((20000,))), u)   # keyed, repeatable
+    assert not np.array_equal(backend.to_numpy(again.random((20000,))), u)      # and it advances
+
+
+def test_device_draws_stay_on_the_device():
     from kerasette.testing import standin
     from kerasette.testing.standin import StandinArray
     with standin.on_device():
