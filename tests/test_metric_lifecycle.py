@@ -90,7 +90,7 @@ def test_update_result_reset_and_call():
     m.update_state(np.array([[0], [1], [1], [1]]), np.array([[0.9], [0.8], [0.1], [0.7]], np.float32))
     assert float(m.result()) == 2.0
     m.update_state(np.array([[1], [1]]), np.array([[0.9], [0.9]], np.float32),
-                   sample_weight=np.array([0.5, 2.0], np.float32))
+                   sample_weight=ops.convert_to_tensor(np.array([0.5, 2.0], np.float32)))
     assert float(m.result()) == 4.5
     assert float(m(np.array([[1]]), np.array([[1.0]], np.float32))) == 5.5      # __call__
     m.reset_state()
