@@ -517,17 +517,24 @@ extern "C" __global__ void lstm_step_grad_SUF(const T* gates, const T* tc, const
 """)
 
 
-def _lstm_check(name, gates, units_arrays, keep):
-    """dtype, (batch, units), checked the same way on both paths."""
+def _step_check(name, gates, units_arrays, keep, n_gates):
+    """dtype, (batch, units) of a recurrent step kernel's arguments, checked the same way on
+    both paths: ``gates (batch, n_gates*units)``, states ``(batch, units)``, one keep flag
+    per sample."""
     dtype = _float_dtype(name, gates, *units_arrays)
     batch, units = units_arrays[0].shape
-    if tuple(gates.shape) != (batch, 4 * units) or any(tuple(a.shape) != (batch, units) for a in units_arrays):
-        raise ValueError(f"kernel {name}: expected gates (batch, 4*units) and (batch, units) states, got "
-                         f"{tuple(gates.shape)} and {[tuple(a.shape) for a in units_arrays]}")
+    if tuple(gates.shape) != (batch, n_gates * units) or any(tuple(a.shape) != (batch, units)
+                                                             for a in units_arrays):
+        raise ValueError(f"kernel {name}: expected gates (batch, {n_gates}*units) and (batch, units) states, "
+                         f"got {tuple(gates.shape)} and {[tuple(a.shape) for a in units_arrays]}")
     if keep is not None and keep.size != batch:
         raise ValueError(f"kernel {name}: keep must hold one flag per sample ({batch}), got shape "
                          f"{tuple(keep.shape)}")
     return dtype, batch, units
+
+
+def _lstm_check(name, gates, units_arrays, keep):
+    return _step_check(name, gates, units_arrays, keep, 4)
 
 
 def _keep_bytes(cp, keep, batch):
@@ -662,15 +669,7 @@ extern "C" __global__ void gru_step_grad_SUF(T* gates, const T* rh, const T* h_p
 
 
 def _gru_check(name, gates, units_arrays, keep):
-    dtype = _float_dtype(name, gates, *units_arrays)
-    batch, units = units_arrays[0].shape
-    if tuple(gates.shape) != (batch, 3 * units) or any(tuple(a.shape) != (batch, units) for a in units_arrays):
-        raise ValueError(f"kernel {name}: expected gates (batch, 3*units) and (batch, units) states, got "
-                         f"{tuple(gates.shape)} and {[tuple(a.shape) for a in units_arrays]}")
-    if keep is not None and keep.size != batch:
-        raise ValueError(f"kernel {name}: keep must hold one flag per sample ({batch}), got shape "
-                         f"{tuple(keep.shape)}")
-    return dtype, batch, units
+    return _step_check(name, gates, units_arrays, keep, 3)
 
 
 def _gru_step_launch(cp, gates, rec, rbias, h_prev, keep, rh, h):
