@@ -239,7 +239,9 @@ def random_uniform(shape, mod=None, seed=None):
     Args:
         shape (tuple[int, ...]): the samples' shape.
         mod (module | None): the array module (default: this thread's device's).
-        seed (int | None): accepted for symmetry; the draws come from the seeded generator.
+        seed (int | None): None draws from the seeded generator; an int draws from a fresh
+            generator made from it (``default_rng(seed)`` of ``mod``), so the same seed gives
+            the same samples on a device (the streams of NumPy and CuPy differ).
     """
     mod = mod or xp()
     if seed is not None:
