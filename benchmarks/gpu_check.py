@@ -190,6 +190,9 @@ def _kernel_samples(rng):
         gates = 1 / (1 + np.exp(-f(b, 4 * u)))
         out.append(("lstm_step_grad", [gates, np.tanh(f(b, u)), f(b, u), f(b, u), f(b, u), f(b, u), keep,
                                        f(b, 4 * u), f(b, u)], None))
+        for act in (None, "relu", "tanh", "sigmoid"):
+            out.append(("rnn_step", [f(b, u), f(b, u), f(b, u), keep, act], None))
+        out.append(("rnn_step_grad", [np.abs(f(b, u)), f(b, u), f(b, u), keep, f(b, u)], None))
         out.append(("gru_step", [f(b, 3 * u), f(b, 3 * u), f(3 * u), f(b, u), keep, f(b, u), f(b, u)], None))
         out.append(("gru_step_grad", [1 / (1 + np.exp(-f(b, 3 * u))), f(b, u), f(b, u), f(b, u), f(b, u), keep,
                                       f(b, 3 * u), f(b, u)], None))

@@ -34,6 +34,8 @@ The kernels (name: what, arguments):
   of about fifteen).
 * ``lstm_step_grad``: the same step backwards: every gate's pre-activation gradient,
   the cell-state carry (in place) and the ``h`` gradient of masked samples.
+* ``rnn_step`` / ``rnn_step_grad``: a SimpleRNN step: ``h = act(h + rec)`` with the
+  mask in one launch; backwards ``dA *= g + carry`` and the masked samples' direct path.
 * ``gru_step`` / ``gru_step_grad``: the same for a GRU (``reset_after``) step: the
   recurrent bias, the z / r / candidate gates and ``h`` in one launch; backwards the
   recurrent and input-projection gradients and the direct ``h`` path.
@@ -738,3 +740,69 @@ def _gru_step_grad_reference(xp, gates, rh, h_prev, g_out, carry, keep, d_rec, d
 
 Kernel("gru_step", _GRU_SRC, _gru_step_launch, _gru_step_reference)
 Kernel("gru_step_grad", _GRU_SRC, _gru_step_grad_launch, _gru_step_grad_reference)
+
+
+# ---- SimpleRNN step ---------------------------------------------------------------------------
+
+_RNN_SRC = "".join(_per_dtype(
+    f'extern "C" __global__ void rnn_step_{act}_SUF(T* h, const T* rec, const T* h_prev,\n'
+    f'    const unsigned char* keep, long long has_keep, long long batch, long long units) {{\n'
+    f'  KS_LOOP(k, batch * units) {{\n'
+    f'    T s = h[k] + rec[k];\n'
+    f'    s = {expr};\n'
+    f'    h[k] = (has_keep && !keep[k / units]) ? h_prev[k] : s;\n'
+    f'  }}\n}}\n')
+    for act, expr in _ACT_EXPR.items()) + _per_dtype(r"""
+extern "C" __global__ void rnn_step_grad_SUF(T* d_pre, const T* g_out, const T* carry,
+    const unsigned char* keep, long long has_keep, T* direct, long long batch, long long units) {
+  KS_LOOP(k, batch * units) {
+    T dh = g_out[k] + carry[k];
+    d_pre[k] *= dh;                 /* d_pre held act'(.), zero where masked */
+    if (has_keep) direct[k] = keep[k / units] ? (T)0 : dh;
+  }
+}
+""")
+
+
+def _rnn_step_launch(cp, h, rec, h_prev, keep, activation):
+    act = _activation("rnn_step", activation, FUSED_ACTIVATIONS)      # None: linear
+    dtype, batch, units = _step_check("rnn_step", h, (rec, h_prev), keep, 1)
+    _written("rnn_step", h)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    rec, h_prev = cp.ascontiguousarray(rec), cp.ascontiguousarray(h_prev)
+    _launch("rnn_step", f"rnn_step_{act}_{_SUFFIX[dtype]}", batch * units,
+            (h, rec, h_prev, keep, has_keep, cp.int64(batch), cp.int64(units)))
+    return h
+
+
+def _rnn_step_reference(xp, h, rec, h_prev, keep, activation):
+    _activation("rnn_step", activation, FUSED_ACTIVATIONS)
+    _step_check("rnn_step", h, (rec, h_prev), keep, 1)
+    out = h if keep is None else h.copy()
+    _bias_act_reference(xp, out, rec, activation)              # act(h + rec)
+    if keep is not None:
+        h[...] = xp.where(keep.reshape(-1, 1), out, h_prev)
+    return h
+
+
+def _rnn_step_grad_launch(cp, d_pre, g_out, carry, keep, direct):
+    dtype, batch, units = _step_check("rnn_step_grad", d_pre, (g_out, carry, direct), keep, 1)
+    _written("rnn_step_grad", d_pre, direct)
+    keep, has_keep = _keep_bytes(cp, keep, batch)
+    g_out, carry = cp.ascontiguousarray(g_out), cp.ascontiguousarray(carry)
+    _launch("rnn_step_grad", f"rnn_step_grad_{_SUFFIX[dtype]}", batch * units,
+            (d_pre, g_out, carry, keep, has_keep, direct, cp.int64(batch), cp.int64(units)))
+    return d_pre, direct
+
+
+def _rnn_step_grad_reference(xp, d_pre, g_out, carry, keep, direct):
+    _step_check("rnn_step_grad", d_pre, (g_out, carry, direct), keep, 1)
+    dh = g_out + carry
+    d_pre *= dh
+    if keep is not None:
+        direct[...] = xp.where(keep.reshape(-1, 1), 0, dh)
+    return d_pre, direct
+
+
+Kernel("rnn_step", _RNN_SRC, _rnn_step_launch, _rnn_step_reference)
+Kernel("rnn_step_grad", _RNN_SRC, _rnn_step_grad_launch, _rnn_step_grad_reference)

@@ -31,6 +31,7 @@ Options:
         other activations are refused (a layer falls back to a graph of ops).
 """
 from .. import backend, parallel
+from . import kernels
 from ..autograd.function import Function
 
 __all__ = ["simple_rnn", "SimpleRNNFunction", "FUSED_ACTIVATIONS"]
@@ -107,6 +108,8 @@ class SimpleRNNFunction(Function):
             keep = mask.T[::-1] if self.go_backwards else mask.T
             keep = xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]   # (T, B, 1)
         act = _ACTIVATE[self.activation]
+        fused = kernels.on_device(xp)                 # one kernel per step (rnn_step)
+        fused_act = None if self.activation == "linear" else self.activation
 
         def part(a, z):
             # the recurrence of samples a:z (samples are independent: one thread's share)
@@ -115,6 +118,10 @@ class SimpleRNNFunction(Function):
             for t in range(T):
                 rec = step(h)
                 Ht = H[t, a:z]
+                if fused:
+                    kernels.run("rnn_step", xp, Ht, rec, h, None if keep is None else keep[t, a:z], fused_act)
+                    h = Ht
+                    continue
                 Ht += rec
                 act(xp, Ht)
                 if keep is not None:
@@ -141,12 +148,22 @@ class SimpleRNNFunction(Function):
             skip = (~keep).astype(H.dtype)            # rows whose state passes through
         carry = xp.zeros((B, U), dtype=H.dtype)       # dL/dh_{t} coming from step t+1
         uT = u.T
+        fused = kernels.on_device(xp)                 # one kernel per step (rnn_step_grad)
 
         def part(a, z):
             # backpropagation through time for samples a:z (one thread's share)
             c = carry[a:z]
             dh = xp.empty((z - a, U), dtype=H.dtype)
             for t in range(T - 1, -1, -1):
+                if fused:                             # dh holds the masked samples' direct path
+                    dAt = dA[t, a:z]
+                    kernels.run("rnn_step_grad", xp, dAt, gt[t, a:z], c, None if keep is None else keep[t, a:z], dh)
+                    xp.matmul(dAt, uT, out=c)
+                    if rmask is not None:
+                        c *= rmask[a:z]
+                    if keep is not None:
+                        c += dh
+                    continue
                 xp.add(gt[t, a:z], c, out=dh)
                 dAt = dA[t, a:z]
                 dAt *= dh

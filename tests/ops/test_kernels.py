@@ -14,7 +14,8 @@ from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
 COVERED = {"bias_act", "act_grad", "adam_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
-           "col2im", "lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad"}
+           "col2im", "lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad",
+           "rnn_step", "rnn_step_grad"}
 
 
 def test_every_kernel_has_a_test_row():
@@ -224,6 +225,23 @@ def test_gru_on_device_runs_one_kernel_per_step(calls, masked, bias):
         return ops.gru(x, w, u, b[0] if b else None, [h0], m)
     cpu, dev = _both(fn, x, w, u, h0, *([b] if bias else []))
     assert calls.count("gru_step") == T and calls.count("gru_step_grad") == T
+    for a, d in zip(cpu, dev):
+        np.testing.assert_allclose(d, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
+def test_simple_rnn_on_device_runs_one_kernel_per_step(calls, masked, activation):
+    from kerasette.ops.rnn import simple_rnn
+    B, T, F, U = 3, 5, 4, 6
+    x, w, u, b, h0 = (RNG.standard_normal(s) * 0.5 for s in ((B, T, F), (F, U), (U, U), (U,), (B, U)))
+    mask = np.array([[1, 1, 0, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], bool) if masked else None
+
+    def fn(*t):
+        m = None if mask is None else (standin.asarray(mask) if type(t[0].value) is standin.StandinArray else mask)
+        return simple_rnn(*t, mask=m, activation=activation)
+    cpu, dev = _both(fn, x, w, u, b, h0)
+    assert calls.count("rnn_step") == T and calls.count("rnn_step_grad") == T
     for a, d in zip(cpu, dev):
         np.testing.assert_allclose(d, a, rtol=1e-10, atol=1e-12)
 
