@@ -17,7 +17,33 @@ __all__ = ["align_label_rank", "Loss", "MeanSquaredError", "MeanAbsoluteError", 
 
 
 class Loss:
-    """Base: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``."""
+    """Base class of losses: ``loss(y_true, y_pred, sample_weight=None) -> Tensor``.
+
+    Subclasses define ``call(y_true, y_pred)``, which returns the per-sample values (the
+    predictions' shape without its last axis). Calling the loss first moves ``y_true`` to
+    ``y_pred``'s device (label values cast to its float dtype, so int64 labels do not turn
+    a float32 backward pass into float64), aligns labels one axis off the predictions
+    (``align_label_rank``), multiplies by ``sample_weight`` (broadcast over trailing axes)
+    and then reduces.
+
+    Args:
+        name (str | None): the loss's name; default None takes the class name in snake case
+            (``"mean_squared_error"``).
+        reduction (str | None): ``"sum_over_batch_size"`` (default) averages the weighted
+            per-sample values over all their elements (Keras's rule); ``"sum"`` sums them;
+            ``None`` or ``"none"`` returns them unreduced. Any other string averages, as the
+            default does.
+        dtype (None): accepted for Keras compatibility and ignored: the loss is computed in
+            ``y_pred``'s dtype.
+
+    Example:
+        >>> from kerasette import losses
+        >>> mse = losses.MeanSquaredError()
+        >>> float(mse(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy())
+        0.5
+        >>> losses.MeanSquaredError(reduction="none")(np.zeros((2, 1)), np.ones((2, 1))).numpy()
+        array([1., 1.])
+    """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or _snake(type(self).__name__)
@@ -42,10 +68,33 @@ class Loss:
         return ops.mean(per_sample)
 
     def call(self, y_true, y_pred):
+        """The per-sample loss values, before weighting and reduction; subclasses define it.
+
+        Args:
+            y_true (Tensor): the labels, already on ``y_pred``'s device and rank-aligned.
+            y_pred (Tensor): the predictions, ``(batch, ..., d)``.
+
+        Returns:
+            Tensor: ``(batch, ...)``, one value per sample (the last axis reduced).
+        """
         raise NotImplementedError
 
     def validate(self, y, output_shape, where="y"):
-        """Check a whole label array against the model's output shape, before training."""
+        """Check a whole label array against the model's output shape before training, so that
+        a wrong label array fails with one message before any weight changes (``fit`` and
+        ``evaluate`` call it).
+
+        Args:
+            y (array-like): the labels passed to ``fit`` / ``evaluate`` (all samples).
+            output_shape (tuple): the model output's shape, batch axis first (entries may be
+                None).
+            where (str): how the message names the labels (default ``"y"``; ``"y[name]"`` for
+                one output of several).
+
+        Raises:
+            ValueError: ``y`` is empty; subclasses also refuse labels whose shape (or, for
+                class ids, values) do not fit ``output_shape``.
+        """
         if len(y) == 0:
             raise ValueError(f"{type(self).__name__}: `{where}` is empty")
 
@@ -58,16 +107,44 @@ class Loss:
 
 
 class MeanSquaredError(Loss):
-    """``mean((y_true - y_pred)**2, axis=-1)`` per sample."""
+    """``mean((y_true - y_pred)**2, axis=-1)`` per sample, then reduced over the batch.
+
+    Labels have the predictions' shape (``(n,)`` labels against ``(n, 1)`` outputs are aligned).
+
+    Args:
+        name (str | None): default None gives ``"mean_squared_error"``.
+        reduction (str | None): ``"sum_over_batch_size"`` (default), ``"sum"`` or ``None`` /
+            ``"none"``, as for ``Loss``.
+        dtype (None): ignored (see ``Loss``).
+    """
 
     def call(self, y_true, y_pred):
+        """Per-sample ``mean((y_pred - y_true)**2, axis=-1)``.
+
+        Args:
+            y_true (Tensor): targets, shape of ``y_pred``.
+            y_pred (Tensor): predictions ``(batch, ..., d)``.
+        """
         return ops.mean(ops.square(ops.subtract(y_pred, y_true)), axis=-1)
 
 
 class MeanAbsoluteError(Loss):
-    """``mean(|y_true - y_pred|, axis=-1)`` per sample."""
+    """``mean(|y_true - y_pred|, axis=-1)`` per sample, then reduced over the batch.
+
+    Args:
+        name (str | None): default None gives ``"mean_absolute_error"``.
+        reduction (str | None): ``"sum_over_batch_size"`` (default), ``"sum"`` or ``None`` /
+            ``"none"``, as for ``Loss``.
+        dtype (None): ignored (see ``Loss``).
+    """
 
     def call(self, y_true, y_pred):
+        """Per-sample ``mean(|y_pred - y_true|, axis=-1)``.
+
+        Args:
+            y_true (Tensor): targets, shape of ``y_pred``.
+            y_pred (Tensor): predictions ``(batch, ..., d)``.
+        """
         return ops.mean(ops.abs(ops.subtract(y_pred, y_true)), axis=-1)
 
 
@@ -76,7 +153,8 @@ class Huber(Loss):
     ``delta * (|e| - 0.5 delta)``, averaged over the last axis.
 
     Args:
-        delta: where the quadratic part turns linear (default 1.0).
+        delta (float): where the quadratic part turns linear (default 1.0).
+        **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
     """
     def __init__(self, delta=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -86,6 +164,12 @@ class Huber(Loss):
         return {**super().get_config(), "delta": self.delta}
 
     def call(self, y_true, y_pred):
+        """Per-sample Huber loss, averaged over the last axis.
+
+        Args:
+            y_true (Tensor): targets, shape of ``y_pred``.
+            y_pred (Tensor): predictions ``(batch, ..., d)``.
+        """
         err = ops.abs(ops.subtract(y_pred, y_true))
         quad = ops.minimum(err, self.delta)
         return ops.mean(0.5 * ops.square(quad) + self.delta * (err - quad), axis=-1)
@@ -110,9 +194,33 @@ class _ProbabilisticLoss(Loss):
 
 
 class BinaryCrossentropy(_ProbabilisticLoss):
-    """Binary cross-entropy, averaged over the last axis; ``from_logits`` for raw scores."""
+    """Binary cross-entropy, averaged over the last axis; ``from_logits`` for raw scores.
+
+    Labels are 0/1 (or probabilities) of the predictions' shape, e.g. ``(batch, 1)`` for a
+    sigmoid output (``(batch,)`` labels are aligned); ``validate`` refuses other shapes.
+
+    Args:
+        from_logits (bool): ``y_pred`` holds raw scores (no sigmoid applied); the loss then
+            uses the stable ``sigmoid_cross_entropy`` form. Default False: probabilities,
+            clipped to ``[epsilon, 1 - epsilon]`` (``backend.epsilon()``).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + 0.5 * s``
+            (default 0.0: none).
+        **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
+
+    Example:
+        >>> from kerasette import losses
+        >>> bce = losses.BinaryCrossentropy(from_logits=True)
+        >>> round(float(bce(np.array([[1.0]]), np.array([[0.0]])).numpy()), 4)
+        0.6931
+    """
 
     def call(self, y_true, y_pred):
+        """Per-sample binary cross-entropy, averaged over the last axis.
+
+        Args:
+            y_true (Tensor): 0/1 labels (or probabilities), shape of ``y_pred``.
+            y_pred (Tensor): probabilities (or logits with ``from_logits``), ``(batch, ..., d)``.
+        """
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         if self.from_logits:
@@ -124,7 +232,28 @@ class BinaryCrossentropy(_ProbabilisticLoss):
 
 
 class CategoricalCrossentropy(_ProbabilisticLoss):
-    """Cross-entropy against one-hot (or soft) labels ``(batch, classes)``."""
+    """Cross-entropy against one-hot (or soft) labels ``(batch, classes)``.
+
+    When ``y_pred`` comes straight from a softmax (a ``softmax`` activation or layer), the
+    loss differentiates its logits directly (the fused, stable ``softmax - onehot``
+    gradient). Integer labels need ``SparseCategoricalCrossentropy`` instead (or
+    ``keras.utils.to_categorical``); ``validate`` says so.
+
+    Args:
+        from_logits (bool): ``y_pred`` holds raw scores (softmax not applied); default False:
+            probabilities, clipped to ``[epsilon, 1 - epsilon]`` unless fused as above.
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + s / classes``
+            (default 0.0: none).
+        axis (int): the class axis; only -1 (the default) is supported, any other value
+            raises ``NotImplementedError``.
+        **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
+
+    Example:
+        >>> from kerasette import losses
+        >>> cce = losses.CategoricalCrossentropy()
+        >>> round(float(cce(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy()), 4)
+        0.6931
+    """
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, **kwargs):
         super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, **kwargs)
@@ -137,6 +266,12 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
         return {**super().get_config(), "axis": self.axis}
 
     def call(self, y_true, y_pred):
+        """Per-sample ``-sum(y_true * log(y_pred), axis=-1)``.
+
+        Args:
+            y_true (Tensor): one-hot or soft labels ``(batch, ..., classes)``.
+            y_pred (Tensor): probabilities (or logits with ``from_logits``), same shape.
+        """
         if self.label_smoothing:
             n = y_pred.shape[-1]
             y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / n
@@ -144,7 +279,26 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
 
 
 class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy against integer class ids ``(batch,)`` (or ``(batch, 1)``)."""
+    """Cross-entropy against integer class ids ``(batch,)`` (or ``(batch, 1)``).
+
+    The predictions are ``(batch, ..., classes)`` and the labels ``(batch, ...)``: one id per
+    prediction row. Like ``CategoricalCrossentropy``, a softmax output is differentiated
+    through its logits directly. ``validate`` refuses non-integer ids and ids outside
+    ``[0, classes)`` before training starts.
+
+    Args:
+        from_logits (bool): ``y_pred`` holds raw scores (softmax not applied); default False:
+            probabilities.
+        ignore_class (None): not supported yet; anything but None raises
+            ``NotImplementedError``.
+        **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
+
+    Example:
+        >>> from kerasette import losses
+        >>> scce = losses.SparseCategoricalCrossentropy()
+        >>> round(float(scce(np.array([1]), np.array([[0.5, 0.5]])).numpy()), 4)
+        0.6931
+    """
 
     align_labels = False      # class ids have one axis fewer than the outputs by design
     class_id_labels = True
@@ -156,6 +310,16 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
+        """Per-sample ``-log(y_pred[..., y_true])``.
+
+        Args:
+            y_true (Tensor | array): integer class ids ``(batch, ...)`` or ``(batch, ..., 1)``.
+            y_pred (Tensor): probabilities (or logits with ``from_logits``)
+                ``(batch, ..., classes)``.
+
+        Raises:
+            ValueError: the labels' shape is not ``y_pred.shape[:-1]``.
+        """
         labels = getattr(y_true, "value", y_true)
         if labels.ndim == len(y_pred.shape) and labels.shape[-1] == 1:
             labels = labels[..., 0]
@@ -231,7 +395,20 @@ def _needs_cast(dtype, want, class_ids):
 def align_label_rank(y_true, pred_shape):
     """Keras's rule for labels one axis off the predictions: ``(n,)`` against ``(n, 1)``
     gains the trailing axis, ``(n, 1)`` against ``(n,)`` loses it (never a silent
-    ``(n, n)`` broadcast). Works on Tensors and arrays."""
+    ``(n, n)`` broadcast). Works on Tensors and arrays.
+
+    Args:
+        y_true (Tensor | array): the labels.
+        pred_shape (tuple): the predictions' shape.
+
+    Returns:
+        ``y_true`` reshaped as above, or unchanged when neither rule applies.
+
+    Example:
+        >>> from kerasette import losses
+        >>> losses.align_label_rank(np.zeros(3), (3, 1)).shape
+        (3, 1)
+    """
     shape = tuple(y_true.shape)
     if len(shape) == len(pred_shape) - 1 and pred_shape[-1] == 1:
         return y_true.reshape(shape + (1,))
@@ -254,18 +431,46 @@ def _check_same_trailing(loss, y, output_shape, where):
 
 # functional forms (per-sample values, no reduction), as keras.losses.* functions
 def mean_squared_error(y_true, y_pred):
-    """Per-sample ``mean((y_pred - y_true)**2, axis=-1)``; no reduction over the batch."""
+    """Per-sample ``mean((y_pred - y_true)**2, axis=-1)``; no reduction over the batch.
+
+    Args:
+        y_true (array | Tensor): targets of ``y_pred``'s shape. Unlike the ``Loss`` classes,
+            the functional forms do not align ranks: ``(n,)`` targets against ``(n, 1)``
+            predictions broadcast to ``(n, n)``.
+        y_pred (Tensor | array): predictions ``(batch, ..., d)``.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+    """
     return MeanSquaredError().call(_as_labels(y_true, y_pred), y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
-    """Per-sample ``mean(|y_pred - y_true|, axis=-1)``; no reduction over the batch."""
+    """Per-sample ``mean(|y_pred - y_true|, axis=-1)``; no reduction over the batch.
+
+    Args:
+        y_true (array | Tensor): targets of ``y_pred``'s shape (no rank alignment, as for
+            ``mean_squared_error``).
+        y_pred (Tensor | array): predictions ``(batch, ..., d)``.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+    """
     return MeanAbsoluteError().call(_as_labels(y_true, y_pred), y_pred)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
     """Per-sample binary cross-entropy of probabilities (or logits with ``from_logits=True``),
     averaged over the last axis.
+
+    Args:
+        y_true (array | Tensor): 0/1 labels (or probabilities) of ``y_pred``'s shape (no rank
+            alignment, as for ``mean_squared_error``).
+        y_pred (Tensor | array): probabilities, or logits, ``(batch, ..., d)``.
+        from_logits (bool): ``y_pred`` holds raw scores (default False).
+
+    Returns:
+        Tensor: ``(batch, ...)``.
     """
     return BinaryCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
 
@@ -273,6 +478,14 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
     """Per-sample cross-entropy of one-hot (or soft) labels ``(batch, classes)`` against
     probabilities (or logits with ``from_logits=True``).
+
+    Args:
+        y_true (array | Tensor): one-hot or soft labels ``(batch, ..., classes)``.
+        y_pred (Tensor | array): probabilities, or logits, of the same shape.
+        from_logits (bool): ``y_pred`` holds raw scores (default False).
+
+    Returns:
+        Tensor: ``(batch, ...)``.
     """
     return CategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
 
@@ -280,6 +493,14 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """Per-sample cross-entropy of integer labels ``(batch,)`` against probabilities
     ``(batch, classes)`` (or logits with ``from_logits=True``).
+
+    Args:
+        y_true (array | Tensor): integer class ids ``(batch, ...)``, or ``(batch, ..., 1)``.
+        y_pred (Tensor | array): probabilities, or logits, ``(batch, ..., classes)``.
+        from_logits (bool): ``y_pred`` holds raw scores (default False).
+
+    Returns:
+        Tensor: ``(batch, ...)``.
 
     Example:
         >>> from kerasette import losses
@@ -307,7 +528,27 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
 
 
 def get(identifier):
-    """A Loss object from a name (``"mse"``), a Loss, a config dict or a function."""
+    """A Loss object from a name (``"mse"``), a Loss, a config dict or a function.
+
+    Args:
+        identifier (str | Loss | dict | callable): a built-in name (``"mse"``,
+            ``"sparse_categorical_crossentropy"``, ...) or a registered / ``custom_objects``
+            name; a Loss (returned as is); a ``serialize`` config; one of the functional
+            forms (its class is returned); any other ``fn(y_true, y_pred)`` returning
+            per-sample values, wrapped in a Loss.
+
+    Returns:
+        Loss: a new object for names, configs and functions.
+
+    Raises:
+        ValueError: an unknown name or class.
+        TypeError: anything else.
+
+    Example:
+        >>> from kerasette import losses
+        >>> type(losses.get("mse")).__name__
+        'MeanSquaredError'
+    """
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
@@ -337,7 +578,17 @@ def get(identifier):
 
 
 def serialize(loss):
-    """``{"module", "class_name", "config"}`` for a Loss object, as Keras writes it; other values pass through."""
+    """``{"module", "class_name", "config"}`` for a Loss object, as Keras writes it; other values pass through.
+
+    Args:
+        loss (Loss | str | callable): a Loss is serialized; a name or function is returned
+            unchanged.
+
+    Example:
+        >>> from kerasette import losses
+        >>> losses.serialize(losses.MeanSquaredError())["class_name"]
+        'MeanSquaredError'
+    """
     if isinstance(loss, Loss):
         from . import registry
         return registry.serialize_keras_object(loss)
@@ -359,7 +610,17 @@ class _FunctionLoss(Loss):
 
 def deserialize(config, custom_objects=None):
     """The loss a ``serialize`` config describes (a view of ``kerasette.registry``: built-in,
-    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``)."""
+    registered, passed in ``custom_objects`` or in an active ``custom_object_scope``).
+
+    Args:
+        config (dict | str): a ``serialize`` config, or a loss name.
+        custom_objects (dict | None): ``{name: class or function}`` for losses that are not
+            built in or registered (default None).
+
+    Returns:
+        Loss | callable: the loss a config describes (a function's config comes back as the
+        function, built-in or custom); for a name, a Loss object as ``get`` gives.
+    """
     from . import registry
     if isinstance(config, str):
         with registry.CustomObjectScope(custom_objects or {}):
