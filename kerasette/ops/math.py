@@ -323,7 +323,11 @@ def square(x):
 
 
 def exp(x):
-    """``e ** x``, elementwise."""
+    """``e ** x``, elementwise (``keras.activations.exponential`` is this function).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Exp()(x)
 
 

@@ -330,57 +330,109 @@ def _softmax(xp, x, axis):
 # ---- public functions ----------------------------------------------------
 
 def relu(x):
-    """``max(x, 0)``."""
+    """``max(x, 0)``, elementwise (the gradient at 0 is 0).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.relu(np.array([-1.0, 0.0, 2.0])).numpy()
+        array([0., 0., 2.])
+    """
     return Relu()(x)
 
 
 def sigmoid(x):
-    """``1 / (1 + exp(-x))``, computed without overflow."""
+    """``1 / (1 + exp(-x))``, computed without overflow; values in (0, 1).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Sigmoid()(x)
 
 
 def tanh(x):
-    """Hyperbolic tangent, elementwise; the backward uses the output: ``1 - y**2``."""
+    """Hyperbolic tangent, elementwise; the backward uses the output: ``1 - y**2``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Tanh()(x)
 
 
 def softplus(x):
-    """``log(1 + exp(x))``, computed without overflow."""
+    """``log(1 + exp(x))``, computed without overflow: a smooth ``relu``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Softplus()(x)
 
 
 def softsign(x):
-    """``x / (1 + |x|)``."""
+    """``x / (1 + |x|)``, elementwise; values in (-1, 1).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Softsign()(x)
 
 
 def silu(x):
-    """SiLU / swish: ``x * sigmoid(x)`` (``ops.swish`` is the same function)."""
+    """SiLU / swish: ``x * sigmoid(x)`` (``ops.swish`` is the same function).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Silu()(x)
 
 
 def relu6(x):
-    """``min(max(x, 0), 6)``."""
+    """``min(max(x, 0), 6)``, elementwise.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Relu6()(x)
 
 
 def hard_sigmoid(x):
-    """Piecewise-linear sigmoid, Keras 3's definition: ``clip(x / 6 + 0.5, 0, 1)``."""
+    """Piecewise-linear sigmoid, Keras 3's definition: ``clip(x / 6 + 0.5, 0, 1)``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return HardSigmoid()(x)
 
 
 def elu(x, alpha=1.0):
-    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+        alpha (float): the negative side's saturation value is ``-alpha`` (default 1.0).
+    """
     return Elu(alpha)(x)
 
 
 def selu(x):
-    """Scaled ELU with the self-normalising constants (alpha 1.6733, scale 1.0507)."""
+    """Scaled ELU with the self-normalising constants (alpha 1.6733, scale 1.0507):
+    ``scale * x`` for ``x > 0``, else ``scale * alpha * (exp(x) - 1)``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+    """
     return Selu()(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """``x`` for ``x > 0``, else ``negative_slope * x`` (Keras's default slope 0.2)."""
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (Keras's default slope 0.2).
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+        negative_slope (float): the slope for ``x <= 0`` (default 0.2).
+    """
     return LeakyRelu(negative_slope)(x)
 
 
@@ -395,7 +447,12 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """Log of softmax over ``axis``, computed stably."""
+    """Log of softmax over ``axis``, computed stably: ``x - logsumexp(x, axis)``.
+
+    Args:
+        x (Tensor | array): any shape; the output has the same shape and dtype.
+        axis (int): the axis the softmax normalises (default -1, the last).
+    """
     return LogSoftmax(axis)(x)
 
 
