@@ -40,7 +40,19 @@ class CollectiveTimeoutError(RuntimeError):
 
 
 def launched_by_mpi(environ=None):
-    """True when this process was started by an MPI launcher (``mpiexec``, ``srun``)."""
+    """True when this process was started by an MPI launcher (``mpiexec``, ``srun``): one of
+    the launchers' rank variables (``PMI_RANK``, ``PMI_SIZE``, ``PMIX_RANK``,
+    ``OMPI_COMM_WORLD_SIZE``, ``MPI_LOCALNRANKS``) is set, or ``expected_size`` is above 1.
+    ``DataParallel()`` uses it to choose MPI or a one-process run without importing mpi4py.
+
+    Args:
+        environ (Mapping | None): the environment to read; None (default) reads ``os.environ``.
+
+    Example:
+        >>> from kerasette import distribute
+        >>> distribute.launched_by_mpi({}), distribute.launched_by_mpi({"PMI_RANK": "0"})
+        (False, True)
+    """
     env = os.environ if environ is None else environ
     return any(k in env for k in _LAUNCHER_VARS) or expected_size(env) > 1
 
@@ -65,18 +77,55 @@ class SingleProcess:
     timeout = None
 
     def allreduce(self, buffers, what="allreduce"):
+        """The sum over one rank: ``buffers`` are left as they are.
+
+        Args:
+            buffers (list[array]): arrays that would be summed in place.
+            what (str): the collective's name (unused: nothing can time out).
+
+        Returns:
+            float: seconds waited, always 0.0.
+        """
         return 0.0
 
     def bcast(self, buffers, root=0, what="broadcast"):
+        """Broadcast from the only rank: ``buffers`` are left as they are.
+
+        Args:
+            buffers (list[array]): arrays that would be overwritten with ``root``'s.
+            root (int): the sending rank (only 0 exists; not checked).
+            what (str): the collective's name (unused).
+
+        Returns:
+            float: seconds waited, always 0.0.
+        """
         return 0.0
 
     def bcast_object(self, obj, root=0, what="broadcast"):
+        """``obj`` itself (the only rank is the root).
+
+        Args:
+            obj (object): any picklable object.
+            root (int): the sending rank (only 0 exists; not checked).
+            what (str): the collective's name (unused).
+        """
         return obj
 
     def allgather_object(self, obj, what="allgather"):
+        """``[obj]``: the list of every rank's object, for one rank.
+
+        Args:
+            obj (object): this rank's object.
+            what (str): the collective's name (unused).
+        """
         return [obj]
 
     def abort(self, code=1):
+        """End the process: raises ``SystemExit(code)``.
+
+        Args:
+            code (int): the exit status (default 1).
+        """
         raise SystemExit(code)
 
 
@@ -136,7 +185,21 @@ class MPICommunicator:
 
     # -- array collectives (in place) ----------------------------------------------------
     def allreduce(self, buffers, what="allreduce"):
-        """Sum each array of ``buffers`` over the ranks, in place; returns seconds waited."""
+        """Sum each array of ``buffers`` over the ranks, in place; returns seconds waited.
+
+        Args:
+            buffers (list[array]): NumPy arrays, or CuPy arrays (staged through the host
+                unless MPI is CUDA-aware); every rank passes the same shapes and dtypes in the
+                same order.
+            what (str): the collective's name in a ``CollectiveTimeoutError`` (default
+                ``"allreduce"``).
+
+        Returns:
+            float: the seconds this rank waited for the collective.
+
+        Raises:
+            CollectiveTimeoutError: not complete within ``timeout``; names the missing ranks.
+        """
         return self.finish_allreduce(self.start_allreduce(buffers, what=what))
 
     def start_allreduce(self, buffers, pending=None, what="allreduce"):
@@ -182,7 +245,20 @@ class MPICommunicator:
         return t
 
     def bcast(self, buffers, root=0, what="broadcast"):
-        """Overwrite each array of ``buffers`` with rank ``root``'s, in place; returns seconds waited."""
+        """Overwrite each array of ``buffers`` with rank ``root``'s, in place; returns seconds waited.
+
+        Args:
+            buffers (list[array]): NumPy or CuPy arrays of the same shapes and dtypes on every
+                rank.
+            root (int): the rank whose arrays are sent (default 0).
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            float: the seconds this rank waited.
+
+        Raises:
+            CollectiveTimeoutError: not complete within ``timeout``.
+        """
         staged = [self._host(b) for b in buffers]
         t = self._run(what, lambda: [self.comm.Ibcast(h, root=root) for h in staged])
         for b, h in zip(buffers, staged):
@@ -192,7 +268,16 @@ class MPICommunicator:
 
     # -- Python objects (pickled) --------------------------------------------------------
     def bcast_object(self, obj, root=0, what="broadcast"):
-        """Rank ``root``'s ``obj`` on every rank."""
+        """Rank ``root``'s ``obj`` on every rank (pickled; two bounded broadcasts: size, bytes).
+
+        Args:
+            obj (object): a picklable object; only ``root``'s is used (others may pass None).
+            root (int): the sending rank (default 0).
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            object: ``root``'s object (``obj`` itself on ``root``, an unpickled copy elsewhere).
+        """
         data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8) if self.rank == root else None
         n = np.array([0 if data is None else data.size], dtype=np.int64)
         self._run(what, lambda: [self.comm.Ibcast(n, root=root)])
@@ -201,7 +286,15 @@ class MPICommunicator:
         return obj if self.rank == root else pickle.loads(buf.tobytes())
 
     def allgather_object(self, obj, what="allgather"):
-        """``[obj of rank 0, obj of rank 1, ...]`` on every rank."""
+        """``[obj of rank 0, obj of rank 1, ...]`` on every rank.
+
+        Args:
+            obj (object): this rank's picklable object.
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            list: one object per rank, in rank order (unpickled copies, this rank's too).
+        """
         mine = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
         sizes = np.zeros(self.size, dtype=np.int64)
         self._run(what, lambda: [self.comm.Iallgather(np.array([mine.size], dtype=np.int64), sizes)])
@@ -211,7 +304,11 @@ class MPICommunicator:
         return [pickle.loads(out[o:o + s].tobytes()) for o, s in zip(offsets, sizes)]
 
     def abort(self, code=1):
-        """End every rank of the job now (MPI_Abort)."""
+        """End every rank of the job now (MPI_Abort).
+
+        Args:
+            code (int): the error code MPI_Abort passes to the launcher (default 1).
+        """
         self.comm.Abort(code)
 
     # -- the bounded wait ----------------------------------------------------------------
@@ -245,7 +342,17 @@ class MPICommunicator:
         return time.perf_counter() - t0
 
     def arrive(self, what=""):
-        """Count one more collective and tell rank 0 this rank has reached it; returns its number."""
+        """Count one more collective and tell rank 0 this rank has reached it; returns its number.
+
+        Every collective calls it first, so that a timeout can name the ranks that never
+        reached it (``missing``).
+
+        Args:
+            what (str): the collective's name; unused (the notice carries only the number).
+
+        Returns:
+            int: the collective's sequence number (the same on every rank).
+        """
         self._seq += 1
         seq = self._seq
         if self.rank != 0:
@@ -258,7 +365,15 @@ class MPICommunicator:
         return seq
 
     def missing(self, what=""):
-        """Which ranks have not reached the latest collective, in words (known on rank 0)."""
+        """Which ranks have not reached the latest collective, in words (known on rank 0).
+
+        Args:
+            what (str): the collective's name; unused (the latest collective is checked).
+
+        Returns:
+            str: e.g. ``"rank 2"``, ``"no rank"``; on ranks other than 0,
+            ``"some rank (rank 0 names it)"``.
+        """
         if self.rank != 0:
             return "some rank (rank 0 names it)"
         self._drain_arrivals()

@@ -61,7 +61,21 @@ class NCCLCommunicator:
 
     def allreduce(self, buffers, what="allreduce"):
         """Sum each array over the ranks in place. CuPy arrays go through NCCL; NumPy
-        arrays (the log vectors) through MPI."""
+        arrays (the log vectors) through MPI.
+
+        Args:
+            buffers (list[array]): CuPy arrays (float16/32/64, int32/64, uint8) and NumPy
+                arrays; the same shapes, dtypes and order on every rank.
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            float: the seconds waited (MPI part plus NCCL part).
+
+        Raises:
+            CollectiveTimeoutError: not complete within the MPI communicator's timeout (the
+                NCCL communicator is then aborted).
+            TypeError: a CuPy array of a dtype NCCL cannot reduce.
+        """
         host = [b for b in buffers if self._device(b) is None]
         dev = [b for b in buffers if self._device(b) is not None]
         t = self.mpi.allreduce(host, what=what) if host else 0.0
@@ -72,6 +86,17 @@ class NCCLCommunicator:
         return t
 
     def bcast(self, buffers, root=0, what="broadcast"):
+        """Overwrite each array with rank ``root``'s, in place: CuPy arrays over NCCL, NumPy
+        arrays over MPI.
+
+        Args:
+            buffers (list[array]): the same shapes, dtypes and order on every rank.
+            root (int): the sending rank (default 0).
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            float: the seconds waited.
+        """
         host = [b for b in buffers if self._device(b) is None]
         dev = [b for b in buffers if self._device(b) is not None]
         t = self.mpi.bcast(host, root=root, what=what) if host else 0.0
@@ -81,12 +106,32 @@ class NCCLCommunicator:
         return t
 
     def bcast_object(self, obj, root=0, what="broadcast"):
+        """Rank ``root``'s picklable ``obj`` on every rank, over MPI
+        (``MPICommunicator.bcast_object``).
+
+        Args:
+            obj (object): only ``root``'s is used.
+            root (int): the sending rank (default 0).
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+        """
         return self.mpi.bcast_object(obj, root=root, what=what)
 
     def allgather_object(self, obj, what="allgather"):
+        """Every rank's picklable ``obj``, in rank order, over MPI
+        (``MPICommunicator.allgather_object``).
+
+        Args:
+            obj (object): this rank's object.
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+        """
         return self.mpi.allgather_object(obj, what=what)
 
     def abort(self, code=1):
+        """Abort the NCCL communicator, then every rank of the job (MPI_Abort).
+
+        Args:
+            code (int): the error code passed to MPI_Abort (default 1).
+        """
         try:
             self.comm.abort()
         finally:

@@ -116,14 +116,34 @@ class DataParallel:
     # -- fit ----------------------------------------------------------------------------
     def callbacks(self, callbacks):
         """The callbacks this rank runs: all of them on rank 0; elsewhere none whose job is
-        a side effect (progress bar, checkpoints, logs to files)."""
+        a side effect (progress bar, checkpoints, logs to files).
+
+        Args:
+            callbacks (list[Callback]): the callbacks of ``fit``. On ranks other than 0, those
+                that are (or subclass a class named) ``ProgbarLogger``, ``ModelCheckpoint``,
+                ``BackupAndRestore``, ``CSVLogger`` or ``TensorBoard`` are left out.
+
+        Returns:
+            list[Callback]: a new list.
+        """
         if self.rank == 0:
             return list(callbacks)
         return [cb for cb in callbacks if not RANK_ZERO_CALLBACKS & {k.__name__ for k in type(cb).__mro__}]
 
     def begin_fit(self, model, initial_epoch):
         """After the callbacks' ``on_train_begin`` (which may restore a backup on rank 0):
-        rank 0's weights, optimizer state and starting epoch on every rank."""
+        rank 0's weights, optimizer state and starting epoch on every rank.
+
+        Ranks other than 0 also move their random stream apart (``jumped(rank)``), so that
+        dropout masks differ between ranks.
+
+        Args:
+            model (Model): the model ``fit`` trains.
+            initial_epoch (int): this rank's starting epoch; rank 0's is used.
+
+        Returns:
+            int: rank 0's ``initial_epoch``, on every rank.
+        """
         self._synced.pop(id(model), None)    # re-sync: on_train_begin may have restored rank 0
         if self.rank != 0:
             # one seed, one stream per rank: dropout masks differ across ranks (rank 0 keeps the
@@ -135,7 +155,14 @@ class DataParallel:
         return self.communicator.bcast_object(initial_epoch, what="fit: initial epoch")
 
     def sync_state(self, model):
-        """Overwrite every rank's weights and optimizer state with rank 0's."""
+        """Overwrite every rank's weights and optimizer state with rank 0's.
+
+        Args:
+            model (Model): a built model; the same architecture and optimizer on every rank.
+
+        Raises:
+            ValueError: this rank's optimizer slots do not have rank 0's shapes.
+        """
         comm = self.communicator
         t0 = time.perf_counter()
         _bcast_arrays(comm, [v.value for v in model.weights], "fit: weights from rank 0")
@@ -157,7 +184,14 @@ class DataParallel:
 
     def ensure_synced(self, model, data):
         """Before a model's first step (or evaluation) under this strategy: build it on
-        ``data`` if it has no weights yet, then take rank 0's weights and optimizer state."""
+        ``data`` if it has no weights yet, then take rank 0's weights and optimizer state.
+        Does nothing for a model already synced.
+
+        Args:
+            model (Model): the model about to run.
+            data (Dataset): this rank's batch; its inputs build the model (a forward pass
+                without a graph) when it has no weights.
+        """
         ref = self._synced.get(id(model))
         if ref is not None and ref() is model:
             return
@@ -167,7 +201,15 @@ class DataParallel:
 
     def train_on_batch(self, model, dataset):
         """``train_on_batch`` with the batch given to every rank as the global batch: one step
-        on this rank's share, gradients averaged as in ``fit``."""
+        on this rank's share, gradients averaged as in ``fit``.
+
+        Args:
+            model (Model): the compiled model.
+            dataset (Dataset): the whole global batch (the same on every rank).
+
+        Returns:
+            dict: the logs of the global batch, as ``train_step``.
+        """
         (batch,) = list(self.batches(dataset, max(len(dataset), 1), False, model._data_device()))
         return self.train_step(model, batch)
 
@@ -176,7 +218,23 @@ class DataParallel:
 
         Each global batch (the same indices the one-process loop takes) is cut into
         ``size`` contiguous parts; a rank whose part is empty (a last batch smaller
-        than the number of ranks) gets one sample to run with weight 0."""
+        than the number of ranks) gets one sample to run with weight 0.
+
+        Args:
+            dataset (Dataset): the training data, the same number of samples on every rank.
+            batch_size (int): the global batch size.
+            shuffle (bool): draw a permutation per call (rank 0's is broadcast); False keeps
+                the data's order.
+            device (str | None): where the batch arrays go (``Model._data_device()``); None
+                keeps them where they are.
+
+        Yields:
+            this rank's batch, with its sample count and the global batch's
+            (``n_local``, ``n_global``) for ``train_step``.
+
+        Raises:
+            ValueError: the ranks were given different numbers of samples.
+        """
         comm = self.communicator
         n = len(dataset)
         counts = comm.allgather_object(n, what="fit: number of samples")
@@ -199,7 +257,18 @@ class DataParallel:
     def train_step(self, model, batch):
         """Run ``model.train_step`` on this rank's share with the optimizer's gradients
         summed over the ranks (each weighted by its share of the global batch) before
-        they are applied; returns the logs of the global batch."""
+        they are applied; returns the logs of the global batch.
+
+        Args:
+            model (Model): the compiled model (synced with rank 0 first if it is not yet).
+            batch: one item of ``batches``: this rank's data and its share of the global
+                batch. A rank with an empty share runs one borrowed sample whose metric
+                updates are undone.
+
+        Returns:
+            dict: ``{name: float}``; metrics from the summed totals and counts of all ranks,
+            other values (the loss) averaged over the ranks that had samples.
+        """
         self.ensure_synced(model, batch.data)
         opt = model.optimizer
         self._scale = batch.n_local / batch.n_global
@@ -225,7 +294,17 @@ class DataParallel:
 
     def reduce_gradients(self, grads, variables):
         """Sum ``scale * grad`` over the ranks in a few float32 buckets; the global-batch mean.
-        Buckets already started during the backward pass (``_Overlap``) are only waited for."""
+        Buckets already started during the backward pass (``_Overlap``) are only waited for.
+
+        Args:
+            grads (list[array | None]): this rank's gradients, one per variable (``scale`` is
+                this rank's share of the global batch, set by ``train_step``).
+            variables (list[Variable]): the weights the gradients belong to, in the
+                optimizer's order (the same on every rank).
+
+        Returns:
+            list: the summed gradients, in the order of ``variables``.
+        """
         overlap = getattr(self, "_overlap", None)
         if overlap is not None:
             reduced = overlap.finish(grads, variables)
@@ -265,16 +344,41 @@ class DataParallel:
         """A view of ``dataset`` whose ``batches(batch_size)`` yields this rank's share of
         each global batch (as ``fit`` cuts them, in order, no shuffle). A rank whose share
         is empty runs one borrowed sample whose metric updates are undone and whose
-        predictions are dropped."""
+        predictions are dropped.
+
+        Args:
+            dataset (Dataset): the data given to ``evaluate`` / ``predict`` (the same on
+                every rank).
+            model (Model): the model; it is synced with rank 0 before its first batch.
+        """
         return _Shard(self, dataset, model)
 
     def reduce_eval(self, model, data, logs):
-        """The logs of the whole data from each rank's metrics over its shares."""
+        """The logs of the whole data from each rank's metrics over its shares.
+
+        Args:
+            model (Model): the evaluated model (its metrics' totals and counts are summed).
+            data: the view ``shard`` returned, after the pass (it knows whether this rank
+                had real samples).
+            logs (dict): this rank's last logs.
+
+        Returns:
+            dict: ``{name: float}`` over the whole data.
+        """
         return self._reduce_logs(model, logs, data.real_batches > 0, "evaluate: metrics")
 
     def gather(self, data, outs):
         """Every rank's predicted batches in the order of the data: global batch by global
-        batch, rank 0's share first."""
+        batch, rank 0's share first.
+
+        Args:
+            data: the view ``shard`` returned, after the pass (its borrowed steps are
+                dropped).
+            outs (list): this rank's outputs, one entry per batch (arrays or structures).
+
+        Returns:
+            list: every rank's real outputs, in the data's order, on every rank.
+        """
         mine = [o for step, o in enumerate(outs) if step not in data.borrowed_steps]
         steps = [step for step in range(len(outs)) if step not in data.borrowed_steps]
         parts = self.communicator.allgather_object(list(zip(steps, mine)), what="predict: gather")
