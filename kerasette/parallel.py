@@ -52,7 +52,25 @@ def num_threads():
 
 
 def set_num_threads(n):
-    """Set the intra-op thread count (1 turns the splitting off). Not inside ``region()``."""
+    """Set the intra-op thread count (1 turns the splitting off). Not inside ``region()``.
+
+    The default is ``KERASETTE_NUM_THREADS`` when set, else the usable cores (at most 8).
+    A running worker pool is shut down and made again at the new size on demand.
+
+    Args:
+        n (int): threads an op's batch is split over; a positive integer.
+
+    Raises:
+        RuntimeError: called inside ``region()``.
+        ValueError: ``n`` is below 1.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> before = parallel.num_threads()
+        >>> parallel.set_num_threads(2); parallel.num_threads()
+        2
+        >>> parallel.set_num_threads(before)
+    """
     if _state["owner"] is not None:
         raise RuntimeError("parallel.set_num_threads: cannot change the thread count inside region()")
     n = int(n)
@@ -75,6 +93,10 @@ def region(enabled=True):
 
     Re-entrant; a no-op when ``enabled`` is false, when there is one thread, or
     when another thread owns the region (this thread's ops then run unsplit).
+
+    Args:
+        enabled (bool): enter the region (default True); False runs the block unchanged,
+            so callers can write ``with region(model_has_convolutions):``.
     """
     if not enabled or active() or num_threads() == 1:
         yield
@@ -105,7 +127,19 @@ def blas_threads():
 def ranges(n, min_rows=1, xp=None):
     """``[(start, stop), ...]``: ``range(n)`` cut into ``num_threads()`` contiguous
     parts, fewer when a part would be under ``min_rows``; one part outside the
-    region, in a worker thread, or when ``xp`` (the ops' array module) is not NumPy."""
+    region, in a worker thread, or when ``xp`` (the ops' array module) is not NumPy.
+
+    Args:
+        n (int): the number of rows (usually the batch size).
+        min_rows (int): the fewest rows worth a part of their own (default 1).
+        xp (module | None): the array module of the data; a module other than NumPy
+            (CuPy) gives one part. None (default) is taken as NumPy.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.ranges(10)            # outside region(): one part
+        [(0, 10)]
+    """
     split = _state["owner"] == threading.get_ident()
     if xp is not None and xp.__name__ != "numpy":
         split = False
@@ -115,7 +149,11 @@ def ranges(n, min_rows=1, xp=None):
 
 
 def summed(results):
-    """The sum of the parts' partial results (kernel gradients summed over samples)."""
+    """The sum of the parts' partial results (kernel gradients summed over samples).
+
+    Args:
+        results (list): what ``run`` returned, at least one value; summed with ``+`` in order.
+    """
     total = results[0]
     for r in results[1:]:
         total = total + r
@@ -127,6 +165,17 @@ def run(fn, parts):
 
     The calling thread runs the first part itself; the call returns when all
     are done and re-raises the first error. Returns the results in order.
+
+    Args:
+        fn (callable): ``fn(start, stop)``, working on rows ``start:stop``; it must release
+            the GIL (NumPy ufuncs and BLAS calls do) for the parts to overlap.
+        parts (list[tuple[int, int]]): the row ranges, as ``ranges`` gives; one part runs
+            in the calling thread alone.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.run(lambda a, z: z - a, [(0, 3), (3, 10)])
+        [3, 7]
     """
     if len(parts) == 1:
         return [fn(*parts[0])]
@@ -149,7 +198,16 @@ def run(fn, parts):
 
 
 def matmul(a, b, xp=None):
-    """``a @ b`` for 2-D ``a``, its rows split over the threads (NumPy, in the region)."""
+    """``a @ b`` for 2-D ``a``, its rows split over the threads (NumPy, in the region).
+
+    Args:
+        a (array): ``(m, k)``; split into row ranges of at least 64 rows.
+        b (array): ``(k, n)``.
+        xp (module | None): the array module (default NumPy); not NumPy: one plain matmul.
+
+    Returns:
+        array: ``(m, n)`` in the result dtype of ``a`` and ``b``.
+    """
     xp = xp or _numpy()
     out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
     run(lambda r0, r1: xp.matmul(a[r0:r1], b, out=out[r0:r1]), ranges(a.shape[0], min_rows=64, xp=xp))
@@ -158,7 +216,16 @@ def matmul(a, b, xp=None):
 
 def matmul_tn(a, b, xp=None):
     """``a.T @ b`` for 2-D ``a``, ``b`` with the same rows: partial products of row
-    ranges, one per thread, summed (NumPy, in the region)."""
+    ranges, one per thread, summed (NumPy, in the region).
+
+    Args:
+        a (array): ``(m, k)``.
+        b (array): ``(m, n)``, the same rows as ``a``.
+        xp (module | None): the array module (default NumPy); not NumPy: one product.
+
+    Returns:
+        array: ``(k, n)``.
+    """
     xp = xp or _numpy()
     return summed(run(lambda r0, r1: a[r0:r1].T @ b[r0:r1], ranges(a.shape[0], min_rows=64, xp=xp)))
 
