@@ -92,7 +92,26 @@ def on_grad_ready(callback):
 def grad(loss, variables, retain_graph=False):
     """Gradients of ``loss`` with respect to ``variables`` (a list of Tensors), as arrays.
 
-    Existing ``.grad`` of those variables is cleared first.
+    Existing ``.grad`` of those variables is cleared first (other leaves still accumulate
+    into theirs, as ``backward`` does).
+
+    Args:
+        loss (Tensor): the value to differentiate, usually a scalar (the backward pass
+            starts from ones of its shape).
+        variables (list[Tensor]): the leaves wanted (weights, or inputs created with
+            ``requires_grad=True``).
+        retain_graph (bool): keep the graph for another backward (default False).
+
+    Returns:
+        list: one array per variable, in order; None for a variable ``loss`` does not
+        depend on.
+
+    Example:
+        >>> import kerasette as keras
+        >>> from kerasette import autograd
+        >>> w = keras.Variable(np.array([1.0, 2.0]))
+        >>> autograd.grad((w * w).sum(), [w])
+        [array([2., 4.])]
     """
     for v in variables:
         v.grad = None

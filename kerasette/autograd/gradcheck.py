@@ -21,6 +21,20 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     Returns True, or raises AssertionError naming the input and the worst
     element (returns False instead when ``raise_exception=False``).
 
+    Args:
+        fn (callable): ``fn(*tensors) -> Tensor``, built from differentiable ops.
+        inputs (list[array]): one array per argument of ``fn``; float arrays are copied to
+            float64 and checked, the others passed as constants.
+        eps (float): the finite-difference step (default 1e-6).
+        atol (float): absolute tolerance of the comparison (default 1e-5).
+        rtol (float): relative tolerance (default 1e-4), as ``numpy.allclose``.
+        seed (int): seed of the random projection ``r`` (default 0).
+        raise_exception (bool): raise on a mismatch (default True) or return False.
+
+    Raises:
+        AssertionError: a gradient differs (with ``raise_exception``), or the output does
+            not depend on any float input (always).
+
     Example:
         >>> import numpy as np
         >>> from kerasette import ops
@@ -62,7 +76,29 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
 
 
 def numerical_grad(f, arrays, i, eps=1e-6):
-    """Central differences of scalar ``f(*arrays)`` with respect to ``arrays[i]``."""
+    """Central differences of scalar ``f(*arrays)`` with respect to ``arrays[i]``.
+
+    Each element of ``arrays[i]`` is nudged in place by ``+eps`` and ``-eps`` (and
+    restored): ``(f(x + eps) - f(x - eps)) / (2 eps)``, two calls of ``f`` per element.
+
+    Args:
+        f (callable): ``f(*arrays) -> float``.
+        arrays (list[array]): the arguments of ``f``.
+        i (int): which argument to differentiate; ``arrays[i]`` must be a C-contiguous
+            float array (it is modified during the call).
+        eps (float): the step (default 1e-6).
+
+    Returns:
+        array: the gradient, of ``arrays[i]``'s shape and dtype.
+
+    Raises:
+        ValueError: ``arrays[i]`` is not C-contiguous.
+
+    Example:
+        >>> from kerasette.autograd import numerical_grad
+        >>> numerical_grad(lambda x: float((x ** 2).sum()), [np.array([1.0, 3.0])], 0).round(6)
+        array([2., 6.])
+    """
     x = arrays[i]
     if not x.flags.c_contiguous:
         raise ValueError("numerical_grad: the input must be C-contiguous (its flat view is nudged in place)")

@@ -81,7 +81,24 @@ class Tensor:
         return f"Tensor(shape={self.shape}, dtype={self.dtype}{grad})\n{self.value!r}"
 
     def backward(self, grad=None, retain_graph=False, create_graph=False):
-        """Backpropagate from this tensor (see ``autograd.backward``)."""
+        """Backpropagate from this tensor: accumulate d(self)/d(leaf) into ``leaf.grad`` for
+        every leaf that requires grad (see ``autograd.backward``).
+
+        Args:
+            grad (array | None): the gradient flowing into this tensor, of its shape; None
+                (default) uses ones (d(self)/d(self) for a scalar loss).
+            retain_graph (bool): keep the graph's saved arrays so that a second backward
+                through it works (default False: freed as it is walked).
+            create_graph (bool): must be False; True raises ``NotImplementedError``
+                (gradients are plain arrays, no higher-order derivatives).
+
+        Example:
+            >>> import kerasette as keras
+            >>> x = keras.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+            >>> (x * x).sum().backward()
+            >>> x.grad
+            array([2., 4.])
+        """
         from .engine import backward
         backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
@@ -170,15 +187,31 @@ class Tensor:
         return _ops().reshape(self, shape)
 
     def sum(self, axis=None, keepdims=False):
-        """``ops.sum`` over ``axis``."""
+        """``ops.sum`` over ``axis`` (differentiable).
+
+        Args:
+            axis (int | tuple[int] | None): the axes summed; None (default) sums everything
+                into a scalar.
+            keepdims (bool): keep the summed axes with length 1 (default False).
+        """
         return _ops().sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        """``ops.mean`` over ``axis``."""
+        """``ops.mean`` over ``axis`` (differentiable).
+
+        Args:
+            axis (int | tuple[int] | None): the axes averaged; None (default) averages
+                everything into a scalar.
+            keepdims (bool): keep the averaged axes with length 1 (default False).
+        """
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype):
-        """``ops.cast`` to ``dtype`` (differentiable)."""
+        """``ops.cast`` to ``dtype`` (differentiable: the gradient is cast back).
+
+        Args:
+            dtype (str | numpy.dtype): the target dtype, e.g. ``"float32"``.
+        """
         return _ops().cast(self, dtype)
 
 
@@ -342,7 +375,20 @@ def _broadcasts_to(shape, target):
 
 
 def as_tensor(x, dtype=None):
-    """Wrap arrays and scalars as constant Tensors; Tensors pass through."""
+    """Wrap arrays and scalars as constant Tensors; Tensors pass through.
+
+    Args:
+        x (Tensor | array | scalar | list): a Tensor is returned as is (cast when ``dtype``
+            differs); anything else becomes a constant Tensor (``requires_grad=False``)
+            with the array module of ``x`` (NumPy for lists and scalars, CuPy for CuPy
+            arrays).
+        dtype (str | numpy.dtype | None): the dtype wanted; None (default) keeps ``x``'s.
+
+    Example:
+        >>> from kerasette.autograd import as_tensor
+        >>> as_tensor([1, 2], dtype="float32").value
+        array([1., 2.], dtype=float32)
+    """
     if isinstance(x, Tensor):
         return x if dtype is None or x.dtype == dtype else _ops().cast(x, dtype)
     mod = backend.get_array_module(x)
