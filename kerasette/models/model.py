@@ -797,8 +797,7 @@ class Model(Layer):
             **kwargs: accepted for Keras compatibility (``expand_nested``, ...).
         """
         from .summary import summary_text
-        self._assert_built("summary")
-        text = summary_text(self, line_length)
+        text = summary_text(self, line_length)     # an unbuilt model: ``?`` shapes, as Keras 3
         (print_fn or print)(text)
 
     def _assert_built(self, what):

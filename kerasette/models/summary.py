@@ -7,14 +7,16 @@ __all__ = ["summary_text"]
 
 def summary_text(model, line_length=None):
     """The summary table as a string, every line at most ``line_length`` (default 80)
-    columns wide; a cell too long for its column continues on the next line."""
+    columns wide; a cell too long for its column continues on the next line. A model not
+    built yet (a subclassed model before its first call, a ``Sequential`` without ``Input``)
+    shows, as Keras 3, ``?`` shapes and ``0 (unbuilt)`` parameters."""
     width = max(int(line_length or 80), 40)
     inner = width - 2                              # between the two border characters
     cols = [int(inner * 0.45), int(inner * 0.33)]
     cols.append(inner - sum(cols))
     rows = []
     for layer in _layers(model):
-        rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), f"{layer.count_params():,}"))
+        rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), _params(layer)))
     line = "─" * inner
     out = [f'Model: "{model.name}"', "┏" + line + "┓",
            *_row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]
@@ -39,7 +41,19 @@ def _layers(model):
     return [l for l in layers if type(l).__name__ != "InputLayer"]
 
 
+def _params(layer):
+    """The layer's parameter count; ``0 (unbuilt)`` (as Keras 3) while it has no weights yet."""
+    if not layer.built:
+        return "0 (unbuilt)"
+    try:
+        return f"{layer.count_params():,}"
+    except ValueError:                      # a nested model with unbuilt layers
+        return "0 (unbuilt)"
+
+
 def _out_shape(layer):
+    if not layer.built and not layer._inbound_nodes:
+        return "?"
     if layer._inbound_nodes:
         out = layer._inbound_nodes[-1].outputs
         return _fmt(map_structure(lambda t: t.shape, out))
