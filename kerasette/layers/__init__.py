@@ -53,3 +53,7 @@ from .conv_depthwise import (DepthwiseConv2D, DepthwiseConv1D, SeparableConv2D, 
 __all__ += ["Conv2DTranspose", "Conv1DTranspose", "Convolution2DTranspose", "Convolution1DTranspose",
             "DepthwiseConv2D", "DepthwiseConv1D", "SeparableConv2D", "SeparableConv1D",
             "SeparableConvolution2D", "SeparableConvolution1D"]
+from .rnn_generic import RNN, StackedRNNCells, TimeDistributed  # noqa: E402
+__all__ += ["RNN", "StackedRNNCells", "TimeDistributed"]
+from .attention import Attention, AdditiveAttention, MultiHeadAttention  # noqa: E402
+__all__ += ["Attention", "AdditiveAttention", "MultiHeadAttention"]

@@ -28,6 +28,7 @@ class Embedding(Layer):
             ``ids != 0`` that recurrent layers and GlobalAveragePooling1D honour (default False).
         weights (list | None): optional initial ``[embeddings]``, shape ``(input_dim, output_dim)``.
         lora_rank (None): LoRA is not implemented; must be None.
+        activity_regularizer (None): not implemented; must be None (Keras 3.15 configs hold it).
         input_length (int | None): accepted for Keras 2 compatibility and ignored (the
             sequence length comes from the input).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -42,13 +43,13 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None,
-                 input_length=None, **kwargs):
+                 input_length=None, activity_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         where = f"Embedding '{self.name}'"
         for arg, val in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val <= 0:
                 raise ValueError(f"{where}: {arg} must be a positive integer, got {val!r}")
-        refuse_unsupported(self, lora_rank=lora_rank)
+        refuse_unsupported(self, lora_rank=lora_rank, activity_regularizer=activity_regularizer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)

@@ -180,13 +180,26 @@ def conv_family_model():
     return keras.Model(x, layers.Dense(2)(layers.GlobalAveragePooling1D()(s)), name="conv_family")
 
 
+def attention_rnn_model():
+    """The generic RNN over built-in cells (stacked), TimeDistributed and the attention layers."""
+    x = keras.Input((5, 3), name="seq")
+    h = layers.TimeDistributed(layers.Dense(4, activation="tanh"))(x)
+    h = layers.RNN([layers.LSTMCell(3), layers.GRUCell(3)], return_sequences=True)(h)
+    m = layers.MultiHeadAttention(2, 2)(h, h)
+    a = layers.Attention(use_scale=True)([h, m])
+    a = layers.AdditiveAttention()([a, h])
+    r = layers.RNN(layers.SimpleRNNCell(2))(a)
+    return keras.Model(x, layers.Dense(2)(r), name="attention_rnn")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
           "mixed": (mixed_model, lambda r, n: [r.normal(size=(n, 4)), r.normal(size=(n, 4))]),
           "sequential": (sequential_model, lambda r, n: r.normal(size=(n, 4))),
           "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2))),
-          "conv_family": (conv_family_model, lambda r, n: r.normal(size=(n, 6, 6, 2)))}
+          "conv_family": (conv_family_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
+          "attention_rnn": (attention_rnn_model, lambda r, n: r.normal(size=(n, 5, 3)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -199,6 +212,7 @@ OPTIMIZERS = {
         0.05, 2, 0.9, staircase=True)),
     "catalogue": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "conv_family": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "attention_rnn": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
