@@ -6,13 +6,14 @@ from ..backend import clear_session, set_random_seed
 from .py_dataset import PyDataset, Sequence
 from .sequences import pad_sequences, split_dataset, timeseries_dataset_from_array
 from .image_dataset import image_dataset_from_directory
+from .plot import model_to_dot, plot_model
 from ..registry import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
                         get_custom_objects, get_registered_name, get_registered_object,
                         register_keras_serializable, serialize_keras_object)
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "clear_session",
            "PyDataset", "Sequence", "pad_sequences", "timeseries_dataset_from_array", "split_dataset",
-           "image_dataset_from_directory",
+           "image_dataset_from_directory", "plot_model", "model_to_dot",
            # also keras.utils names in Keras 3 (the same functions as keras.saving's)
            "register_keras_serializable", "get_custom_objects", "get_registered_name",
            "get_registered_object", "serialize_keras_object", "deserialize_keras_object",
