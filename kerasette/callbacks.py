@@ -952,4 +952,14 @@ def __getattr__(name):
     if name == "BackupAndRestore":
         from .saving.checkpoint import BackupAndRestore
         return BackupAndRestore
+    if name in _NOT_HERE:
+        raise AttributeError(f"keras.callbacks.{name} is not available in kerasette: {_NOT_HERE[name]}")
     raise AttributeError(name)
+
+
+# Keras 3 callbacks kerasette does not have, and why (named in the AttributeError)
+_NOT_HERE = {
+    "SwapEMAWeights": "it swaps in the optimizer's exponential moving average of the weights, and kerasette's "
+                      "optimizers keep no such average (use_ema is not supported)",
+    "OrbaxCheckpoint": "it writes JAX Orbax checkpoints; use ModelCheckpoint or BackupAndRestore",
+}

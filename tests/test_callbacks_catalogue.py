@@ -373,3 +373,17 @@ def test_tensorboard_refuses_what_it_cannot_do(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)          # as if not installed
     with pytest.raises(ImportError, match=r"pip install tensorboardX"):
         keras.callbacks.TensorBoard(log_dir=tmp_path)
+
+
+def test_the_keras_callbacks_kerasette_lacks_say_why():
+    with pytest.raises(AttributeError, match="SwapEMAWeights is not available.*moving average"):
+        keras.callbacks.SwapEMAWeights
+    with pytest.raises(AttributeError, match="OrbaxCheckpoint is not available"):
+        keras.callbacks.OrbaxCheckpoint
+
+
+def test_every_keras_callback_is_here_or_explained():
+    k3 = keras3()
+    theirs = {n for n in dir(k3.callbacks) if not n.startswith("_")}
+    from kerasette.callbacks import _NOT_HERE
+    assert theirs - set(keras.callbacks.__all__) == set(_NOT_HERE)
