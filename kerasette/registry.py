@@ -72,6 +72,30 @@ def register_keras_serializable(package="Custom", name=None):
     """Decorator: make a class or function loadable from configs as ``"package>name"``.
 
     ``name`` defaults to the object's ``__name__``. A class must have ``get_config``.
+    Saving then writes the object under that key, and loading finds it without
+    ``custom_objects``.
+
+    Args:
+        package (str): the key's prefix (default ``"Custom"``), without ``">"``.
+        name (str | None): the key's name part; None (default) takes ``obj.__name__``.
+
+    Returns:
+        callable: the decorator; it registers and returns the object unchanged.
+
+    Raises:
+        ValueError: ``package`` is not a string or holds ``">"``; (when decorating) a
+            class without ``get_config``.
+        TypeError: (when decorating) neither a class nor a callable.
+
+    Example:
+        >>> import kerasette as keras
+        >>> @keras.saving.register_keras_serializable(package="Docs")
+        ... def double(x):
+        ...     return x * 2
+        >>> keras.saving.get_registered_name(double)
+        'Docs>double'
+        >>> keras.saving.get_custom_objects().pop("Docs>double") is double   # unregister
+        True
     """
     if not isinstance(package, str) or ">" in package:
         raise ValueError(f"register_keras_serializable: package must be a string without '>', "
@@ -99,7 +123,16 @@ def get_custom_objects():
 
 
 def get_registered_name(obj):
-    """The name ``obj`` is registered under (``"package>name"``), else its ``__name__``."""
+    """The name ``obj`` is registered under (``"package>name"``), else its ``__name__``.
+
+    Args:
+        obj (type | callable): a class or function (unregistered objects need ``__name__``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.saving.get_registered_name(len)
+        'len'
+    """
     try:
         key = GLOBAL_CUSTOM_NAMES.get(obj)
     except TypeError:               # an unhashable object
@@ -110,7 +143,14 @@ def get_registered_name(obj):
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """The class or function registered under ``name``: from an active
     ``custom_object_scope``, ``register_keras_serializable``, ``custom_objects`` or
-    ``module_objects``, in that order (as Keras); None if none has it."""
+    ``module_objects``, in that order (as Keras); None if none has it.
+
+    Args:
+        name (str): the exact key: ``"package>name"`` for registered objects, the plain
+            name in a scope or in the dicts.
+        custom_objects (dict | None): ``{name: object}`` searched after the registry.
+        module_objects (dict | None): ``{name: object}`` searched last.
+    """
     scope = context.current().custom_objects
     if name in scope:
         return scope[name]
@@ -125,7 +165,26 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}): ...`` makes the names
-    resolvable by every deserialization in the block (on this thread)."""
+    resolvable by every deserialization in the block (on this thread).
+
+    Scopes nest: an inner scope adds to (and overrides) the names of the outer ones,
+    which come back when the block ends.
+
+    Args:
+        custom_objects (dict | None): ``{name: class or function}``; None adds nothing.
+        *more (dict): further dicts, merged in order (later ones win).
+
+    Raises:
+        TypeError: an argument is not a dict (or None).
+
+    Example:
+        >>> import kerasette as keras
+        >>> def my_act(x):
+        ...     return x
+        >>> with keras.saving.custom_object_scope({"my_act": my_act}):
+        ...     keras.activations.get("my_act") is my_act
+        True
+    """
 
     def __init__(self, custom_objects=None, *more):
         merged = {}
@@ -317,6 +376,25 @@ def serialize_keras_object(obj, where=None):
     NumPy arrays ``__numpy__`` dicts. An object that cannot be described raises a
     ``TypeError`` naming it (and ``where``, the config key it sits under): at save
     time, not at load time.
+
+    Args:
+        obj (object): the value to describe: None, str/int/float/bool, lists, tuples
+            (written as lists), dicts with string keys, objects with ``get_config``, named
+            functions, NumPy / CuPy arrays and Tensors of numbers, NumPy scalars and dtypes,
+            bytes (UTF-8), slices, ``...``. A Python lambda is written as bytecode, with a
+            warning (loading it needs ``safe_mode=False``).
+        where (str | None): the config path ``obj`` sits under, for the error message
+            (default None: the top level).
+
+    Raises:
+        TypeError: (``UnsaveableError``) an object that cannot be described.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.saving.serialize_keras_object(keras.layers.Dense(2))["class_name"]
+        'Dense'
+        >>> keras.saving.serialize_keras_object(np.float32(0.5))
+        0.5
     """
     import numpy as np
     if obj is None or isinstance(obj, _PLAIN):

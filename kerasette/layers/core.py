@@ -266,6 +266,17 @@ class Lambda(Layer):
     ``@keras.saving.register_keras_serializable()`` or pass it in ``custom_objects``
     when loading); a Python ``lambda`` is saved as bytecode, which loading refuses
     unless ``safe_mode=False`` (running code from a file can do anything).
+
+    Call arguments:
+        inputs: what ``function`` receives first (a Tensor, or a list of them).
+        mask: the incoming mask; passed on only when ``function`` has a ``mask`` parameter.
+        training (bool | None): the training mode; passed on only when ``function`` has a
+            ``training`` parameter.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Lambda(lambda x: x * 2)(np.array([[1.0, 2.0]])).value.tolist()
+        [[2.0, 4.0]]
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):

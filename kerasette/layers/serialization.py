@@ -17,7 +17,17 @@ __all__ = ["serialize", "deserialize", "register_keras_serializable", "get_regis
 
 def serialize(obj):
     """A layer or model as ``{"module", "class_name", "config", ...}``; an object that
-    cannot be saved raises a ``TypeError`` naming it."""
+    cannot be saved raises a ``TypeError`` naming it.
+
+    Args:
+        obj (Layer | Model): the object to describe (any value ``serialize_keras_object``
+            accepts works too).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.serialize(keras.layers.Dense(2))["config"]["units"]
+        2
+    """
     return registry.serialize_keras_object(obj)
 
 
@@ -25,7 +35,23 @@ def deserialize(config, custom_objects=None, safe_mode=None):
     """Rebuild a layer or model from ``serialize``'s dict.
 
     ``safe_mode``: None follows the loading call in progress (safe when there is none);
-    False allows Python bytecode (a ``Lambda``'s lambda) in the config."""
+    False allows Python bytecode (a ``Lambda``'s lambda) in the config.
+
+    Args:
+        config (dict): ``{"class_name", "config", ...}`` as ``serialize`` gives.
+        custom_objects (dict | None): ``{name: class or function}`` for custom layers and
+            functions that are not registered (default None).
+        safe_mode (bool | None): see above (default None).
+
+    Raises:
+        ValueError: ``config`` is not such a dict.
+
+    Example:
+        >>> import kerasette as keras
+        >>> layer = keras.layers.deserialize(keras.layers.serialize(keras.layers.Dense(2)))
+        >>> type(layer).__name__, layer.units
+        ('Dense', 2)
+    """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize: expected a dict with 'class_name' and 'config', got "
                          f"{_short(config)}")

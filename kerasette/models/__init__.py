@@ -11,7 +11,28 @@ def model_from_config(config, custom_objects=None, safe_mode=True):
     """A model (or layer) from ``{"class_name", "config"}`` as ``get_config`` / ``to_json`` give.
 
     ``safe_mode=False`` allows Python bytecode (a ``Lambda``'s lambda) in the config;
-    only for configs you trust."""
+    only for configs you trust.
+
+    Args:
+        config (dict): ``{"class_name", "config", ...}`` as ``keras.layers.serialize`` (or
+            ``json.loads(model.to_json())``) gives.
+        custom_objects (dict | None): ``{name: class or function}`` for custom layers and
+            functions that are not registered (default None).
+        safe_mode (bool): True (default) refuses Python bytecode in the config.
+
+    Returns:
+        Model | Layer: a new object with freshly initialised weights.
+
+    Raises:
+        TypeError: ``config`` is not a dict.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> clone = keras.models.model_from_config(keras.layers.serialize(model))
+        >>> clone.output_shape
+        (None, 2)
+    """
     from ..layers.serialization import deserialize
     from ..registry import loading
     if not isinstance(config, dict):
@@ -25,7 +46,23 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     """A model from ``model.to_json()``: the architecture, with new weights.
 
     ``safe_mode=False`` allows Python bytecode (a ``Lambda``'s lambda) in the JSON;
-    only for JSON you trust."""
+    only for JSON you trust.
+
+    Args:
+        json_string (str): what ``model.to_json()`` returned (Keras 3's JSON loads too).
+        custom_objects (dict | None): ``{name: class or function}`` for custom layers and
+            functions that are not registered (default None).
+        safe_mode (bool): True (default) refuses Python bytecode in the JSON.
+
+    Raises:
+        ValueError: ``json_string`` is not JSON.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> keras.models.model_from_json(model.to_json()).count_params()
+        8
+    """
     import json
     try:
         config = json.loads(json_string)
@@ -58,12 +95,29 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a whole model saved with ``model.save("x.keras")`` (or by Keras 3); see
-    ``kerasette.saving.load_model``."""
+    ``kerasette.saving.load_model``.
+
+    Args:
+        filepath (str | os.PathLike): a ``.keras`` archive or a legacy whole-model ``.h5``.
+        custom_objects (dict | None): ``{name: class or function}`` for custom objects that
+            are not registered (default None).
+        compile (bool): compile the model as saved and restore the optimizer state
+            (default True).
+        safe_mode (bool): True (default) refuses Python bytecode in the file.
+    """
     from ..saving import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
-    """Save a whole model; see ``kerasette.saving.save_model``."""
+    """Save a whole model; see ``kerasette.saving.save_model``.
+
+    Args:
+        model (Model): the model to save.
+        filepath (str | os.PathLike): a name ending in ``.keras`` (or ``.h5`` / ``.hdf5`` for
+            the legacy format).
+        overwrite (bool): replace an existing file (default True).
+        **kwargs: ``include_optimizer`` (default True), as for ``saving.save_model``.
+    """
     from ..saving import save_model as _save
     return _save(model, filepath, overwrite=overwrite, **kwargs)

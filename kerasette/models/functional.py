@@ -11,7 +11,37 @@ __all__ = ["Functional"]
 class Functional(Model):
     """``Functional(inputs, outputs)``: runs the recorded nodes in dependency order.
 
-    ``inputs`` / ``outputs``: a KerasTensor, or a list / dict of them.
+    ``keras.Model(inputs, outputs)`` creates one. Only the layer calls between
+    ``inputs`` and ``outputs`` belong to the model; layer names must be unique.
+
+    Args:
+        inputs (KerasTensor | list | dict): from ``keras.Input``; the structure the model is
+            called with (a dict model takes a dict of arrays).
+        outputs (KerasTensor | list | dict): layer outputs computed from ``inputs``; the
+            model returns the same structure.
+        name (str | None): the model's name (default ``"functional"``, numbered).
+        trainable (bool): whether training updates its weights (default True).
+        **kwargs: ``dtype`` as for every ``Model``.
+
+    Call arguments:
+        inputs: arrays or Tensors in the structure of ``inputs`` (a dict may also be keyed
+            by the input layers' names).
+        training (bool | None): training mode (dropout, batch statistics); it reaches the
+            layers through the call context that calling the model sets, so call the
+            model (``model(x, training=True)``) rather than ``model.call``.
+        mask: accepted for Keras compatibility and not used: masks made inside the model
+            (``Masking``, ``Embedding(mask_zero=True)``) travel with the tensors.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = keras.Input((4,))
+        >>> model = keras.Model(x, keras.layers.Dense(2)(x))
+        >>> type(model).__name__, model(np.ones((3, 4))).shape
+        ('Functional', (3, 2))
+
+    Raises:
+        TypeError: an input or output is not a symbolic tensor.
+        ValueError: two layers of the graph share a name.
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):

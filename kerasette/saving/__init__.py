@@ -61,7 +61,11 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     """Load weights into ``model`` from a Keras 3 ``.weights.h5``, a legacy Keras 2
     ``.h5`` (weights-only or whole-model) or a ``.keras`` archive.
 
+    The format is recognised from the file's contents, not its name.
+
     Args:
+        model (Model | Layer): a built model (or layer) of the saved architecture.
+        filepath (str | os.PathLike): the file to read.
         skip_mismatch: skip (with a warning naming them) layers whose weights do
             not fit instead of raising.
         by_name: match layers by name instead of by position (legacy files: the
@@ -97,6 +101,19 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
 
     A name ending in ``.h5`` / ``.hdf5`` writes the legacy Keras 2 whole-model
     file instead, as Keras 3 does.
+
+    Args:
+        model (Model): the model to save (built, compiled or not).
+        filepath (str | os.PathLike): a name ending in ``.keras`` (or ``.h5`` / ``.hdf5``).
+        overwrite (bool): replace an existing file (default True); False raises
+            ``FileExistsError`` when it exists.
+        include_optimizer (bool): save the optimizer's state too (default True), so that
+            ``fit`` continues exactly after ``load_model``.
+        **kwargs: Keras's ``zipped`` is accepted and ignored; anything else raises
+            ``TypeError``.
+
+    Raises:
+        ValueError: any other filename extension.
     """
     from .atomic import check_overwrite
     path = os.fspath(filepath)
@@ -120,6 +137,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ``.h5``), by kerasette or by Keras 3.
 
     Args:
+        filepath (str | os.PathLike): the file; a ``.keras`` zip is recognised from its
+            contents, anything else is read as a legacy HDF5 file.
         custom_objects: ``{"ClassName": cls_or_fn}`` for custom layers, losses,
             metrics not registered with ``register_keras_serializable``.
         compile: compile the model as it was saved and restore the optimizer

@@ -135,6 +135,9 @@ class BackupAndRestore(Callback):
             Use one folder per training run.
         save_freq: only ``"epoch"`` (resuming mid-epoch would need the loop to
             skip batches).
+        double_checkpoint (bool): accepted for Keras compatibility and ignored: one backup
+            is kept, and it is written atomically (a crash mid-write leaves the previous
+            one intact), which is what Keras's second copy guards against.
         delete_checkpoint: delete the backup when ``fit`` finishes normally.
 
     Call ``fit`` again with the same arguments after an interruption; the
