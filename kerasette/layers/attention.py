@@ -110,9 +110,12 @@ class Attention(Layer):
 
     def _validate(self, inputs, mask=None):
         cls = type(self).__name__
-        if not isinstance(inputs, (list, tuple)):
+        if not isinstance(inputs, (list, tuple)) or any(i is None or isinstance(i, (int, np.integer))
+                                                        for i in inputs):
+            got = (f"one input of shape {shape_str(inputs)}" if isinstance(inputs, (list, tuple))
+                   else f"one {type(inputs).__name__}")
             raise ValueError(f"{cls} '{self.name}': expected a list [query, value] or [query, value, key], "
-                             f"got {type(inputs).__name__}")
+                             f"got {got}")
         if not 2 <= len(inputs) <= 3:
             raise ValueError(f"{cls} '{self.name}': expected a list of 2 or 3 inputs [query, value(, key)], "
                              f"got {len(inputs)}")
