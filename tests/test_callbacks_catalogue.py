@@ -387,3 +387,26 @@ def test_every_keras_callback_is_here_or_explained():
     theirs = {n for n in dir(k3.callbacks) if not n.startswith("_")}
     from kerasette.callbacks import _NOT_HERE
     assert theirs - set(keras.callbacks.__all__) == set(_NOT_HERE)
+
+
+def test_tensorboard_reads_the_events(tmp_path):
+    """TensorBoard's own reader (when the tensorboard package is installed) finds the scalars,
+    the histograms and the Keras conceptual graph, which its graph plugin turns into nodes."""
+    pytest.importorskip("tensorboardX")
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    keras_util = pytest.importorskip("tensorboard.plugins.graph.keras_util")
+    x, y = data()
+    m = small_model()
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_data=(x, y),
+          callbacks=[keras.callbacks.TensorBoard(tmp_path, histogram_freq=2, update_freq="batch")])
+    ea = accumulator.EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
+    ea.Reload()
+    tags = ea.Tags()
+    assert {"epoch_loss", "epoch_mae", "epoch_learning_rate", "batch_loss"} <= set(tags["scalars"])
+    assert sorted(tags["histograms"]) == sorted(f"{w.path}/histogram" for w in m.weights)
+    assert [e.step for e in ea.Histograms(f"{m.weights[0].path}/histogram")] == [0]     # epochs 0, 2, ...
+    graph = keras_util.keras_model_to_graph_def(json.loads(ea.Tensors("keras")[0].tensor_proto.string_val[0]))
+    assert [n.name.split("/")[-1] for n in graph.node][-2:] == [layer.name for layer in m.layers]
+    val = accumulator.EventAccumulator(str(tmp_path / "validation"))
+    val.Reload()
+    assert [e.step for e in val.Scalars("epoch_loss")] == [0, 1]
