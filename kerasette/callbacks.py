@@ -707,8 +707,8 @@ class TensorBoard(Callback):
     (with ``epoch_learning_rate``), the validation values to ``log_dir/validation`` as
     ``epoch_<name>`` without the ``val_`` prefix, at step ``epoch`` (0-based); with
     ``update_freq`` ``"batch"`` or ``N``, every ``N``-th training batch's logs as
-    ``batch_<name>`` at the global batch count; an ``evaluate`` (or validation pass) with
-    this callback writes ``evaluation_<name>_vs_iterations`` at the optimizer's step. The
+    ``batch_<name>`` at the global batch count; ``evaluate(..., callbacks=[tensorboard])``
+    writes ``evaluation_<name>_vs_iterations`` at the optimizer's step. The
     graph is Keras's conceptual graph (the model's JSON under the ``keras`` tag, which
     TensorBoard's Graphs tab draws), for Functional and Sequential models.
 
