@@ -197,7 +197,20 @@ class Mean(_MeanMetric):
 
 
 class Accuracy(_MeanMetric):
-    """Fraction of predictions exactly equal to the labels."""
+    """Fraction of predictions exactly equal to the labels (element by element).
+
+    Args:
+        name (str | None): default ``"accuracy"``.
+        dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
+            running mean is kept in the dtype of the per-sample values (float32).
+
+    Example:
+        >>> from kerasette import metrics
+        >>> m = metrics.Accuracy()
+        >>> m.update_state(np.array([1, 2, 3]), np.array([1, 2, 0]))
+        >>> round(m.result(), 4)
+        0.6667
+    """
 
     def values(self, y_true, y_pred):
         return (y_true == y_pred).astype("float32")
@@ -223,14 +236,38 @@ class BinaryAccuracy(_MeanMetric):
 
 
 class CategoricalAccuracy(_MeanMetric):
-    """Arg-max of predictions equals arg-max of one-hot labels."""
+    """Arg-max of predictions equals arg-max of one-hot labels.
+
+    Labels and predictions are ``(batch, ..., classes)``.
+
+    Args:
+        name (str | None): default ``"categorical_accuracy"``.
+        dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
+            running mean is kept in the dtype of the per-sample values (float32).
+    """
 
     def values(self, y_true, y_pred):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype("float32")
 
 
 class SparseCategoricalAccuracy(_MeanMetric):
-    """Arg-max of predictions equals the integer label."""
+    """Arg-max of predictions equals the integer label.
+
+    Labels are class ids ``(batch, ...)`` (or ``(batch, ..., 1)``), predictions
+    ``(batch, ..., classes)``.
+
+    Args:
+        name (str | None): default ``"sparse_categorical_accuracy"``.
+        dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
+            running mean is kept in the dtype of the per-sample values (float32).
+
+    Example:
+        >>> from kerasette import metrics
+        >>> m = metrics.SparseCategoricalAccuracy()
+        >>> m.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))
+        >>> m.result()
+        0.5
+    """
 
     align_labels = False
 
@@ -262,13 +299,25 @@ class TopKCategoricalAccuracy(_MeanMetric):
 
 
 class MeanSquaredError(_MeanMetric):
-    """Running mean of ``mean((y_pred - y_true)**2, axis=-1)``."""
+    """Running mean of ``mean((y_pred - y_true)**2, axis=-1)``.
+
+    Args:
+        name (str | None): default ``"mean_squared_error"``.
+        dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
+            running mean is kept in the dtype of the per-sample values (the predictions' dtype).
+    """
     def values(self, y_true, y_pred):
         return ((y_pred - y_true) ** 2).mean(axis=-1)
 
 
 class MeanAbsoluteError(_MeanMetric):
-    """Running mean of ``mean(|y_pred - y_true|, axis=-1)``."""
+    """Running mean of ``mean(|y_pred - y_true|, axis=-1)``.
+
+    Args:
+        name (str | None): default ``"mean_absolute_error"``.
+        dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
+            running mean is kept in the dtype of the per-sample values (the predictions' dtype).
+    """
     def values(self, y_true, y_pred):
         xp = backend.get_array_module(y_pred)
         return xp.abs(y_pred - y_true).mean(axis=-1)
