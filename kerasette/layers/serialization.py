@@ -25,8 +25,9 @@ def serialize(obj):
 
     Example:
         >>> import kerasette as keras
-        >>> keras.layers.serialize(keras.layers.Dense(2))["config"]["units"]
-        2
+        >>> config = keras.layers.serialize(keras.layers.Dense(2))
+        >>> config["class_name"], config["module"]
+        ('Dense', 'keras.layers')
     """
     return registry.serialize_keras_object(obj)
 
