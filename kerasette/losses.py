@@ -534,8 +534,8 @@ def get(identifier):
         identifier (str | Loss | dict | callable): a built-in name (``"mse"``,
             ``"sparse_categorical_crossentropy"``, ...) or a registered / ``custom_objects``
             name; a Loss (returned as is); a ``serialize`` config; one of the functional
-            forms (its class is returned); any other ``fn(y_true, y_pred)`` returning
-            per-sample values, wrapped in a Loss.
+            forms (a new object of its Loss class); any other ``fn(y_true, y_pred)``
+            returning per-sample values, wrapped in a Loss.
 
     Returns:
         Loss: a new object for names, configs and functions.
