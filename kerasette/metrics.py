@@ -1057,6 +1057,8 @@ def _update_confusion(variables, y_true, y_pred, thresholds, top_k=None, class_i
                              f"(num_samples, num_classes), found shape: {tuple(y_pred.shape)}")
         y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
     th = xp.asarray(_np.asarray(thresholds, dtype=dtype))
+    if not multi_label and len(thresholds) > 8:
+        return _update_confusion_sorted(xp, variables, y_true, y_pred, th, sw, label_weights)
     if multi_label:
         pred, label, th = y_pred[None], (y_true != 0)[None], th.reshape(-1, 1, 1)
         flat = (1,) + tuple(y_pred.shape)
@@ -1076,6 +1078,32 @@ def _update_confusion(variables, y_true, y_pred, thresholds, top_k=None, class_i
         hit = pairs[key]()
         counts = hit.astype(dtype) if weights is None else xp.where(hit, weights, 0).astype(dtype)
         var.assign_add(counts.sum(axis=1))
+
+
+def _update_confusion_sorted(xp, variables, y_true, y_pred, th, sw, label_weights):
+    """The flattened (not multi-label) counts at many thresholds from one sort: memory and
+    work O(n log n + thresholds) instead of a (thresholds, n) comparison. Sums run in float64
+    so that ``total - cumulative`` keeps float32 accuracy."""
+    dtype = next(iter(variables.values())).dtype
+    p = y_pred.reshape(-1)
+    label = (y_true != 0).reshape(-1)
+    w = None
+    if sw is not None:
+        w = xp.broadcast_to(sw, y_pred.shape).reshape(-1)
+    if label_weights is not None:
+        lw = xp.broadcast_to(_arr(label_weights, like=y_pred, dtype=dtype)[None], y_pred.shape).reshape(-1)
+        w = lw if w is None else w * lw
+    w = xp.ones(p.shape, dtype="float64") if w is None else w.astype("float64")
+    order = xp.argsort(p)
+    p, label, w = p[order], label[order], w[order]
+    zero = xp.zeros((1,), dtype="float64")
+    cum_pos = xp.concatenate([zero, xp.cumsum(xp.where(label, w, 0.0))])
+    cum_neg = xp.concatenate([zero, xp.cumsum(xp.where(label, 0.0, w))])
+    below = xp.searchsorted(p, th, side="right")          # predictions <= each threshold
+    fn, tn = cum_pos[below], cum_neg[below]
+    out = {"tp": cum_pos[-1] - fn, "fn": fn, "fp": cum_neg[-1] - tn, "tn": tn}
+    for key, var in variables.items():
+        var.assign_add(out[key].astype(dtype))
 
 
 class _ConfusionCount(Metric):
@@ -1722,8 +1750,10 @@ class IoU(Metric):
             y_true = y_true.argmax(axis=self.axis)
         if not self.sparse_y_pred:
             y_pred = y_pred.argmax(axis=self.axis)
-        y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
         sw = _arr(1.0 if sample_weight is None else sample_weight, like=y_pred, dtype=self.dtype)
+        if sw.ndim == 1 and y_true.ndim > 1 and sw.shape[0] == y_true.shape[0]:
+            sw = xp.broadcast_to(sw.reshape((-1,) + (1,) * (y_true.ndim - 1)), y_true.shape)  # per sample
+        y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
         if sw.ndim > 1:
             sw = sw.reshape(-1)
         sw = xp.broadcast_to(sw, y_true.shape)

@@ -370,6 +370,17 @@ def test_mean_metric_wrapper_with_a_function_and_sum():
     assert s.result() == 0.0
 
 
+def test_iou_takes_one_weight_per_sample_of_a_map():
+    """Keras wants weights of the labels' shape; one per sample is broadcast over the map here."""
+    bs = batches("classes", seed=9)
+    per_sample = [(t, p, w[:, 0]) for t, p, w in bs]
+    m = km.MeanIoU(num_classes=4)
+    got = run(m, per_sample)
+    full = [(t, p, np.broadcast_to(w[:, None], t.shape)) for t, p, w in per_sample]
+    close(got, run(km.MeanIoU(num_classes=4), full))
+    close(got, iou(*joined(full), 4, range(4)))
+
+
 def test_argument_checks_and_multi_threshold_results():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         km.Precision(thresholds=[0.5, 1.5])
@@ -427,6 +438,22 @@ def test_fit_reports_the_new_metrics_in_history():
     direct.update_state(y, model.predict(x, verbose=0))
     close(logs["auc"], direct.result())
     assert logs["true_positives"] == float(((model.predict(x, verbose=0) > 0.5) & (y == 1)).sum())
+
+
+def test_per_class_results_reach_history_and_evaluate_as_arrays():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(48, 6)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 48)]
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy",
+                  metrics=[keras.metrics.F1Score(), keras.metrics.OneHotMeanIoU(3), "categorical_hinge"])
+    hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert [v.shape for v in hist.history["f1_score"]] == [(3,), (3,)]
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    want = km.F1Score()
+    want.update_state(y, model.predict(x, verbose=0))
+    close(logs["f1_score"], want.result())
+    assert isinstance(logs["one_hot_mean_io_u"], float) and "categorical_hinge" in logs
 
 
 def test_update_state_runs_on_the_device_without_host_reads(monkeypatch):

@@ -916,14 +916,20 @@ class _LiveLogs(dict):
 
 
 def _materialize(logs):
-    """Plain ``{name: float}`` from a train/test step's logs (metric dicts flattened)."""
+    """Plain ``{name: float}`` from a train/test step's logs (metric dicts flattened); a
+    metric with one value per class or threshold (``F1Score()``) stays a NumPy array."""
     out = {}
     for k, v in (logs or {}).items():
         if isinstance(v, dict):
-            out.update({kk: float(backend.to_numpy(getattr(vv, "value", vv))) for kk, vv in v.items()})
+            out.update({kk: _host_value(vv) for kk, vv in v.items()})
         else:
-            out[k] = float(backend.to_numpy(getattr(v, "value", v)))
+            out[k] = _host_value(v)
     return out
+
+
+def _host_value(v):
+    a = backend.to_numpy(getattr(v, "value", v))
+    return float(a) if getattr(a, "ndim", 0) == 0 else a.copy()
 
 
 def _pass_batches(data, batch_size, device, steps, shuffle=False, epoch=False):
