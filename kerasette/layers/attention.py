@@ -302,6 +302,10 @@ class MultiHeadAttention(Layer):
         use_gate (bool): a sigmoid gate ``gate`` (an ``EinsumDense`` on the query) multiplies
             the heads before the output projection (default False).
         seed (int | None): seed of the dropout's generator (None: the global one).
+        query_shape (tuple | None): found in tf.keras 2 configs; accepted and ignored (the
+            shapes come from the first call).
+        value_shape (tuple | None): the same.
+        key_shape (tuple | None): the same.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -328,7 +332,8 @@ class MultiHeadAttention(Layer):
                  attention_axes=None, sliding_window=None, flash_attention=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, use_gate=False, seed=None, **kwargs):
+                 bias_constraint=None, use_gate=False, seed=None, query_shape=None, value_shape=None,
+                 key_shape=None, **kwargs):
         cls = "MultiHeadAttention"
         for label, n, optional in (("num_heads", num_heads, False), ("key_dim", key_dim, False),
                                    ("value_dim", value_dim, True), ("sliding_window", sliding_window, True)):

@@ -94,9 +94,11 @@ def _takes(fn, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _call_cell(cell, x, states, training):
+def _call_cell(cell, x, states, training, takes_training=None):
     """``cell(x, states[, training])`` -> ``(output, flat list of new states)``."""
-    kwargs = {"training": training} if _takes(cell.call, "training") else {}
+    if takes_training is None:
+        takes_training = _takes(cell.call, "training")
+    kwargs = {"training": training} if takes_training else {}
     result = cell(x, states, **kwargs) if isinstance(cell, Layer) else cell.call(x, states, **kwargs)
     if not isinstance(result, (list, tuple)) or len(result) != 2:
         raise ValueError(f"RNN: the cell {type(cell).__name__} must return (output, new_states), "
@@ -145,6 +147,8 @@ class RNN(Layer):
             Python loop, which is what unrolling means here (default False).
         zero_output_for_mask (bool): masked steps output zeros instead of the previous
             output (default False; ``Bidirectional`` sets it with ``return_sequences``).
+        time_major (bool): Keras 2's option; only False (inputs ``(batch, time, ...)``) is
+            implemented.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -163,7 +167,10 @@ class RNN(Layer):
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+                 stateful=False, unroll=False, zero_output_for_mask=False, time_major=False, **kwargs):
+        if time_major:
+            raise NotImplementedError("RNN: time_major=True (a Keras 2 option) is not implemented; inputs are "
+                                      "(batch, time, features)")
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(list(cell))
         _check_cell("RNN", cell)
@@ -220,8 +227,10 @@ class RNN(Layer):
         states = self._initial_states(initial_state, batch, sequences)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         outputs, prev = [], None
+        takes_training = _takes(self.cell.call, "training")
         for t in order:
-            out, new = _call_cell(self.cell, sequences[:, t], _pack(self.cell.state_size, states), training)
+            out, new = _call_cell(self.cell, sequences[:, t], _pack(self.cell.state_size, states), training,
+                                  takes_training)
             if len(new) != len(states):
                 raise ValueError(f"RNN '{self.name}': the cell returned {len(new)} state(s), its "
                                  f"state_size {self.cell.state_size!r} has {len(states)}")
