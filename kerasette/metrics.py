@@ -9,7 +9,16 @@ from .naming import to_snake_case
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
-           "TopKCategoricalAccuracy", "get", "serialize", "deserialize", "resolve"]
+           "TopKCategoricalAccuracy", "get", "serialize", "deserialize", "resolve",
+           # the Keras 3 catalogue (below the first part)
+           "Sum", "MeanMetricWrapper", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+           "TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives", "PrecisionAtRecall",
+           "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity", "F1Score",
+           "FBetaScore", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+           "RootMeanSquaredError", "LogCoshError", "CosineSimilarity", "R2Score", "PearsonCorrelation",
+           "ConcordanceCorrelation", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
+           "CategoricalHinge", "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU"]
 
 
 class Metric:
@@ -352,7 +361,8 @@ def get(identifier):
         from . import registry
         found = registry.lookup(identifier)         # registered / custom_objects / scope
         if found is None:
-            raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(_BY_NAME)}; a custom one "
+            raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(k for k in _BY_NAME if k.islower())} "
+                             f"and the class names; a custom one "
                              f"must be registered with @keras.saving.register_keras_serializable() "
                              f"or passed in custom_objects")
         return get(found() if isinstance(found, type) else found)
@@ -806,6 +816,58 @@ class CosineSimilarity(_BuiltinWrapper):
         return (unit(y_true) * unit(y_pred)).sum(axis=self.axis)
 
 
+class PearsonCorrelation(_BuiltinWrapper):
+    """Running mean of the Pearson correlation of ``y_true`` and ``y_pred`` along ``axis``
+    (one coefficient per sample), as ``keras.metrics.PearsonCorrelation``.
+
+    Args:
+        name (str): default ``"pearson_correlation"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+        axis (int): the axis the correlation runs along (default -1).
+    """
+
+    _args = ("axis",)
+
+    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+        super().__init__(name=name, dtype=dtype)
+        self.axis = axis
+
+    def _values(self, y_true, y_pred):
+        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
+        a = y_true - y_true.mean(axis=self.axis, keepdims=True)
+        b = y_pred - y_pred.mean(axis=self.axis, keepdims=True)
+        a = a / a.std(axis=self.axis, keepdims=True)
+        b = b / b.std(axis=self.axis, keepdims=True)
+        return (a * b).mean(axis=self.axis)
+
+
+class ConcordanceCorrelation(_BuiltinWrapper):
+    """Running mean of Lin's concordance correlation of ``y_true`` and ``y_pred`` along
+    ``axis`` (one per sample), as ``keras.metrics.ConcordanceCorrelation``. As in Keras 3,
+    the covariance term centres ``y_true`` on the mean of ``y_pred``.
+
+    Args:
+        name (str): default ``"concordance_correlation"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+        axis (int): the axis the correlation runs along (default -1).
+    """
+
+    _args = ("axis",)
+
+    def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
+        super().__init__(name=name, dtype=dtype)
+        self.axis = axis
+
+    def _values(self, y_true, y_pred):
+        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
+        ax = self.axis
+        mt, mp = y_true.mean(axis=ax, keepdims=True), y_pred.mean(axis=ax, keepdims=True)
+        vt, vp = (y_true - mt).var(axis=ax, keepdims=True), (y_pred - mp).var(axis=ax, keepdims=True)
+        covar = (y_true - mp) * (y_pred - mp)
+        norm = vt + vp + (mt - mp) ** 2
+        return (2 * covar / (norm + backend.epsilon())).mean(axis=ax)
+
+
 # -- probabilistic -----------------------------------------------------------------------------
 
 def _clip01(xp, p):
@@ -1128,34 +1190,57 @@ class _ConfusionCount(Metric):
         return {**super().get_config(), "thresholds": self.init_thresholds}
 
 
-_COUNT_DOC = """The weighted number of {what} (``y_pred > threshold``; labels are positive
-    when non-zero), as ``keras.metrics.{cls}``.
+
+
+class TruePositives(_ConfusionCount):
+    """The weighted number of true positives (``y_pred > threshold``; labels are positive
+    when non-zero), as ``keras.metrics.TruePositives``.
 
     Args:
         thresholds (float | list[float] | None): one threshold or several in [0, 1] (one count
             each); default 0.5.
-        name (str | None): default ``"{snake}"``.
+        name (str | None): default ``"true_positives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
     """
-
-
-class TruePositives(_ConfusionCount):
-    __doc__ = _COUNT_DOC.format(what="true positives", cls="TruePositives", snake="true_positives")
     _key = "tp"
 
 
 class TrueNegatives(_ConfusionCount):
-    __doc__ = _COUNT_DOC.format(what="true negatives", cls="TrueNegatives", snake="true_negatives")
+    """The weighted number of true negatives (``y_pred > threshold``; labels are positive
+    when non-zero), as ``keras.metrics.TrueNegatives``.
+
+    Args:
+        thresholds (float | list[float] | None): one threshold or several in [0, 1] (one count
+            each); default 0.5.
+        name (str | None): default ``"true_negatives"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _key = "tn"
 
 
 class FalsePositives(_ConfusionCount):
-    __doc__ = _COUNT_DOC.format(what="false positives", cls="FalsePositives", snake="false_positives")
+    """The weighted number of false positives (``y_pred > threshold``; labels are positive
+    when non-zero), as ``keras.metrics.FalsePositives``.
+
+    Args:
+        thresholds (float | list[float] | None): one threshold or several in [0, 1] (one count
+            each); default 0.5.
+        name (str | None): default ``"false_positives"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _key = "fp"
 
 
 class FalseNegatives(_ConfusionCount):
-    __doc__ = _COUNT_DOC.format(what="false negatives", cls="FalseNegatives", snake="false_negatives")
+    """The weighted number of false negatives (``y_pred > threshold``; labels are positive
+    when non-zero), as ``keras.metrics.FalseNegatives``.
+
+    Args:
+        thresholds (float | list[float] | None): one threshold or several in [0, 1] (one count
+            each); default 0.5.
+        name (str | None): default ``"false_negatives"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _key = "fn"
 
 
@@ -1279,21 +1364,19 @@ class _AtConstraint(Metric):
                 self._value_name: self.value}
 
 
-_AT_DOC = """The best {dep} among the thresholds where the {con} is at least ``{arg}``, as
-    ``keras.metrics.{cls}``.
-
-    Args:
-        {arg} (float): the least {con}, in [0, 1].
-        num_thresholds (int): how many thresholds, evenly spread over [0, 1] (default 200).
-        class_id (int | None): compute it for this class (column of ``y_pred``) only.
-        name (str | None): default ``"{snake}"``.
-        dtype (str | None): the dtype of the state (default ``floatx()``).
-    """
 
 
 class SensitivityAtSpecificity(_AtConstraint):
-    __doc__ = _AT_DOC.format(dep="sensitivity", con="specificity", arg="specificity",
-                             cls="SensitivityAtSpecificity", snake="sensitivity_at_specificity")
+    """The best sensitivity among the thresholds where the specificity is at least ``specificity``, as
+    ``keras.metrics.SensitivityAtSpecificity``.
+
+    Args:
+        specificity (float): the least specificity, in [0, 1].
+        num_thresholds (int): how many thresholds, evenly spread over [0, 1] (default 200).
+        class_id (int | None): compute it for this class (column of ``y_pred``) only.
+        name (str | None): default ``"sensitivity_at_specificity"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _value_name, _constrained, _dependent = "specificity", "specificity", "sensitivity"
 
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -1302,8 +1385,16 @@ class SensitivityAtSpecificity(_AtConstraint):
 
 
 class SpecificityAtSensitivity(_AtConstraint):
-    __doc__ = _AT_DOC.format(dep="specificity", con="sensitivity", arg="sensitivity",
-                             cls="SpecificityAtSensitivity", snake="specificity_at_sensitivity")
+    """The best specificity among the thresholds where the sensitivity is at least ``sensitivity``, as
+    ``keras.metrics.SpecificityAtSensitivity``.
+
+    Args:
+        sensitivity (float): the least sensitivity, in [0, 1].
+        num_thresholds (int): how many thresholds, evenly spread over [0, 1] (default 200).
+        class_id (int | None): compute it for this class (column of ``y_pred``) only.
+        name (str | None): default ``"specificity_at_sensitivity"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _value_name, _constrained, _dependent = "sensitivity", "sensitivity", "specificity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -1312,8 +1403,16 @@ class SpecificityAtSensitivity(_AtConstraint):
 
 
 class PrecisionAtRecall(_AtConstraint):
-    __doc__ = _AT_DOC.format(dep="precision", con="recall", arg="recall",
-                             cls="PrecisionAtRecall", snake="precision_at_recall")
+    """The best precision among the thresholds where the recall is at least ``recall``, as
+    ``keras.metrics.PrecisionAtRecall``.
+
+    Args:
+        recall (float): the least recall, in [0, 1].
+        num_thresholds (int): how many thresholds, evenly spread over [0, 1] (default 200).
+        class_id (int | None): compute it for this class (column of ``y_pred``) only.
+        name (str | None): default ``"precision_at_recall"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _value_name, _constrained, _dependent = "recall", "recall", "precision"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -1322,8 +1421,16 @@ class PrecisionAtRecall(_AtConstraint):
 
 
 class RecallAtPrecision(_AtConstraint):
-    __doc__ = _AT_DOC.format(dep="recall", con="precision", arg="precision",
-                             cls="RecallAtPrecision", snake="recall_at_precision")
+    """The best recall among the thresholds where the precision is at least ``precision``, as
+    ``keras.metrics.RecallAtPrecision``.
+
+    Args:
+        precision (float): the least precision, in [0, 1].
+        num_thresholds (int): how many thresholds, evenly spread over [0, 1] (default 200).
+        class_id (int | None): compute it for this class (column of ``y_pred``) only.
+        name (str | None): default ``"recall_at_precision"``.
+        dtype (str | None): the dtype of the state (default ``floatx()``).
+    """
     _value_name, _constrained, _dependent = "precision", "precision", "recall"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -1885,14 +1992,7 @@ class OneHotMeanIoU(MeanIoU):
                 "ignore_class": self.ignore_class, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
 
-_CATALOGUE = [Sum, MeanMetricWrapper, SparseTopKCategoricalAccuracy, Precision, Recall, AUC,
-              TruePositives, TrueNegatives, FalsePositives, FalseNegatives, PrecisionAtRecall,
-              RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity, F1Score, FBetaScore,
-              MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError,
-              LogCoshError, CosineSimilarity, R2Score, BinaryCrossentropy, CategoricalCrossentropy,
-              SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
-              CategoricalHinge, IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU]
-__all__ += [c.__name__ for c in _CATALOGUE]
+_CATALOGUE = [globals()[n] for n in __all__[__all__.index("Sum"):]]
 
 # names compile(metrics=[...]) and get() take, as Keras's ``keras.metrics.get``: every
 # metric's class name and its snake_case, and the short aliases
