@@ -170,12 +170,13 @@ def run(fn, parts):
         fn (callable): ``fn(start, stop)``, working on rows ``start:stop``; it must release
             the GIL (NumPy ufuncs and BLAS calls do) for the parts to overlap.
         parts (list[tuple[int, int]]): the row ranges, as ``ranges`` gives; one part runs
-            in the calling thread alone.
+            in the calling thread alone. Several parts need ``num_threads() > 1`` (``ranges``
+            never gives more than one otherwise).
 
     Example:
         >>> from kerasette import parallel
-        >>> parallel.run(lambda a, z: z - a, [(0, 3), (3, 10)])
-        [3, 7]
+        >>> parallel.run(lambda a, z: z - a, parallel.ranges(10))    # outside region(): one part
+        [10]
     """
     if len(parts) == 1:
         return [fn(*parts[0])]
