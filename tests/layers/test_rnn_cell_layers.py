@@ -314,6 +314,16 @@ def test_keras_made_rnn_cells_model_loads_and_predicts(suffix):
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".legacy.h5"])
+def test_keras_made_masked_sequential_loads_and_predicts(suffix):
+    data = np.load(os.path.join(FIXTURES, "rnn_masked.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, "rnn_masked" + suffix),
+                                    custom_objects={"MinimalRNNCell": MinimalRNNCell})
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-5)
+    unmasked = keras.Sequential([keras.Input((6, 3))] + [layer for layer in model.layers[1:]])
+    assert not np.allclose(unmasked.predict(data["x"], verbose=0), data["y"], atol=1e-3)   # masks mattered
+
+
 EAGER = {
     "rnn_lstm_mask": lambda: layers.RNN(layers.LSTMCell(5), return_sequences=True, return_state=True),
     "rnn_stacked_back": lambda: layers.RNN([layers.GRUCell(3), layers.SimpleRNNCell(2)], go_backwards=True,
