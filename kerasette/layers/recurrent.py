@@ -473,13 +473,14 @@ class Bidirectional(Layer):
         config = serialize(layer)
         config.pop("build_config", None)
         config["config"]["name"] = "forward_" + _drop_prefix(layer.name, "forward_")
-        self.forward_layer = deserialize(config)
+        own = _own_classes(layer)           # a user's unregistered cell class copies too
+        self.forward_layer = deserialize(config, own)
         if backward_layer is None:
             config = serialize(layer)
             config.pop("build_config", None)
             config["config"]["go_backwards"] = not layer.go_backwards
             config["config"]["name"] = "backward_" + _drop_prefix(layer.name, "backward_")
-            backward_layer = deserialize(config)
+            backward_layer = deserialize(config, own)
         self.backward_layer = backward_layer
         self._check_pair()
         for sub in (self.forward_layer, self.backward_layer):
@@ -672,6 +673,16 @@ def _check_recurrent(what, layer):
         raise ValueError(f"Bidirectional: `{what}` must be a recurrent layer (with go_backwards, "
                          f"return_sequences and return_state), got {type(layer).__name__} "
                          f"'{layer.name}' which lacks {', '.join(missing)}")
+
+
+def _own_classes(layer):
+    """``{class name: class}`` of ``layer`` and every layer it holds (for copying it by config)."""
+    found, todo = {}, [layer]
+    while todo:
+        item = todo.pop()
+        found.setdefault(type(item).__name__, type(item))
+        todo.extend(item._sublayers())
+    return found
 
 
 def _drop_prefix(name, prefix):

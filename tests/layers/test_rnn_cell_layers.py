@@ -160,6 +160,16 @@ def test_bidirectional_over_rnn_cell(x):
     np.testing.assert_allclose(bi(x, mask=MASK).numpy(), fused(x, mask=MASK).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_bidirectional_over_a_users_unregistered_cell(x):
+    bi = layers.Bidirectional(layers.RNN(MinimalRNNCell(3), return_sequences=True), merge_mode="sum")
+    y = bi(x)
+    assert y.shape == (B, T, 3)
+    assert isinstance(bi.backward_layer.cell, MinimalRNNCell) and bi.backward_layer.go_backwards
+    fwd = bi.forward_layer(x).numpy()
+    bwd = bi.backward_layer(x).numpy()[:, ::-1]
+    np.testing.assert_allclose(y.numpy(), fwd + bwd, rtol=1e-5, atol=1e-6)
+
+
 # -- TimeDistributed -----------------------------------------------------------------------------
 
 def test_time_distributed_applies_the_layer_to_every_step(x):
