@@ -32,7 +32,7 @@ __all__ = ["DataParallel", "get_strategy"]
 # callbacks whose side effects (a terminal, files) belong to one rank: matched by class
 # name so that ones defined elsewhere (saving, user subclasses) are recognised too
 RANK_ZERO_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "BackupAndRestore", "CSVLogger",
-                                 "TensorBoard"})
+                                 "TensorBoard", "RemoteMonitor"})
 
 
 def get_strategy():
@@ -121,7 +121,7 @@ class DataParallel:
         Args:
             callbacks (list[Callback]): the callbacks of ``fit``. On ranks other than 0, those
                 that are (or subclass a class named) ``ProgbarLogger``, ``ModelCheckpoint``,
-                ``BackupAndRestore``, ``CSVLogger`` or ``TensorBoard`` are left out.
+                ``BackupAndRestore``, ``CSVLogger``, ``TensorBoard`` or ``RemoteMonitor`` are left out.
 
         Returns:
             list[Callback]: a new list.

@@ -306,6 +306,7 @@ def test_rank_zero_only_callbacks_are_dropped_elsewhere(tmp_path):
     strategy = keras.distribute.DataParallel(communicator=_FakeComm(rank=1, size=2), abort_on_error=False)
     cbs = [keras.callbacks.ProgbarLogger(), keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
            keras.callbacks.BackupAndRestore(str(tmp_path / "b")), keras.callbacks.EarlyStopping(),
+           keras.callbacks.CSVLogger(str(tmp_path / "log.csv")), keras.callbacks.RemoteMonitor(),
            keras.callbacks.History()]
     kept = strategy.callbacks(cbs)
     assert [type(c).__name__ for c in kept] == ["EarlyStopping", "History"]
