@@ -1994,6 +1994,17 @@ class OneHotMeanIoU(MeanIoU):
 
 _CATALOGUE = [globals()[n] for n in __all__[__all__.index("Sum"):]]
 
+# which way is better, as Keras's ``_direction`` (read by callbacks whose ``mode="auto"``)
+for _cls in (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+             SparseTopKCategoricalAccuracy, AUC, Precision, Recall, PrecisionAtRecall, RecallAtPrecision,
+             SensitivityAtSpecificity, SpecificityAtSensitivity, FBetaScore, R2Score, CosineSimilarity,
+             PearsonCorrelation, ConcordanceCorrelation, IoU):
+    _cls._direction = "up"
+for _cls in (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+             RootMeanSquaredError, LogCoshError, BinaryCrossentropy, CategoricalCrossentropy,
+             SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge):
+    _cls._direction = "down"
+
 # names compile(metrics=[...]) and get() take, as Keras's ``keras.metrics.get``: every
 # metric's class name and its snake_case, and the short aliases
 for _cls in [Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,

@@ -517,6 +517,7 @@ def test_same_as_keras(case, weighted, real_keras):
     ours, theirs = make(km), make_keras(real_keras)
     close(run(ours, bs), keras_run(theirs, bs, real_keras))
     assert ours.name == re.sub(r"_\d+$", "", theirs.name)        # Keras numbers repeated names
+    assert getattr(ours, "_direction", None) == getattr(theirs, "_direction", None)   # for mode="auto"
     ours.reset_state()
     theirs.reset_state()
     close(run(ours, bs[1:2]), keras_run(theirs, bs[1:2], real_keras))
