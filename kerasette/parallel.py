@@ -178,8 +178,8 @@ def run(fn, parts):
         >>> parallel.run(lambda a, z: z - a, parallel.ranges(10))    # outside region(): one part
         [10]
     """
-    if len(parts) == 1:
-        return [fn(*parts[0])]
+    if len(parts) == 1 or num_threads() < 2:     # one thread: the parts run in turn, here
+        return [fn(a, b) for a, b in parts]
     executor = _executor()
     futures = [executor.submit(fn, a, b) for a, b in parts[1:]]
     error, first = None, None

@@ -412,3 +412,8 @@ def test_recurrence_mask_of_the_wrong_shape_is_a_clear_error():
         ops.simple_rnn(x, w, u, mask=np.ones((4, 2), bool))
     with pytest.raises(ValueError, match=r"recurrent_dropout_mask of shape \(3, 5\) does not fit"):
         ops.gru(x, _rand(2, 15), _rand(5, 15), recurrent_dropout_mask=np.ones((3, 5)))
+
+
+def test_run_with_several_parts_and_one_thread_runs_them_in_turn(monkeypatch):
+    monkeypatch.setattr(parallel, "num_threads", lambda: 1)
+    assert parallel.run(lambda a, z: z - a, [(0, 3), (3, 10)]) == [3, 7]
