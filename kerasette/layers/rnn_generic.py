@@ -11,8 +11,9 @@ step carries the states and the previous output through unchanged (zeros with
 
 The weights are the cell's (``rnn/cell/...`` in Keras 3 files; a
 ``StackedRNNCells``' under ``cell/cells/<class>``), so Keras weight files load
-by order and by name. The fused ``SimpleRNN`` / ``LSTM`` / ``GRU`` layers compute
-the same values as ``RNN`` over their cells with the same weights, faster.
+by order and by name. ``RNN`` over a built-in cell (exactly ``SimpleRNNCell``,
+``LSTMCell`` or ``GRUCell``) runs the fused ``SimpleRNN`` / ``LSTM`` / ``GRU``
+recurrence, one graph node, which gives the same values as the step loop.
 
 ``TimeDistributed(layer)`` applies ``layer`` to every time slice at once: the
 batch and time axes are merged into one, the layer runs once on ``(batch *
@@ -118,6 +119,13 @@ def _build_cell(cell, shape, owner_path):
             w.path = f"{owner_path}/{cell.name}/{w.name}"
 
 
+class _Box:
+    """Holds an object out of sight of layer tracking and of the saving walk."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+
 # -- RNN ----------------------------------------------------------------------------------
 
 class RNN(Layer):
@@ -133,7 +141,10 @@ class RNN(Layer):
     subclass of your own (``output_size``, when it has one, gives the output's width;
     otherwise the first state's size). The cell is called once per time step with
     ``(x_t (batch, features), [state, ...])``; the loop is made of ordinary
-    differentiable ops.
+    differentiable ops. A built-in ``SimpleRNNCell`` / ``LSTMCell`` / ``GRUCell`` (those
+    classes exactly, not subclasses) runs as the fused ``SimpleRNN`` / ``LSTM`` / ``GRU``
+    node instead: the same values, faster, and its dropout masks drawn once per sequence
+    as Keras's cells do (a cell called step by step draws them at every step).
 
     Args:
         cell (Layer | list): the cell; a list of cells is wrapped in ``StackedRNNCells``.
@@ -225,6 +236,12 @@ class RNN(Layer):
         xp = backend.get_array_module(sequences)
         keep = _mask_array(self, mask, batch, steps, xp)
         states = self._initial_states(initial_state, batch, sequences)
+        fused = self._fused_layer()
+        if fused is not None and steps > 0:
+            # a built-in cell: its fused layer's one-node recurrence (the same values; dropout
+            # masks drawn once per sequence, as Keras's cells do)
+            output, *states = fused.call(sequences, initial_state=states, mask=keep, training=training)
+            return self._finish(output, states, keep)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         outputs, prev = [], None
         takes_training = _takes(self.cell.call, "training")
@@ -246,6 +263,9 @@ class RNN(Layer):
         if not outputs:
             raise ValueError(f"RNN '{self.name}': the input has no time steps, got shape {shape_str(shape)}")
         output = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return self._finish(output, states, keep)
+
+    def _finish(self, output, states, keep):
         if self.stateful:
             self._carried_state = [s.value.copy() for s in states]
         if self.return_state:
@@ -253,6 +273,26 @@ class RNN(Layer):
                 output._keras_mask = keep
             return [output] + list(states)
         return output
+
+    def _fused_layer(self):
+        """For a built-in cell (exactly ``SimpleRNNCell`` / ``LSTMCell`` / ``GRUCell``, not a
+        subclass), a ``SimpleRNN`` / ``LSTM`` / ``GRU`` sharing this layer's cell and settings,
+        whose ``call`` runs the whole sequence as one node; None for any other cell."""
+        from .lstm_gru import GRU, LSTM, GRUCell, LSTMCell
+        from .recurrent import SimpleRNN, SimpleRNNCell
+        kind = {SimpleRNNCell: SimpleRNN, LSTMCell: LSTM, GRUCell: GRU}.get(type(self.cell))
+        if kind is None:
+            return None
+        box = self.__dict__.get("_fused_box")
+        fused = box.layer if box is not None else None
+        if fused is None or fused.cell is not self.cell:
+            fused = kind.__new__(kind)
+            fused.__dict__.update(name=self.name, dtype=self.dtype, cell=self.cell, return_state=True,
+                                  stateful=False, unroll=False, _carried_state=None)
+            self._fused_box = _Box(fused)       # not an attribute layer: never tracked nor saved
+        fused.__dict__.update(return_sequences=self.return_sequences, go_backwards=self.go_backwards,
+                              zero_output_for_mask=self.zero_output_for_mask)
+        return fused
 
     def _initial_states(self, initial_state, batch, like):
         sizes = self.state_size

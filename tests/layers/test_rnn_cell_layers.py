@@ -63,10 +63,16 @@ def x():
 
 @pytest.mark.parametrize("cls,cell", [("LSTM", "LSTMCell"), ("GRU", "GRUCell"), ("SimpleRNN", "SimpleRNNCell")])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_rnn_over_builtin_cells_equals_the_fused_layer(x, cls, cell, go_backwards):
+@pytest.mark.parametrize("loop", [False, True])
+def test_rnn_over_builtin_cells_equals_the_fused_layer(x, cls, cell, go_backwards, loop):
+    """A built-in cell runs as its fused layer's one node; a subclass of it (``loop``) runs
+    step by step through its ``call``: the same values either way."""
     fused = getattr(layers, cls)(4, return_sequences=True, return_state=True, go_backwards=go_backwards)
-    generic = layers.RNN(getattr(layers, cell)(4), return_sequences=True, return_state=True,
-                         go_backwards=go_backwards)
+    cell_cls = getattr(layers, cell)
+    if loop:
+        cell_cls = type("My" + cell, (cell_cls,), {})
+    generic = layers.RNN(cell_cls(4), return_sequences=True, return_state=True, go_backwards=go_backwards)
+    assert (generic._fused_layer() is None) == loop
     fused(x)
     generic(x)
     assert [w.shape for w in generic.weights] == [w.shape for w in fused.weights]
@@ -78,6 +84,19 @@ def test_rnn_over_builtin_cells_equals_the_fused_layer(x, cls, cell, go_backward
         assert len(a) == len(b)
         for u, v in zip(a, b):
             np.testing.assert_allclose(v.numpy(), u.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls,cell", [("LSTM", "LSTMCell"), ("GRU", "GRUCell"), ("SimpleRNN", "SimpleRNNCell")])
+def test_builtin_cell_dropout_masks_are_drawn_per_sequence_as_the_fused_layer(x, cls, cell):
+    fused = getattr(layers, cls)(4, dropout=0.3, recurrent_dropout=0.4, seed=7, return_sequences=True)
+    generic = layers.RNN(getattr(layers, cell)(4, dropout=0.3, recurrent_dropout=0.4, seed=7),
+                         return_sequences=True)
+    fused(x)
+    generic(x)
+    generic.set_weights(fused.get_weights())
+    np.testing.assert_allclose(generic(x, training=True).numpy(), fused(x, training=True).numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert not np.allclose(generic(x, training=True).numpy(), generic(x).numpy())
 
 
 def test_rnn_lstm_cell_last_output_and_weight_paths(x):
