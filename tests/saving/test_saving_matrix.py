@@ -364,11 +364,21 @@ def every_loss():
     return names + ["mse", "sparse_categorical_crossentropy"]
 
 
+# constructor arguments the metrics without defaults need
+_METRIC_ARGS = {"IoU": dict(num_classes=3, target_class_ids=[0, 2]), "MeanIoU": dict(num_classes=3),
+                "OneHotIoU": dict(num_classes=3, target_class_ids=[1]), "OneHotMeanIoU": dict(num_classes=3),
+                "PrecisionAtRecall": dict(recall=0.5), "RecallAtPrecision": dict(precision=0.5),
+                "SensitivityAtSpecificity": dict(specificity=0.5),
+                "SpecificityAtSensitivity": dict(sensitivity=0.5)}
+
+
 def every_metric():
-    """Every metric class that compares targets and predictions (``Mean`` averages values)."""
-    return [getattr(keras.metrics, n)() for n in sorted(keras.metrics.__all__)
+    """Every metric class that compares targets and predictions (``Mean`` and ``Sum`` reduce
+    values, ``MeanMetricWrapper`` needs a function: the functions below are wrapped)."""
+    return [getattr(keras.metrics, n)(**_METRIC_ARGS.get(n, {})) for n in sorted(keras.metrics.__all__)
             if inspect.isclass(getattr(keras.metrics, n))
-            and issubclass(getattr(keras.metrics, n), keras.metrics.Metric) and n not in ("Metric", "Mean")]
+            and issubclass(getattr(keras.metrics, n), keras.metrics.Metric)
+            and n not in ("Metric", "Mean", "Sum", "MeanMetricWrapper")]
 
 
 @keras.saving.register_keras_serializable(package="matrix")
