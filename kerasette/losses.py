@@ -29,10 +29,11 @@ class Loss:
     Args:
         name (str | None): the loss's name; default None takes the class name in snake case
             (``"mean_squared_error"``).
-        reduction (str | None): ``"sum_over_batch_size"`` (default) averages the weighted
-            per-sample values over all their elements (Keras's rule); ``"sum"`` sums them;
-            ``None`` or ``"none"`` returns them unreduced. Any other string averages, as the
-            default does.
+        reduction (str | None): ``"sum_over_batch_size"`` (default) or ``"mean"`` averages the
+            weighted per-sample values over all their elements (Keras's rule); ``"sum"`` sums
+            them; ``"mean_with_sample_weight"`` divides their sum by the sum of the sample
+            weights (the plain mean without them); ``None`` or ``"none"`` returns them
+            unreduced. Anything else is refused.
         dtype (None): accepted for Keras compatibility and ignored: the loss is computed in
             ``y_pred``'s dtype.
 
@@ -46,6 +47,9 @@ class Loss:
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{sorted(map(str, REDUCTIONS))}, got {reduction!r}")
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
 
@@ -53,10 +57,8 @@ class Loss:
     class_id_labels = False   # labels are values in the outputs' dtype (not integer class ids)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_true = _as_labels(y_true, y_pred, class_ids=self.class_id_labels)
-        if self.align_labels:
-            y_true = align_label_rank(y_true, tuple(y_pred.shape))
-        per_sample = self.call(y_true, y_pred)
+        per_sample = _per_sample(self, y_true, y_pred)
+        sw = None
         if sample_weight is not None:
             sw = sample_weight if isinstance(sample_weight, Tensor) else _on_device_of(sample_weight, y_pred)
             sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
@@ -65,6 +67,8 @@ class Loss:
             return ops.sum(per_sample)
         if self.reduction in (None, "none"):
             return per_sample
+        if self.reduction == "mean_with_sample_weight" and sw is not None:
+            return ops.divide(ops.sum(per_sample), ops.sum(sw))
         return ops.mean(per_sample)
 
     def call(self, y_true, y_pred):
@@ -371,6 +375,18 @@ def _pick(logp, labels):
     return ops.sum(ops.multiply(logp, onehot), axis=-1)
 
 
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
+
+
+def _per_sample(loss, y_true, y_pred):
+    """``loss.call`` on labels made ready by the loss's rules: on ``y_pred``'s device, in its
+    float dtype (not class ids) and rank-aligned (``align_label_rank``); unreduced."""
+    y_true = _as_labels(y_true, y_pred, class_ids=loss.class_id_labels)
+    if loss.align_labels:
+        y_true = align_label_rank(y_true, tuple(y_pred.shape))
+    return loss.call(y_true, y_pred)
+
+
 def _as_labels(y_true, y_pred, class_ids=False):
     """``y_true`` as a Tensor on ``y_pred``'s device (NumPy labels against GPU outputs).
     Label values (not ``class_ids``) take ``y_pred``'s float dtype, as Keras casts them:
@@ -434,29 +450,28 @@ def mean_squared_error(y_true, y_pred):
     """Per-sample ``mean((y_pred - y_true)**2, axis=-1)``; no reduction over the batch.
 
     Args:
-        y_true (array | Tensor): targets of ``y_pred``'s shape. Unlike the ``Loss`` classes,
-            the functional forms do not align ranks: ``(n,)`` targets against ``(n, 1)``
-            predictions broadcast to ``(n, n)``.
+        y_true (array | Tensor): targets of ``y_pred``'s shape; ``(n,)`` targets against
+            ``(n, 1)`` predictions gain the axis, as in the ``Loss`` classes (Keras does).
         y_pred (Tensor | array): predictions ``(batch, ..., d)``.
 
     Returns:
         Tensor: ``(batch, ...)``.
     """
-    return MeanSquaredError().call(_as_labels(y_true, y_pred), y_pred)
+    return _per_sample(MeanSquaredError(), y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Per-sample ``mean(|y_pred - y_true|, axis=-1)``; no reduction over the batch.
 
     Args:
-        y_true (array | Tensor): targets of ``y_pred``'s shape (no rank alignment, as for
+        y_true (array | Tensor): targets of ``y_pred``'s shape (ranks aligned as for
             ``mean_squared_error``).
         y_pred (Tensor | array): predictions ``(batch, ..., d)``.
 
     Returns:
         Tensor: ``(batch, ...)``.
     """
-    return MeanAbsoluteError().call(_as_labels(y_true, y_pred), y_pred)
+    return _per_sample(MeanAbsoluteError(), y_true, y_pred)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
@@ -464,15 +479,15 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     averaged over the last axis.
 
     Args:
-        y_true (array | Tensor): 0/1 labels (or probabilities) of ``y_pred``'s shape (no rank
-            alignment, as for ``mean_squared_error``).
+        y_true (array | Tensor): 0/1 labels (or probabilities) of ``y_pred``'s shape (ranks
+            aligned as for ``mean_squared_error``).
         y_pred (Tensor | array): probabilities, or logits, ``(batch, ..., d)``.
         from_logits (bool): ``y_pred`` holds raw scores (default False).
 
     Returns:
         Tensor: ``(batch, ...)``.
     """
-    return BinaryCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+    return _per_sample(BinaryCrossentropy(from_logits=from_logits), y_true, y_pred)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -487,7 +502,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
     Returns:
         Tensor: ``(batch, ...)``.
     """
-    return CategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred), y_pred)
+    return _per_sample(CategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -508,8 +523,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         >>> losses.sparse_categorical_crossentropy(np.array([0, 0]), p).numpy().round(3)
         array([0.693, 0.105])
     """
-    return SparseCategoricalCrossentropy(from_logits=from_logits).call(_as_labels(y_true, y_pred, class_ids=True),
-                                                                      y_pred)
+    return _per_sample(SparseCategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
 
 
 mse = MSE = mean_squared_error
