@@ -109,7 +109,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
             ``FileExistsError`` when it exists.
         include_optimizer (bool): save the optimizer's state too (default True), so that
             ``fit`` continues exactly after ``load_model``.
-        **kwargs: Keras's ``zipped`` is accepted and ignored; anything else raises
+        **kwargs: Keras's ``zipped``: True (or absent) writes the zip archive; False (Keras's
+            unzipped folder) is refused with ``NotImplementedError``; anything else raises
             ``TypeError``.
 
     Raises:
@@ -117,7 +118,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     """
     from .atomic import check_overwrite
     path = os.fspath(filepath)
-    kwargs.pop("zipped", None)
+    if kwargs.pop("zipped", True) is not True:
+        raise NotImplementedError("save_model: zipped=False (an unzipped model folder) is not supported by "
+                                  "kerasette; save a .keras archive (zipped=True, the default)")
     if kwargs:
         raise TypeError(f"save_model: unexpected keyword argument(s) {sorted(kwargs)}")
     check_overwrite(path, overwrite)

@@ -291,3 +291,12 @@ def test_clone_subclassed_model_refuses_clone_function():
             return self.d(x)
     with pytest.raises(ValueError, match="subclassed"):
         keras.models.clone_model(Net(), clone_function=lambda l: l)
+
+
+def test_save_model_refuses_an_unzipped_folder(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(NotImplementedError, match="zipped=False"):
+        keras.saving.save_model(model, str(tmp_path / "m.keras"), zipped=False)
+    assert not (tmp_path / "m.keras").exists()
+    keras.saving.save_model(model, str(tmp_path / "m.keras"), zipped=True)
+    assert (tmp_path / "m.keras").exists()
