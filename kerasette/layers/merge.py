@@ -362,10 +362,43 @@ class _KerasOp:
         except TypeError as e:
             raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): kerasette.ops."
                              f"{self.fn.__name__} does not take these arguments ({e})") from None
+        if not is_symbolic(out):
+            # an op without a symbolic form (comparisons, any / all: Keras 3.15 records Masking's
+            # mask as NotEqual and Any nodes): a graph node that calls it on the real tensors
+            return self._as_function_node(args, {**self.settings, **kwargs})
         node = getattr(out, "node", None)
         if node is not None and isinstance(node.layer, _OpLayer):
             node.layer.name = self.name         # the name Keras gave it (model.get_layer finds it)
         return out
+
+
+    def _as_function_node(self, args, kwargs):
+        from .symbolic import KerasTensor
+        positions = [i for i, a in enumerate(args) if isinstance(a, KerasTensor)]
+        if not positions or any(isinstance(v, KerasTensor) for v in kwargs.values()):
+            raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): called without "
+                             f"a symbolic input")
+        fn, constants = self.fn, list(args)
+
+        def run(*tensors):
+            full = list(constants)
+            for i, t in zip(positions, tensors):
+                full[i] = t
+            return fn(*full, **kwargs)
+        run.__name__ = fn.__name__
+        layer = _KerasFunctionOpLayer(fn=run, name=self.name)
+        layer.keras_class_name = self.class_name
+        return layer(*[args[i] for i in positions])
+
+
+class _KerasFunctionOpLayer(_OpLayer):
+    """A Keras op node (``NotEqual``, ``Any``, ...) of a loaded functional model whose
+    ``kerasette.ops`` function has no symbolic form: it runs, but cannot be saved again."""
+
+    def get_config(self):
+        raise TypeError(f"Cannot save layer '{self.name}': it is the Keras op "
+                        f"'{getattr(self, 'keras_class_name', '?')}' of a loaded file, which kerasette "
+                        f"runs but cannot save yet")
 
 
 def _decode_values(value):

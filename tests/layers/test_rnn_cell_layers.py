@@ -353,6 +353,18 @@ def test_keras_made_masked_sequential_loads_and_predicts(suffix):
     assert not np.allclose(unmasked.predict(data["x"], verbose=0), data["y"], atol=1e-3)   # masks mattered
 
 
+def test_keras_made_functional_model_with_masking_loads_and_predicts(tmp_path):
+    """Keras 3.15 passes Masking's mask on through NotEqual / Any op nodes: they run, and the
+    model predicts as Keras; saving it again is refused with one line (no symbolic form)."""
+    data = np.load(os.path.join(FIXTURES, "rnn_functional_masked.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, "rnn_functional_masked.keras"),
+                                    custom_objects={"MinimalRNNCell": MinimalRNNCell})
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="Keras op 'NotEqual' of a loaded file") as err:
+        model.save(tmp_path / "again.keras")
+    assert "\n" not in str(err.value) and not (tmp_path / "again.keras").exists()
+
+
 EAGER = {
     "rnn_lstm_mask": lambda: layers.RNN(layers.LSTMCell(5), return_sequences=True, return_state=True),
     "rnn_stacked_back": lambda: layers.RNN([layers.GRUCell(3), layers.SimpleRNNCell(2)], go_backwards=True,

@@ -58,6 +58,7 @@ class Saved:
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
+    keras.backend.clear_session()        # module scope: made before the per-test reset of auto names
     return Saved(tmp_path_factory.mktemp("hostile"))
 
 
