@@ -124,8 +124,10 @@ class Model(Layer):
             metrics (list | dict | None): metrics to report, by name (``"accuracy"`` picks the
                 accuracy that fits the loss and the output shape) or as instances; a list for
                 all outputs, or per output as a list of lists or a dict.
-            weighted_metrics (list | None): accepted and stored for Keras compatibility; not
-                computed yet.
+            weighted_metrics (list | dict | None): metrics that take the batch's
+                ``sample_weight`` (or ``class_weight``) into account, given as ``metrics`` is;
+                the plain ``metrics`` ignore the weights, as in Keras. A weighted metric whose
+                name a plain one already has is reported as ``weighted_<name>``.
             run_eagerly (bool): accepted for Keras compatibility; kerasette always runs eagerly.
             steps_per_execution (int): accepted for Keras compatibility; one step per call.
             jit_compile (bool | str): accepted for Keras compatibility; nothing is compiled.
@@ -141,6 +143,7 @@ class Model(Layer):
         self.optimizer = optimizers.get(optimizer)
         _check_spec("loss", loss, losses_mod.get)
         _check_spec("metrics", metrics, lambda m: m in ("accuracy", "acc") or metrics_mod.get(m))
+        _check_spec("weighted_metrics", weighted_metrics, lambda m: m in ("accuracy", "acc") or metrics_mod.get(m))
         for w in flatten_structure(loss_weights):
             if w is not None and not isinstance(w, (int, float)) or isinstance(w, bool):
                 raise TypeError(f"compile: loss_weights must be numbers (one per output), got {w!r}; "
@@ -182,16 +185,19 @@ class Model(Layer):
             weight = _pick(spec["loss_weights"], i, name, len(preds), "loss_weights")
             mets = _pick(spec["metrics"], i, name, len(preds), "metrics", broadcast_list=False)
             loss_obj = losses_mod.get(loss) if loss is not None else None
-            mets = mets if isinstance(mets, (list, tuple)) else ([mets] if mets is not None else [])
+            wmets = _pick(spec["weighted_metrics"], i, name, len(preds), "weighted_metrics", broadcast_list=False)
             prefix = f"{name}_" if len(preds) > 1 else ""
-            metric_objs = []
-            for m in mets:
-                obj = metrics_mod.resolve(m, loss_obj, tuple(p.shape))
-                obj.name = prefix + obj.name
-                metric_objs.append(obj)
+            metric_objs, weighted_objs = [], []
+            for objs, given in ((metric_objs, mets), (weighted_objs, wmets)):
+                for m in given if isinstance(given, (list, tuple)) else ([given] if given is not None else []):
+                    obj = metrics_mod.resolve(m, loss_obj, tuple(p.shape))
+                    if objs is weighted_objs and any(o.name == obj.name for o in metric_objs):
+                        obj.name = "weighted_" + obj.name          # Keras's name for the twin
+                    obj.name = prefix + obj.name
+                    objs.append(obj)
             tracker = metrics_mod.Mean(name=f"{name}_loss") if len(preds) > 1 and loss_obj else None
             per_out.append({"name": name, "loss": loss_obj, "weight": 1.0 if weight is None else weight,
-                            "metrics": metric_objs, "tracker": tracker})
+                            "metrics": metric_objs, "weighted_metrics": weighted_objs, "tracker": tracker})
         spec["resolved"] = per_out
         return per_out
 
@@ -238,6 +244,7 @@ class Model(Layer):
             if o["tracker"] is not None:
                 out.append(o["tracker"])
             out.extend(o["metrics"])
+            out.extend(o["weighted_metrics"])
         return out
 
     @property
@@ -256,13 +263,16 @@ class Model(Layer):
             x (Tensor | list | dict): the batch's inputs (unused by the built-in metrics).
             y (Tensor | list | dict): the batch's targets.
             y_pred (Tensor | list | dict): the model's outputs.
-            sample_weight (Tensor | None): ``(batch,)`` weights.
+            sample_weight (Tensor | None): ``(batch,)`` weights, seen by the
+                ``weighted_metrics`` only (as in Keras).
         """
         outs = self._resolve_compile(y_pred)
         for o, yt, yp in zip(outs, _align_targets(y, outs, y_pred), flatten_structure(y_pred)):
             if yt is None:
                 continue
             for m in o["metrics"]:
+                m.update_state(yt, yp)
+            for m in o["weighted_metrics"]:
                 m.update_state(yt, yp, sample_weight)
         return _LiveLogs(self.metrics)
 
