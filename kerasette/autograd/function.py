@@ -106,29 +106,40 @@ class Function:
         return cls(**kwargs)(*inputs)
 
     def __call__(self, *inputs):
-        if _SYMBOLIC_HOOK and any(getattr(x, "_keras_symbolic", False) for x in inputs):
-            return _SYMBOLIC_HOOK[0](self, inputs)      # functional-API placeholders
-        arrays = [x.value if isinstance(x, Tensor) else x for x in inputs]
+        # one pass over the inputs: their arrays, whether any wants a gradient, placeholders
+        arrays, wants_grad = [], False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.value)
+                wants_grad = wants_grad or x.requires_grad
+            elif _SYMBOLIC_HOOK and getattr(x, "_keras_symbolic", False):
+                return _SYMBOLIC_HOOK[0](self, inputs)      # functional-API placeholders
+            else:
+                arrays.append(x)
         check_inputs(self, arrays)
         ctx = context.current()
-        record = ctx.grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = wants_grad and ctx.grad_enabled
         if record:
             self.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         out = self.forward(*arrays)
-        several = isinstance(out, tuple)
-        outs = out if several else (out,)
+        several = type(out) is tuple
         if ctx.check_numerics:
-            _check_finite(self, outs, "produced")
+            _check_finite(self, out if several else (out,), "produced")
+        if not several:                                   # the common case: one result
+            if not record:
+                self.saved = ()
+                return Tensor(out)
+            self.inputs = inputs
+            return Tensor(out, requires_grad=True, node=self)
         if not record:
             self.saved = ()
-            results = tuple(Tensor(o) for o in outs)
-        else:
-            self.inputs = inputs
-            self.n_outputs = len(outs)
-            results = tuple(Tensor(o, requires_grad=True, node=self) for o in outs)
-            for i, t in enumerate(results[1:], 1):
-                t.output_index = i
-        return results if several else results[0]
+            return tuple(Tensor(o) for o in out)
+        self.inputs = inputs
+        self.n_outputs = len(out)
+        results = tuple(Tensor(o, requires_grad=True, node=self) for o in out)
+        for i, t in enumerate(results[1:], 1):
+            t.output_index = i
+        return results
 
     def release(self):
         """Free the saved arrays and the links to the inputs (after backward)."""

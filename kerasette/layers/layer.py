@@ -8,6 +8,8 @@ the tape: they call ops, and the ops record the graph.
 """
 import inspect
 import math
+import threading
+import weakref
 
 import numpy as np
 
@@ -210,9 +212,14 @@ class Layer:
             loss (Tensor | float): a scalar added to the loss of this training step.
         """
         self._added_losses.append(loss)
+        with _LOSS_LOCK:
+            _LOSS_HOLDERS.add(self)
 
     def _clear_added_losses(self):
-        self._added_losses.clear()
+        if self._added_losses:
+            self._added_losses.clear()
+            with _LOSS_LOCK:
+                _LOSS_HOLDERS.discard(self)
         for layer in self._sublayers():
             layer._clear_added_losses()
 
@@ -337,8 +344,10 @@ class Layer:
                 if "mask" in sig:
                     kwargs["mask"] = mask
         ctx.training = training
-        if ctx.depth == 0:
-            self._clear_added_losses()        # a new forward pass: forget the last one's add_loss terms
+        if ctx.depth == 0 and _LOSS_HOLDERS:
+            # a new forward pass: forget the last one's add_loss terms (the walk over the
+            # sublayers only when some layer holds terms: it costs more than a small Dense)
+            self._clear_added_losses()
         ctx.depth += 1
         try:
             outputs = self.call(inputs, *args[1:], **kwargs)
@@ -429,6 +438,11 @@ class Layer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+# layers holding add_loss terms not yet cleared (weakly: a dropped layer leaves); written
+# under the lock, read (is it empty?) at each outermost call
+_LOSS_HOLDERS = weakref.WeakSet()
+_LOSS_LOCK = threading.Lock()
 
 _NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
                 "_weight_regularizers", "_added_losses",

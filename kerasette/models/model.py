@@ -843,8 +843,8 @@ class Model(Layer):
     def _data_device(self):
         """Where batches go: the array module of the weights (so a model moved with
         ``to()`` gets its data there), or the default device before any weight exists."""
-        weights = self.weights
-        return backend.get_array_module(weights[0].value) if weights else None
+        first = _first_weight(self)
+        return backend.get_array_module(first.value) if first is not None else None
 
     def to(self, device):
         """Move weights and optimizer state to ``"cpu"`` or ``"gpu"``; returns the model.
@@ -1074,3 +1074,14 @@ def _align_targets(y, outs, y_pred):
         return list(y)
     return [y]
 
+
+def _first_weight(layer):
+    """``layer.weights[0]`` (or None) without collecting every weight of the model."""
+    own = layer._trainable_variables or layer._non_trainable_variables or layer._attr_variables()
+    if own:
+        return own[0]
+    for sub in layer._sublayers():
+        found = _first_weight(sub)
+        if found is not None:
+            return found
+    return None
