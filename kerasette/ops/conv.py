@@ -98,6 +98,23 @@ def same_pads(length, window, stride, dilation=1):
     return total // 2, total - total // 2
 
 
+def padded_input(xp, x, window, strides, dilation, padding):
+    """The geometry of a 2-D window op on ``x (N, H, W, C)``: ``(pads, xpad, (Ho, Wo))`` with
+    ``pads = (top, bottom, left, right)`` (Keras's ``"same"`` or none) and ``xpad`` a new
+    uninitialised array of the padded shape when there is padding (callers fill it, e.g. per
+    thread with ``_pad_into``), else ``x`` itself."""
+    n, h, wd, c = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = window, strides, dilation
+    if padding == "same":
+        pads = same_pads(h, kh, sh, dh) + same_pads(wd, kw, sw, dw)
+    else:
+        pads = (0, 0, 0, 0)
+    pt, pb, pl, pr = pads
+    xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype) if any(pads) else x
+    hp, wp = xpad.shape[1:3]
+    return pads, xpad, ((hp - (kh - 1) * dh - 1) // sh + 1, (wp - (kw - 1) * dw - 1) // sw + 1)
+
+
 def _strided_windows(xp, x, out_hw, window, strides, dilation):
     """A view ``(N, Ho, Wo, kh, kw, C)`` of ``x`` ``(N, Hp, Wp, C)``: every window, no copy."""
     sN, sH, sW, sC = x.strides
@@ -185,17 +202,10 @@ class Conv2DOp(Function):
         n, h, wd, c = x.shape
         kh, kw, _, f = w.shape
         (sh, sw), (dh, dw) = self.strides, self.dilation
-        if self.padding == "same":
-            pt, pb = same_pads(h, kh, sh, dh)
-            pl, pr = same_pads(wd, kw, sw, dw)
-        else:
-            pt = pb = pl = pr = 0
-        padded = bool(pt or pb or pl or pr)
         # the padded input is filled by each thread for its own samples (in part below)
-        xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype) if padded else x
-        hp, wp = xpad.shape[1:3]
-        ho = (hp - (kh - 1) * dh - 1) // sh + 1
-        wo = (wp - (kw - 1) * dw - 1) // sw + 1
+        (pt, pb, pl, pr), xpad, (ho, wo) = padded_input(xp, x, (kh, kw), self.strides, self.dilation,
+                                                        self.padding)
+        padded = xpad is not x
         m, k, hw = n * ho * wo, kh * kw * c, ho * wo
         pooled = windows = None
         if kh == kw == 1 and sh == sw == 1 and xpad.flags.c_contiguous:

@@ -28,7 +28,7 @@ pad bottom/right). Strides and dilation may both exceed 1 here.
 """
 from .. import backend, parallel
 from ..autograd.function import Function
-from .conv import _pad_into, _shape, conv2d, normalize_padding, normalize_tuple, same_pads
+from .conv import _pad_into, _shape, conv2d, normalize_padding, normalize_tuple, padded_input
 
 __all__ = ["depthwise_conv2d", "separable_conv2d", "DepthwiseConv2DOp", "window_view"]
 
@@ -69,17 +69,9 @@ class DepthwiseConv2DOp(Function):
         xp = xpof(x, w)
         n, h, wd, c = x.shape
         kh, kw, _, m = w.shape
-        (sh, sw), (dh, dw) = self.strides, self.dilation
-        if self.padding == "same":
-            pt, pb = same_pads(h, kh, sh, dh)
-            pl, pr = same_pads(wd, kw, sw, dw)
-        else:
-            pt = pb = pl = pr = 0
-        padded = bool(pt or pb or pl or pr)
-        xpad = xp.empty((n, h + pt + pb, wd + pl + pr, c), dtype=x.dtype) if padded else x
-        hp, wp = xpad.shape[1:3]
-        ho = (hp - (kh - 1) * dh - 1) // sh + 1
-        wo = (wp - (kw - 1) * dw - 1) // sw + 1
+        (pt, pb, pl, pr), xpad, (ho, wo) = padded_input(xp, x, (kh, kw), self.strides, self.dilation,
+                                                        self.padding)
+        padded = xpad is not x
         act = _act_tables()[0][self.activation]
 
         def part(a, z, out=None):                 # samples a:z, one thread's share
