@@ -38,6 +38,16 @@ class Metric:
         dtype (str | None): the dtype of the metric's variables (default ``floatx()``).
         name (str | None): the name in the logs (default: the class name in snake_case,
             e.g. ``binary_true_positives``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.Mean()
+        >>> m.update_state(np.array([1.0, 3.0]))
+        >>> float(m.result())
+        2.0
+        >>> m.reset_state()
+        >>> float(m.result())
+        0.0
     """
 
     def __new__(cls, *args, **kwargs):
@@ -184,6 +194,13 @@ class Mean(_MeanMetric):
     Args:
         name (str | None): default ``"mean"``.
         dtype (str | None): the metric's dtype (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.Mean()
+        >>> m.update_state(np.array([1, 3, 5, 7]), sample_weight=np.array([1, 1, 0, 0]))
+        >>> round(float(m.result()), 4)
+        2.0
     """
 
     def update_state(self, values, sample_weight=None):
@@ -232,6 +249,13 @@ class BinaryAccuracy(_MeanMetric):
         name (str): default ``"binary_accuracy"``.
         dtype (str | None): accepted for Keras compatibility.
         threshold (float): predictions above it count as 1 (default 0.5).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.BinaryAccuracy()
+        >>> m.update_state(np.array([[1], [1], [0], [0]]), np.array([[0.98], [1], [0], [0.6]]))
+        >>> round(float(m.result()), 4)
+        0.75
     """
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         self.threshold = threshold
@@ -253,6 +277,13 @@ class CategoricalAccuracy(_MeanMetric):
         name (str | None): default ``"categorical_accuracy"``.
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (float32).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.CategoricalAccuracy()
+        >>> m.update_state(np.array([[0, 0, 1], [0, 1, 0]]), np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+        >>> round(float(m.result()), 4)
+        0.5
     """
 
     def values(self, y_true, y_pred):
@@ -293,6 +324,13 @@ class TopKCategoricalAccuracy(_MeanMetric):
         k (int): how many of the highest predictions count (default 5).
         name (str): default ``"top_k_categorical_accuracy"``.
         dtype (str | None): accepted for Keras compatibility.
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.TopKCategoricalAccuracy(k=1)
+        >>> m.update_state(np.array([[0, 0, 1], [0, 1, 0]]), np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
+        >>> round(float(m.result()), 4)
+        0.5
     """
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         self.k = k
@@ -314,6 +352,13 @@ class MeanSquaredError(_MeanMetric):
         name (str | None): default ``"mean_squared_error"``.
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (the predictions' dtype).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.MeanSquaredError()
+        >>> m.update_state(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
+        >>> round(float(m.result()), 4)
+        0.25
     """
     def values(self, y_true, y_pred):
         return ((y_pred - y_true) ** 2).mean(axis=-1)
@@ -326,6 +371,13 @@ class MeanAbsoluteError(_MeanMetric):
         name (str | None): default ``"mean_absolute_error"``.
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (the predictions' dtype).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.MeanAbsoluteError()
+        >>> m.update_state(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
+        >>> round(float(m.result()), 4)
+        0.25
     """
     def values(self, y_true, y_pred):
         xp = backend.get_array_module(y_pred)
@@ -352,6 +404,11 @@ def get(identifier):
     Args:
         identifier (str | Metric | callable): e.g. ``"mae"``, ``keras.metrics.Mean()``, or a
             function returning per-sample values.
+
+    Example:
+        >>> import kerasette as keras
+        >>> type(keras.metrics.get("mae")).__name__
+        'MeanAbsoluteError'
     """
     if isinstance(identifier, Metric):
         return identifier
@@ -411,6 +468,11 @@ def serialize(metric):
 
     Args:
         metric (Metric | callable | str): the metric to describe.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.metrics.serialize(keras.metrics.Mean(name="m"))["class_name"]
+        'Mean'
     """
     from . import registry
     if isinstance(metric, str):
@@ -425,6 +487,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict | str): the dict (or name) ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.deserialize(keras.metrics.serialize(keras.metrics.Mean(name="m")))
+        >>> type(m).__name__, m.name
+        ('Mean', 'm')
     """
     from . import registry
     if isinstance(config, str):
@@ -675,6 +743,13 @@ class SparseTopKCategoricalAccuracy(_BuiltinWrapper):
         dtype (str | None): the dtype of the state (default ``floatx()``).
         from_sorted_ids (bool): ``y_pred`` holds class ids sorted by score (the first ``k``
             are compared with the label) instead of scores (default False).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+        >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> round(float(m.result()), 4)
+        0.5
     """
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None, from_sorted_ids=False):
@@ -711,6 +786,13 @@ class MeanAbsolutePercentageError(_BuiltinWrapper):
     Args:
         name (str): default ``"mean_absolute_percentage_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.MeanAbsolutePercentageError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> round(float(m.result()), 4)
+        250000000.0
     """
 
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
@@ -729,6 +811,13 @@ class MeanSquaredLogarithmicError(_BuiltinWrapper):
     Args:
         name (str): default ``"mean_squared_logarithmic_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.MeanSquaredLogarithmicError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> round(float(m.result()), 4)
+        0.1201
     """
 
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
@@ -748,6 +837,13 @@ class RootMeanSquaredError(_BuiltinWrapper):
     Args:
         name (str): default ``"root_mean_squared_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.RootMeanSquaredError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> round(float(m.result()), 4)
+        0.5
     """
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
@@ -779,6 +875,13 @@ class LogCoshError(_BuiltinWrapper):
     Args:
         name (str): default ``"logcosh"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.LogCoshError()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
+        >>> round(float(m.result()), 4)
+        0.1084
     """
 
     def __init__(self, name="logcosh", dtype=None):
@@ -798,6 +901,13 @@ class CosineSimilarity(_BuiltinWrapper):
         name (str): default ``"cosine_similarity"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the vectors lie along (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.CosineSimilarity(axis=1)
+        >>> m.update_state([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])
+        >>> round(float(m.result()), 4)
+        0.5
     """
 
     _args = ("axis",)
@@ -824,6 +934,13 @@ class PearsonCorrelation(_BuiltinWrapper):
         name (str): default ``"pearson_correlation"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the correlation runs along (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.PearsonCorrelation()
+        >>> m.update_state([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]])
+        >>> round(float(m.result()), 4)
+        0.9955
     """
 
     _args = ("axis",)
@@ -850,6 +967,13 @@ class ConcordanceCorrelation(_BuiltinWrapper):
         name (str): default ``"concordance_correlation"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the correlation runs along (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.ConcordanceCorrelation()
+        >>> m.update_state([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]])
+        >>> round(float(m.result()), 4)
+        0.9928
     """
 
     _args = ("axis",)
@@ -883,6 +1007,13 @@ class BinaryCrossentropy(_BuiltinWrapper):
         dtype (str | None): the dtype of the state (default ``floatx()``).
         from_logits (bool): ``y_pred`` are logits rather than probabilities (default False).
         label_smoothing (float): labels move towards 0.5 by this much (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.BinaryCrossentropy()
+        >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        0.8149
     """
 
     _args = ("from_logits", "label_smoothing")
@@ -922,6 +1053,13 @@ class CategoricalCrossentropy(_BuiltinWrapper):
         from_logits (bool): ``y_pred`` are logits rather than probabilities (default False).
         label_smoothing (float): labels move towards ``1 / num_classes`` by this much (default 0).
         axis (int): the class axis (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.CategoricalCrossentropy()
+        >>> m.update_state([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+        >>> round(float(m.result()), 4)
+        1.1769
     """
 
     _args = ("from_logits", "label_smoothing", "axis")
@@ -949,6 +1087,13 @@ class SparseCategoricalCrossentropy(_BuiltinWrapper):
         ignore_class (int | None): a label whose entries count 0 (and, when sample weights are
             given, weigh nothing), as Keras.
         axis (int): the class axis (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.SparseCategoricalCrossentropy()
+        >>> m.update_state([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+        >>> round(float(m.result()), 4)
+        1.1769
     """
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
@@ -982,6 +1127,13 @@ class KLDivergence(_BuiltinWrapper):
     Args:
         name (str): default ``"kl_divergence"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.KLDivergence()
+        >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        0.4581
     """
 
     def __init__(self, name="kl_divergence", dtype=None):
@@ -1001,6 +1153,13 @@ class Poisson(_BuiltinWrapper):
     Args:
         name (str): default ``"poisson"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.Poisson()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> round(float(m.result()), 4)
+        0.5
     """
 
     def __init__(self, name="poisson", dtype=None):
@@ -1026,6 +1185,13 @@ class Hinge(_BuiltinWrapper):
     Args:
         name (str): default ``"hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.Hinge()
+        >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.3
     """
 
     def __init__(self, name="hinge", dtype=None):
@@ -1043,6 +1209,13 @@ class SquaredHinge(_BuiltinWrapper):
     Args:
         name (str): default ``"squared_hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.SquaredHinge()
+        >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.86
     """
 
     def __init__(self, name="squared_hinge", dtype=None):
@@ -1060,6 +1233,13 @@ class CategoricalHinge(_BuiltinWrapper):
     Args:
         name (str): default ``"categorical_hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.CategoricalHinge()
+        >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(m.result()), 4)
+        1.4
     """
 
     def __init__(self, name="categorical_hinge", dtype=None):
@@ -1201,6 +1381,13 @@ class TruePositives(_ConfusionCount):
             each); default 0.5.
         name (str | None): default ``"true_positives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        2.0
     """
     _key = "tp"
 
@@ -1214,6 +1401,13 @@ class TrueNegatives(_ConfusionCount):
             each); default 0.5.
         name (str | None): default ``"true_negatives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.TrueNegatives()
+        >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
+        >>> round(float(m.result()), 4)
+        2.0
     """
     _key = "tn"
 
@@ -1227,6 +1421,13 @@ class FalsePositives(_ConfusionCount):
             each); default 0.5.
         name (str | None): default ``"false_positives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.FalsePositives()
+        >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        2.0
     """
     _key = "fp"
 
@@ -1240,6 +1441,13 @@ class FalseNegatives(_ConfusionCount):
             each); default 0.5.
         name (str | None): default ``"false_negatives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+        >>> round(float(m.result()), 4)
+        2.0
     """
     _key = "fn"
 
@@ -1308,6 +1516,13 @@ class Recall(_PrecisionRecall):
         class_id (int | None): compute it for this class (column of ``y_pred``) only.
         name (str | None): default ``"recall"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.Recall()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
     _other = "fn"
 
@@ -1376,6 +1591,13 @@ class SensitivityAtSpecificity(_AtConstraint):
         class_id (int | None): compute it for this class (column of ``y_pred``) only.
         name (str | None): default ``"sensitivity_at_specificity"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.SensitivityAtSpecificity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.5
     """
     _value_name, _constrained, _dependent = "specificity", "specificity", "sensitivity"
 
@@ -1394,6 +1616,13 @@ class SpecificityAtSensitivity(_AtConstraint):
         class_id (int | None): compute it for this class (column of ``y_pred``) only.
         name (str | None): default ``"specificity_at_sensitivity"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.SpecificityAtSensitivity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
     _value_name, _constrained, _dependent = "sensitivity", "sensitivity", "specificity"
 
@@ -1412,6 +1641,13 @@ class PrecisionAtRecall(_AtConstraint):
         class_id (int | None): compute it for this class (column of ``y_pred``) only.
         name (str | None): default ``"precision_at_recall"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.PrecisionAtRecall(0.5)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        1.0
     """
     _value_name, _constrained, _dependent = "recall", "recall", "precision"
 
@@ -1430,6 +1666,13 @@ class RecallAtPrecision(_AtConstraint):
         class_id (int | None): compute it for this class (column of ``y_pred``) only.
         name (str | None): default ``"recall_at_precision"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.RecallAtPrecision(0.8)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        0.5
     """
     _value_name, _constrained, _dependent = "precision", "precision", "recall"
 
@@ -1617,6 +1860,13 @@ class FBetaScore(Metric):
             the highest prediction of each sample is the positive one.
         name (str): default ``"fbeta_score"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.FBetaScore(average="micro", beta=2.0, threshold=0.5)
+        >>> m.update_state([[1, 0], [0, 1]], [[0.9, 0.2], [0.6, 0.7]])
+        >>> round(float(m.result()), 4)
+        0.9091
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -1734,6 +1984,13 @@ class R2Score(Metric):
             (default 0: the plain R2).
         name (str): default ``"r2_score"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.R2Score()
+        >>> m.update_state([[1.0], [4.0], [3.0]], [[2.0], [4.0], [4.0]])
+        >>> round(float(m.result()), 4)
+        0.5714
     """
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
@@ -1833,6 +2090,13 @@ class IoU(Metric):
             (arg-max over ``axis``).
         sparse_y_pred (bool): predictions are class ids (default True), else scores.
         axis (int): the class axis of one-hot / score inputs (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.IoU(num_classes=2, target_class_ids=[0])
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -1905,6 +2169,13 @@ class BinaryIoU(IoU):
         threshold (float): predictions at or above it are class 1 (default 0.5).
         name (str | None): default ``"binary_io_u"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+        >>> m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
@@ -1930,6 +2201,13 @@ class MeanIoU(IoU):
         sparse_y_true (bool): labels are class ids (default True), else one-hot / scores.
         sparse_y_pred (bool): predictions are class ids (default True), else scores.
         axis (int): the class axis of one-hot / score inputs (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.MeanIoU(num_classes=2)
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
@@ -1956,6 +2234,13 @@ class OneHotIoU(IoU):
         ignore_class (int | None): a label to leave out.
         sparse_y_pred (bool): predictions are class ids rather than scores (default False).
         axis (int): the class axis (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+        >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.1667
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -1981,6 +2266,13 @@ class OneHotMeanIoU(MeanIoU):
         ignore_class (int | None): a label to leave out.
         sparse_y_pred (bool): predictions are class ids rather than scores (default False).
         axis (int): the class axis (default -1).
+
+    Example:
+        >>> import kerasette as keras
+        >>> m = keras.metrics.OneHotMeanIoU(num_classes=3)
+        >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.1111
     """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
