@@ -32,7 +32,7 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 from .. import backend, parallel
 from . import kernels
 from ..autograd.function import Function
-from .rnn import (_input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
+from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
                   full_batch_constants)
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
@@ -194,11 +194,7 @@ class LSTMFunction(Function):
                     kernels.run("lstm_step_grad", xp, Gt, TC[t, lo:hi], Cprev[t, lo:hi], gt[t, lo:hi], ch, cc,
                                 None if keep is None else keep[t, lo:hi], dAt,
                                 skip_t if skip_t is not None else dh)
-                    xp.matmul(dAt, uT, out=ch)
-                    if rmask is not None:
-                        ch *= rmask[lo:hi]
-                    if skip_t is not None:
-                        ch += skip_t
+                    _carry_back(xp, dAt, uT, ch, None if rmask is None else rmask[lo:hi], skip_t)
                     continue
                 i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
                 xp.add(gt[t, lo:hi], ch, out=dh)
@@ -306,10 +302,7 @@ class GRUFunction(Function):
                 if fused:                                 # dh is the direct path's buffer here
                     kernels.run("gru_step_grad", xp, Gt, RH[t, lo:hi], Hprev[t, lo:hi], gt[t, lo:hi], c,
                                 None if keep is None else keep[t, lo:hi], dRt, dh)
-                    xp.matmul(dRt, uT, out=c)
-                    if rmask is not None:
-                        c *= rmask[lo:hi]
-                    c += dh
+                    _carry_back(xp, dRt, uT, c, None if rmask is None else rmask[lo:hi], dh)
                     continue
                 z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
                 xp.add(gt[t, lo:hi], c, out=dh)

@@ -158,11 +158,7 @@ class SimpleRNNFunction(Function):
                 if fused:                             # dh holds the masked samples' direct path
                     dAt = dA[t, a:z]
                     kernels.run("rnn_step_grad", xp, dAt, gt[t, a:z], c, None if keep is None else keep[t, a:z], dh)
-                    xp.matmul(dAt, uT, out=c)
-                    if rmask is not None:
-                        c *= rmask[a:z]
-                    if keep is not None:
-                        c += dh
+                    _carry_back(xp, dAt, uT, c, None if rmask is None else rmask[a:z], None if keep is None else dh)
                     continue
                 xp.add(gt[t, a:z], c, out=dh)
                 dAt = dA[t, a:z]
@@ -188,6 +184,16 @@ class SimpleRNNFunction(Function):
 
 
 # ---- helpers ------------------------------------------------------------------
+
+def _carry_back(xp, d_pre, uT, carry, rmask, direct):
+    """``carry = (d_pre @ recurrent_kernel.T) * rmask + direct``: the gradient reaching
+    ``h_{t-1}`` from step ``t`` (the fused steps' last part; rmask / direct may be None)."""
+    xp.matmul(d_pre, uT, out=carry)
+    if rmask is not None:
+        carry *= rmask
+    if direct is not None:
+        carry += direct
+
 
 def _previous(xp, H, h0):
     """``h_{t-1}`` for every step: ``(T, B, U)`` with ``h0`` (or zeros) first."""
