@@ -11,6 +11,11 @@ def linear(x):
 
     Args:
         x (Tensor | array): any shape.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.activations.linear(np.array([-1.0, 2.0])).tolist()
+        [-1.0, 2.0]
     """
     return x
 
@@ -36,6 +41,11 @@ def gelu(x, approximate=False):
     Args:
         x (Tensor | array): any shape.
         approximate (bool): the tanh approximation instead of the exact erf form (default False).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.activations.gelu(np.array([-1.0, 0.0, 1.0])).value.round(4).tolist()
+        [-0.1587, 0.0, 0.8413]
     """
     return ops.gelu(x, approximate=approximate)
 
@@ -72,6 +82,11 @@ def get(identifier):
 
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.activations.get("relu")(np.array([-1.0, 2.0])).value.tolist()
+        [0.0, 2.0]
     """
     from . import registry
     if identifier is None:
@@ -110,6 +125,11 @@ def serialize(fn):
 
     Args:
         fn: the activation function to describe.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.activations.serialize(keras.activations.relu)
+        'relu'
     """
     from . import registry
     for name, f in _BY_NAME.items():
@@ -138,6 +158,11 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.activations.deserialize("tanh").__name__
+        'tanh'
     """
     from . import registry
     if isinstance(config, str):

@@ -18,7 +18,17 @@ __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_nor
 
 
 class Constraint:
-    """Base class: ``__call__(array) -> projected array`` and ``get_config()``."""
+    """Base class: ``__call__(array) -> projected array`` and ``get_config()``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class Clip(keras.constraints.Constraint):
+        ...     def __call__(self, w):
+        ...         return keras.ops.clip(w, -1.0, 1.0)
+        ...
+        >>> Clip()(np.array([-3.0, 0.5, 2.0])).numpy().tolist()
+        [-1.0, 0.5, 1.0]
+    """
 
     def __call__(self, w):
         return w
@@ -40,6 +50,12 @@ class MinMaxNorm(Constraint):
         rate (float): 1 (default) clips exactly; smaller values move part way each step.
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> w = np.array([[3.0, 0.1], [4.0, 0.0]])
+        >>> np.asarray(keras.constraints.MinMaxNorm(0.5, 1.0)(w)).round(4).tolist()
+        [[0.6, 0.5], [0.8, 0.0]]
     """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
@@ -62,6 +78,12 @@ class MaxNorm(MinMaxNorm):
         max_value (float): the largest norm (default 2.0).
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> w = np.array([[3.0, 0.1], [4.0, 0.0]])
+        >>> np.asarray(keras.constraints.MaxNorm(2.0)(w)).round(4).tolist()
+        [[1.2, 0.1], [1.6, 0.0]]
     """
 
     def __init__(self, max_value=2.0, axis=0):
@@ -77,6 +99,12 @@ class UnitNorm(Constraint):
     Args:
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> w = np.array([[3.0, 0.0], [4.0, 2.0]])
+        >>> np.asarray(keras.constraints.UnitNorm()(w)).round(4).tolist()
+        [[0.6, 0.0], [0.8, 1.0]]
     """
 
     def __init__(self, axis=0):
@@ -92,7 +120,13 @@ class UnitNorm(Constraint):
 
 
 class NonNeg(Constraint):
-    """Negative entries set to 0."""
+    """Negative entries set to 0.
+
+    Example:
+        >>> import kerasette as keras
+        >>> np.asarray(keras.constraints.NonNeg()(np.array([-1.0, 0.5]))).tolist()
+        [0.0, 0.5]
+    """
 
     def __call__(self, w):
         return backend.get_array_module(w).maximum(w, 0).astype(w.dtype, copy=False)
@@ -109,6 +143,11 @@ def get(identifier):
 
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+
+    Example:
+        >>> import kerasette as keras
+        >>> type(keras.constraints.get("max_norm")).__name__
+        'MaxNorm'
     """
     if identifier is None or isinstance(identifier, Constraint):
         return identifier
@@ -132,6 +171,11 @@ def serialize(constraint):
 
     Args:
         constraint: the constraint to describe.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.constraints.serialize(keras.constraints.MaxNorm(3.0))
+        {'module': 'keras.constraints', 'class_name': 'MaxNorm', 'config': {'max_value': 3.0, 'axis': 0}, 'registered_name': None}
     """
     if isinstance(constraint, Constraint):
         from . import registry
@@ -160,6 +204,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> import kerasette as keras
+        >>> c = keras.constraints.deserialize({"class_name": "UnitNorm", "config": {"axis": 1}})
+        >>> type(c).__name__, c.axis
+        ('UnitNorm', 1)
     """
     from . import registry
     if isinstance(config, str):

@@ -16,7 +16,13 @@ __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUn
 
 
 class Initializer:
-    """Base class: ``__call__(shape, dtype=None) -> numpy array``."""
+    """Base class: ``__call__(shape, dtype=None) -> numpy array``.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.Ones()((2, 2), dtype="float32").tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
@@ -36,13 +42,26 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    """All zeros: ``Zeros()((2, 3))`` is a ``(2, 3)`` array of 0.0 (the default for biases)."""
+    """All zeros: ``Zeros()((2, 3))`` is a ``(2, 3)`` array of 0.0 (the default for biases).
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.Zeros()((2, 3))
+        array([[0., 0., 0.],
+               [0., 0., 0.]], dtype=float32)
+    """
     def __call__(self, shape, dtype=None):
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
 
 class Ones(Initializer):
-    """All ones."""
+    """All ones.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.Ones()((2,))
+        array([1., 1.], dtype=float32)
+    """
     def __call__(self, shape, dtype=None):
         return np.ones(shape, dtype=dtype or backend.floatx())
 
@@ -90,6 +109,12 @@ class RandomNormal(_Seeded):
         stddev (float): default 0.05.
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> w = initializers.RandomNormal(mean=0.0, stddev=0.05, seed=1)((300, 300))
+        >>> w.shape, w.dtype, abs(float(w.std()) - 0.05) < 0.005
+        ((300, 300), dtype('float32'), True)
     """
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
@@ -110,6 +135,12 @@ class RandomUniform(_Seeded):
         maxval (float): upper bound, excluded (default 0.05).
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> w = initializers.RandomUniform(minval=-1.0, maxval=1.0, seed=1)((100, 100))
+        >>> w.shape, bool(w.min() >= -1.0 and w.max() < 1.0)
+        ((100, 100), True)
     """
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
@@ -130,6 +161,12 @@ class TruncatedNormal(RandomNormal):
         stddev (float): of the normal before truncation (default 0.05).
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> w = initializers.TruncatedNormal(stddev=0.05, seed=1)((100, 100))
+        >>> w.shape, bool(abs(w).max() <= 0.1)
+        ((100, 100), True)
     """
 
     def __call__(self, shape, dtype=None):
@@ -152,6 +189,12 @@ class VarianceScaling(_Seeded):
             ``"uniform"``.
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> w = initializers.VarianceScaling(scale=2.0, mode="fan_in", distribution="uniform", seed=1)((50, 10))
+        >>> w.shape, bool(abs(w).max() <= np.sqrt(3 * 2.0 / 50))
+        ((50, 10), True)
     """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
@@ -204,6 +247,12 @@ class Orthogonal(_Seeded):
         gain (float): multiplies the matrix (default 1.0).
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> w = initializers.Orthogonal(seed=1)((4, 4))
+        >>> np.allclose(w.T @ w, np.eye(4), atol=1e-5)
+        True
     """
 
     def __init__(self, gain=1.0, seed=None):
@@ -229,6 +278,11 @@ class Identity(Initializer):
 
     Args:
         gain (float): multiplies the matrix (default 1.0).
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.Identity(gain=2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
     def __init__(self, gain=1.0):
         self.gain = gain
@@ -265,6 +319,11 @@ def get(identifier):
 
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> type(initializers.get("he_normal")).__name__
+        'HeNormal'
     """
     if identifier is None:
         return None
@@ -289,6 +348,11 @@ def serialize(init):
 
     Args:
         init: the initializer to describe.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> initializers.serialize(initializers.RandomNormal(stddev=0.1))
+        {'module': 'keras.initializers', 'class_name': 'RandomNormal', 'config': {'mean': 0.0, 'stddev': 0.1, 'seed': None}, 'registered_name': None}
     """
     if isinstance(init, Initializer):
         from . import registry
@@ -326,6 +390,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> from kerasette import initializers
+        >>> init = initializers.deserialize({"class_name": "Constant", "config": {"value": 3.0}})
+        >>> init((2,)).tolist()
+        [3.0, 3.0]
     """
     from . import registry
     if isinstance(config, str):

@@ -120,6 +120,11 @@ class MeanSquaredError(Loss):
         reduction (str | None): ``"sum_over_batch_size"`` (default), ``"sum"`` or ``None`` /
             ``"none"``, as for ``Loss``.
         dtype (None): ignored (see ``Loss``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> float(keras.losses.MeanSquaredError()(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy())
+        0.5
     """
 
     def call(self, y_true, y_pred):
@@ -140,6 +145,11 @@ class MeanAbsoluteError(Loss):
         reduction (str | None): ``"sum_over_batch_size"`` (default), ``"sum"`` or ``None`` /
             ``"none"``, as for ``Loss``.
         dtype (None): ignored (see ``Loss``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> float(keras.losses.MeanAbsoluteError()(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])).numpy())
+        1.5
     """
 
     def call(self, y_true, y_pred):
@@ -159,6 +169,12 @@ class Huber(Loss):
     Args:
         delta (float): where the quadratic part turns linear (default 1.0).
         **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> h = keras.losses.Huber(delta=1.0)
+        >>> float(h(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])).numpy())
+        1.3125
     """
     def __init__(self, delta=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -456,6 +472,11 @@ def mean_squared_error(y_true, y_pred):
 
     Returns:
         Tensor: ``(batch, ...)``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.losses.mean_squared_error(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])).numpy().tolist()
+        [0.5, 2.0]
     """
     return _per_sample(MeanSquaredError(), y_true, y_pred)
 
@@ -470,6 +491,11 @@ def mean_absolute_error(y_true, y_pred):
 
     Returns:
         Tensor: ``(batch, ...)``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.losses.mean_absolute_error(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])).numpy().tolist()
+        [0.5, 1.0]
     """
     return _per_sample(MeanAbsoluteError(), y_true, y_pred)
 
@@ -486,6 +512,11 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
 
     Returns:
         Tensor: ``(batch, ...)``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.losses.binary_crossentropy(np.array([[1.0], [0.0]]), np.array([[0.5], [0.5]])).numpy().round(4).tolist()
+        [0.6931, 0.6931]
     """
     return _per_sample(BinaryCrossentropy(from_logits=from_logits), y_true, y_pred)
 
@@ -501,6 +532,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
 
     Returns:
         Tensor: ``(batch, ...)``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.losses.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy().round(4).tolist()
+        [0.6931]
     """
     return _per_sample(CategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
 
@@ -634,6 +670,12 @@ def deserialize(config, custom_objects=None):
     Returns:
         Loss | callable: the loss a config describes (a function's config comes back as the
         function, built-in or custom); for a name, a Loss object as ``get`` gives.
+
+    Example:
+        >>> import kerasette as keras
+        >>> loss = keras.losses.deserialize(keras.losses.serialize(keras.losses.Huber(delta=2.0)))
+        >>> type(loss).__name__, loss.delta
+        ('Huber', 2.0)
     """
     from . import registry
     if isinstance(config, str):

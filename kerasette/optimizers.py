@@ -31,6 +31,14 @@ class Optimizer:
             step (default None: off).
         **kwargs: Keras 2's ``lr`` and options kerasette does not implement (EMA, loss scaling)
             are refused with a message.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.SGD(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, 2.0]))
+        >>> opt.apply_gradients([(np.array([1.0, 1.0]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9, 1.9]
     """
 
     slot_names = ()
@@ -246,6 +254,14 @@ class Adam(Optimizer):
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Adam(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9, -0.9]
     """
 
     slot_names = ("momentum", "velocity")
@@ -307,6 +323,14 @@ class AdamW(Adam):
         weight_decay (float): the decay rate (default 0.004, as Keras 3).
         **kwargs: ``beta_1``, ``beta_2``, ``epsilon``, ``amsgrad`` as for ``Adam``; the
             ``Optimizer`` arguments.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.85, -0.85]
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, **kwargs):
@@ -326,6 +350,14 @@ class RMSprop(Optimizer):
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.RMSprop(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.6838, -0.6838]
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
@@ -373,6 +405,14 @@ class Adagrad(Optimizer):
         **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Adagrad(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9155, -0.9155]
     """
     slot_names = ("accumulator",)
 
@@ -456,6 +496,11 @@ def get(identifier):
 
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+
+    Example:
+        >>> import kerasette as keras
+        >>> type(keras.optimizers.get("adam")).__name__
+        'Adam'
     """
     from . import registry
     if isinstance(identifier, Optimizer):
@@ -489,6 +534,12 @@ def serialize(opt):
 
     Args:
         opt: the optimizer to describe.
+
+    Example:
+        >>> import kerasette as keras
+        >>> cfg = keras.optimizers.serialize(keras.optimizers.Adam(learning_rate=0.01))
+        >>> cfg["class_name"], cfg["config"]["learning_rate"]
+        ('Adam', 0.01)
     """
     from . import registry
     return registry.serialize_keras_object(opt)
@@ -501,6 +552,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.deserialize({"class_name": "SGD", "config": {"learning_rate": 0.5}})
+        >>> type(opt).__name__, float(opt.learning_rate)
+        ('SGD', 0.5)
     """
     from . import registry
     with registry.CustomObjectScope(custom_objects or {}):

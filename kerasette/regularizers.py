@@ -18,7 +18,17 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "deser
 
 
 class Regularizer:
-    """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``."""
+    """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class Sum(keras.regularizers.Regularizer):
+        ...     def __call__(self, x):
+        ...         return 0.1 * keras.ops.sum(keras.ops.abs(x))
+        ...
+        >>> round(float(Sum()(np.array([1.0, -2.0])).numpy()), 4)
+        0.3
+    """
 
     def __call__(self, x):
         raise NotImplementedError
@@ -65,6 +75,11 @@ class L1(L1L2):
 
     Args:
         l1 (float): the weight (default 0.01).
+
+    Example:
+        >>> import kerasette as keras
+        >>> round(float(keras.regularizers.L1(0.1)(np.array([1.0, -2.0])).numpy()), 4)
+        0.3
     """
 
     def __init__(self, l1=0.01):
@@ -79,6 +94,11 @@ class L2(L1L2):
 
     Args:
         l2 (float): the weight (default 0.01).
+
+    Example:
+        >>> import kerasette as keras
+        >>> round(float(keras.regularizers.L2(0.1)(np.array([1.0, -2.0])).numpy()), 4)
+        0.5
     """
 
     def __init__(self, l2=0.01):
@@ -98,6 +118,11 @@ def get(identifier):
 
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.regularizers.get("l2").get_config()
+        {'l2': 0.01}
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
@@ -121,6 +146,11 @@ def serialize(reg):
 
     Args:
         reg: the regularizer to describe.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.regularizers.serialize(keras.regularizers.L1(0.5))
+        {'module': 'keras.regularizers', 'class_name': 'L1', 'config': {'l1': 0.5}, 'registered_name': None}
     """
     if isinstance(reg, Regularizer):
         from . import registry
@@ -149,6 +179,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> import kerasette as keras
+        >>> reg = keras.regularizers.deserialize({"class_name": "L2", "config": {"l2": 0.5}})
+        >>> type(reg).__name__, reg.get_config()
+        ('L2', {'l2': 0.5})
     """
     from . import registry
     if isinstance(config, str):

@@ -16,7 +16,17 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "Piec
 
 
 class LearningRateSchedule:
-    """Base class: ``__call__(step) -> float`` and ``get_config()``."""
+    """Base class: ``__call__(step) -> float`` and ``get_config()``.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> class Halving(schedules.LearningRateSchedule):
+        ...     def __call__(self, step):
+        ...         return 0.1 * 0.5 ** (step // 10)
+        ...
+        >>> [Halving()(s) for s in (0, 10, 25)]
+        [0.1, 0.05, 0.025]
+    """
 
     def __call__(self, step):
         raise NotImplementedError
@@ -70,6 +80,12 @@ class InverseTimeDecay(ExponentialDecay):
         decay_rate (float): the decay factor.
         staircase (bool): decay in whole multiples of ``decay_steps`` (default False).
         name (str | None): kept in the config.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0)
+        >>> round(float(lr(10)), 6), round(float(lr(30)), 6)
+        (0.05, 0.025)
     """
 
     def __call__(self, step):
@@ -84,6 +100,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         boundaries (list[int]): increasing step numbers.
         values (list[float]): one more value than boundaries.
         name (str | None): kept in the config.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
+        >>> [float(lr(s)) for s in (0, 150, 250)]
+        [1.0, 0.5, 0.1]
     """
 
     def __init__(self, boundaries, values, name=None):
@@ -115,6 +137,12 @@ class CosineDecay(LearningRateSchedule):
         warmup_target (float | None): the rate the linear warmup reaches (default None: no
             warmup).
         warmup_steps (int): steps of the warmup (default 0).
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.CosineDecay(0.1, decay_steps=100)
+        >>> [round(float(lr(s)), 6) for s in (0, 50, 100)]
+        [0.1, 0.05, 0.0]
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
@@ -144,6 +172,11 @@ def serialize(schedule):
 
     Args:
         schedule: the learning-rate schedule to describe.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> schedules.serialize(schedules.CosineDecay(0.1, decay_steps=100))["class_name"]
+        'CosineDecay'
     """
     from . import registry
     if not isinstance(schedule, LearningRateSchedule):
@@ -158,6 +191,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
+
+    Example:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.deserialize(schedules.serialize(schedules.CosineDecay(0.1, decay_steps=100)))
+        >>> type(lr).__name__, round(float(lr(50)), 6)
+        ('CosineDecay', 0.05)
     """
     from . import registry
     obj = registry.deserialize_keras_object(config, custom_objects, kinds=("schedule",))
