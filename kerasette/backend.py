@@ -31,7 +31,13 @@ _UIDS_LOCK = threading.Lock()
 
 
 def floatx():
-    """The default float dtype name: ``"float32"``."""
+    """The default float dtype name: ``"float32"``.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.floatx()
+        'float32'
+    """
     return _FLOATX
 
 
@@ -40,6 +46,13 @@ def set_floatx(dtype):
 
     Args:
         dtype (str): ``"float16"``, ``"float32"`` (the default) or ``"float64"``.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.set_floatx("float64")
+        >>> backend.floatx()
+        'float64'
+        >>> backend.set_floatx("float32")
     """
     global _FLOATX
     if dtype not in ("float16", "float32", "float64"):
@@ -48,7 +61,13 @@ def set_floatx(dtype):
 
 
 def epsilon():
-    """The fuzz factor used to keep logs and divisions finite (1e-7, as Keras)."""
+    """The fuzz factor used to keep logs and divisions finite (1e-7, as Keras).
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.epsilon()
+        1e-07
+    """
     return _EPSILON
 
 
@@ -69,6 +88,11 @@ def get_array_module(*arrays):
     non-NumPy array among ``arrays``; ``numpy`` when all are NumPy or scalars.
 
     Tensors are looked through to their ``.value``.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.get_array_module(np.zeros(2)).__name__
+        'numpy'
     """
     for a in arrays:
         a = getattr(a, "value", a)
@@ -89,12 +113,23 @@ def is_array(x):
 
     Args:
         x (object): anything.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.is_array(np.zeros(2)), backend.is_array([0.0, 1.0])
+        (True, False)
     """
     return isinstance(x, np.ndarray) or type(x) in _EXTRA_MODULES or type(x).__module__.startswith("cupy")
 
 
 def device():
-    """This thread's default device: ``"cpu"`` or ``"gpu"`` (see ``device_scope``)."""
+    """This thread's default device: ``"cpu"`` or ``"gpu"`` (see ``device_scope``).
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.device() in ("cpu", "gpu")
+        True
+    """
     dev = context.current().device
     if isinstance(dev, str) and dev not in ("cpu", "gpu"):
         _refuse_env_device(dev)
@@ -136,6 +171,11 @@ def xp(dev=None):
 
     Args:
         dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.xp("cpu").__name__
+        'numpy'
     """
     dev = dev or context.current().device
     if dev == "cpu":
@@ -163,6 +203,11 @@ def to_device(array, dev=None, dtype=None):
         array (array | list | Tensor): the values.
         dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
         dtype (str | None): cast on the way (default: keep the dtype).
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.to_device(np.array([1, 2]), "cpu", dtype="float32")
+        array([1., 2.], dtype=float32)
     """
     mod = xp(dev)
     src = get_array_module(array)
@@ -180,6 +225,11 @@ def to_numpy(array):
 
     Args:
         array (array | Tensor): from any array module.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.to_numpy(np.arange(3)).tolist()
+        [0, 1, 2]
     """
     array = getattr(array, "value", array)
     if isinstance(array, np.ndarray):
@@ -196,6 +246,12 @@ def get_uid(prefix=""):
 
     Args:
         prefix (str): the counter's key, e.g. a layer's snake_case class name.
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.clear_session()
+        >>> backend.get_uid("dense"), backend.get_uid("dense")
+        (1, 2)
     """
     with _UIDS_LOCK:
         _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
@@ -203,7 +259,14 @@ def get_uid(prefix=""):
 
 
 def clear_session():
-    """Reset the auto-name counters, so new layers are named ``dense``, ``dense_1``, ... again."""
+    """Reset the auto-name counters, so new layers are named ``dense``, ``dense_1``, ... again.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.backend.clear_session()
+        >>> keras.layers.Dense(2).name
+        'dense'
+    """
     with _UIDS_LOCK:
         _UIDS.clear()
 
@@ -214,6 +277,14 @@ def set_random_seed(seed):
     Args:
         seed (int): the seed of Python's, NumPy's and kerasette's generators (and CuPy's
             when it is imported and sees a GPU).
+
+    Example:
+        >>> from kerasette import backend
+        >>> backend.set_random_seed(1)
+        >>> a = backend.random_uniform((2,))
+        >>> backend.set_random_seed(1)
+        >>> bool((a == backend.random_uniform((2,))).all())
+        True
     """
     global _RNG
     import random
@@ -228,7 +299,13 @@ def set_random_seed(seed):
 
 
 def random_generator():
-    """The NumPy ``Generator`` behind initializers, dropout and shuffling."""
+    """The NumPy ``Generator`` behind initializers, dropout and shuffling.
+
+    Example:
+        >>> from kerasette import backend
+        >>> type(backend.random_generator()).__name__
+        'Generator'
+    """
     return _RNG
 
 
@@ -242,12 +319,33 @@ def random_uniform(shape, mod=None, seed=None):
         seed (int | None): None draws from the seeded generator; an int draws from a fresh
             generator made from it (``default_rng(seed)`` of ``mod``), so the same seed gives
             the same samples on a device (the streams of NumPy and CuPy differ).
+
+    Example:
+        >>> from kerasette import backend
+        >>> x = backend.random_uniform((2, 3), seed=0)
+        >>> x.shape, bool(((x >= 0) & (x < 1)).all())
+        ((2, 3), True)
     """
     mod = mod or xp()
     if seed is not None:
         return mod.random.default_rng(seed).random(shape, dtype=np.float32)
     rng = _RNG if mod is np else mod.random
     return rng.random(shape, dtype=np.float32)
+
+
+def free_device_memory(mod):
+    """Bytes free on the device of array module ``mod`` (CuPy: ``cudaMemGetInfo``), or None
+    for the CPU or a module that cannot tell.
+
+    Args:
+        mod (module): the array module (``numpy``, ``cupy`` or a stand-in).
+    """
+    if mod is np:
+        return None
+    try:
+        return int(mod.cuda.runtime.memGetInfo()[0])
+    except Exception:  # noqa: BLE001 - no runtime to ask
+        return None
 
 
 def _checked_device(name, where):
@@ -265,7 +363,13 @@ def _checked_device(name, where):
 
 
 def gpu_available():
-    """True when CuPy imports and sees a usable CUDA device (a driver, a GPU); never raises."""
+    """True when CuPy imports and sees a usable CUDA device (a driver, a GPU); never raises.
+
+    Example:
+        >>> from kerasette import backend
+        >>> isinstance(backend.gpu_available(), bool)
+        True
+    """
     try:
         import cupy
         return cupy.cuda.runtime.getDeviceCount() > 0

@@ -19,15 +19,36 @@ __all__ = ["floatx", "set_floatx", "epsilon", "enable_check_numerics", "disable_
 
 
 def enable_check_numerics():
-    """Check every op's results for NaN / inf and raise naming the first op that makes one."""
+    """Check every op's results for NaN / inf and raise naming the first op that makes one.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.config.enable_check_numerics()
+        >>> keras.config.is_check_numerics_enabled()
+        True
+        >>> keras.config.disable_check_numerics()
+    """
     context.set_default("check_numerics", True)
 
 
 def disable_check_numerics():
-    """Turn the numerics debug mode off again (the default)."""
+    """Turn the numerics debug mode off again (the default).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.config.disable_check_numerics()
+        >>> keras.config.is_check_numerics_enabled()
+        False
+    """
     context.set_default("check_numerics", False)
 
 
 def is_check_numerics_enabled():
-    """Whether this thread checks op results for NaN / inf."""
+    """Whether this thread checks op results for NaN / inf.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.config.is_check_numerics_enabled()
+        False
+    """
     return context.current().check_numerics

@@ -35,7 +35,13 @@ _MASK64 = (1 << 64) - 1
 
 def make_default_seed():
     """A seed for a ``SeedGenerator`` made without one: drawn from Python's ``random``,
-    which ``set_random_seed`` seeds (so unseeded layers are reproducible after it)."""
+    which ``set_random_seed`` seeds (so unseeded layers are reproducible after it).
+
+    Example:
+        >>> import kerasette as keras
+        >>> isinstance(keras.random.make_default_seed(), int)
+        True
+    """
     return _pyrandom.randint(1, int(1e9))
 
 
@@ -52,6 +58,14 @@ class SeedGenerator:
         name (str | None): default ``seed_generator``, ``seed_generator_1``, ...
         **kwargs: Keras's ``backend`` (``None`` or the backend's name) is accepted; anything
             else is refused.
+
+    Example:
+        >>> import kerasette as keras
+        >>> g = keras.random.SeedGenerator(seed=42)
+        >>> a = keras.random.normal((2,), seed=g)
+        >>> b = keras.random.normal((2,), seed=g)
+        >>> bool((np.asarray(a) != np.asarray(b)).all())
+        True
     """
 
     def __init__(self, seed=None, name=None, **kwargs):
@@ -117,6 +131,11 @@ def draw_seed(seed):
     Args:
         seed (int | SeedGenerator | None): None: the global generator's next seed; an int:
             ``[seed, 0]``; a SeedGenerator: its next seed.
+
+    Example:
+        >>> import kerasette as keras
+        >>> np.array_equal(keras.random.draw_seed(7), keras.random.draw_seed(7))
+        True
     """
     if seed is None:
         return _global_generator().next()
@@ -227,6 +246,12 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         stddev (float): its standard deviation (default 1).
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = keras.random.normal((2, 3), mean=1.0, stddev=0.5, seed=0)
+        >>> x.shape, str(x.dtype)
+        ((2, 3), 'float32')
     """
     dtype = _float_dtype(dtype, "normal")
     x = _rng(seed).standard_normal(_shape(shape), dtype=_draw_dtype(dtype))
@@ -242,6 +267,12 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         maxval (float): the upper bound (excluded; default 1).
         dtype (str | None): a float dtype (default ``floatx()``); for integers use ``randint``.
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = np.asarray(keras.random.uniform((1000,), minval=2.0, maxval=3.0, seed=0))
+        >>> x.shape, bool(2.0 <= x.min() and x.max() < 3.0)
+        ((1000,), True)
     """
     dtype = _float_dtype(dtype, "uniform")
     x = _rng(seed).random(_shape(shape), dtype=_draw_dtype(dtype))
@@ -257,6 +288,12 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         maxval (int): the upper bound (excluded).
         dtype (str): an integer dtype (default ``"int32"``).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = keras.random.randint((1000,), 0, 3, seed=0)
+        >>> sorted(set(np.asarray(x).tolist()))
+        [0, 1, 2]
     """
     if np.dtype(dtype).kind not in "iu":
         raise ValueError(f"randint: dtype must be an integer type, got {dtype!r}")
@@ -273,6 +310,12 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         stddev (float): the standard deviation before truncation (default 1).
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = keras.random.truncated_normal((1000,), stddev=1.0, seed=0)
+        >>> bool(abs(np.asarray(x)).max() <= 2.0)
+        True
     """
     dtype = _float_dtype(dtype, "truncated_normal")
     rng, shape = _rng(seed), _shape(shape)
@@ -295,6 +338,12 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         noise_shape (tuple | None): the mask's shape, broadcast against ``inputs``
             (``None`` entries take the input's size), e.g. ``(batch, 1, features)``.
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> y = np.asarray(keras.random.dropout(np.ones((4, 4)), rate=0.5, seed=0))
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
     """
     from . import ops
     if not 0 <= rate < 1:
@@ -320,6 +369,11 @@ def shuffle(x, axis=0, seed=None):
         x (Tensor | array): the values.
         axis (int): the axis to shuffle (default 0).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> sorted(np.asarray(keras.random.shuffle(np.arange(5), seed=0)).tolist())
+        [0, 1, 2, 3, 4]
     """
     from . import ops
     t = x if isinstance(x, Tensor) else ops.convert_to_tensor(x)
@@ -342,6 +396,12 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
         seed (int | SeedGenerator | None): see the module docstring.
 
     Returns a ``(batch, num_samples)`` Tensor.
+
+    Example:
+        >>> import kerasette as keras
+        >>> logits = np.log(np.array([[0.0, 1.0], [1.0, 0.0]]) + 1e-9)
+        >>> np.asarray(keras.random.categorical(logits, 3, seed=0)).tolist()
+        [[1, 1, 1], [0, 0, 0]]
     """
     lv = getattr(logits, "value", logits)
     if not backend.is_array(lv):
@@ -384,6 +444,12 @@ def gamma(shape, alpha, dtype=None, seed=None):
         alpha (float | array): the shape parameter (> 0), broadcast to ``shape``.
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = np.asarray(keras.random.gamma((1000,), alpha=2.0, seed=0))
+        >>> x.shape, bool((x > 0).all())
+        ((1000,), True)
     """
     dtype = _float_dtype(dtype, "gamma")
     mod = backend.xp()
@@ -400,6 +466,12 @@ def beta(shape, alpha, beta, dtype=None, seed=None):  # noqa: A002 - keras.rando
         beta (float | array): the second shape parameter (> 0), broadcast to ``shape``.
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = np.asarray(keras.random.beta((1000,), alpha=2.0, beta=3.0, seed=0))
+        >>> bool(((x > 0) & (x < 1)).all())
+        True
     """
     dtype = _float_dtype(dtype, "beta")
     mod, shape = backend.xp(), _shape(shape)
@@ -420,6 +492,12 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
         probabilities (float | array): the success probability of each trial.
         dtype (str | None): a float dtype (default ``floatx()``), as Keras returns.
         seed (int | SeedGenerator | None): see the module docstring.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = np.asarray(keras.random.binomial((1000,), counts=5, probabilities=0.5, seed=0))
+        >>> bool(((x >= 0) & (x <= 5)).all())
+        True
     """
     dtype = _float_dtype(dtype, "binomial")
     mod, shape = backend.xp(), _shape(shape)

@@ -225,6 +225,11 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     Call arguments:
         inputs: ``(batch, steps, features)``.
         mask: ``(batch, steps)`` bool, or from the previous layer.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.GlobalAveragePooling1D()(np.ones((2, 5, 3))).shape
+        (2, 3)
     """
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):

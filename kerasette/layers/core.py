@@ -437,6 +437,12 @@ class Masking(Layer):
     Args:
         mask_value (float): the padding value (default 0.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> x = np.array([[[1.0], [0.0], [2.0]]])
+        >>> keras.layers.Masking(mask_value=0.0).compute_mask(keras.ops.convert_to_tensor(x)).tolist()
+        [[True, False, True]]
     """
 
     def __init__(self, mask_value=0.0, **kwargs):

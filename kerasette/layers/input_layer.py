@@ -19,6 +19,12 @@ class InputLayer(Layer):
         input_shape (tuple | None): Keras 2 spelling of ``shape``.
         batch_input_shape (tuple | None): Keras 2 spelling of ``batch_shape``.
         **kwargs: ``trainable`` and ``dtype`` as for every ``Layer``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.layers.InputLayer(shape=(4,)), keras.layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,

@@ -44,27 +44,57 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    """Elementwise sum of the inputs."""
+    """Elementwise sum of the inputs.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Add()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
+    """
     _merge = staticmethod(ops.add)
 
 
 class Multiply(_Merge):
-    """Elementwise product of the inputs."""
+    """Elementwise product of the inputs.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Multiply()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
+    """
     _merge = staticmethod(ops.multiply)
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of a list of inputs of the same shape."""
+    """Elementwise maximum of a list of inputs of the same shape.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Maximum()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
+    """
     _merge = staticmethod(ops.maximum)
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of a list of inputs of the same shape."""
+    """Elementwise minimum of a list of inputs of the same shape.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Minimum()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
     _merge = staticmethod(ops.minimum)
 
 
 class Subtract(_Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+    """``inputs[0] - inputs[1]`` (exactly two inputs).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Subtract()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[-2.0, -2.0, -2.0], [-2.0, -2.0, -2.0]]
+    """
 
     def call(self, inputs):
         if len(inputs) != 2:
@@ -73,7 +103,13 @@ class Subtract(_Merge):
 
 
 class Average(_Merge):
-    """Elementwise mean of the inputs."""
+    """Elementwise mean of the inputs.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.Average()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
+        [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+    """
 
     def call(self, inputs):
         return ops.multiply(Add.call(self, inputs), 1.0 / len(inputs))
@@ -170,7 +206,11 @@ def _functional(cls):
                      f"``{cls.__name__}()([x, y])``.\n\n"
                      f"Args:\n"
                      f"    inputs (list): the tensors to merge (symbolic or arrays).\n"
-                     f"    **kwargs: the arguments of ``{cls.__name__}``.\n")
+                     f"    **kwargs: the arguments of ``{cls.__name__}``.\n\n"
+                     f"Example:\n"
+                     f"    >>> import kerasette as keras, numpy as np\n"
+                     f"    >>> keras.layers.{merge.__name__}([np.ones((2, 3)), np.ones((2, 3))]).shape\n"
+                     f"    {(2, 6) if cls is Concatenate else (2, 3)}\n")
     return merge
 
 
@@ -190,6 +230,11 @@ def dot(inputs, axes=-1, **kwargs):
         inputs (list): the two tensors.
         axes (int | tuple[int, int]): as for ``Dot`` (default -1).
         **kwargs: the other arguments of ``Dot`` (``normalize``, ``name``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.layers.dot([np.ones((2, 3)), np.full((2, 3), 2.0)], axes=1).numpy().tolist()
+        [[6.0], [6.0]]
     """
     return Dot(axes=axes, **kwargs)(inputs)
 

@@ -327,6 +327,11 @@ def exp(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.exp(np.array([0.0, 1.0])).numpy().round(4).tolist()
+        [1.0, 2.7183]
     """
     return Exp()(x)
 

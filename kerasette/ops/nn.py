@@ -348,6 +348,11 @@ def sigmoid(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.sigmoid(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [0.2689, 0.5, 0.7311]
     """
     return Sigmoid()(x)
 
@@ -357,6 +362,11 @@ def tanh(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.tanh(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.7616, 0.0, 0.7616]
     """
     return Tanh()(x)
 
@@ -366,6 +376,11 @@ def softplus(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.softplus(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [0.3133, 0.6931, 1.3133]
     """
     return Softplus()(x)
 
@@ -375,6 +390,11 @@ def softsign(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.softsign(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.5, 0.0, 0.5]
     """
     return Softsign()(x)
 
@@ -384,6 +404,11 @@ def silu(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.silu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.2689, 0.0, 0.7311]
     """
     return Silu()(x)
 
@@ -393,6 +418,11 @@ def relu6(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.relu6(np.array([-1.0, 3.0, 8.0])).numpy().tolist()
+        [0.0, 3.0, 6.0]
     """
     return Relu6()(x)
 
@@ -402,6 +432,11 @@ def hard_sigmoid(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.hard_sigmoid(np.array([-4.0, 0.0, 1.0, 4.0])).numpy().round(4).tolist()
+        [0.0, 0.5, 0.6667, 1.0]
     """
     return HardSigmoid()(x)
 
@@ -412,6 +447,11 @@ def elu(x, alpha=1.0):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
         alpha (float): the negative side's saturation value is ``-alpha`` (default 1.0).
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.elu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.6321, 0.0, 1.0]
     """
     return Elu(alpha)(x)
 
@@ -422,6 +462,11 @@ def selu(x):
 
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.selu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-1.1113, 0.0, 1.0507]
     """
     return Selu()(x)
 
@@ -432,6 +477,11 @@ def leaky_relu(x, negative_slope=0.2):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
         negative_slope (float): the slope for ``x <= 0`` (default 0.2).
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.leaky_relu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.2, 0.0, 1.0]
     """
     return LeakyRelu(negative_slope)(x)
 
@@ -452,6 +502,11 @@ def log_softmax(x, axis=-1):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
         axis (int): the axis the softmax normalises (default -1, the last).
+
+    Example:
+        >>> from kerasette import ops
+        >>> ops.log_softmax(np.array([[0.0, 0.0]])).numpy().round(4).tolist()
+        [[-0.6931, -0.6931]]
     """
     return LogSoftmax(axis)(x)
 

@@ -54,6 +54,11 @@ def normalize(x, axis=-1, order=2):
         x (array | Tensor): the values; returns a float32 NumPy array.
         axis (int): the axis the norm runs over (default -1).
         order (int): the norm's order, as ``np.linalg.norm``'s ``ord`` (default 2).
+
+    Example:
+        >>> import kerasette as keras
+        >>> print(keras.utils.normalize(np.array([[3.0, 4.0]])))
+        [[0.6 0.8]]
     """
     x = np.asarray(x, dtype="float32") if not hasattr(x, "value") else x.numpy()
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
