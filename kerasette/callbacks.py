@@ -16,7 +16,20 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStoppin
 
 
 class Callback:
-    """Base class; override the ``on_*`` hooks you need. ``self.model`` is set by fit."""
+    """Base class; override the ``on_*`` hooks you need. ``self.model`` is set by fit.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class Count(keras.callbacks.Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch, sorted(logs))
+        ...
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[Count()])
+        epoch 0 ['loss']
+        epoch 1 ['loss']
+    """
 
     def __init__(self):
         self.model = None
@@ -173,6 +186,15 @@ class CallbackList:
         model (Model): the model they observe (``set_model``).
         params (dict): the run's settings (``set_params``): ``epochs``, ``steps``, ``verbose``,
             ``batch_size``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> seen = []
+        >>> cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+        >>> callbacks = keras.callbacks.CallbackList([cb], model=None, params={"epochs": 1})
+        >>> callbacks.on_epoch_end(0, {"loss": 1.0})
+        >>> seen
+        [0]
     """
 
     def __init__(self, callbacks, model, params):
@@ -208,7 +230,16 @@ class CallbackList:
 
 
 class History(Callback):
-    """Records each epoch's logs: ``history.history["loss"]`` is a list per epoch."""
+    """Records each epoch's logs: ``history.history["loss"]`` is a list per epoch.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0)
+        >>> list(history.history), len(history.history["loss"]), history.epoch
+        (['loss'], 3, [0, 1, 2])
+    """
 
     def __init__(self):
         super().__init__()
@@ -412,6 +443,15 @@ class LearningRateScheduler(Callback):
         schedule (callable): ``schedule(epoch, lr) -> new lr`` (or ``schedule(epoch)``); the
             epoch is 0-based.
         verbose (int): 1 prints the new rate at each epoch (default 0).
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> cb = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** epoch)
+        >>> h = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[cb])
+        >>> [round(lr, 4) for lr in h.history["learning_rate"]]
+        [0.1, 0.05, 0.025]
     """
 
     def __init__(self, schedule, verbose=0):
@@ -602,6 +642,12 @@ class RemoteMonitor(Callback):
             with ``send_as_json``.
         headers (dict | None): extra HTTP headers (default None).
         send_as_json (bool): send the logs as an ``application/json`` body (default False).
+
+    Example:
+        >>> import kerasette as keras
+        >>> cb = keras.callbacks.RemoteMonitor(root="http://localhost:9000", send_as_json=True)
+        >>> cb.root + cb.path
+        'http://localhost:9000/publish/epoch/end/'
     """
 
     TIMEOUT = 10.0
@@ -641,6 +687,17 @@ class TerminateOnNaN(Callback):
     Args:
         raise_error (bool): raise ``RuntimeError`` at once (the other callbacks'
             ``on_train_end`` does not run) instead of stopping gracefully (default False).
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> h = model.fit(np.full((4, 2), np.nan), np.ones((4, 1)), epochs=5, verbose=0, check_finite=False,
+        ...             callbacks=[keras.callbacks.TerminateOnNaN()])
+        ...
+        Batch 0: Invalid loss, terminating training
+        >>> len(h.history["loss"])
+        1
     """
 
     def __init__(self, raise_error=False):
@@ -678,6 +735,15 @@ class LambdaCallback(Callback):
         on_train_end (callable | None): ``f(logs)``.
         on_train_batch_begin (callable | None): ``f(batch, logs)``.
         on_train_batch_end (callable | None): ``f(batch, logs)``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print("done", epoch))
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[cb])
+        done 0
+        done 1
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
@@ -727,6 +793,12 @@ class TensorBoard(Callback):
             only 0 (no profiling, the default) is accepted.
         embeddings_freq (int): the Embedding projector is not supported; only 0 (default).
         embeddings_metadata (dict | str | None): only None (default; see ``embeddings_freq``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> cb = keras.callbacks.TensorBoard(log_dir="logs", update_freq="epoch")
+        >>> cb.log_dir, cb.update_freq
+        ('logs', 'epoch')
     """
 
     def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,

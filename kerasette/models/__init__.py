@@ -85,6 +85,13 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             in a functional model (default: ``layer(*args, **kwargs)``).
         recursive: also clone the layers of nested models one by one.
         custom_objects: names for custom layers / functions in the configs.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> clone = keras.models.clone_model(model)
+        >>> clone.output_shape, clone is model, clone.layers[0].kernel is model.layers[0].kernel
+        ((None, 2), False, False)
     """
     from .clone import clone
     if kwargs:
@@ -104,6 +111,17 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         compile (bool): compile the model as saved and restore the optimizer state
             (default True).
         safe_mode (bool): True (default) refuses Python bytecode in the file.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     model.save(os.path.join(d, "m.keras"))
+        ...     restored = keras.models.load_model(os.path.join(d, "m.keras"))
+        ...
+        >>> np.allclose(restored.predict(np.ones((1, 3)), verbose=0), model.predict(np.ones((1, 3)), verbose=0))
+        True
     """
     from ..saving import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
@@ -118,6 +136,16 @@ def save_model(model, filepath, overwrite=True, **kwargs):
             the legacy format).
         overwrite (bool): replace an existing file (default True).
         **kwargs: ``include_optimizer`` (default True), as for ``saving.save_model``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     keras.models.save_model(model, os.path.join(d, "m.keras"))
+        ...     print(keras.models.load_model(os.path.join(d, "m.keras")).output_shape)
+        ...
+        (None, 2)
     """
     from ..saving import save_model as _save
     return _save(model, filepath, overwrite=overwrite, **kwargs)

@@ -39,6 +39,16 @@ def save_weights(model, filepath, overwrite=True):
         model: a built model (or layer).
         filepath: the target, a name ending in ``.weights.h5`` (as Keras 3 requires).
         overwrite: if False and the file exists, raise ``FileExistsError``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     keras.saving.save_weights(model, os.path.join(d, "m.weights.h5"))
+        ...     print(sorted(os.listdir(d)))
+        ...
+        ['m.weights.h5']
     """
     import h5py
     from .atomic import atomic_write, check_overwrite
@@ -75,6 +85,18 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
         WeightsMismatchError: the weights do not fit; lists every offending layer
             with expected and found shapes. The model is not changed.
         WeightsFileError: the file is missing, empty, corrupt or not a weights file.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> b = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     keras.saving.save_weights(a, os.path.join(d, "a.weights.h5"))
+        ...     _ = keras.saving.load_weights(b, os.path.join(d, "a.weights.h5"))
+        ...
+        >>> np.array_equal(a.layers[0].kernel.numpy(), b.layers[0].kernel.numpy())
+        True
     """
     if kwargs:
         raise TypeError(f"load_weights: unexpected keyword argument(s) {sorted(kwargs)}")
@@ -115,6 +137,16 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
 
     Raises:
         ValueError: any other filename extension.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     keras.saving.save_model(model, os.path.join(d, "m.keras"))
+        ...     print(os.listdir(d))
+        ...
+        ['m.keras']
     """
     from .atomic import check_overwrite
     path = os.fspath(filepath)
@@ -150,6 +182,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             ``Lambda`` layer's lambda, Keras 2 ``function_type: "lambda"``) before
             decoding it; pass False only for files you trust (running code from a
             file can do anything).
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     model.save(os.path.join(d, "m.keras"))
+        ...     print(keras.saving.load_model(os.path.join(d, "m.keras")).count_params())
+        ...
+        8
     """
     path = os.fspath(filepath)
     kind = sniff(path)

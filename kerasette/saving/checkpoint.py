@@ -42,6 +42,18 @@ class ModelCheckpoint(Callback):
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
         save_freq: ``"epoch"``, or an int: save every that many batches.
         initial_value_threshold: the best value to beat before the first save.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     cb = keras.callbacks.ModelCheckpoint(os.path.join(d, "e{epoch}.weights.h5"), save_weights_only=True)
+        ...     _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[cb])
+        ...     print(sorted(os.listdir(d)))
+        ...
+        ['e1.weights.h5', 'e2.weights.h5']
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -142,6 +154,18 @@ class BackupAndRestore(Callback):
 
     Call ``fit`` again with the same arguments after an interruption; the
     epochs already done are skipped. The model must be compiled the same way.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     cb = keras.callbacks.BackupAndRestore(backup_dir=d)
+        ...     h = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[cb])
+        ...     print(len(h.history["loss"]), os.listdir(d))
+        ...
+        2 []
     """
 
     WEIGHTS = "latest.weights.h5"

@@ -29,7 +29,22 @@ class WeightsFileError(SavingError, OSError):
 
 
 class WeightsMismatchError(SavingError, ValueError):
-    """A file whose weights do not match the model's layers or shapes."""
+    """A file whose weights do not match the model's layers or shapes.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> b = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     a.save_weights(os.path.join(d, "a.weights.h5"))
+        ...     try:
+        ...         b.load_weights(os.path.join(d, "a.weights.h5"))
+        ...     except keras.saving.WeightsMismatchError as e:
+        ...         print(type(e).__name__)
+        ...
+        WeightsMismatchError
+    """
 
 
 class ModelConfigError(SavingError, ValueError):

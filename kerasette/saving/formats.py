@@ -56,7 +56,18 @@ _FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "
 
 
 class WeightsFileNotFoundError(WeightsFileError, FileNotFoundError):
-    """The file to load does not exist."""
+    """The file to load does not exist.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> try:
+        ...     model.load_weights("no_such_file.weights.h5")
+        ... except keras.saving.WeightsFileNotFoundError as e:
+        ...     print(type(e).__name__, isinstance(e, FileNotFoundError))
+        ...
+        WeightsFileNotFoundError True
+    """
 
 
 def sniff(path):
