@@ -31,6 +31,7 @@ class Dataset:
             raise ValueError(f"Data cardinality is ambiguous: {where}/y/sample_weight have different "
                              f"numbers of samples: {_describe(self.structure)}")
         self.n = lengths.pop() if lengths else 0
+        self._device = None            # the array module holding the arrays (keep_on_device)
 
     def __len__(self):
         return self.n
@@ -59,6 +60,21 @@ class Dataset:
                                  f"index {first}; clean the data (e.g. np.nan_to_num or drop those "
                                  f"samples), or pass check_finite=False to train anyway")
 
+    def keep_on_device(self, device, share=0.25):
+        """Move every array to ``device`` (an array module) once, cast as batches would be,
+        when they fit in ``share`` of its free memory; batches are then gathered there and
+        nothing crosses the host link per step. Returns whether they moved (the CPU, an
+        unknown free size or too little room: no)."""
+        free = backend.free_device_memory(device) if device is not None else None
+        if free is None or self._device is not None:
+            return self._device is not None
+        need = sum(a.size * np.dtype(_batch_dtype(a, is_x)).itemsize for a, is_x in zip(self.arrays, self._is_x))
+        if need > share * free:
+            return False
+        self.arrays = [_to_device(a, is_x, device) for a, is_x in zip(self.arrays, self._is_x)]
+        self._device = device
+        return True
+
     def split(self, fraction):
         """Keep the first ``1 - fraction`` here; return the last ``fraction`` as a new Dataset."""
         k = int(self.n * (1 - fraction))
@@ -66,7 +82,7 @@ class Dataset:
             raise ValueError(f"validation_split={fraction} leaves no training or no validation samples "
                              f"out of {self.n}")
         tail = Dataset.__new__(Dataset)
-        tail.structure, tail._mask, tail._is_x = self.structure, self._mask, self._is_x
+        tail.structure, tail._mask, tail._is_x, tail._device = self.structure, self._mask, self._is_x, self._device
         tail.arrays = [a[k:] for a in self.arrays]
         tail.n = self.n - k
         self.arrays = [a[:k] for a in self.arrays]
@@ -84,6 +100,8 @@ class Dataset:
                 idx = slice(start, start + batch_size)
             else:
                 idx = np.sort(order[start:start + batch_size])
+                if self._device is not None:       # the arrays are on the device: so is the index
+                    idx = self._device.asarray(idx)
             yield self._rebuild([_to_device(a[idx], is_x, device) for a, is_x in zip(self.arrays, self._is_x)])
 
     def _rebuild(self, arrays):
@@ -175,9 +193,18 @@ def _leaf_names(structure):
 
 
 def _to_device(a, is_x, device=None):
-    if a.dtype == np.float64 or (is_x and a.dtype.kind in "ui" and a.dtype.itemsize == 1):
-        a = a.astype(backend.floatx())
+    dtype = _batch_dtype(a, is_x)
+    if dtype != a.dtype:
+        a = a.astype(dtype)
     return backend.to_device(a, device)
+
+
+def _batch_dtype(a, is_x):
+    """The dtype a batch of ``a`` is given to the model in: float64 data and uint8 / int8
+    inputs (images) become floatx; the rest as they are."""
+    if a.dtype == np.float64 or (is_x and a.dtype.kind in "ui" and a.dtype.itemsize == 1):
+        return np.dtype(backend.floatx())
+    return a.dtype
 
 
 def _unflatten(structure, it):

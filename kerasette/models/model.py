@@ -455,6 +455,11 @@ class Model(Layer):
             steps = -(-len(train) // batch_size)
             if steps_per_epoch is not None:
                 steps = min(steps, int(steps_per_epoch))
+        if self.__dict__.get("_distribute_strategy") is None:
+            # on a GPU, a dataset that fits in a quarter of the free memory goes there once
+            for data in (train, val):
+                if isinstance(data, Dataset):
+                    data.keep_on_device(self._data_device())
         history = History()
         cbs = _with_progbar(callbacks, verbose)
         cbs.append(history)

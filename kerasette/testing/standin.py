@@ -314,8 +314,18 @@ class _Ufunc:
         self._uf.at(_unwrap(a, where), _unwrap_key(indices), _unwrap(b, where))
 
 
+class _Runtime:
+    """``cupy.cuda.runtime``: what kerasette asks of it (a simulated 16 GiB device)."""
+
+    free_bytes, total_bytes = 12 * 2**30, 16 * 2**30
+
+    def memGetInfo(self):  # noqa: N802 - CUDA's name
+        return self.free_bytes, self.total_bytes
+
+
 xp = _Module("kerasette.testing.standin.xp", np, "numpy.")
 xp.random = _Random()
+xp.cuda = types.SimpleNamespace(runtime=_Runtime())
 backend.register_array_module(StandinArray, xp)
 
 

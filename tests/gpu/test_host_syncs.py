@@ -56,3 +56,43 @@ def test_an_embedding_call_reads_one_boolean(reads):
         assert _step(model, ids, y, reads) == ["__bool__"]
         with pytest.raises(ValueError, match=r"Embedding 'embedding': ids must be in \[0, 50\).*\[0, 50\]"):
             model(standin.asarray(np.array([[0, 50] * 6])))
+
+
+def _uploads(monkeypatch):
+    """A list recording the bytes of every host array moved to a device by ``backend.to_device``."""
+    from kerasette import backend
+    seen, real = [], backend.to_device
+
+    def spy(a, *args, **kwargs):
+        if isinstance(a, np.ndarray):
+            seen.append(a.nbytes)
+        return real(a, *args, **kwargs)
+    monkeypatch.setattr(backend, "to_device", spy)
+    return seen
+
+
+def test_a_dataset_that_fits_goes_to_the_device_once(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (256, 28, 28), dtype=np.uint8), rng.integers(0, 10, 256)
+    with standin.on_device():
+        model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        sent = _uploads(monkeypatch)
+        hist = model.fit(x, y, batch_size=32, epochs=3, validation_split=0.25, verbose=0)
+    # once for the whole fit: training x (uint8 -> float32) and y, validation x and y; per step
+    # only the shuffled batch's indices (<= 256 bytes) cross
+    assert sorted(sent) == sorted([192 * 784 * 4, 192 * 8, 64 * 784 * 4, 64 * 8] + [n for n in sent if n <= 256])
+    assert len(hist.history["val_loss"]) == 3
+
+
+def test_a_dataset_too_big_for_the_device_is_sent_batch_by_batch(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(128, 10)).astype("float32"), rng.integers(0, 3, 128)
+    monkeypatch.setattr(type(standin.xp.cuda.runtime), "free_bytes", 1000)     # a full device
+    with standin.on_device():
+        model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        sent = _uploads(monkeypatch)
+        model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert len([n for n in sent if n >= 32 * 10 * 4]) == 2 * 4      # x of each step of each epoch
