@@ -45,7 +45,13 @@ log = logging.getLogger("kerasette.parallel")
 
 
 def num_threads():
-    """Threads an op's batch is split over inside ``region()`` (1: no splitting)."""
+    """Threads an op's batch is split over inside ``region()`` (1: no splitting).
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.num_threads() >= 1
+        True
+    """
     if _state["threads"] is None:
         _state["threads"] = _default_threads()
     return _state["threads"]
@@ -83,7 +89,13 @@ def set_num_threads(n):
 
 
 def active():
-    """True in the thread that owns ``region()`` (with more than one thread): its ops split."""
+    """True in the thread that owns ``region()`` (with more than one thread): its ops split.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.active()
+        False
+    """
     return _state["owner"] == threading.get_ident()
 
 
@@ -97,6 +109,13 @@ def region(enabled=True):
     Args:
         enabled (bool): enter the region (default True); False runs the block unchanged,
             so callers can write ``with region(model_has_convolutions):``.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> with parallel.region():
+        ...     print(parallel.matmul(np.eye(2), np.ones((2, 3))).shape)
+        ...
+        (2, 3)
     """
     if not enabled or active() or num_threads() == 1:
         yield
@@ -119,7 +138,13 @@ def region(enabled=True):
 
 def blas_threads():
     """``{library path: thread count}`` of every BLAS / OpenMP pool loaded, as
-    ``threadpoolctl`` reads it from the libraries themselves."""
+    ``threadpoolctl`` reads it from the libraries themselves.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> isinstance(parallel.blas_threads(), dict)
+        True
+    """
     import threadpoolctl
     return {info["filepath"]: info["num_threads"] for info in threadpoolctl.threadpool_info()}
 
@@ -153,6 +178,11 @@ def summed(results):
 
     Args:
         results (list): what ``run`` returned, at least one value; summed with ``+`` in order.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.summed([np.ones(2), np.ones(2), np.ones(2)]).tolist()
+        [3.0, 3.0]
     """
     total = results[0]
     for r in results[1:]:
@@ -208,6 +238,11 @@ def matmul(a, b, xp=None):
 
     Returns:
         array: ``(m, n)`` in the result dtype of ``a`` and ``b``.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.matmul(np.eye(2), np.arange(6.0).reshape(2, 3)).tolist()
+        [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
     xp = xp or _numpy()
     out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
@@ -226,6 +261,11 @@ def matmul_tn(a, b, xp=None):
 
     Returns:
         array: ``(k, n)``.
+
+    Example:
+        >>> from kerasette import parallel
+        >>> parallel.matmul_tn(np.ones((4, 2)), np.ones((4, 3))).tolist()
+        [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
     """
     xp = xp or _numpy()
     return summed(run(lambda r0, r1: a[r0:r1].T @ b[r0:r1], ranges(a.shape[0], min_rows=64, xp=xp)))

@@ -118,7 +118,16 @@ def register_keras_serializable(package="Custom", name=None):
 
 def get_custom_objects():
     """The live dict of registered objects (``{"package>name": obj}``); objects of a
-    ``custom_object_scope`` are not in it. Adding to it makes a name resolvable."""
+    ``custom_object_scope`` are not in it. Adding to it makes a name resolvable.
+
+    Example:
+        >>> import kerasette as keras
+        >>> objects = keras.saving.get_custom_objects()
+        >>> objects["docs>twice"] = lambda x: 2 * x
+        >>> keras.saving.get_registered_object("docs>twice")(3)
+        6
+        >>> del objects["docs>twice"]
+    """
     return GLOBAL_CUSTOM_OBJECTS
 
 
@@ -150,6 +159,13 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
             name in a scope or in the dicts.
         custom_objects (dict | None): ``{name: object}`` searched after the registry.
         module_objects (dict | None): ``{name: object}`` searched last.
+
+    Example:
+        >>> import kerasette as keras
+        >>> keras.saving.get_registered_object("twice", custom_objects={"twice": abs}) is abs
+        True
+        >>> keras.saving.get_registered_object("no_such_name") is None
+        True
     """
     scope = context.current().custom_objects
     if name in scope:
@@ -486,6 +502,12 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, kinds=
         safe_mode: False to allow Python bytecode in the config (``__lambda__``);
             an enclosing loading call's mode takes precedence, as in Keras.
         kinds: restrict built-in names to these kinds (``("activation",)``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> reg = keras.saving.deserialize_keras_object({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.5}})
+        >>> type(reg).__name__, reg.get_config()
+        ('L2', {'l2': 0.5})
     """
     module_objects = kwargs.pop("module_objects", None)
     kwargs.pop("printable_module_name", None)

@@ -37,6 +37,14 @@ def backward(loss, grad=None, retain_graph=False, create_graph=False):
     Raises:
         RuntimeError: the graph (or a part shared with an earlier backward)
             was already freed; the message names the op.
+
+    Example:
+        >>> import kerasette as keras
+        >>> from kerasette import autograd
+        >>> w = keras.Variable(np.array([1.0, 2.0]))
+        >>> autograd.backward((w * w).sum())
+        >>> w.grad.tolist()
+        [2.0, 4.0]
     """
     if create_graph:
         raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported: "
@@ -80,6 +88,15 @@ def on_grad_ready(callback):
     Args:
         callback (callable): ``callback(leaf)``, called with each leaf Tensor in the order
             backprop finishes them (data-parallel training starts a bucket's allreduce here).
+
+    Example:
+        >>> import kerasette as keras
+        >>> from kerasette import autograd
+        >>> w = keras.Variable(np.array([1.0, 2.0]), name="w")
+        >>> with autograd.on_grad_ready(lambda leaf: print("ready", leaf.grad.tolist())):
+        ...     autograd.backward((w * w).sum())
+        ...
+        ready [2.0, 4.0]
     """
     ctx = context.current()
     saved, ctx.grad_ready_hook = ctx.grad_ready_hook, callback

@@ -29,13 +29,34 @@ _SYMBOLIC_HOOK = []
 
 
 def is_grad_enabled():
-    """True while ops record the graph (outside ``no_grad()``)."""
+    """True while ops record the graph (outside ``no_grad()``).
+
+    Example:
+        >>> from kerasette import autograd
+        >>> autograd.is_grad_enabled()
+        True
+        >>> with autograd.no_grad():
+        ...     print(autograd.is_grad_enabled())
+        ...
+        False
+    """
     return context.current().grad_enabled
 
 
 @contextlib.contextmanager
 def no_grad():
-    """Run the block without recording a graph (inference: predict, evaluate)."""
+    """Run the block without recording a graph (inference: predict, evaluate).
+
+    Example:
+        >>> import kerasette as keras
+        >>> from kerasette import autograd
+        >>> w = keras.Variable(np.array([1.0, 2.0]))
+        >>> with autograd.no_grad():
+        ...     y = w * 3.0
+        ...
+        >>> y.requires_grad
+        False
+    """
     ctx = context.current()
     prev, ctx.grad_enabled = ctx.grad_enabled, False
     try:
@@ -46,7 +67,16 @@ def no_grad():
 
 @contextlib.contextmanager
 def enable_grad():
-    """Record the graph inside the block even within ``no_grad()``."""
+    """Record the graph inside the block even within ``no_grad()``.
+
+    Example:
+        >>> from kerasette import autograd
+        >>> with autograd.no_grad():
+        ...     with autograd.enable_grad():
+        ...         print(autograd.is_grad_enabled())
+        ...
+        True
+    """
     ctx = context.current()
     prev, ctx.grad_enabled = ctx.grad_enabled, True
     try:
@@ -80,6 +110,21 @@ class Function:
     promotion: see ``check_inputs``); in the debug mode
     ``kerasette.config.enable_check_numerics()`` it also checks that every
     result is finite and names the first op that is not.
+
+    Example:
+        >>> from kerasette.autograd import Function, Tensor, backward
+        >>> class Square(Function):
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x * x
+        ...     def backward(self, grad):
+        ...         return 2.0 * self.x * grad
+        ...
+        >>> x = Tensor(np.array([3.0]), requires_grad=True)
+        >>> y = Square()(x)
+        >>> backward(y.sum())
+        >>> y.numpy().tolist(), x.grad.tolist()
+        ([9.0], [6.0])
     """
 
     saved = ()

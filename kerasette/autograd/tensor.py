@@ -19,6 +19,14 @@ class Tensor:
         node: the Function that produced it (set by ``Function.__call__``).
 
     ``output_index`` says which of the node's results it is (0 for ops with one).
+
+    Example:
+        >>> from kerasette.autograd import Tensor, backward
+        >>> x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> y = (x * x + 1.0).sum()
+        >>> backward(y)
+        >>> float(y.numpy()), x.grad.tolist()
+        (7.0, [2.0, 4.0])
     """
 
     __array_priority__ = 100
@@ -240,6 +248,14 @@ class Variable(Tensor):
             ``"sum"`` or ``"only_first_replica"`` (kept as an attribute).
         synchronization (str): accepted for Keras compatibility (``"auto"``).
         name (str | None): the variable's name (default ``"variable"``).
+
+    Example:
+        >>> import kerasette as keras
+        >>> v = keras.Variable(np.zeros((2,)), name="v")
+        >>> _ = v.assign(np.array([1.0, 2.0]))
+        >>> _ = v.assign_add(np.array([0.5, 0.5]))
+        >>> v.name, v.shape, v.numpy().tolist()
+        ('v', (2,), [1.5, 2.5])
     """
 
     __slots__ = ("name", "path", "_trainable", "constraint", "regularizer", "aggregation",

@@ -71,7 +71,14 @@ def expected_size(environ=None):
 
 
 class SingleProcess:
-    """The communicator of a one-process run: rank 0 of 1, every collective the identity."""
+    """The communicator of a one-process run: rank 0 of 1, every collective the identity.
+
+    Example:
+        >>> from kerasette import distribute
+        >>> comm = distribute.SingleProcess()
+        >>> comm.rank, comm.size, comm.allreduce([np.ones(2)])
+        (0, 1, 0.0)
+    """
 
     rank, size, local_rank, local_size = 0, 1, 0, 1
     timeout = None

@@ -36,7 +36,18 @@ RANK_ZERO_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "BackupAndR
 
 
 def get_strategy():
-    """The strategy whose ``scope()`` is open in this thread, or None."""
+    """The strategy whose ``scope()`` is open in this thread, or None.
+
+    Example:
+        >>> from kerasette import distribute
+        >>> distribute.get_strategy() is None
+        True
+        >>> strategy = distribute.DataParallel(communicator=distribute.SingleProcess())
+        >>> with strategy.scope():          # one process: nothing to distribute
+        ...     print(distribute.get_strategy())
+        ...
+        None
+    """
     return getattr(context.current(), "distribute_strategy", None)
 
 
@@ -60,6 +71,17 @@ class DataParallel:
         overlap: start each gradient bucket's allreduce during the backward pass, as soon
             as its weights' gradients are final (default True; False: one allreduce after
             backward). Results are the same either way.
+
+    Example:
+        >>> import kerasette as keras
+        >>> from kerasette import distribute
+        >>> strategy = distribute.DataParallel(communicator=distribute.SingleProcess())
+        >>> with strategy.scope():
+        ...     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        ...     model.compile(optimizer="sgd", loss="mse")
+        ...
+        >>> len(model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0).history["loss"])
+        1
     """
 
     def __init__(self, communicator=None, timeout=300.0, bucket_mb=4.0, abort_on_error=True, overlap=True):

@@ -49,6 +49,17 @@ class Layer:
 
     Subclass and override ``build(input_shape)`` (create weights with
     ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class Scale(keras.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, x):
+        ...         return x * self.w
+        ...
+        >>> Scale()(np.full((2, 3), 2.0)).numpy().tolist()
+        [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
     """
 
     # True on layers whose ops are heavy in elementwise passes and split their batch

@@ -27,6 +27,13 @@ class Sequential(Model):
         inputs: ``(batch, ...)`` matching the first layer's input.
         training: passed to every layer (Dropout, BatchNormalization act on it).
         mask: an input mask, passed along the layers that support masking.
+
+    Example:
+        >>> import kerasette as keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu")])
+        >>> model.add(keras.layers.Dense(1))
+        >>> model.output_shape, model.count_params()
+        ((None, 1), 49)
     """
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):

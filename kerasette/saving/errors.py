@@ -25,7 +25,22 @@ class SavingError(Exception):
 
 
 class WeightsFileError(SavingError, OSError):
-    """A weights / model file that cannot be read (or written) as asked."""
+    """A weights / model file that cannot be read (or written) as asked.
+
+    Example:
+        >>> import kerasette as keras
+        >>> import os, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "bad.weights.h5")
+        ...     _ = open(path, "w").write("not hdf5")
+        ...     try:
+        ...         model.load_weights(path)
+        ...     except keras.saving.WeightsFileError as e:
+        ...         print(type(e).__name__, isinstance(e, OSError))
+        ...
+        WeightsFileError True
+    """
 
 
 class WeightsMismatchError(SavingError, ValueError):
