@@ -79,6 +79,15 @@ def register_array_module(array_type, module):
     Args:
         array_type (type): the array class, e.g. the stand-in's ndarray.
         module (module): the module its arrays belong to.
+
+    Example:
+        >>> from kerasette import backend
+        >>> class MyArray(np.ndarray):
+        ...     pass
+        ...
+        >>> backend.register_array_module(MyArray, np)
+        >>> backend.get_array_module(np.zeros(2).view(MyArray)).__name__
+        'numpy'
     """
     _EXTRA_MODULES[array_type] = module
 
@@ -145,6 +154,14 @@ def set_device(name):
     Args:
         name (str | module): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work), or a
             registered module.
+
+    Example:
+        >>> from kerasette import backend
+        >>> previous = backend.device()
+        >>> backend.set_device("cpu")
+        >>> backend.device()
+        'cpu'
+        >>> backend.set_device(previous)
     """
     context.set_default_device(_checked_device(name, "set_device"))
 
@@ -156,6 +173,13 @@ def device_scope(name):
 
     Args:
         name (str): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work).
+
+    Example:
+        >>> from kerasette import backend
+        >>> with backend.device_scope("cpu"):
+        ...     print(backend.device())
+        ...
+        cpu
     """
     dev = _checked_device(name, "device_scope")
     ctx = context.current()

@@ -229,7 +229,12 @@ def _variance_scaling(name, scale, mode, distribution):
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
                                            "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r}).\n\n"
                                                       f"Args:\n    seed (int | None): None draws from kerasette's "
-                                                      f"generator (``set_random_seed``); an int repeats the values.\n"})
+                                                      f"generator (``set_random_seed``); an int repeats the values.\n\n"
+                                                      f"Example:\n"
+                                                      f"    >>> from kerasette import initializers\n"
+                                                      f"    >>> w = initializers.{name}(seed=0)((3, 4))\n"
+                                                      f"    >>> w.shape, str(w.dtype)\n"
+                                                      f"    ((3, 4), 'float32')\n"})
 
 
 GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")

@@ -436,6 +436,13 @@ def resolve(identifier, loss, output_shape):
         identifier (str | Metric | callable): what ``compile(metrics=...)`` received.
         loss (Loss | None): the output's loss (decides which accuracy ``"accuracy"`` means).
         output_shape (tuple | None): the output's shape (a last axis of 1 means binary).
+
+    Example:
+        >>> import kerasette as keras
+        >>> type(keras.metrics.resolve("accuracy", keras.losses.SparseCategoricalCrossentropy(), (None, 10))).__name__
+        'SparseCategoricalAccuracy'
+        >>> type(keras.metrics.resolve("accuracy", keras.losses.MeanSquaredError(), (None, 1))).__name__
+        'BinaryAccuracy'
     """
     if identifier in ("accuracy", "acc"):
         name = type(loss).__name__

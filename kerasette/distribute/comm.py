@@ -36,7 +36,13 @@ _ARRIVE, _FAULT = 7301, 7302          # message tags of the arrival protocol
 
 
 class CollectiveTimeoutError(RuntimeError):
-    """A collective did not complete in time; the message names the rank(s) that did not arrive."""
+    """A collective did not complete in time; the message names the rank(s) that did not arrive.
+
+    Example:
+        >>> from kerasette import distribute
+        >>> issubclass(distribute.CollectiveTimeoutError, RuntimeError)
+        True
+    """
 
 
 def launched_by_mpi(environ=None):

@@ -68,6 +68,20 @@ class Model(Layer):
         trainable (bool): whether training updates its weights (default True).
         dtype (str | None): the weights' dtype (default ``"float32"``).
         **kwargs: ``inputs`` / ``outputs`` by keyword for a functional model.
+
+    Example:
+        >>> import kerasette as keras
+        >>> class TwoLayers(keras.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = keras.layers.Dense(4, activation="relu")
+        ...         self.out = keras.layers.Dense(1)
+        ...     def call(self, inputs, training=None):
+        ...         return self.out(self.hidden(inputs))
+        ...
+        >>> model = TwoLayers()
+        >>> model(np.ones((3, 2))).shape, model.count_params()
+        ((3, 1), 17)
     """
 
     def __new__(cls, *args, **kwargs):
