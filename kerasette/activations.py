@@ -12,7 +12,7 @@ def linear(x):
     Args:
         x (Tensor | array): any shape.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.activations.linear(np.array([-1.0, 2.0])).tolist()
         [-1.0, 2.0]
@@ -42,7 +42,7 @@ def gelu(x, approximate=False):
         x (Tensor | array): any shape.
         approximate (bool): the tanh approximation instead of the exact erf form (default False).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.activations.gelu(np.array([-1.0, 0.0, 1.0])).value.round(4).tolist()
         [-0.1587, 0.0, 0.8413]
@@ -57,7 +57,7 @@ def softmax(x, axis=-1):
         x (Tensor | array): any shape.
         axis (int): the axis that sums to 1 (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.activations.softmax(np.zeros((1, 4))).value.tolist()
         [[0.25, 0.25, 0.25, 0.25]]
@@ -83,7 +83,7 @@ def get(identifier):
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.activations.get("relu")(np.array([-1.0, 2.0])).value.tolist()
         [0.0, 2.0]
@@ -126,7 +126,7 @@ def serialize(fn):
     Args:
         fn: the activation function to describe.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.activations.serialize(keras.activations.relu)
         'relu'
@@ -159,7 +159,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.activations.deserialize("tanh").__name__
         'tanh'

@@ -33,7 +33,7 @@ _UIDS_LOCK = threading.Lock()
 def floatx():
     """The default float dtype name: ``"float32"``.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.floatx()
         'float32'
@@ -47,7 +47,7 @@ def set_floatx(dtype):
     Args:
         dtype (str): ``"float16"``, ``"float32"`` (the default) or ``"float64"``.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.set_floatx("float64")
         >>> backend.floatx()
@@ -63,7 +63,7 @@ def set_floatx(dtype):
 def epsilon():
     """The fuzz factor used to keep logs and divisions finite (1e-7, as Keras).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.epsilon()
         1e-07
@@ -80,7 +80,7 @@ def register_array_module(array_type, module):
         array_type (type): the array class, e.g. the stand-in's ndarray.
         module (module): the module its arrays belong to.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> class MyArray(np.ndarray):
         ...     pass
@@ -98,7 +98,7 @@ def get_array_module(*arrays):
 
     Tensors are looked through to their ``.value``.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.get_array_module(np.zeros(2)).__name__
         'numpy'
@@ -123,7 +123,7 @@ def is_array(x):
     Args:
         x (object): anything.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.is_array(np.zeros(2)), backend.is_array([0.0, 1.0])
         (True, False)
@@ -134,7 +134,7 @@ def is_array(x):
 def device():
     """This thread's default device: ``"cpu"`` or ``"gpu"`` (see ``device_scope``).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.device() in ("cpu", "gpu")
         True
@@ -155,7 +155,7 @@ def set_device(name):
         name (str | module): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work), or a
             registered module.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> previous = backend.device()
         >>> backend.set_device("cpu")
@@ -174,7 +174,7 @@ def device_scope(name):
     Args:
         name (str): ``"cpu"`` or ``"gpu"`` (``"cuda"``, ``"gpu:0"`` also work).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> with backend.device_scope("cpu"):
         ...     print(backend.device())
@@ -196,7 +196,7 @@ def xp(dev=None):
     Args:
         dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.xp("cpu").__name__
         'numpy'
@@ -228,7 +228,7 @@ def to_device(array, dev=None, dtype=None):
         dev (str | module | None): ``"cpu"``, ``"gpu"`` or a module (default: this thread's device).
         dtype (str | None): cast on the way (default: keep the dtype).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.to_device(np.array([1, 2]), "cpu", dtype="float32")
         array([1., 2.], dtype=float32)
@@ -250,7 +250,7 @@ def to_numpy(array):
     Args:
         array (array | Tensor): from any array module.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.to_numpy(np.arange(3)).tolist()
         [0, 1, 2]
@@ -271,7 +271,7 @@ def get_uid(prefix=""):
     Args:
         prefix (str): the counter's key, e.g. a layer's snake_case class name.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.clear_session()
         >>> backend.get_uid("dense"), backend.get_uid("dense")
@@ -285,7 +285,7 @@ def get_uid(prefix=""):
 def clear_session():
     """Reset the auto-name counters, so new layers are named ``dense``, ``dense_1``, ... again.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.backend.clear_session()
         >>> keras.layers.Dense(2).name
@@ -302,7 +302,7 @@ def set_random_seed(seed):
         seed (int): the seed of Python's, NumPy's and kerasette's generators (and CuPy's
             when it is imported and sees a GPU).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> backend.set_random_seed(1)
         >>> a = backend.random_uniform((2,))
@@ -325,7 +325,7 @@ def set_random_seed(seed):
 def random_generator():
     """The NumPy ``Generator`` behind initializers, dropout and shuffling.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> type(backend.random_generator()).__name__
         'Generator'
@@ -344,7 +344,7 @@ def random_uniform(shape, mod=None, seed=None):
             generator made from it (``default_rng(seed)`` of ``mod``), so the same seed gives
             the same samples on a device (the streams of NumPy and CuPy differ).
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> x = backend.random_uniform((2, 3), seed=0)
         >>> x.shape, bool(((x >= 0) & (x < 1)).all())
@@ -389,7 +389,7 @@ def _checked_device(name, where):
 def gpu_available():
     """True when CuPy imports and sees a usable CUDA device (a driver, a GPU); never raises.
 
-    Example:
+    Examples:
         >>> from kerasette import backend
         >>> isinstance(backend.gpu_available(), bool)
         True

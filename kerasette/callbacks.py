@@ -18,7 +18,7 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStoppin
 class Callback:
     """Base class; override the ``on_*`` hooks you need. ``self.model`` is set by fit.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> class Count(keras.callbacks.Callback):
         ...     def on_epoch_end(self, epoch, logs=None):
@@ -187,7 +187,7 @@ class CallbackList:
         params (dict): the run's settings (``set_params``): ``epochs``, ``steps``, ``verbose``,
             ``batch_size``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> seen = []
         >>> cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
@@ -232,7 +232,7 @@ class CallbackList:
 class History(Callback):
     """Records each epoch's logs: ``history.history["loss"]`` is a list per epoch.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
@@ -278,7 +278,7 @@ class ProgbarLogger(Callback):
         width: columns of the bar (default: ``$COLUMNS`` or the terminal's width).
         refresh: seconds between redraws of the bar (default 0.1).
 
-    Example:
+    Examples:
         >>> import io
         >>> cb = ProgbarLogger(verbose=2, stream=io.StringIO())
         >>> cb.verbose
@@ -387,7 +387,7 @@ class EarlyStopping(Callback):
             ends (default False).
         start_from_epoch (int): epochs to wait before watching (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3).mode
         'max'
@@ -444,7 +444,7 @@ class LearningRateScheduler(Callback):
             epoch is 0-based.
         verbose (int): 1 prints the new rate at each epoch (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
@@ -497,7 +497,7 @@ class ReduceLROnPlateau(Callback):
         cooldown (int): epochs to wait after a reduction before counting again (default 0).
         min_lr (float): the rate never goes below it (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2).factor
         0.5
@@ -563,7 +563,7 @@ class CSVLogger(Callback):
         append (bool): add to an existing file (no second header) instead of overwriting it
             (default False).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.callbacks.CSVLogger("training.log", separator=";").sep
         ';'
@@ -643,7 +643,7 @@ class RemoteMonitor(Callback):
         headers (dict | None): extra HTTP headers (default None).
         send_as_json (bool): send the logs as an ``application/json`` body (default False).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> cb = keras.callbacks.RemoteMonitor(root="http://localhost:9000", send_as_json=True)
         >>> cb.root + cb.path
@@ -688,7 +688,7 @@ class TerminateOnNaN(Callback):
         raise_error (bool): raise ``RuntimeError`` at once (the other callbacks'
             ``on_train_end`` does not run) instead of stopping gracefully (default False).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
@@ -736,7 +736,7 @@ class LambdaCallback(Callback):
         on_train_batch_begin (callable | None): ``f(batch, logs)``.
         on_train_batch_end (callable | None): ``f(batch, logs)``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print("done", epoch))
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -794,7 +794,7 @@ class TensorBoard(Callback):
         embeddings_freq (int): the Embedding projector is not supported; only 0 (default).
         embeddings_metadata (dict | str | None): only None (default; see ``embeddings_freq``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> cb = keras.callbacks.TensorBoard(log_dir="logs", update_freq="epoch")
         >>> cb.log_dir, cb.update_freq

@@ -21,7 +21,7 @@ __all__ = ["floatx", "set_floatx", "epsilon", "enable_check_numerics", "disable_
 def enable_check_numerics():
     """Check every op's results for NaN / inf and raise naming the first op that makes one.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.config.enable_check_numerics()
         >>> keras.config.is_check_numerics_enabled()
@@ -34,7 +34,7 @@ def enable_check_numerics():
 def disable_check_numerics():
     """Turn the numerics debug mode off again (the default).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.config.disable_check_numerics()
         >>> keras.config.is_check_numerics_enabled()
@@ -46,7 +46,7 @@ def disable_check_numerics():
 def is_check_numerics_enabled():
     """Whether this thread checks op results for NaN / inf.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.config.is_check_numerics_enabled()
         False

@@ -5,7 +5,7 @@ of the kernel (the incoming weights of a unit, ``axis=0``) to norm at most 3
 after each update, as Keras does. Constraints work on raw arrays (any
 backend module) and are not part of the gradient.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from kerasette import constraints
     >>> constraints.NonNeg()(np.array([-1.0, 2.0])).tolist()
@@ -20,7 +20,7 @@ __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_nor
 class Constraint:
     """Base class: ``__call__(array) -> projected array`` and ``get_config()``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> class Clip(keras.constraints.Constraint):
         ...     def __call__(self, w):
@@ -51,7 +51,7 @@ class MinMaxNorm(Constraint):
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> w = np.array([[3.0, 0.1], [4.0, 0.0]])
         >>> np.asarray(keras.constraints.MinMaxNorm(0.5, 1.0)(w)).round(4).tolist()
@@ -79,7 +79,7 @@ class MaxNorm(MinMaxNorm):
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> w = np.array([[3.0, 0.1], [4.0, 0.0]])
         >>> np.asarray(keras.constraints.MaxNorm(2.0)(w)).round(4).tolist()
@@ -100,7 +100,7 @@ class UnitNorm(Constraint):
         axis (int | tuple): the axis (or axes) the norm is taken over: 0 for a Dense kernel
             ``(in, units)`` (one norm per unit); ``(0, 1, 2)`` for a Conv2D kernel (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> w = np.array([[3.0, 0.0], [4.0, 2.0]])
         >>> np.asarray(keras.constraints.UnitNorm()(w)).round(4).tolist()
@@ -122,7 +122,7 @@ class UnitNorm(Constraint):
 class NonNeg(Constraint):
     """Negative entries set to 0.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> np.asarray(keras.constraints.NonNeg()(np.array([-1.0, 0.5]))).tolist()
         [0.0, 0.5]
@@ -144,7 +144,7 @@ def get(identifier):
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> type(keras.constraints.get("max_norm")).__name__
         'MaxNorm'
@@ -172,7 +172,7 @@ def serialize(constraint):
     Args:
         constraint: the constraint to describe.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.constraints.serialize(keras.constraints.MaxNorm(3.0))
         {'module': 'keras.constraints', 'class_name': 'MaxNorm', 'config': {'max_value': 3.0, 'axis': 0}, 'registered_name': None}
@@ -205,7 +205,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> c = keras.constraints.deserialize({"class_name": "UnitNorm", "config": {"axis": 1}})
         >>> type(c).__name__, c.axis

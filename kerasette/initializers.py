@@ -18,7 +18,7 @@ __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUn
 class Initializer:
     """Base class: ``__call__(shape, dtype=None) -> numpy array``.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.Ones()((2, 2), dtype="float32").tolist()
         [[1.0, 1.0], [1.0, 1.0]]
@@ -44,7 +44,7 @@ class Initializer:
 class Zeros(Initializer):
     """All zeros: ``Zeros()((2, 3))`` is a ``(2, 3)`` array of 0.0 (the default for biases).
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.Zeros()((2, 3))
         array([[0., 0., 0.],
@@ -57,7 +57,7 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """All ones.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.Ones()((2,))
         array([1., 1.], dtype=float32)
@@ -72,7 +72,7 @@ class Constant(Initializer):
     Args:
         value (float): the fill value (default 0.0).
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.Constant(0.5)((2,))
         array([0.5, 0.5], dtype=float32)
@@ -110,7 +110,7 @@ class RandomNormal(_Seeded):
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> w = initializers.RandomNormal(mean=0.0, stddev=0.05, seed=1)((300, 300))
         >>> w.shape, w.dtype, abs(float(w.std()) - 0.05) < 0.005
@@ -136,7 +136,7 @@ class RandomUniform(_Seeded):
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> w = initializers.RandomUniform(minval=-1.0, maxval=1.0, seed=1)((100, 100))
         >>> w.shape, bool(w.min() >= -1.0 and w.max() < 1.0)
@@ -162,7 +162,7 @@ class TruncatedNormal(RandomNormal):
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> w = initializers.TruncatedNormal(stddev=0.05, seed=1)((100, 100))
         >>> w.shape, bool(abs(w).max() <= 0.1)
@@ -190,7 +190,7 @@ class VarianceScaling(_Seeded):
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> w = initializers.VarianceScaling(scale=2.0, mode="fan_in", distribution="uniform", seed=1)((50, 10))
         >>> w.shape, bool(abs(w).max() <= np.sqrt(3 * 2.0 / 50))
@@ -230,7 +230,7 @@ def _variance_scaling(name, scale, mode, distribution):
                                            "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r}).\n\n"
                                                       f"Args:\n    seed (int | None): None draws from kerasette's "
                                                       f"generator (``set_random_seed``); an int repeats the values.\n\n"
-                                                      f"Example:\n"
+                                                      f"Examples:\n"
                                                       f"    >>> from kerasette import initializers\n"
                                                       f"    >>> w = initializers.{name}(seed=0)((3, 4))\n"
                                                       f"    >>> w.shape, str(w.dtype)\n"
@@ -253,7 +253,7 @@ class Orthogonal(_Seeded):
         seed (int | None): None (default) draws from kerasette's generator (``set_random_seed``);
             an int gives the same values at every call.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> w = initializers.Orthogonal(seed=1)((4, 4))
         >>> np.allclose(w.T @ w, np.eye(4), atol=1e-5)
@@ -284,7 +284,7 @@ class Identity(Initializer):
     Args:
         gain (float): multiplies the matrix (default 1.0).
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.Identity(gain=2.0)((2, 3)).tolist()
         [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
@@ -325,7 +325,7 @@ def get(identifier):
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> type(initializers.get("he_normal")).__name__
         'HeNormal'
@@ -354,7 +354,7 @@ def serialize(init):
     Args:
         init: the initializer to describe.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> initializers.serialize(initializers.RandomNormal(stddev=0.1))
         {'module': 'keras.initializers', 'class_name': 'RandomNormal', 'config': {'mean': 0.0, 'stddev': 0.1, 'seed': None}, 'registered_name': None}
@@ -396,7 +396,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> from kerasette import initializers
         >>> init = initializers.deserialize({"class_name": "Constant", "config": {"value": 3.0}})
         >>> init((2,)).tolist()

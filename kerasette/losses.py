@@ -37,7 +37,7 @@ class Loss:
         dtype (None): accepted for Keras compatibility and ignored: the loss is computed in
             ``y_pred``'s dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> mse = losses.MeanSquaredError()
         >>> float(mse(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy())
@@ -121,7 +121,7 @@ class MeanSquaredError(Loss):
             ``"none"``, as for ``Loss``.
         dtype (None): ignored (see ``Loss``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> float(keras.losses.MeanSquaredError()(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy())
         0.5
@@ -146,7 +146,7 @@ class MeanAbsoluteError(Loss):
             ``"none"``, as for ``Loss``.
         dtype (None): ignored (see ``Loss``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> float(keras.losses.MeanAbsoluteError()(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])).numpy())
         1.5
@@ -170,7 +170,7 @@ class Huber(Loss):
         delta (float): where the quadratic part turns linear (default 1.0).
         **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> h = keras.losses.Huber(delta=1.0)
         >>> float(h(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])).numpy())
@@ -227,7 +227,7 @@ class BinaryCrossentropy(_ProbabilisticLoss):
             (default 0.0: none).
         **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> bce = losses.BinaryCrossentropy(from_logits=True)
         >>> round(float(bce(np.array([[1.0]]), np.array([[0.0]])).numpy()), 4)
@@ -268,7 +268,7 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
             raises ``NotImplementedError``.
         **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> cce = losses.CategoricalCrossentropy()
         >>> round(float(cce(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy()), 4)
@@ -313,7 +313,7 @@ class SparseCategoricalCrossentropy(Loss):
             ``NotImplementedError``.
         **kwargs: ``name``, ``reduction``, ``dtype`` as for ``Loss``.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> scce = losses.SparseCategoricalCrossentropy()
         >>> round(float(scce(np.array([1]), np.array([[0.5, 0.5]])).numpy()), 4)
@@ -436,7 +436,7 @@ def align_label_rank(y_true, pred_shape):
     Returns:
         ``y_true`` reshaped as above, or unchanged when neither rule applies.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> losses.align_label_rank(np.zeros(3), (3, 1)).shape
         (3, 1)
@@ -473,7 +473,7 @@ def mean_squared_error(y_true, y_pred):
     Returns:
         Tensor: ``(batch, ...)``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.losses.mean_squared_error(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])).numpy().tolist()
         [0.5, 2.0]
@@ -492,7 +492,7 @@ def mean_absolute_error(y_true, y_pred):
     Returns:
         Tensor: ``(batch, ...)``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.losses.mean_absolute_error(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])).numpy().tolist()
         [0.5, 1.0]
@@ -513,7 +513,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     Returns:
         Tensor: ``(batch, ...)``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.losses.binary_crossentropy(np.array([[1.0], [0.0]]), np.array([[0.5], [0.5]])).numpy().round(4).tolist()
         [0.6931, 0.6931]
@@ -533,7 +533,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
     Returns:
         Tensor: ``(batch, ...)``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.losses.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy().round(4).tolist()
         [0.6931]
@@ -553,7 +553,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     Returns:
         Tensor: ``(batch, ...)``.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> p = np.array([[0.5, 0.5], [0.9, 0.1]])
         >>> losses.sparse_categorical_crossentropy(np.array([0, 0]), p).numpy().round(3)
@@ -594,7 +594,7 @@ def get(identifier):
         ValueError: an unknown name or class.
         TypeError: anything else.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> type(losses.get("mse")).__name__
         'MeanSquaredError'
@@ -634,7 +634,7 @@ def serialize(loss):
         loss (Loss | str | callable): a Loss is serialized; a name or function is returned
             unchanged.
 
-    Example:
+    Examples:
         >>> from kerasette import losses
         >>> losses.serialize(losses.MeanSquaredError())["class_name"]
         'MeanSquaredError'
@@ -671,7 +671,7 @@ def deserialize(config, custom_objects=None):
         Loss | callable: the loss a config describes (a function's config comes back as the
         function, built-in or custom); for a name, a Loss object as ``get`` gives.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> loss = keras.losses.deserialize(keras.losses.serialize(keras.losses.Huber(delta=2.0)))
         >>> type(loss).__name__, loss.delta

@@ -39,7 +39,7 @@ class Metric:
         name (str | None): the name in the logs (default: the class name in snake_case,
             e.g. ``binary_true_positives``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Mean()
         >>> m.update_state(np.array([1.0, 3.0]))
@@ -195,7 +195,7 @@ class Mean(_MeanMetric):
         name (str | None): default ``"mean"``.
         dtype (str | None): the metric's dtype (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Mean()
         >>> m.update_state(np.array([1, 3, 5, 7]), sample_weight=np.array([1, 1, 0, 0]))
@@ -230,7 +230,7 @@ class Accuracy(_MeanMetric):
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (float32).
 
-    Example:
+    Examples:
         >>> from kerasette import metrics
         >>> m = metrics.Accuracy()
         >>> m.update_state(np.array([1, 2, 3]), np.array([1, 2, 0]))
@@ -250,7 +250,7 @@ class BinaryAccuracy(_MeanMetric):
         dtype (str | None): accepted for Keras compatibility.
         threshold (float): predictions above it count as 1 (default 0.5).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.BinaryAccuracy()
         >>> m.update_state(np.array([[1], [1], [0], [0]]), np.array([[0.98], [1], [0], [0.6]]))
@@ -278,7 +278,7 @@ class CategoricalAccuracy(_MeanMetric):
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (float32).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.CategoricalAccuracy()
         >>> m.update_state(np.array([[0, 0, 1], [0, 1, 0]]), np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
@@ -301,7 +301,7 @@ class SparseCategoricalAccuracy(_MeanMetric):
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (float32).
 
-    Example:
+    Examples:
         >>> from kerasette import metrics
         >>> m = metrics.SparseCategoricalAccuracy()
         >>> m.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))
@@ -325,7 +325,7 @@ class TopKCategoricalAccuracy(_MeanMetric):
         name (str): default ``"top_k_categorical_accuracy"``.
         dtype (str | None): accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.TopKCategoricalAccuracy(k=1)
         >>> m.update_state(np.array([[0, 0, 1], [0, 1, 0]]), np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]]))
@@ -353,7 +353,7 @@ class MeanSquaredError(_MeanMetric):
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (the predictions' dtype).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.MeanSquaredError()
         >>> m.update_state(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
@@ -372,7 +372,7 @@ class MeanAbsoluteError(_MeanMetric):
         dtype (str | None): reported as the metric's ``dtype`` (default ``floatx()``); the
             running mean is kept in the dtype of the per-sample values (the predictions' dtype).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.MeanAbsoluteError()
         >>> m.update_state(np.array([[0, 1], [0, 0]]), np.array([[1, 1], [0, 0]]))
@@ -405,7 +405,7 @@ def get(identifier):
         identifier (str | Metric | callable): e.g. ``"mae"``, ``keras.metrics.Mean()``, or a
             function returning per-sample values.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> type(keras.metrics.get("mae")).__name__
         'MeanAbsoluteError'
@@ -437,7 +437,7 @@ def resolve(identifier, loss, output_shape):
         loss (Loss | None): the output's loss (decides which accuracy ``"accuracy"`` means).
         output_shape (tuple | None): the output's shape (a last axis of 1 means binary).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> type(keras.metrics.resolve("accuracy", keras.losses.SparseCategoricalCrossentropy(), (None, 10))).__name__
         'SparseCategoricalAccuracy'
@@ -476,7 +476,7 @@ def serialize(metric):
     Args:
         metric (Metric | callable | str): the metric to describe.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.metrics.serialize(keras.metrics.Mean(name="m"))["class_name"]
         'Mean'
@@ -495,7 +495,7 @@ def deserialize(config, custom_objects=None):
         config (dict | str): the dict (or name) ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.deserialize(keras.metrics.serialize(keras.metrics.Mean(name="m")))
         >>> type(m).__name__, m.name
@@ -604,7 +604,7 @@ def _sum_fn(xp):
 class Sum(Metric):
     """The (weighted) sum of the values given to ``update_state``, as ``keras.metrics.Sum``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Sum()
         >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
@@ -670,7 +670,7 @@ class MeanMetricWrapper(_MeanState):
     ``keras.metrics.MeanMetricWrapper``: ``fn`` returns a value per sample (or per
     element: values of a higher rank are averaged per sample first).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import ops
         >>> m = keras.metrics.MeanMetricWrapper(lambda t, p: ops.abs(t - p), name="abs_err")
@@ -751,7 +751,7 @@ class SparseTopKCategoricalAccuracy(_BuiltinWrapper):
         from_sorted_ids (bool): ``y_pred`` holds class ids sorted by score (the first ``k``
             are compared with the label) instead of scores (default False).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
         >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
@@ -794,7 +794,7 @@ class MeanAbsolutePercentageError(_BuiltinWrapper):
         name (str): default ``"mean_absolute_percentage_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.MeanAbsolutePercentageError()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
@@ -819,7 +819,7 @@ class MeanSquaredLogarithmicError(_BuiltinWrapper):
         name (str): default ``"mean_squared_logarithmic_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.MeanSquaredLogarithmicError()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
@@ -845,7 +845,7 @@ class RootMeanSquaredError(_BuiltinWrapper):
         name (str): default ``"root_mean_squared_error"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.RootMeanSquaredError()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
@@ -883,7 +883,7 @@ class LogCoshError(_BuiltinWrapper):
         name (str): default ``"logcosh"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.LogCoshError()
         >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
@@ -909,7 +909,7 @@ class CosineSimilarity(_BuiltinWrapper):
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the vectors lie along (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.CosineSimilarity(axis=1)
         >>> m.update_state([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])
@@ -942,7 +942,7 @@ class PearsonCorrelation(_BuiltinWrapper):
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the correlation runs along (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.PearsonCorrelation()
         >>> m.update_state([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]])
@@ -975,7 +975,7 @@ class ConcordanceCorrelation(_BuiltinWrapper):
         dtype (str | None): the dtype of the state (default ``floatx()``).
         axis (int): the axis the correlation runs along (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.ConcordanceCorrelation()
         >>> m.update_state([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]])
@@ -1015,7 +1015,7 @@ class BinaryCrossentropy(_BuiltinWrapper):
         from_logits (bool): ``y_pred`` are logits rather than probabilities (default False).
         label_smoothing (float): labels move towards 0.5 by this much (default 0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.BinaryCrossentropy()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
@@ -1061,7 +1061,7 @@ class CategoricalCrossentropy(_BuiltinWrapper):
         label_smoothing (float): labels move towards ``1 / num_classes`` by this much (default 0).
         axis (int): the class axis (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.CategoricalCrossentropy()
         >>> m.update_state([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
@@ -1095,7 +1095,7 @@ class SparseCategoricalCrossentropy(_BuiltinWrapper):
             given, weigh nothing), as Keras.
         axis (int): the class axis (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.SparseCategoricalCrossentropy()
         >>> m.update_state([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
@@ -1135,7 +1135,7 @@ class KLDivergence(_BuiltinWrapper):
         name (str): default ``"kl_divergence"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.KLDivergence()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
@@ -1161,7 +1161,7 @@ class Poisson(_BuiltinWrapper):
         name (str): default ``"poisson"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Poisson()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
@@ -1193,7 +1193,7 @@ class Hinge(_BuiltinWrapper):
         name (str): default ``"hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Hinge()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
@@ -1217,7 +1217,7 @@ class SquaredHinge(_BuiltinWrapper):
         name (str): default ``"squared_hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.SquaredHinge()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
@@ -1241,7 +1241,7 @@ class CategoricalHinge(_BuiltinWrapper):
         name (str): default ``"categorical_hinge"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.CategoricalHinge()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
@@ -1389,7 +1389,7 @@ class TruePositives(_ConfusionCount):
         name (str | None): default ``"true_positives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.TruePositives()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
@@ -1409,7 +1409,7 @@ class TrueNegatives(_ConfusionCount):
         name (str | None): default ``"true_negatives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.TrueNegatives()
         >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
@@ -1429,7 +1429,7 @@ class FalsePositives(_ConfusionCount):
         name (str | None): default ``"false_positives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.FalsePositives()
         >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
@@ -1449,7 +1449,7 @@ class FalseNegatives(_ConfusionCount):
         name (str | None): default ``"false_negatives"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.FalseNegatives()
         >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
@@ -1492,7 +1492,7 @@ class Precision(_PrecisionRecall):
     """``true_positives / (true_positives + false_positives)`` over all batches, as
     ``keras.metrics.Precision``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Precision()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
@@ -1524,7 +1524,7 @@ class Recall(_PrecisionRecall):
         name (str | None): default ``"recall"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.Recall()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
@@ -1599,7 +1599,7 @@ class SensitivityAtSpecificity(_AtConstraint):
         name (str | None): default ``"sensitivity_at_specificity"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.SensitivityAtSpecificity(0.5)
         >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
@@ -1624,7 +1624,7 @@ class SpecificityAtSensitivity(_AtConstraint):
         name (str | None): default ``"specificity_at_sensitivity"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.SpecificityAtSensitivity(0.5)
         >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
@@ -1649,7 +1649,7 @@ class PrecisionAtRecall(_AtConstraint):
         name (str | None): default ``"precision_at_recall"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.PrecisionAtRecall(0.5)
         >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
@@ -1674,7 +1674,7 @@ class RecallAtPrecision(_AtConstraint):
         name (str | None): default ``"recall_at_precision"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.RecallAtPrecision(0.8)
         >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
@@ -1696,7 +1696,7 @@ class AUC(Metric):
     """Area under the ROC or precision-recall curve, from weighted counts at
     ``num_thresholds`` thresholds (a Riemann sum), as ``keras.metrics.AUC``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.AUC(num_thresholds=3)
         >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
@@ -1868,7 +1868,7 @@ class FBetaScore(Metric):
         name (str): default ``"fbeta_score"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.FBetaScore(average="micro", beta=2.0, threshold=0.5)
         >>> m.update_state([[1, 0], [0, 1]], [[0.9, 0.2], [0.6, 0.7]])
@@ -1954,7 +1954,7 @@ class F1Score(FBetaScore):
     """The F1 score (``FBetaScore`` with ``beta=1``), ``2 * precision * recall / (precision +
     recall)``, as ``keras.metrics.F1Score``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.F1Score(average="micro", threshold=0.5)
         >>> m.update_state([[1, 0], [0, 1]], [[0.9, 0.2], [0.6, 0.7]])
@@ -1992,7 +1992,7 @@ class R2Score(Metric):
         name (str): default ``"r2_score"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.R2Score()
         >>> m.update_state([[1.0], [4.0], [3.0]], [[2.0], [4.0], [4.0]])
@@ -2098,7 +2098,7 @@ class IoU(Metric):
         sparse_y_pred (bool): predictions are class ids (default True), else scores.
         axis (int): the class axis of one-hot / score inputs (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.IoU(num_classes=2, target_class_ids=[0])
         >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
@@ -2177,7 +2177,7 @@ class BinaryIoU(IoU):
         name (str | None): default ``"binary_io_u"``.
         dtype (str | None): the dtype of the state (default ``floatx()``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
         >>> m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
@@ -2209,7 +2209,7 @@ class MeanIoU(IoU):
         sparse_y_pred (bool): predictions are class ids (default True), else scores.
         axis (int): the class axis of one-hot / score inputs (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.MeanIoU(num_classes=2)
         >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
@@ -2242,7 +2242,7 @@ class OneHotIoU(IoU):
         sparse_y_pred (bool): predictions are class ids rather than scores (default False).
         axis (int): the class axis (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
         >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
@@ -2274,7 +2274,7 @@ class OneHotMeanIoU(MeanIoU):
         sparse_y_pred (bool): predictions are class ids rather than scores (default False).
         axis (int): the class axis (default -1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> m = keras.metrics.OneHotMeanIoU(num_classes=3)
         >>> m.update_state([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])

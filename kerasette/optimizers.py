@@ -32,7 +32,7 @@ class Optimizer:
         **kwargs: Keras 2's ``lr`` and options kerasette does not implement (EMA, loss scaling)
             are refused with a message.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.SGD(learning_rate=0.1)
         >>> v = keras.Variable(np.array([1.0, 2.0]))
@@ -211,7 +211,7 @@ class SGD(Optimizer):
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.optimizers.SGD(0.1, momentum=0.9).learning_rate
         0.1
@@ -255,7 +255,7 @@ class Adam(Optimizer):
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.Adam(learning_rate=0.1)
         >>> v = keras.Variable(np.array([1.0, -1.0]))
@@ -324,7 +324,7 @@ class AdamW(Adam):
         **kwargs: ``beta_1``, ``beta_2``, ``epsilon``, ``amsgrad`` as for ``Adam``; the
             ``Optimizer`` arguments.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
         >>> v = keras.Variable(np.array([1.0, -1.0]))
@@ -351,7 +351,7 @@ class RMSprop(Optimizer):
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.RMSprop(learning_rate=0.1)
         >>> v = keras.Variable(np.array([1.0, -1.0]))
@@ -406,7 +406,7 @@ class Adagrad(Optimizer):
             as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
             (EMA, loss scaling) are refused.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.Adagrad(learning_rate=0.1)
         >>> v = keras.Variable(np.array([1.0, -1.0]))
@@ -497,7 +497,7 @@ def get(identifier):
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> type(keras.optimizers.get("adam")).__name__
         'Adam'
@@ -535,7 +535,7 @@ def serialize(opt):
     Args:
         opt: the optimizer to describe.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> cfg = keras.optimizers.serialize(keras.optimizers.Adam(learning_rate=0.01))
         >>> cfg["class_name"], cfg["config"]["learning_rate"]
@@ -553,7 +553,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> opt = keras.optimizers.deserialize({"class_name": "SGD", "config": {"learning_rate": 0.5}})
         >>> type(opt).__name__, float(opt.learning_rate)

@@ -47,7 +47,7 @@ log = logging.getLogger("kerasette.parallel")
 def num_threads():
     """Threads an op's batch is split over inside ``region()`` (1: no splitting).
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.num_threads() >= 1
         True
@@ -70,7 +70,7 @@ def set_num_threads(n):
         RuntimeError: called inside ``region()``.
         ValueError: ``n`` is below 1.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> before = parallel.num_threads()
         >>> parallel.set_num_threads(2); parallel.num_threads()
@@ -91,7 +91,7 @@ def set_num_threads(n):
 def active():
     """True in the thread that owns ``region()`` (with more than one thread): its ops split.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.active()
         False
@@ -110,7 +110,7 @@ def region(enabled=True):
         enabled (bool): enter the region (default True); False runs the block unchanged,
             so callers can write ``with region(model_has_convolutions):``.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> with parallel.region():
         ...     print(parallel.matmul(np.eye(2), np.ones((2, 3))).shape)
@@ -140,7 +140,7 @@ def blas_threads():
     """``{library path: thread count}`` of every BLAS / OpenMP pool loaded, as
     ``threadpoolctl`` reads it from the libraries themselves.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> isinstance(parallel.blas_threads(), dict)
         True
@@ -160,7 +160,7 @@ def ranges(n, min_rows=1, xp=None):
         xp (module | None): the array module of the data; a module other than NumPy
             (CuPy) gives one part. None (default) is taken as NumPy.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.ranges(10)            # outside region(): one part
         [(0, 10)]
@@ -179,7 +179,7 @@ def summed(results):
     Args:
         results (list): what ``run`` returned, at least one value; summed with ``+`` in order.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.summed([np.ones(2), np.ones(2), np.ones(2)]).tolist()
         [3.0, 3.0]
@@ -203,7 +203,7 @@ def run(fn, parts):
             in the calling thread alone. Several parts need ``num_threads() > 1`` (``ranges``
             never gives more than one otherwise).
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.run(lambda a, z: z - a, parallel.ranges(10))    # outside region(): one part
         [10]
@@ -239,7 +239,7 @@ def matmul(a, b, xp=None):
     Returns:
         array: ``(m, n)`` in the result dtype of ``a`` and ``b``.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.matmul(np.eye(2), np.arange(6.0).reshape(2, 3)).tolist()
         [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
@@ -262,7 +262,7 @@ def matmul_tn(a, b, xp=None):
     Returns:
         array: ``(k, n)``.
 
-    Example:
+    Examples:
         >>> from kerasette import parallel
         >>> parallel.matmul_tn(np.ones((4, 2)), np.ones((4, 3))).tolist()
         [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]

@@ -37,7 +37,7 @@ def make_default_seed():
     """A seed for a ``SeedGenerator`` made without one: drawn from Python's ``random``,
     which ``set_random_seed`` seeds (so unseeded layers are reproducible after it).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> isinstance(keras.random.make_default_seed(), int)
         True
@@ -59,7 +59,7 @@ class SeedGenerator:
         **kwargs: Keras's ``backend`` (``None`` or the backend's name) is accepted; anything
             else is refused.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> g = keras.random.SeedGenerator(seed=42)
         >>> a = keras.random.normal((2,), seed=g)
@@ -132,7 +132,7 @@ def draw_seed(seed):
         seed (int | SeedGenerator | None): None: the global generator's next seed; an int:
             ``[seed, 0]``; a SeedGenerator: its next seed.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> np.array_equal(keras.random.draw_seed(7), keras.random.draw_seed(7))
         True
@@ -247,7 +247,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = keras.random.normal((2, 3), mean=1.0, stddev=0.5, seed=0)
         >>> x.shape, str(x.dtype)
@@ -268,7 +268,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         dtype (str | None): a float dtype (default ``floatx()``); for integers use ``randint``.
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = np.asarray(keras.random.uniform((1000,), minval=2.0, maxval=3.0, seed=0))
         >>> x.shape, bool(2.0 <= x.min() and x.max() < 3.0)
@@ -289,7 +289,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         dtype (str): an integer dtype (default ``"int32"``).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = keras.random.randint((1000,), 0, 3, seed=0)
         >>> sorted(set(np.asarray(x).tolist()))
@@ -311,7 +311,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = keras.random.truncated_normal((1000,), stddev=1.0, seed=0)
         >>> bool(abs(np.asarray(x)).max() <= 2.0)
@@ -339,7 +339,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
             (``None`` entries take the input's size), e.g. ``(batch, 1, features)``.
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> y = np.asarray(keras.random.dropout(np.ones((4, 4)), rate=0.5, seed=0))
         >>> sorted(set(y.ravel().tolist()))
@@ -370,7 +370,7 @@ def shuffle(x, axis=0, seed=None):
         axis (int): the axis to shuffle (default 0).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> sorted(np.asarray(keras.random.shuffle(np.arange(5), seed=0)).tolist())
         [0, 1, 2, 3, 4]
@@ -397,7 +397,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 
     Returns a ``(batch, num_samples)`` Tensor.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> logits = np.log(np.array([[0.0, 1.0], [1.0, 0.0]]) + 1e-9)
         >>> np.asarray(keras.random.categorical(logits, 3, seed=0)).tolist()
@@ -445,7 +445,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = np.asarray(keras.random.gamma((1000,), alpha=2.0, seed=0))
         >>> x.shape, bool((x > 0).all())
@@ -467,7 +467,7 @@ def beta(shape, alpha, beta, dtype=None, seed=None):  # noqa: A002 - keras.rando
         dtype (str | None): a float dtype (default ``floatx()``).
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = np.asarray(keras.random.beta((1000,), alpha=2.0, beta=3.0, seed=0))
         >>> bool(((x > 0) & (x < 1)).all())
@@ -493,7 +493,7 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
         dtype (str | None): a float dtype (default ``floatx()``), as Keras returns.
         seed (int | SeedGenerator | None): see the module docstring.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = np.asarray(keras.random.binomial((1000,), counts=5, probabilities=0.5, seed=0))
         >>> bool(((x >= 0) & (x <= 5)).all())

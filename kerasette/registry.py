@@ -87,7 +87,7 @@ def register_keras_serializable(package="Custom", name=None):
             class without ``get_config``.
         TypeError: (when decorating) neither a class nor a callable.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> @keras.saving.register_keras_serializable(package="Docs")
         ... def double(x):
@@ -120,7 +120,7 @@ def get_custom_objects():
     """The live dict of registered objects (``{"package>name": obj}``); objects of a
     ``custom_object_scope`` are not in it. Adding to it makes a name resolvable.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> objects = keras.saving.get_custom_objects()
         >>> objects["docs>twice"] = lambda x: 2 * x
@@ -137,7 +137,7 @@ def get_registered_name(obj):
     Args:
         obj (type | callable): a class or function (unregistered objects need ``__name__``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.saving.get_registered_name(len)
         'len'
@@ -160,7 +160,7 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
         custom_objects (dict | None): ``{name: object}`` searched after the registry.
         module_objects (dict | None): ``{name: object}`` searched last.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.saving.get_registered_object("twice", custom_objects={"twice": abs}) is abs
         True
@@ -193,7 +193,7 @@ class CustomObjectScope:
     Raises:
         TypeError: an argument is not a dict (or None).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> def my_act(x):
         ...     return x
@@ -405,7 +405,7 @@ def serialize_keras_object(obj, where=None):
     Raises:
         TypeError: (``UnsaveableError``) an object that cannot be described.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.saving.serialize_keras_object(keras.layers.Dense(2))["class_name"]
         'Dense'
@@ -503,7 +503,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, kinds=
             an enclosing loading call's mode takes precedence, as in Keras.
         kinds: restrict built-in names to these kinds (``("activation",)``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> reg = keras.saving.deserialize_keras_object({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.5}})
         >>> type(reg).__name__, reg.get_config()

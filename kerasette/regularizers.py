@@ -6,7 +6,7 @@
 them, so the reported ``loss`` includes them, as in Keras. Penalties are
 built from ops, so their gradients flow through the same autograd.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from kerasette import regularizers
     >>> float(regularizers.L1L2(l1=0.5, l2=0.25)(np.array([1.0, -2.0])).numpy())
@@ -20,7 +20,7 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "deser
 class Regularizer:
     """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> class Sum(keras.regularizers.Regularizer):
         ...     def __call__(self, x):
@@ -48,7 +48,7 @@ class L1L2(Regularizer):
         l1 (float): weight of the absolute values (default 0.0).
         l2 (float): weight of the squares (default 0.0).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> float(keras.regularizers.L1L2(l1=0.1, l2=0.5)(np.array([1.0, -2.0])).value)
         2.8
@@ -76,7 +76,7 @@ class L1(L1L2):
     Args:
         l1 (float): the weight (default 0.01).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> round(float(keras.regularizers.L1(0.1)(np.array([1.0, -2.0])).numpy()), 4)
         0.3
@@ -95,7 +95,7 @@ class L2(L1L2):
     Args:
         l2 (float): the weight (default 0.01).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> round(float(keras.regularizers.L2(0.1)(np.array([1.0, -2.0])).numpy()), 4)
         0.5
@@ -119,7 +119,7 @@ def get(identifier):
     Args:
         identifier (str | dict | object | None): a name, a config dict, an instance or a callable; None gives None.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.regularizers.get("l2").get_config()
         {'l2': 0.01}
@@ -147,7 +147,7 @@ def serialize(reg):
     Args:
         reg: the regularizer to describe.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.regularizers.serialize(keras.regularizers.L1(0.5))
         {'module': 'keras.regularizers', 'class_name': 'L1', 'config': {'l1': 0.5}, 'registered_name': None}
@@ -180,7 +180,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> reg = keras.regularizers.deserialize({"class_name": "L2", "config": {"l2": 0.5}})
         >>> type(reg).__name__, reg.get_config()

@@ -3,7 +3,7 @@
 Pass one as an optimizer's ``learning_rate``; the optimizer calls it with the
 0-based number of steps taken so far, as Keras does.
 
-Example:
+Examples:
     >>> from kerasette.optimizers import SGD, schedules
     >>> lr = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
     >>> round(lr(10), 6), round(lr(20), 6)
@@ -18,7 +18,7 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "Piec
 class LearningRateSchedule:
     """Base class: ``__call__(step) -> float`` and ``get_config()``.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> class Halving(schedules.LearningRateSchedule):
         ...     def __call__(self, step):
@@ -49,7 +49,7 @@ class ExponentialDecay(LearningRateSchedule):
         staircase (bool): decay in whole multiples of ``decay_steps`` (default False).
         name (str | None): kept in the config.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> round(schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20), 6)
         0.025
@@ -81,7 +81,7 @@ class InverseTimeDecay(ExponentialDecay):
         staircase (bool): decay in whole multiples of ``decay_steps`` (default False).
         name (str | None): kept in the config.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> lr = schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0)
         >>> round(float(lr(10)), 6), round(float(lr(30)), 6)
@@ -101,7 +101,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         values (list[float]): one more value than boundaries.
         name (str | None): kept in the config.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> lr = schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
         >>> [float(lr(s)) for s in (0, 150, 250)]
@@ -138,7 +138,7 @@ class CosineDecay(LearningRateSchedule):
             warmup).
         warmup_steps (int): steps of the warmup (default 0).
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> lr = schedules.CosineDecay(0.1, decay_steps=100)
         >>> [round(float(lr(s)), 6) for s in (0, 50, 100)]
@@ -173,7 +173,7 @@ def serialize(schedule):
     Args:
         schedule: the learning-rate schedule to describe.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> schedules.serialize(schedules.CosineDecay(0.1, decay_steps=100))["class_name"]
         'CosineDecay'
@@ -192,7 +192,7 @@ def deserialize(config, custom_objects=None):
         config (dict): the dict ``serialize`` wrote.
         custom_objects (dict | None): ``{name: class or function}`` for user-defined objects.
 
-    Example:
+    Examples:
         >>> from kerasette.optimizers import schedules
         >>> lr = schedules.deserialize(schedules.serialize(schedules.CosineDecay(0.1, decay_steps=100)))
         >>> type(lr).__name__, round(float(lr(50)), 6)

@@ -38,7 +38,7 @@ def backward(loss, grad=None, retain_graph=False, create_graph=False):
         RuntimeError: the graph (or a part shared with an earlier backward)
             was already freed; the message names the op.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import autograd
         >>> w = keras.Variable(np.array([1.0, 2.0]))
@@ -89,7 +89,7 @@ def on_grad_ready(callback):
         callback (callable): ``callback(leaf)``, called with each leaf Tensor in the order
             backprop finishes them (data-parallel training starts a bucket's allreduce here).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import autograd
         >>> w = keras.Variable(np.array([1.0, 2.0]), name="w")
@@ -123,7 +123,7 @@ def grad(loss, variables, retain_graph=False):
         list: one array per variable, in order; None for a variable ``loss`` does not
         depend on.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import autograd
         >>> w = keras.Variable(np.array([1.0, 2.0]))

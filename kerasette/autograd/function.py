@@ -31,7 +31,7 @@ _SYMBOLIC_HOOK = []
 def is_grad_enabled():
     """True while ops record the graph (outside ``no_grad()``).
 
-    Example:
+    Examples:
         >>> from kerasette import autograd
         >>> autograd.is_grad_enabled()
         True
@@ -47,7 +47,7 @@ def is_grad_enabled():
 def no_grad():
     """Run the block without recording a graph (inference: predict, evaluate).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import autograd
         >>> w = keras.Variable(np.array([1.0, 2.0]))
@@ -69,7 +69,7 @@ def no_grad():
 def enable_grad():
     """Record the graph inside the block even within ``no_grad()``.
 
-    Example:
+    Examples:
         >>> from kerasette import autograd
         >>> with autograd.no_grad():
         ...     with autograd.enable_grad():
@@ -111,7 +111,7 @@ class Function:
     ``kerasette.config.enable_check_numerics()`` it also checks that every
     result is finite and names the first op that is not.
 
-    Example:
+    Examples:
         >>> from kerasette.autograd import Function, Tensor, backward
         >>> class Square(Function):
         ...     def forward(self, x):

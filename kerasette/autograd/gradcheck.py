@@ -35,7 +35,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
         AssertionError: a gradient differs (with ``raise_exception``), or the output does
             not depend on any float input (always).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette import ops
         >>> from kerasette.autograd import gradcheck
@@ -94,7 +94,7 @@ def numerical_grad(f, arrays, i, eps=1e-6):
     Raises:
         ValueError: ``arrays[i]`` is not C-contiguous.
 
-    Example:
+    Examples:
         >>> from kerasette.autograd import numerical_grad
         >>> numerical_grad(lambda x: float((x ** 2).sum()), [np.array([1.0, 3.0])], 0).round(6)
         array([2., 6.])

@@ -20,7 +20,7 @@ class Tensor:
 
     ``output_index`` says which of the node's results it is (0 for ops with one).
 
-    Example:
+    Examples:
         >>> from kerasette.autograd import Tensor, backward
         >>> x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
         >>> y = (x * x + 1.0).sum()
@@ -100,7 +100,7 @@ class Tensor:
             create_graph (bool): must be False; True raises ``NotImplementedError``
                 (gradients are plain arrays, no higher-order derivatives).
 
-        Example:
+        Examples:
             >>> import kerasette as keras
             >>> x = keras.Tensor(np.array([1.0, 2.0]), requires_grad=True)
             >>> (x * x).sum().backward()
@@ -249,7 +249,7 @@ class Variable(Tensor):
         synchronization (str): accepted for Keras compatibility (``"auto"``).
         name (str | None): the variable's name (default ``"variable"``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> v = keras.Variable(np.zeros((2,)), name="v")
         >>> _ = v.assign(np.array([1.0, 2.0]))
@@ -400,7 +400,7 @@ def as_tensor(x, dtype=None):
             arrays).
         dtype (str | numpy.dtype | None): the dtype wanted; None (default) keeps ``x``'s.
 
-    Example:
+    Examples:
         >>> from kerasette.autograd import as_tensor
         >>> as_tensor([1, 2], dtype="float32").value
         array([1., 2.], dtype=float32)

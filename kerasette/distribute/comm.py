@@ -38,7 +38,7 @@ _ARRIVE, _FAULT = 7301, 7302          # message tags of the arrival protocol
 class CollectiveTimeoutError(RuntimeError):
     """A collective did not complete in time; the message names the rank(s) that did not arrive.
 
-    Example:
+    Examples:
         >>> from kerasette import distribute
         >>> issubclass(distribute.CollectiveTimeoutError, RuntimeError)
         True
@@ -54,7 +54,7 @@ def launched_by_mpi(environ=None):
     Args:
         environ (Mapping | None): the environment to read; None (default) reads ``os.environ``.
 
-    Example:
+    Examples:
         >>> from kerasette import distribute
         >>> distribute.launched_by_mpi({}), distribute.launched_by_mpi({"PMI_RANK": "0"})
         (False, True)
@@ -79,7 +79,7 @@ def expected_size(environ=None):
 class SingleProcess:
     """The communicator of a one-process run: rank 0 of 1, every collective the identity.
 
-    Example:
+    Examples:
         >>> from kerasette import distribute
         >>> comm = distribute.SingleProcess()
         >>> comm.rank, comm.size, comm.allreduce([np.ones(2)])

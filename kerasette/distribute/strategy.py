@@ -38,7 +38,7 @@ RANK_ZERO_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "BackupAndR
 def get_strategy():
     """The strategy whose ``scope()`` is open in this thread, or None.
 
-    Example:
+    Examples:
         >>> from kerasette import distribute
         >>> distribute.get_strategy() is None
         True
@@ -72,7 +72,7 @@ class DataParallel:
             as its weights' gradients are final (default True; False: one allreduce after
             backward). Results are the same either way.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> from kerasette import distribute
         >>> strategy = distribute.DataParallel(communicator=distribute.SingleProcess())

@@ -43,7 +43,7 @@ class ReLU(Layer):
         threshold (float): values at or below it are damped, ``>= 0`` (default 0.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.ReLU(max_value=6.0, negative_slope=0.5)
         >>> layer(np.array([[-2.0, 1.0, 10.0]])).value.tolist()
@@ -88,7 +88,7 @@ class LeakyReLU(Layer):
             ``alpha=`` is accepted as a synonym.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.LeakyReLU(0.5)(np.array([[-2.0, 3.0]])).value.tolist()
         [[-1.0, 3.0]]
@@ -128,7 +128,7 @@ class PReLU(Layer):
             one slope is shared; None (default) learns one per element.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.PReLU(shared_axes=[1, 2])
         >>> layer(np.zeros((1, 4, 4, 3))).shape, layer.weights[0].shape
@@ -203,7 +203,7 @@ class ELU(Layer):
         alpha (float): scale of the negative part (default 1.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.ELU()(np.array([[0.0, 2.0]])).value.tolist()
         [[0.0, 2.0]]
@@ -239,7 +239,7 @@ class Softmax(Layer):
         mask (array | None): True (or 1) to keep, False (0) to mask; broadcastable to
             ``inputs`` and of no higher rank. Default: the mask the input carries, if any.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.Softmax()
         >>> layer(np.zeros((1, 4)), mask=np.array([[1, 1, 0, 0]])).value.tolist()

@@ -79,7 +79,7 @@ class Attention(Layer):
         return_attention_scores: also return the weights ``(batch, Tq, Tv)``.
         use_causal_mask: query step ``i`` sees key steps ``<= i`` only.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> q, v = np.ones((2, 3, 4)), np.ones((2, 5, 4))
         >>> keras.layers.Attention()([q, v]).shape
@@ -221,7 +221,7 @@ class AdditiveAttention(Attention):
         **kwargs: ``seed`` as for ``Attention``; ``name``, ``trainable``, ``dtype`` as for
             every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.AdditiveAttention()([np.ones((2, 3, 4)), np.ones((2, 5, 4))]).shape
         (2, 3, 4)
@@ -320,7 +320,7 @@ class MultiHeadAttention(Layer):
         training: dropout only when True.
         use_causal_mask: query step ``t`` sees key steps ``<= t`` only.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
         >>> out, scores = mha(np.ones((2, 3, 8)), np.ones((2, 5, 8)), return_attention_scores=True)

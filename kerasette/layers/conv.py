@@ -129,7 +129,7 @@ class Conv2D(_Conv):
             ``bias_constraint`` as for ``Dense``; ``name``, ``trainable``, ``dtype`` as for
             every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> conv = keras.layers.Conv2D(8, 3, padding="same", activation="relu")
         >>> conv(np.zeros((2, 28, 28, 1))).shape

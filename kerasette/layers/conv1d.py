@@ -62,7 +62,7 @@ class Conv1D(_Conv):
         **kwargs: initializers, regularizers and constraints of the kernel and bias as for
             ``Dense``; ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Conv1D(8, 3, padding="causal")(np.zeros((2, 10, 4))).shape
         (2, 10, 8)
@@ -166,7 +166,7 @@ class MaxPooling1D(_Pooling1D):
         data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.MaxPooling1D(2)(np.zeros((1, 9, 3))).shape
         (1, 4, 3)
@@ -186,7 +186,7 @@ class AveragePooling1D(_Pooling1D):
         data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.AveragePooling1D(3, strides=1)(np.zeros((1, 9, 3))).shape
         (1, 7, 3)
@@ -226,7 +226,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         inputs: ``(batch, steps, features)``.
         mask: ``(batch, steps)`` bool, or from the previous layer.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.GlobalAveragePooling1D()(np.ones((2, 5, 3))).shape
         (2, 3)
@@ -258,7 +258,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         keepdims (bool): keep the time axis as size 1 (default False).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GlobalMaxPooling1D()(np.zeros((2, 9, 3))).shape
         (2, 3)

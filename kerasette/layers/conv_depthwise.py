@@ -105,7 +105,7 @@ class DepthwiseConv2D(_DepthwiseConv):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)
         >>> layer(np.zeros((2, 8, 8, 3))).shape
@@ -153,7 +153,7 @@ class DepthwiseConv1D(_DepthwiseConv):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.DepthwiseConv1D(3, depth_multiplier=2)(np.zeros((2, 10, 4))).shape
         (2, 8, 8)
@@ -261,7 +261,7 @@ class SeparableConv2D(_SeparableConv):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.SeparableConv2D(8, 3, padding="same", activation="relu")
         >>> layer(np.zeros((2, 8, 8, 3))).shape
@@ -319,7 +319,7 @@ class SeparableConv1D(_SeparableConv):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.SeparableConv1D(5, 3, padding="same")(np.zeros((2, 10, 4))).shape
         (2, 10, 5)

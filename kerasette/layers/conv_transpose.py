@@ -94,7 +94,7 @@ class Conv2DTranspose(_ConvTranspose):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> up = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")
         >>> up(np.zeros((2, 7, 7, 8))).shape
@@ -143,7 +143,7 @@ class Conv1DTranspose(_ConvTranspose):
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Conv1DTranspose(3, 4, strides=2)(np.zeros((2, 5, 6))).shape
         (2, 12, 3)

@@ -32,7 +32,7 @@ class Dense(Layer):
         bias_constraint (str | Constraint | None): the same for the bias; default None.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.Dense(3, activation="relu")
         >>> layer(np.ones((2, 4))).shape
@@ -101,7 +101,7 @@ class Activation(Layer):
             of one tensor.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Activation("relu")(np.array([[-1.0, 2.0]])).value.tolist()
         [[0.0, 2.0]]
@@ -142,7 +142,7 @@ class Dropout(Layer):
         inputs: any tensor.
         training (bool | None): drop only when True (``fit`` passes True).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> drop = keras.layers.Dropout(0.5)
         >>> drop(np.ones((2, 4))).value.tolist()                  # inference: the identity
@@ -184,7 +184,7 @@ class Flatten(Layer):
             the axes are flattened in the input's own (channels-last) order.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Flatten()(np.zeros((2, 7, 7, 32))).shape
         (2, 1568)
@@ -216,7 +216,7 @@ class Reshape(Layer):
         target_shape (tuple): the new shape without the batch axis; one entry may be -1.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Reshape((4, -1))(np.zeros((2, 12))).shape
         (2, 4, 3)
@@ -273,7 +273,7 @@ class Lambda(Layer):
         training (bool | None): the training mode; passed on only when ``function`` has a
             ``training`` parameter.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Lambda(lambda x: x * 2)(np.array([[1.0, 2.0]])).value.tolist()
         [[2.0, 4.0]]
@@ -438,7 +438,7 @@ class Masking(Layer):
         mask_value (float): the padding value (default 0.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = np.array([[[1.0], [0.0], [2.0]]])
         >>> keras.layers.Masking(mask_value=0.0).compute_mask(keras.ops.convert_to_tensor(x)).tolist()

@@ -37,7 +37,7 @@ class EinsumDense(Layer):
         lora_rank (None): LoRA is not implemented; must be None.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
         >>> layer(np.ones((2, 5, 32))).shape, layer.kernel.shape

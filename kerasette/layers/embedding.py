@@ -33,7 +33,7 @@ class Embedding(Layer):
             sequence length comes from the input).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> emb = keras.layers.Embedding(10, 4, mask_zero=True)
         >>> out = emb(np.array([[1, 2, 0]]))

@@ -20,7 +20,7 @@ class InputLayer(Layer):
         batch_input_shape (tuple | None): Keras 2 spelling of ``batch_shape``.
         **kwargs: ``trainable`` and ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.layers.InputLayer(shape=(4,)), keras.layers.Dense(2)])
         >>> model.output_shape
@@ -101,7 +101,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
     Returns:
         KerasTensor: the placeholder to call layers on; ``Model(inputs, outputs)`` starts here.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.Input(shape=(28, 28, 1)).shape
         (None, 28, 28, 1)

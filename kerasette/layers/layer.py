@@ -50,7 +50,7 @@ class Layer:
     Subclass and override ``build(input_shape)`` (create weights with
     ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> class Scale(keras.layers.Layer):
         ...     def build(self, input_shape):

@@ -102,7 +102,7 @@ class LSTMCell(_GatedCell):
         **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
             ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> cell = keras.layers.LSTMCell(4)
         >>> h, (h2, c) = cell(np.ones((2, 3)), [np.zeros((2, 4)), np.zeros((2, 4))])
@@ -178,7 +178,7 @@ class GRUCell(_GatedCell):
         **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
             ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> h, _ = keras.layers.GRUCell(4)(np.ones((2, 3)), [np.zeros((2, 4))])
         >>> h.shape
@@ -364,7 +364,7 @@ class LSTM(_GatedRNN):
             layer; masked steps keep the previous state.
         training: dropout only when True.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> out, h, c = keras.layers.LSTM(4, return_state=True)(np.ones((2, 5, 3)))
         >>> out.shape, c.shape
@@ -440,7 +440,7 @@ class GRU(_GatedRNN):
             layer; masked steps keep the previous state.
         training: dropout only when True.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GRU(4, return_sequences=True)(np.ones((2, 5, 3))).shape
         (2, 5, 4)

@@ -46,7 +46,7 @@ class _Merge(Layer):
 class Add(_Merge):
     """Elementwise sum of the inputs.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Add()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
@@ -57,7 +57,7 @@ class Add(_Merge):
 class Multiply(_Merge):
     """Elementwise product of the inputs.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Multiply()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
@@ -68,7 +68,7 @@ class Multiply(_Merge):
 class Maximum(_Merge):
     """Elementwise maximum of a list of inputs of the same shape.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Maximum()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
@@ -79,7 +79,7 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """Elementwise minimum of a list of inputs of the same shape.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Minimum()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
@@ -90,7 +90,7 @@ class Minimum(_Merge):
 class Subtract(_Merge):
     """``inputs[0] - inputs[1]`` (exactly two inputs).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Subtract()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[-2.0, -2.0, -2.0], [-2.0, -2.0, -2.0]]
@@ -105,7 +105,7 @@ class Subtract(_Merge):
 class Average(_Merge):
     """Elementwise mean of the inputs.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.Average()([np.ones((2, 3)), np.full((2, 3), 3.0)]).numpy().tolist()
         [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
@@ -124,7 +124,7 @@ class Concatenate(_Merge):
         axis (int): the axis to join along; the inputs' other axes must match (default -1).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Concatenate()([np.ones((2, 3)), np.ones((2, 5))]).shape
         (2, 8)
@@ -165,7 +165,7 @@ class Dot(_Merge):
             similarity (default False).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Dot(axes=1)([np.ones((2, 3)), np.ones((2, 3))]).shape
         (2, 1)
@@ -207,7 +207,7 @@ def _functional(cls):
                      f"Args:\n"
                      f"    inputs (list): the tensors to merge (symbolic or arrays).\n"
                      f"    **kwargs: the arguments of ``{cls.__name__}``.\n\n"
-                     f"Example:\n"
+                     f"Examples:\n"
                      f"    >>> import kerasette as keras, numpy as np\n"
                      f"    >>> keras.layers.{merge.__name__}([np.ones((2, 3)), np.ones((2, 3))]).shape\n"
                      f"    {(2, 6) if cls is Concatenate else (2, 3)}\n")
@@ -231,7 +231,7 @@ def dot(inputs, axes=-1, **kwargs):
         axes (int | tuple[int, int]): as for ``Dot`` (default -1).
         **kwargs: the other arguments of ``Dot`` (``normalize``, ``name``).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.layers.dot([np.ones((2, 3)), np.full((2, 3), 2.0)], axes=1).numpy().tolist()
         [[6.0], [6.0]]

@@ -40,7 +40,7 @@ class BatchNormalization(Layer):
         training (bool | None): use the batch's statistics and update the moving ones when
             True (``fit`` passes True); the moving ones otherwise.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> bn = keras.layers.BatchNormalization()
         >>> bn(np.ones((4, 3)), training=True).shape
@@ -154,7 +154,7 @@ class LayerNormalization(Layer):
         gamma_constraint (None): not implemented; must be None.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> ln = keras.layers.LayerNormalization()
         >>> ln(np.arange(6.0).reshape(2, 3)).shape

@@ -75,7 +75,7 @@ class MaxPooling2D(_Pooling2D):
         data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.MaxPooling2D(2)(np.zeros((1, 28, 28, 3))).shape
         (1, 14, 14, 3)
@@ -99,7 +99,7 @@ class AveragePooling2D(_Pooling2D):
         data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.AveragePooling2D(2, padding="same")(np.zeros((1, 5, 5, 3))).shape
         (1, 3, 3, 3)
@@ -134,7 +134,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
             (default False: ``(batch, channels)``).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GlobalAveragePooling2D()(np.ones((2, 7, 7, 16))).shape
         (2, 16)
@@ -154,7 +154,7 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
             (default False: ``(batch, channels)``).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GlobalMaxPooling2D(keepdims=True)(np.ones((2, 7, 7, 16))).shape
         (2, 1, 1, 16)
@@ -178,7 +178,7 @@ class ZeroPadding2D(Layer):
         data_format (str | None): ``None`` or ``"channels_last"``, the only layout supported.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 4, 4, 3))).shape
         (1, 5, 8, 3)

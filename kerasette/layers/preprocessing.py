@@ -52,7 +52,7 @@ class Rescaling(Layer):
         offset (float | list[float]): added after scaling (default 0.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Rescaling(1 / 127.5, offset=-1)(np.array([[0, 255]], "uint8")).value.tolist()
         [[-1.0, 1.0]]
@@ -93,7 +93,7 @@ class Normalization(Layer):
         invert (bool): apply the inverse transformation (default False).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.Normalization()
         >>> layer.adapt(np.array([[0.0, 10.0], [2.0, 30.0]]))
@@ -310,7 +310,7 @@ class Resizing(Layer):
             ``"channels_first"``.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Resizing(4, 6)(np.zeros((2, 8, 8, 3))).shape
         (2, 4, 6, 3)
@@ -403,7 +403,7 @@ class CenterCrop(Layer):
             ``"channels_first"``.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.CenterCrop(2, 2)(np.arange(16.0).reshape(1, 4, 4, 1)).value[0, :, :, 0].tolist()
         [[5.0, 6.0], [9.0, 10.0]]

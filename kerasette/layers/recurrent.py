@@ -58,7 +58,7 @@ class SimpleRNNCell(Layer):
             the global generator, which ``keras.utils.set_random_seed`` restarts.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> cell = keras.layers.SimpleRNNCell(4)
         >>> out, state = cell(np.ones((2, 3)), [np.zeros((2, 4))])
@@ -215,7 +215,7 @@ class SimpleRNN(Layer):
             layer; masked steps keep the previous state.
         training: dropout only when True.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.SimpleRNN(4)(np.ones((2, 5, 3))).shape
         (2, 4)
@@ -451,7 +451,7 @@ class Bidirectional(Layer):
         mask: ``(batch, time)`` bool, or from the previous layer.
         training: dropout only when True.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> bi = keras.layers.Bidirectional(keras.layers.SimpleRNN(4, return_sequences=True))
         >>> bi(np.ones((2, 5, 3))).shape

@@ -100,7 +100,7 @@ class SpatialDropout1D(_SpatialDropout):
         inputs: a tensor ``(batch, steps, features)``.
         training (bool | None): drop only when True (``fit`` passes True).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> out = keras.layers.SpatialDropout1D(0.5)(np.ones((2, 5, 8)), training=True).numpy()
         >>> bool((out == out[:, :1, :]).all())          # the same channels at every step
@@ -132,7 +132,7 @@ class SpatialDropout2D(_SpatialDropout):
         inputs: a tensor of rank 4.
         training (bool | None): drop only when True (``fit`` passes True).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.SpatialDropout2D(0.5)(np.ones((2, 4, 4, 3)), training=True).shape
         (2, 4, 4, 3)
@@ -168,7 +168,7 @@ class GaussianNoise(Layer):
         inputs: any tensor.
         training (bool | None): add noise only when True (``fit`` passes True).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GaussianNoise(0.1)(np.ones((1, 3))).value.tolist()    # inference
         [[1.0, 1.0, 1.0]]
@@ -213,7 +213,7 @@ class GaussianDropout(Layer):
         inputs: any tensor.
         training (bool | None): apply the noise only when True (``fit`` passes True).
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.GaussianDropout(0.2)(np.ones((2, 3)), training=True).shape
         (2, 3)
@@ -251,7 +251,7 @@ class ActivityRegularization(Layer):
         l2 (float): L2 factor, ``>= 0`` (default 0.0).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.ActivityRegularization(l1=0.5)
         >>> _ = layer(np.array([[1.0, -3.0], [2.0, 0.0]]))

@@ -72,7 +72,7 @@ class Cropping1D(Layer):
             removes that many at both ends (default ``(1, 1)``).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Cropping1D((1, 2))(np.zeros((2, 6, 3))).shape
         (2, 3, 3)
@@ -131,7 +131,7 @@ class Cropping2D(Layer):
             ``"channels_first"``.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Cropping2D(((1, 0), (2, 2)))(np.zeros((1, 8, 8, 3))).shape
         (1, 7, 4, 3)
@@ -182,7 +182,7 @@ class UpSampling1D(Layer):
         size (int): how many times each step is repeated (default 2).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.UpSampling1D(3)(np.arange(2.0).reshape(1, 2, 1)).value[0, :, 0].tolist()
         [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
@@ -294,7 +294,7 @@ class UpSampling2D(Layer):
             ``"bicubic"`` and ``"lanczos"`` modes are refused with NotImplementedError.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.UpSampling2D(2, interpolation="bilinear")(np.zeros((1, 3, 4, 2))).shape
         (1, 6, 8, 2)
@@ -348,7 +348,7 @@ class ZeroPadding1D(Layer):
             ``"channels_first"``.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.ZeroPadding1D((1, 2))(np.ones((2, 3, 4))).shape
         (2, 6, 4)
@@ -392,7 +392,7 @@ class Permute(Layer):
             axis never moves).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Permute((2, 1))(np.zeros((4, 10, 64))).shape
         (4, 64, 10)
@@ -436,7 +436,7 @@ class RepeatVector(Layer):
         n (int): number of repetitions, a positive integer.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.RepeatVector(3)(np.zeros((2, 5))).shape
         (2, 3, 5)
@@ -468,7 +468,7 @@ class Identity(Layer):
     Args:
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> keras.layers.Identity()(np.ones((1, 2))).value.tolist()
         [[1.0, 1.0]]

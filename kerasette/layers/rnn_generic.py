@@ -170,7 +170,7 @@ class RNN(Layer):
             masked steps carry the states and the previous output through.
         training: passed to the cell's ``call`` when it takes it.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> layer = keras.layers.RNN(keras.layers.LSTMCell(4), return_sequences=True)
         >>> layer(np.ones((2, 5, 3))).shape
@@ -419,7 +419,7 @@ class StackedRNNCells(Layer):
         cells (list): the cells, first to last (each with ``state_size`` and ``call``).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> cells = keras.layers.StackedRNNCells([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)])
         >>> keras.layers.RNN(cells)(np.ones((2, 5, 6))).shape
@@ -520,7 +520,7 @@ class TimeDistributed(Layer):
         layer (Layer): the layer applied to each slice.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras, numpy as np
         >>> td = keras.layers.TimeDistributed(keras.layers.Dense(8))
         >>> td(np.ones((2, 10, 16))).shape

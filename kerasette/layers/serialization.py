@@ -23,7 +23,7 @@ def serialize(obj):
         obj (Layer | Model): the object to describe (any value ``serialize_keras_object``
             accepts works too).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> config = keras.layers.serialize(keras.layers.Dense(2))
         >>> config["class_name"], config["module"]
@@ -47,7 +47,7 @@ def deserialize(config, custom_objects=None, safe_mode=None):
     Raises:
         ValueError: ``config`` is not such a dict.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> layer = keras.layers.deserialize(keras.layers.serialize(keras.layers.Dense(2)))
         >>> type(layer).__name__, layer.units

@@ -26,7 +26,7 @@ def model_from_config(config, custom_objects=None, safe_mode=True):
     Raises:
         TypeError: ``config`` is not a dict.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> clone = keras.models.model_from_config(keras.layers.serialize(model))
@@ -57,7 +57,7 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     Raises:
         ValueError: ``json_string`` is not JSON.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> keras.models.model_from_json(model.to_json()).count_params()
@@ -86,7 +86,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         recursive: also clone the layers of nested models one by one.
         custom_objects: names for custom layers / functions in the configs.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> clone = keras.models.clone_model(model)
@@ -112,7 +112,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             (default True).
         safe_mode (bool): True (default) refuses Python bytecode in the file.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -137,7 +137,7 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         overwrite (bool): replace an existing file (default True).
         **kwargs: ``include_optimizer`` (default True), as for ``saving.save_model``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])

@@ -32,7 +32,7 @@ class Functional(Model):
         mask: accepted for Keras compatibility and not used: masks made inside the model
             (``Masking``, ``Embedding(mask_zero=True)``) travel with the tensors.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> x = keras.Input((4,))
         >>> model = keras.Model(x, keras.layers.Dense(2)(x))

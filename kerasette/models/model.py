@@ -69,7 +69,7 @@ class Model(Layer):
         dtype (str | None): the weights' dtype (default ``"float32"``).
         **kwargs: ``inputs`` / ``outputs`` by keyword for a functional model.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> class TwoLayers(keras.Model):
         ...     def __init__(self):
@@ -147,7 +147,7 @@ class Model(Layer):
             jit_compile (bool | str): accepted for Keras compatibility; nothing is compiled.
             auto_scale_loss (bool): accepted for Keras compatibility (no mixed precision).
 
-        Example:
+        Examples:
             >>> import kerasette as keras
             >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -417,7 +417,7 @@ class Model(Layer):
             History: ``history.history[name]`` holds one value per epoch for the loss, each
             metric and their ``val_`` versions.
 
-        Example:
+        Examples:
             >>> import kerasette as keras, numpy as np
             >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse")
@@ -540,7 +540,7 @@ class Model(Layer):
             float | list | dict: the loss alone when no metrics were compiled, else
             ``[loss, *metrics]`` (or a dict with ``return_dict=True``).
 
-        Example:
+        Examples:
             >>> import kerasette as keras, numpy as np
             >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
@@ -604,7 +604,7 @@ class Model(Layer):
             numpy.ndarray | list | dict: ``(samples, ...)`` per output, in the structure of
             the model's outputs.
 
-        Example:
+        Examples:
             >>> import kerasette as keras, numpy as np
             >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
             >>> model.predict(np.ones((5, 4)), verbose=0).shape

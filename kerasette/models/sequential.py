@@ -28,7 +28,7 @@ class Sequential(Model):
         training: passed to every layer (Dropout, BatchNormalization act on it).
         mask: an input mask, passed along the layers that support masking.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu")])
         >>> model.add(keras.layers.Dense(1))

@@ -388,7 +388,7 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, bias=None, ac
     Returns:
         ``(N, Ho, Wo, F)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette import ops
         >>> ops.conv(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), padding="same").shape

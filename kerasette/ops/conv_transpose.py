@@ -194,7 +194,7 @@ def conv2d_transpose(x, kernel, strides=1, padding="valid", output_padding=None,
     Returns:
         ``(N, Ho, Wo, F)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette.ops.conv_transpose import conv2d_transpose
         >>> conv2d_transpose(np.ones((1, 4, 4, 2)), np.ones((3, 3, 5, 2)), strides=2, padding="same").shape

@@ -191,7 +191,7 @@ def depthwise_conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, bia
         ``(N, Ho, Wo, C*M)``; output channel ``c*M + m`` is input channel ``c``
         filtered by ``kernel[:, :, c, m]``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette.ops.depthwise import depthwise_conv2d
         >>> depthwise_conv2d(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 3)), padding="same").shape
@@ -217,7 +217,7 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="
     Returns:
         ``(N, Ho, Wo, F)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette.ops.depthwise import separable_conv2d
         >>> separable_conv2d(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 2)), np.ones((1, 1, 4, 7))).shape

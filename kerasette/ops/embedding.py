@@ -76,7 +76,7 @@ def embedding_lookup(table, ids):
 
     Ids must lie in ``[0, V)`` (checked); they get no gradient.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette import ops
         >>> ops.embedding_lookup(np.eye(4), np.array([[0, 3], [3, 1]])).shape

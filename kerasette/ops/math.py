@@ -314,7 +314,7 @@ def abs(x):  # noqa: A001 - keras.ops name
 def square(x):
     """``x * x``, elementwise.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.square(np.array([1.0, -3.0])).numpy()
         array([1., 9.])
@@ -328,7 +328,7 @@ def exp(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.exp(np.array([0.0, 1.0])).numpy().round(4).tolist()
         [1.0, 2.7183]

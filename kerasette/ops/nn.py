@@ -335,7 +335,7 @@ def relu(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.relu(np.array([-1.0, 0.0, 2.0])).numpy()
         array([0., 0., 2.])
@@ -349,7 +349,7 @@ def sigmoid(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.sigmoid(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [0.2689, 0.5, 0.7311]
@@ -363,7 +363,7 @@ def tanh(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.tanh(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-0.7616, 0.0, 0.7616]
@@ -377,7 +377,7 @@ def softplus(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.softplus(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [0.3133, 0.6931, 1.3133]
@@ -391,7 +391,7 @@ def softsign(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.softsign(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-0.5, 0.0, 0.5]
@@ -405,7 +405,7 @@ def silu(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.silu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-0.2689, 0.0, 0.7311]
@@ -419,7 +419,7 @@ def relu6(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.relu6(np.array([-1.0, 3.0, 8.0])).numpy().tolist()
         [0.0, 3.0, 6.0]
@@ -433,7 +433,7 @@ def hard_sigmoid(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.hard_sigmoid(np.array([-4.0, 0.0, 1.0, 4.0])).numpy().round(4).tolist()
         [0.0, 0.5, 0.6667, 1.0]
@@ -448,7 +448,7 @@ def elu(x, alpha=1.0):
         x (Tensor | array): any shape; the output has the same shape and dtype.
         alpha (float): the negative side's saturation value is ``-alpha`` (default 1.0).
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.elu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-0.6321, 0.0, 1.0]
@@ -463,7 +463,7 @@ def selu(x):
     Args:
         x (Tensor | array): any shape; the output has the same shape and dtype.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.selu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-1.1113, 0.0, 1.0507]
@@ -478,7 +478,7 @@ def leaky_relu(x, negative_slope=0.2):
         x (Tensor | array): any shape; the output has the same shape and dtype.
         negative_slope (float): the slope for ``x <= 0`` (default 0.2).
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.leaky_relu(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
         [-0.2, 0.0, 1.0]
@@ -503,7 +503,7 @@ def log_softmax(x, axis=-1):
         x (Tensor | array): any shape; the output has the same shape and dtype.
         axis (int): the axis the softmax normalises (default -1, the last).
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.log_softmax(np.array([[0.0, 0.0]])).numpy().round(4).tolist()
         [[-0.6931, -0.6931]]

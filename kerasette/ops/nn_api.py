@@ -543,7 +543,7 @@ def take(x, indices, axis=None):
         indices (Tensor | array | int | list): the integer indices (any shape).
         axis (int | None): the axis (default: the flattened input).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from kerasette import ops
         >>> ops.take(np.arange(6).reshape(2, 3), [4, 0]).numpy().tolist()
@@ -812,7 +812,7 @@ def custom_gradient(f):
     Args:
         f (callable): ``(*args) -> (output, grad_fn)``.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> @ops.custom_gradient
         ... def clipped_identity(x):

@@ -184,7 +184,7 @@ def get_item(x, key):
 def expand_dims(x, axis):
     """Insert an axis of length 1 at ``axis``: ``(2, 3)`` with ``axis=1`` -> ``(2, 1, 3)``.
 
-    Example:
+    Examples:
         >>> from kerasette import ops
         >>> ops.expand_dims(np.zeros((2, 3)), 1).shape
         (2, 1, 3)

@@ -40,7 +40,7 @@ def save_weights(model, filepath, overwrite=True):
         filepath: the target, a name ending in ``.weights.h5`` (as Keras 3 requires).
         overwrite: if False and the file exists, raise ``FileExistsError``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -86,7 +86,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
             with expected and found shapes. The model is not changed.
         WeightsFileError: the file is missing, empty, corrupt or not a weights file.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -138,7 +138,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     Raises:
         ValueError: any other filename extension.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -183,7 +183,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             decoding it; pass False only for files you trust (running code from a
             file can do anything).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])

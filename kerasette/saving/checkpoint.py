@@ -43,7 +43,7 @@ class ModelCheckpoint(Callback):
         save_freq: ``"epoch"``, or an int: save every that many batches.
         initial_value_threshold: the best value to beat before the first save.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -155,7 +155,7 @@ class BackupAndRestore(Callback):
     Call ``fit`` again with the same arguments after an interruption; the
     epochs already done are skipped. The model must be compiled the same way.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])

@@ -27,7 +27,7 @@ class SavingError(Exception):
 class WeightsFileError(SavingError, OSError):
     """A weights / model file that cannot be read (or written) as asked.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -46,7 +46,7 @@ class WeightsFileError(SavingError, OSError):
 class WeightsMismatchError(SavingError, ValueError):
     """A file whose weights do not match the model's layers or shapes.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> import os, tempfile
         >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])

@@ -58,7 +58,7 @@ _FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "
 class WeightsFileNotFoundError(WeightsFileError, FileNotFoundError):
     """The file to load does not exist.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> try:

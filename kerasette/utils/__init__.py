@@ -27,7 +27,7 @@ def to_categorical(x, num_classes=None):
         x (array | list): non-negative integer class ids.
         num_classes (int | None): number of columns (default: largest id + 1).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.utils.to_categorical([0, 2], num_classes=3).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
@@ -55,7 +55,7 @@ def normalize(x, axis=-1, order=2):
         axis (int): the axis the norm runs over (default -1).
         order (int): the norm's order, as ``np.linalg.norm``'s ``ord`` (default 2).
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> print(keras.utils.normalize(np.array([[3.0, 4.0]])))
         [[0.6 0.8]]

@@ -68,7 +68,7 @@ def show_config(mode="stdout"):
 
     CuPy is looked up in the installed packages, not imported.
 
-    Example:
+    Examples:
         >>> import kerasette
         >>> info = kerasette.show_config(mode="dicts")
         >>> info["kerasette"] == kerasette.__version__ and info["floatx"]

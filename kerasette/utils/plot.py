@@ -245,7 +245,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
         IPython.display.Image | None: the image, for display in a notebook, when IPython is
         installed and the format is PNG, JPEG or GIF; else None.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> callable(keras.utils.plot_model)
         True

@@ -33,7 +33,7 @@ class PyDataset:
             process, so state changed there is not seen by the model's process. Default False.
         max_queue_size (int): most batches prepared ahead of the model (default 10).
 
-    Example:
+    Examples:
         >>> import numpy as np, kerasette as keras
         >>> class Squares(keras.utils.PyDataset):
         ...     def __init__(self, n, batch_size, **kwargs):

@@ -35,7 +35,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     Returns:
         numpy.ndarray: shape ``(len(sequences), maxlen) + item_shape``.
 
-    Example:
+    Examples:
         >>> import kerasette as keras
         >>> keras.utils.pad_sequences([[1, 2, 3], [4, 5], [6]], maxlen=2).tolist()
         [[2, 3], [4, 5], [0, 6]]
@@ -138,7 +138,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     Returns:
         PyDataset: batches ``(windows, targets)`` (or ``windows``), with ``len()`` batches.
 
-    Example:
+    Examples:
         >>> import numpy as np, kerasette as keras
         >>> ds = keras.utils.timeseries_dataset_from_array(np.arange(10), None, sequence_length=3,
         ...                                                batch_size=4)
@@ -283,7 +283,7 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
     Returns:
         tuple: two ``ArrayDataset``; ``left.batch(32)`` is what ``fit`` takes.
 
-    Example:
+    Examples:
         >>> import numpy as np, kerasette as keras
         >>> left, right = keras.utils.split_dataset((np.arange(10), np.arange(10) * 2), left_size=0.8)
         >>> len(left), len(right), right.arrays[1].tolist()
