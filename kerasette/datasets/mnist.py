@@ -16,6 +16,12 @@ def load_data(path=None):
 
     Args:
         path (str | None): an ``.npz`` file in Keras's layout (default: the copy shipped with kerasette).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        >>> x_train.shape, x_train.dtype, y_train.shape, x_test.shape
+        ((60000, 28, 28), dtype('uint8'), (60000,), (10000, 28, 28))
     """
     path = path or DATA_PATH
     if not os.path.exists(path):
