@@ -23,10 +23,11 @@ def enable_check_numerics():
 
     Examples:
         >>> import kerasette as keras
+        >>> was_on = keras.config.is_check_numerics_enabled()
         >>> keras.config.enable_check_numerics()
         >>> keras.config.is_check_numerics_enabled()
         True
-        >>> keras.config.disable_check_numerics()
+        >>> if not was_on: keras.config.disable_check_numerics()
     """
     context.set_default("check_numerics", True)
 
@@ -36,9 +37,11 @@ def disable_check_numerics():
 
     Examples:
         >>> import kerasette as keras
+        >>> was_on = keras.config.is_check_numerics_enabled()
         >>> keras.config.disable_check_numerics()
         >>> keras.config.is_check_numerics_enabled()
         False
+        >>> if was_on: keras.config.enable_check_numerics()
     """
     context.set_default("check_numerics", False)
 
@@ -48,7 +51,7 @@ def is_check_numerics_enabled():
 
     Examples:
         >>> import kerasette as keras
-        >>> keras.config.is_check_numerics_enabled()
-        False
+        >>> keras.config.is_check_numerics_enabled() in (True, False)
+        True
     """
     return context.current().check_numerics
