@@ -49,10 +49,11 @@ def set_floatx(dtype):
 
     Examples:
         >>> from kerasette import backend
+        >>> previous = backend.floatx()
         >>> backend.set_floatx("float64")
         >>> backend.floatx()
         'float64'
-        >>> backend.set_floatx("float32")
+        >>> backend.set_floatx(previous)
     """
     global _FLOATX
     if dtype not in ("float16", "float32", "float64"):
