@@ -126,6 +126,13 @@ class Metric:
             y_true (Tensor | array): the labels, ``(batch, ...)``.
             y_pred (Tensor | array): the predictions, ``(batch, ...)``.
             sample_weight (Tensor | array | None): ``(batch,)`` weights of each sample.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> m = keras.metrics.MeanSquaredError()
+            >>> m.update_state(np.array([[0.0], [1.0]]), np.array([[1.0], [1.0]]), sample_weight=np.array([1.0, 0.0]))
+            >>> float(m.result())
+            1.0
         """
         if type(self).values is Metric.values:
             raise NotImplementedError(f"{type(self).__name__}.update_state is not implemented")

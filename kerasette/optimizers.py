@@ -88,6 +88,13 @@ class Optimizer:
 
         Args:
             grads_and_vars (iterable): pairs ``(gradient, Variable)``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> v = keras.Variable(np.array([1.0, 2.0]))
+            >>> keras.optimizers.SGD(0.5).apply_gradients([(np.array([1.0, 1.0]), v)])
+            >>> v.numpy().tolist()
+            [0.5, 1.5]
         """
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
@@ -98,6 +105,13 @@ class Optimizer:
         Args:
             grads (list): one gradient per variable (None skips that variable).
             trainable_variables (list | None): the variables (default: those given to ``build``).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> v = keras.Variable(np.array([1.0, 2.0]))
+            >>> keras.optimizers.SGD(0.5).apply([np.array([1.0, 1.0])], [v])
+            >>> v.numpy().tolist()
+            [0.5, 1.5]
         """
         if trainable_variables is None:
             trainable_variables = self._vars

@@ -318,6 +318,13 @@ class Variable(Tensor):
             value (Tensor | array | list): the new value, of the variable's shape.
 
         Returns the variable.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> v = keras.Variable(np.zeros(2, dtype="float32"))
+            >>> _ = v.assign(np.array([1.0, 2.0]))
+            >>> v.numpy().tolist(), str(v.dtype)
+            ([1.0, 2.0], 'float32')
         """
         self.value[...] = self._checked(value, "assign")
         return self
@@ -329,6 +336,13 @@ class Variable(Tensor):
             value (Tensor | array | float): what to add.
 
         Returns the variable.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> v = keras.Variable(np.ones(2, dtype="float32"))
+            >>> _ = v.assign_add(np.array([1.0, 2.0]))
+            >>> v.numpy().tolist()
+            [2.0, 3.0]
         """
         self.value += self._checked(value, "assign_add", exact=False)
         return self
@@ -340,6 +354,13 @@ class Variable(Tensor):
             value (Tensor | array | float): what to subtract.
 
         Returns the variable.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> v = keras.Variable(np.ones(2, dtype="float32"))
+            >>> _ = v.assign_sub(np.array([1.0, 2.0]))
+            >>> v.numpy().tolist()
+            [0.0, -1.0]
         """
         self.value -= self._checked(value, "assign_sub", exact=False)
         return self

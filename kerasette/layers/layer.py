@@ -156,6 +156,13 @@ class Layer:
             constraint (str | Constraint | None): projection applied after each optimizer step.
             **kwargs: Keras 3's ``autocast``, ``aggregation``, ``synchronization`` and
                 ``overwrite_with_gradient``, kept on the Variable; anything else is refused.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> layer = keras.layers.Layer()
+            >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="w")
+            >>> w.shape, len(layer.trainable_weights)
+            ((2, 3), 1)
         """
         if isinstance(shape, str):      # Keras 2 order: add_weight("kernel", shape=...)
             name, shape = shape, kwargs.pop("shape", None)
@@ -221,6 +228,18 @@ class Layer:
 
         Args:
             loss (Tensor | float): a scalar added to the loss of this training step.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> class Penalised(keras.layers.Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(keras.ops.sum(x))
+            ...         return x
+            ...
+            >>> layer = Penalised()
+            >>> _ = layer(np.ones((2, 2)))
+            >>> [float(keras.ops.convert_to_tensor(l).numpy()) for l in layer.losses]
+            [4.0]
         """
         self._added_losses.append(loss)
         with _LOSS_LOCK:
@@ -288,7 +307,15 @@ class Layer:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        """The weights as a list of NumPy arrays (order of ``weights``)."""
+        """The weights as a list of NumPy arrays (order of ``weights``).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> layer = keras.layers.Dense(2, kernel_initializer="ones")
+            >>> layer.build((None, 3))
+            >>> [w.shape for w in layer.get_weights()]
+            [(3, 2), (2,)]
+        """
         return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, weights):
@@ -296,6 +323,14 @@ class Layer:
 
         Args:
             weights (list): one array per weight, in the order of ``layer.weights``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> layer = keras.layers.Dense(2)
+            >>> layer.build((None, 3))
+            >>> layer.set_weights([np.ones((3, 2)), np.zeros(2)])
+            >>> layer(np.ones((1, 3))).numpy().tolist()
+            [[3.0, 3.0]]
         """
         own = self.weights
         if len(weights) != len(own):

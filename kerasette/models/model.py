@@ -660,6 +660,16 @@ class Model(Layer):
             class_weight (dict | None): ``{class id: weight}`` scaling each sample's loss by its
                 class, as in ``fit``.
             return_dict (bool): return ``{name: value}`` (default False: loss or a list).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> loss = model.train_on_batch(np.ones((4, 2)), np.ones((4, 1)))
+            >>> isinstance(loss, float)
+            True
+            >>> sorted(model.train_on_batch(np.ones((4, 2)), np.ones((4, 1)), return_dict=True))
+            ['loss']
         """
         self._assert_compiled("train_on_batch")
         if class_weight is not None and sample_weight is None and y is not None:
@@ -684,6 +694,13 @@ class Model(Layer):
             y (array | list | dict | None): its targets.
             sample_weight (array | None): ``(batch,)`` weights.
             return_dict (bool): return ``{name: value}`` (default False).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> sorted(model.test_on_batch(np.ones((4, 2)), np.ones((4, 1)), return_dict=True))
+            ['loss']
         """
         self._assert_compiled("test_on_batch")
         data = Dataset(x, y, sample_weight)
@@ -695,6 +712,13 @@ class Model(Layer):
 
         Args:
             x (array | list | dict): the batch's inputs, with the batch axis.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.predict_on_batch(np.ones((4, 2))).shape
+            (4, 1)
         """
         return self.predict(x, batch_size=max(1, len(Dataset(x))), verbose=0)
 
@@ -778,6 +802,17 @@ class Model(Layer):
         Args:
             filepath (str | os.PathLike): the target; must end in ``.weights.h5`` (as Keras 3).
             overwrite (bool): replace an existing file (default True); False raises instead.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> import os, tempfile
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     model.save_weights(os.path.join(d, "model.weights.h5"))
+            ...     print(os.listdir(d))
+            ...
+            ['model.weights.h5']
         """
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
@@ -792,6 +827,19 @@ class Model(Layer):
             by_name (bool): match layers by name instead of position (legacy ``.h5``; default
                 False).
             **kwargs: passed to ``kerasette.saving.load_weights``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> import os, tempfile
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     model.save_weights(os.path.join(d, "model.weights.h5"))
+            ...     other.load_weights(os.path.join(d, "model.weights.h5"))
+            ...
+            >>> np.array_equal(other.get_weights()[0], model.get_weights()[0])
+            True
         """
         from ..saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
@@ -804,6 +852,17 @@ class Model(Layer):
                 legacy Keras 2 layout).
             overwrite (bool): replace an existing file (default True).
             **kwargs: passed to ``kerasette.saving.save_model``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> import os, tempfile
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     model.save(os.path.join(d, "model.keras"))
+            ...     print(keras.models.load_model(os.path.join(d, "model.keras")).count_params())
+            ...
+            3
         """
         from ..saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
@@ -824,6 +883,13 @@ class Model(Layer):
             print_fn (callable | None): called with the whole table as one string (default
                 ``print``).
             **kwargs: accepted for Keras compatibility (``expand_nested``, ...).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> lines = []
+            >>> keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).summary(print_fn=lines.append)
+            >>> any("Total params: 3" in line for line in lines)
+            True
         """
         from .summary import summary_text
         text = summary_text(self, line_length)     # an unbuilt model: ``?`` shapes, as Keras 3
@@ -846,6 +912,13 @@ class Model(Layer):
         Args:
             name (str | None): the layer's name.
             index (int | None): its position in ``model.layers`` (negative counts from the end).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.get_layer("out").units, model.get_layer(index=0).name
+            (1, 'out')
         """
         layers = self.layers
         if index is not None:

@@ -49,6 +49,14 @@ class Sequential(Model):
 
         Args:
             layer (Layer | KerasTensor): a layer, or ``Input(shape)`` as the first entry.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential()
+            >>> model.add(keras.Input((3,)))
+            >>> model.add(keras.layers.Dense(2))
+            >>> len(model.layers), model.output_shape
+            (1, (None, 2))
         """
         if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer
