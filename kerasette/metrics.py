@@ -75,6 +75,22 @@ class Metric:
             aggregation (str): how replicas combine it: ``"sum"`` (default), ``"mean"``,
                 ``"none"`` or ``"only_first_replica"``.
             name (str | None): the variable's name.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> class Count(keras.metrics.Metric):
+            ...     def __init__(self, **kwargs):
+            ...         super().__init__(**kwargs)
+            ...         self.n = self.add_variable((), "zeros", name="n")
+            ...     def update_state(self, values, sample_weight=None):
+            ...         self.n.assign_add(float(len(values)))
+            ...     def result(self):
+            ...         return float(self.n.numpy())
+            ...
+            >>> m = Count()
+            >>> m.update_state([1, 2, 3])
+            >>> m.result()
+            3.0
         """
         from .autograd.tensor import Variable
         var = Variable(initializer, shape=tuple(shape), dtype=dtype or self.dtype, trainable=False,
@@ -91,6 +107,13 @@ class Metric:
             initializer (str | Initializer | callable | None): default ``"zeros"``.
             dtype (str | None): default the metric's dtype.
             name (str | None): the variable's name.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> m = keras.metrics.Metric(name="demo")
+            >>> w = m.add_weight(shape=(2,), initializer="ones", name="w")
+            >>> w.numpy().tolist()
+            [1.0, 1.0]
         """
         return self.add_variable(shape, initializer if initializer is not None else "zeros",
                                  dtype=dtype, name=name)

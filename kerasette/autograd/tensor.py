@@ -201,6 +201,11 @@ class Tensor:
             axis (int | tuple[int] | None): the axes summed; None (default) sums everything
                 into a scalar.
             keepdims (bool): keep the summed axes with length 1 (default False).
+
+        Examples:
+            >>> from kerasette.autograd import Tensor
+            >>> Tensor(np.array([[1.0, 2.0], [3.0, 4.0]])).sum(axis=0).numpy().tolist()
+            [4.0, 6.0]
         """
         return _ops().sum(self, axis=axis, keepdims=keepdims)
 
@@ -211,6 +216,11 @@ class Tensor:
             axis (int | tuple[int] | None): the axes averaged; None (default) averages
                 everything into a scalar.
             keepdims (bool): keep the averaged axes with length 1 (default False).
+
+        Examples:
+            >>> from kerasette.autograd import Tensor
+            >>> Tensor(np.array([[1.0, 2.0], [3.0, 4.0]])).mean(axis=1, keepdims=True).numpy().tolist()
+            [[1.5], [3.5]]
         """
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
@@ -219,6 +229,11 @@ class Tensor:
 
         Args:
             dtype (str | numpy.dtype): the target dtype, e.g. ``"float32"``.
+
+        Examples:
+            >>> from kerasette.autograd import Tensor
+            >>> str(Tensor(np.array([1.5, 2.5])).astype("float32").dtype)
+            'float32'
         """
         return _ops().cast(self, dtype)
 

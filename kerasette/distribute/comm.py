@@ -121,6 +121,11 @@ class SingleProcess:
             obj (object): any picklable object.
             root (int): the sending rank (only 0 exists; not checked).
             what (str): the collective's name (unused).
+
+        Examples:
+            >>> from kerasette import distribute
+            >>> distribute.SingleProcess().bcast_object({"epoch": 3})
+            {'epoch': 3}
         """
         return obj
 
@@ -130,6 +135,11 @@ class SingleProcess:
         Args:
             obj (object): this rank's object.
             what (str): the collective's name (unused).
+
+        Examples:
+            >>> from kerasette import distribute
+            >>> distribute.SingleProcess().allgather_object("rank 0")
+            ['rank 0']
         """
         return [obj]
 

@@ -97,6 +97,15 @@ class Layer:
         Args:
             input_shape (tuple | list): the shape of the first call's input (a list of
                 shapes for several inputs); runs once, before the first ``call``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> layer = keras.layers.Dense(3)
+            >>> layer.built
+            False
+            >>> layer.build((None, 4))
+            >>> layer.built, layer.kernel.shape
+            (True, (4, 3))
         """
         self.built = True
 
@@ -105,6 +114,15 @@ class Layer:
 
         Args:
             inputs (Tensor | list | dict): the input(s); arrays are converted to Tensors.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> class Double(keras.layers.Layer):
+            ...     def call(self, inputs):
+            ...         return inputs * 2.0
+            ...
+            >>> Double()(np.array([[1.0, 2.0]])).numpy().tolist()
+            [[2.0, 4.0]]
         """
         raise NotImplementedError(f"{type(self).__name__}.call is not implemented")
 
@@ -113,6 +131,11 @@ class Layer:
 
         Args:
             input_shape (tuple | list): shape with the batch axis first (None where unknown).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> keras.layers.Dense(3).compute_output_shape((None, 4))
+            (None, 3)
         """
         return _infer_by_running(self, input_shape)
 
@@ -122,6 +145,11 @@ class Layer:
         Args:
             inputs (Tensor): the call's input.
             mask (Tensor | None): the input's mask, ``(batch, time)`` bool.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> keras.layers.Dense(3).compute_mask(np.ones((2, 4))) is None
+            True
         """
         return mask if self.supports_masking else None
 
@@ -206,6 +234,13 @@ class Layer:
             regularizer (str | Regularizer | None): penalty on the variable added to the loss.
             constraint (str | Constraint | None): projection applied after each optimizer step.
             name (str | None): the variable's name.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> layer = keras.layers.Layer()
+            >>> v = layer.add_variable((2,), "zeros", trainable=False, name="count")
+            >>> v.shape, len(layer.non_trainable_weights)
+            ((2,), 1)
         """
         return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
                                autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)

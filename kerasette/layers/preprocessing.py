@@ -188,6 +188,13 @@ class Normalization(Layer):
         Args:
             data (array | iterable): an array (or Tensor) of samples, or an iterable of
                 batches (arrays, or ``(x, y)`` tuples whose ``x`` is used), combined exactly.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> norm = keras.layers.Normalization()
+            >>> norm.adapt(np.array([[1.0], [3.0]]))
+            >>> norm(np.array([[2.0], [3.0]])).numpy().round(4).tolist()
+            [[0.0], [1.0]]
         """
         if self.input_mean is not None:
             raise ValueError(f"{_where(self)}: adapt() cannot change a mean and variance given to the "

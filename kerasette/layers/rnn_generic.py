@@ -356,6 +356,13 @@ class RNN(Layer):
 
         Args:
             batch_size (int): number of sequences.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> rnn = keras.layers.RNN(keras.layers.LSTMCell(4))
+            >>> _ = rnn(np.ones((2, 3, 5)))
+            >>> [s.shape for s in rnn.get_initial_state(2)]
+            [(2, 4), (2, 4)]
         """
         fn = getattr(self.cell, "get_initial_state", None)
         if fn is not None:

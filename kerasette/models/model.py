@@ -107,7 +107,15 @@ class Model(Layer):
         self.built = True
 
     def build(self, input_shape=None):
-        """Create the weights by running the model once on zeros of ``input_shape``."""
+        """Create the weights by running the model once on zeros of ``input_shape``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.layers.Dense(2)])
+            >>> model.build((None, 3))
+            >>> model.count_params()
+            8
+        """
         if input_shape is None or self.built:
             self.built = True
             return
@@ -225,6 +233,15 @@ class Model(Layer):
             y_pred (Tensor | list | dict): the model's outputs for the batch.
             sample_weight (Tensor | None): ``(batch,)`` weights of each sample's loss.
             training (bool): True inside ``train_step`` (default True).
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> x, y = np.ones((4, 2)), np.zeros((4, 1))
+            >>> loss = model.compute_loss(x, y, model(x))
+            >>> bool(float(loss.numpy()) >= 0.0)
+            True
         """
         outs = self._resolve_compile(y_pred)
         ys = _align_targets(y, outs, y_pred)
@@ -943,6 +960,12 @@ class Model(Layer):
 
         Args:
             device (str): ``"cpu"`` or ``"gpu"``.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            >>> model.to("cpu") is model
+            True
         """
         for v in self.weights:
             v.value = backend.to_device(v.value, device)
