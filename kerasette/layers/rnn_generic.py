@@ -335,6 +335,16 @@ class RNN(Layer):
         Args:
             states (list | None): the next batch's initial states, flattened; None (default)
                 resets to the cell's initial states.
+
+        Examples:
+            >>> import kerasette as keras
+            >>> rnn = keras.layers.SimpleRNN(2, stateful=True)
+            >>> _ = rnn(np.ones((1, 3, 4)))
+            >>> [s.shape for s in rnn.states]
+            [(1, 2)]
+            >>> rnn.reset_states()             # the next call starts from zeros
+            >>> rnn.states is None
+            True
         """
         if states is None:
             self._carried_state = None
