@@ -235,6 +235,9 @@ def to_device(array, dev=None, dtype=None):
         array([1., 2.], dtype=float32)
     """
     mod = xp(dev)
+    array = getattr(array, "value", array)       # a Tensor's array
+    if not is_array(array):                      # lists, scalars
+        array = np.asarray(array)
     src = get_array_module(array)
     if src is mod:
         return array if dtype is None or array.dtype == dtype else array.astype(dtype)

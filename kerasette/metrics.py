@@ -415,7 +415,9 @@ class MeanAbsoluteError(_MeanMetric):
 
 
 def _raw(x):
-    return getattr(x, "value", x)
+    """A Tensor's array; lists and tuples (as Keras takes them) as NumPy arrays."""
+    x = getattr(x, "value", x)
+    return _np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 _BY_NAME = {
@@ -926,6 +928,8 @@ class LogCoshError(_BuiltinWrapper):
 
     def _values(self, y_true, y_pred):
         xp = backend.get_array_module(y_pred)
+        if y_pred.dtype.kind != "f":                  # integer predictions: computed in float32
+            y_pred = y_pred.astype("float32")
         y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
         x = y_pred - y_true
         return (x + xp.logaddexp(0.0, -2.0 * x) - _np.log(2.0).astype(x.dtype)).mean(axis=-1)

@@ -451,7 +451,7 @@ class Masking(Layer):
         self.supports_masking = True
 
     def compute_mask(self, inputs, mask=None):
-        v = inputs.value
+        v = getattr(inputs, "value", inputs)
         return (v != self.mask_value).any(axis=-1)
 
     def call(self, inputs):
