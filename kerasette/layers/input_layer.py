@@ -15,7 +15,8 @@ class InputLayer(Layer):
         dtype (str | None): dtype of the data fed here (``float32`` by default).
         batch_shape (tuple | None): full shape including the batch axis (instead of shape).
         name (str | None): the layer's name (default ``input_layer``, ``input_layer_1``, ...).
-        sparse (bool): False; kept in the config for Keras compatibility.
+        sparse (bool): False (kept in the config for Keras compatibility); True is refused, as
+            is Keras 2's ``ragged=True``.
         input_shape (tuple | None): Keras 2 spelling of ``shape``.
         batch_input_shape (tuple | None): Keras 2 spelling of ``batch_shape``.
         **kwargs: ``trainable`` and ``dtype`` as for every ``Layer``.
@@ -29,7 +30,10 @@ class InputLayer(Layer):
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
                  sparse=False, input_shape=None, batch_input_shape=None, **kwargs):
-        kwargs.pop("ragged", None)
+        ragged = kwargs.pop("ragged", False)
+        if sparse or ragged:
+            raise ValueError(f"InputLayer: {'sparse' if sparse else 'ragged'}=True is not supported by "
+                             f"kerasette; feed dense arrays (e.g. x.toarray() for a SciPy matrix)")
         if shape is None:
             shape = input_shape
         if batch_shape is None:
