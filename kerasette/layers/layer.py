@@ -464,18 +464,42 @@ class Layer:
             self.build(in_shapes)
             self.built = True
         self._check_symbolic_input(inputs)
-        if is_symbolic((args[1:], kwargs)) and type(self).compute_output_shape is Layer.compute_output_shape:
-            out_shapes = _infer_by_running(self, in_shapes, args[1:], kwargs)   # every tensor argument
+        # the inputs' symbolic masks (``_keras_mask``, e.g. after Embedding(mask_zero=True))
+        masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
+        masks = masks if any(m is not None for m in masks) else None
+        if type(self).compute_output_shape is Layer.compute_output_shape:
+            # run on zeros with every tensor argument, and all-True masks where the inputs have
+            # them (a layer whose call needs its mask gets one)
+            out_shapes = _infer_by_running(self, in_shapes, args[1:], kwargs, masks)
         else:
             out_shapes = self.compute_output_shape(in_shapes)
         dtype = _first_dtype(inputs, self.dtype)
         out_dtype = getattr(self, "output_dtype", None) or (dtype if "int" not in str(dtype) else self.dtype)
         outputs = _shapes_to_tensors(out_shapes, out_dtype, self.name)
+        out_mask = self._symbolic_mask(in_shapes, masks)
+        if out_mask is not None and isinstance(outputs, KerasTensor):
+            outputs._keras_mask = KerasTensor(out_mask, "bool", name=f"{self.name}_mask")
         node = Node(self, args, kwargs, outputs)
         for i, t in enumerate(flatten_structure(outputs)):
             t.node, t.index = node, i
         self._inbound_nodes.append(node)
         return outputs
+
+    def _symbolic_mask(self, in_shapes, masks):
+        """The output's mask shape (batch axis None) for inputs of ``in_shapes`` carrying
+        symbolic ``masks`` (or None), as ``compute_mask`` would give it; None for no mask."""
+        if type(self).compute_mask is Layer.compute_mask:        # passes the input's mask on, or not
+            return masks[0].shape if masks and self.supports_masking and masks[0] is not None else None
+        try:
+            with no_grad():
+                dummy = _dummy_like(in_shapes, masks)
+                mask = self.compute_mask(dummy, _dummy_masks(masks))
+        except Exception:      # noqa: BLE001 - a compute_mask that needs real values: no symbolic mask
+            return None
+        if mask is None or isinstance(mask, (list, tuple)):
+            return None
+        shape = tuple(getattr(mask, "shape", ()))
+        return (None,) + shape[1:] if shape else None
 
     def _check_symbolic_input(self, inputs):
         """Hook: validate symbolic inputs (rank, feature size) before a node is made."""
@@ -579,30 +603,52 @@ def _shapes_to_tensors(shapes, dtype, name):
     return type(shapes)(_shapes_to_tensors(s, dtype, name) for s in shapes)
 
 
-def _infer_by_running(layer, input_shape, more_args=(), more_kwargs=None):
-    """Output shape(s) from a call on zeros (batch 1 standing for None); symbolic tensors
-    among ``more_args`` / ``more_kwargs`` (further call arguments) become zeros too."""
-    def zeros(shape):
-        mod = backend.xp()
-        return Tensor(mod.zeros(tuple(1 if d is None else d for d in shape), dtype=backend.floatx()))
+def _zeros(shape):
+    """A float Tensor of zeros, batch 1 standing for None."""
+    return Tensor(backend.xp().zeros(tuple(1 if d is None else d for d in shape), dtype=backend.floatx()))
 
-    def is_shape(s):
-        return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
 
-    def build_inputs(s):
-        if is_shape(s):
-            return zeros(s)
+def _is_shape(s):
+    return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
+
+
+def _dummy_like(input_shape, masks=None):
+    """Zeros shaped as ``input_shape`` (a shape or a structure of them); each gets an all-True
+    ``_keras_mask`` where ``masks`` (one symbolic mask or None per input, in order) has one."""
+    def build(s):
+        if _is_shape(s):
+            return _zeros(s)
         if isinstance(s, dict):
-            return {k: build_inputs(v) for k, v in s.items()}
-        return type(s)(build_inputs(x) for x in s)
+            return {k: build(v) for k, v in s.items()}
+        return type(s)(build(x) for x in s)
 
-    dummy = build_inputs(input_shape)
-    fill = lambda t: zeros(t.shape) if isinstance(t, KerasTensor) else t   # noqa: E731
+    dummy = build(input_shape)
+    for t, m in zip(flatten_structure(dummy), masks or ()):
+        if m is not None:
+            t._keras_mask = _dummy_masks(m)
+    return dummy
+
+
+def _dummy_masks(masks):
+    """All-True arrays for symbolic mask(s) (batch 1), None where there is none."""
+    if masks is None or isinstance(masks, KerasTensor):
+        return None if masks is None else backend.xp().ones(
+            tuple(1 if d is None else d for d in masks.shape), dtype=bool)
+    made = [_dummy_masks(m) for m in masks]
+    return made[0] if len(made) == 1 else made
+
+
+def _infer_by_running(layer, input_shape, more_args=(), more_kwargs=None, masks=None):
+    """Output shape(s) from a call on zeros (batch 1 standing for None); symbolic tensors
+    among ``more_args`` / ``more_kwargs`` (further call arguments) become zeros too, and the
+    inputs carry all-True masks where ``masks`` (their symbolic masks) has one."""
+    dummy = _dummy_like(input_shape, masks)
+    fill = lambda t: _zeros(t.shape) if isinstance(t, KerasTensor) else t   # noqa: E731
     more_args = map_structure(fill, tuple(more_args))
     more_kwargs = {k: map_structure(fill, v) for k, v in (more_kwargs or {}).items() if k != "training"}
     with no_grad():
         out = layer(dummy, *more_args, training=False, **more_kwargs)
-    batch_none = any(is_shape(s) and s and s[0] is None for s in _shape_leaves(input_shape))
+    batch_none = any(_is_shape(s) and s and s[0] is None for s in _shape_leaves(input_shape))
     return map_structure(lambda t: ((None,) + tuple(t.shape[1:])) if batch_none else tuple(t.shape), out)
 
 
