@@ -370,11 +370,7 @@ class SimpleRNN(Layer):
         return out
 
     def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if mask is None or not self.return_sequences or self.return_state:
-            return None
-        return getattr(mask, "value", mask)
+        return sequence_output_mask(self, mask)
 
     def _check_symbolic_input(self, inputs):
         self._check_sequence_shape(tuple(inputs.shape))
@@ -687,3 +683,13 @@ def _own_classes(layer):
 
 def _drop_prefix(name, prefix):
     return name[len(prefix):] if name.startswith(prefix) else name
+
+
+def sequence_output_mask(layer, mask):
+    """The mask of a recurrent layer's output: the input's time mask when it returns the whole
+    sequence (and no states), else None."""
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    if mask is None or not layer.return_sequences or layer.return_state:
+        return None
+    return getattr(mask, "value", mask)

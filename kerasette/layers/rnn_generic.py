@@ -27,7 +27,7 @@ from .. import backend, ops
 from ..autograd.tensor import Tensor
 from .core import shape_str
 from .layer import Layer
-from .recurrent import _mask_array
+from .recurrent import _mask_array, sequence_output_mask
 from .symbolic import KerasTensor
 
 __all__ = ["RNN", "StackedRNNCells", "TimeDistributed"]
@@ -395,11 +395,7 @@ class RNN(Layer):
         return out
 
     def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if mask is None or not self.return_sequences or self.return_state:
-            return None
-        return getattr(mask, "value", mask)
+        return sequence_output_mask(self, mask)
 
     def get_config(self):
         from .serialization import serialize
