@@ -394,30 +394,43 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, bias=None, ac
         >>> ops.conv(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), padding="same").shape
         (1, 5, 5, 4)
     """
-    strides = normalize_tuple(strides, 2, "strides")
-    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
-    padding = normalize_padding(padding)
-    xs, ks = _shape(x), _shape(kernel)
-    if len(xs) != 4:
-        raise ValueError(f"conv2d: expected input of rank 4 (batch, height, width, channels), got shape {xs}")
-    if len(ks) != 4:
-        raise ValueError(f"conv2d: expected a kernel of rank 4 (kh, kw, in_channels, filters), got shape {ks}")
-    if xs[3] != ks[2]:
-        raise ValueError(f"conv2d: input has {xs[3]} channels (shape {xs}) but the kernel expects "
-                         f"{ks[2]} (kernel shape {ks})")
-    if max(strides) > 1 and max(dilation) > 1:
-        raise ValueError(f"conv2d: strides {strides} > 1 together with dilation_rate {dilation} > 1 "
-                         f"is not supported (as in Keras)")
-    if padding == "valid":
-        for axis, name in ((0, "height"), (1, "width")):
-            eff = (ks[axis] - 1) * dilation[axis] + 1
-            if xs[1 + axis] < eff:
-                raise ValueError(f"conv2d: the kernel {ks[:2]} (dilated extent {eff}) is larger than the "
-                                 f"input {name} {xs[1 + axis]} (input shape {xs}) with padding='valid'")
+    strides, padding, dilation = check_conv_args("conv2d", x, kernel, strides, padding, dilation_rate,
+                                                 "in_channels, filters", in_axis=2)
     op = Conv2DOp(strides=strides, padding=padding, dilation_rate=dilation, activation=activation)
     if bias is None:
         return op(x, kernel)
     return op(x, kernel, bias)
+
+
+def check_conv_args(where, x, kernel, strides, padding, dilation_rate, kernel_layout, in_axis,
+                    strided_dilation=False, fits=True):
+    """``(strides, padding, dilation)`` of a 2-D convolution-like op, normalised, after the
+    checks its ops share: an input ``(N, H, W, C)``; a rank-4 kernel ``(kh, kw, <kernel_layout>)``
+    whose axis ``in_axis`` holds the input channels; strides and dilation both above 1
+    refused unless ``strided_dilation``; with ``fits``, a ``'valid'`` kernel larger than the
+    input refused. Each error names ``where``."""
+    strides = normalize_tuple(strides, 2, "strides", where=where)
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", where=where)
+    padding = normalize_padding(padding, where=where)
+    xs, ks = _shape(x), _shape(kernel)
+    if len(xs) != 4:
+        raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), got shape {xs}")
+    if len(ks) != 4:
+        raise ValueError(f"{where}: expected a kernel of rank 4 (kh, kw, {kernel_layout}), got shape {ks}")
+    if xs[3] != ks[in_axis]:
+        last = ", last axis" if in_axis == 3 else ""
+        raise ValueError(f"{where}: input has {xs[3]} channels (shape {xs}) but the kernel expects "
+                         f"{ks[in_axis]} (kernel shape {ks}{last})")
+    if not strided_dilation and max(strides) > 1 and max(dilation) > 1:
+        raise ValueError(f"{where}: strides {strides} > 1 together with dilation_rate {dilation} > 1 "
+                         f"is not supported (as in Keras)")
+    if fits and padding == "valid":
+        for axis, name in ((0, "height"), (1, "width")):
+            eff = (ks[axis] - 1) * dilation[axis] + 1
+            if xs[1 + axis] < eff:
+                raise ValueError(f"{where}: the kernel {ks[:2]} (dilated extent {eff}) is larger than the "
+                                 f"input {name} {xs[1 + axis]} (input shape {xs}) with padding='valid'")
+    return strides, padding, dilation
 
 
 def _shape(a):

@@ -26,7 +26,7 @@ Output length along an axis (``k`` the dilated kernel extent, ``s`` the stride):
 from .. import backend, parallel
 from ..autograd.function import Function
 from . import kernels
-from .conv import _gemm_tn, _shape, _tap_slice, normalize_padding, normalize_tuple
+from .conv import _gemm_tn, _tap_slice, check_conv_args, normalize_tuple
 from .depthwise import window_view
 
 __all__ = ["conv2d_transpose", "ConvTranspose2DOp", "conv_transpose_crops", "conv_transpose_output_length"]
@@ -201,26 +201,14 @@ def conv2d_transpose(x, kernel, strides=1, padding="valid", output_padding=None,
         (1, 8, 8, 5)
     """
     where = "conv2d_transpose"
-    strides = normalize_tuple(strides, 2, "strides", where=where)
-    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", where=where)
-    padding = normalize_padding(padding, where=where)
+    strides, padding, dilation = check_conv_args(where, x, kernel, strides, padding, dilation_rate,
+                                                 "filters, in_channels", in_axis=3, fits=False)
     if output_padding is not None:
         output_padding = normalize_tuple(output_padding, 2, "output_padding", allow_zero=True, where=where)
         for ax in range(2):
             if output_padding[ax] >= strides[ax]:
                 raise ValueError(f"{where}: output_padding must be smaller than strides on every axis, got "
                                  f"output_padding={output_padding} with strides={strides}")
-    xs, ks = _shape(x), _shape(kernel)
-    if len(xs) != 4:
-        raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), got shape {xs}")
-    if len(ks) != 4:
-        raise ValueError(f"{where}: expected a kernel of rank 4 (kh, kw, filters, in_channels), got shape {ks}")
-    if xs[3] != ks[3]:
-        raise ValueError(f"{where}: input has {xs[3]} channels (shape {xs}) but the kernel expects "
-                         f"{ks[3]} (kernel shape {ks}, last axis)")
-    if max(strides) > 1 and max(dilation) > 1:
-        raise ValueError(f"{where}: strides {strides} > 1 together with dilation_rate {dilation} > 1 "
-                         f"is not supported (as in Keras)")
     op = ConvTranspose2DOp(strides=strides, padding=padding, output_padding=output_padding,
                            dilation_rate=dilation, activation=activation)
     return op(x, kernel) if bias is None else op(x, kernel, bias)

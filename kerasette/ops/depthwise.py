@@ -28,7 +28,7 @@ pad bottom/right). Strides and dilation may both exceed 1 here.
 """
 from .. import backend, parallel
 from ..autograd.function import Function
-from .conv import _pad_into, _shape, conv2d, normalize_padding, normalize_tuple, padded_input
+from .conv import _pad_into, _shape, check_conv_args, conv2d, padded_input
 
 __all__ = ["depthwise_conv2d", "separable_conv2d", "DepthwiseConv2DOp", "window_view"]
 
@@ -154,28 +154,6 @@ def _split(xp, part, n, shape, dtype):
     return out
 
 
-def _check_args(where, x, kernel, strides, padding, dilation_rate, channels_axis_name="in_channels"):
-    strides = normalize_tuple(strides, 2, "strides", where=where)
-    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate", where=where)
-    padding = normalize_padding(padding, where=where)
-    xs, ks = _shape(x), _shape(kernel)
-    if len(xs) != 4:
-        raise ValueError(f"{where}: expected input of rank 4 (batch, height, width, channels), got shape {xs}")
-    if len(ks) != 4:
-        raise ValueError(f"{where}: expected a kernel of rank 4 (kh, kw, {channels_axis_name}, "
-                         f"depth_multiplier), got shape {ks}")
-    if xs[3] != ks[2]:
-        raise ValueError(f"{where}: input has {xs[3]} channels (shape {xs}) but the kernel expects "
-                         f"{ks[2]} (kernel shape {ks})")
-    if padding == "valid":
-        for axis, name in ((0, "height"), (1, "width")):
-            eff = (ks[axis] - 1) * dilation[axis] + 1
-            if xs[1 + axis] < eff:
-                raise ValueError(f"{where}: the kernel {ks[:2]} (dilated extent {eff}) is larger than the "
-                                 f"input {name} {xs[1 + axis]} (input shape {xs}) with padding='valid'")
-    return strides, padding, dilation
-
-
 def depthwise_conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, bias=None, activation=None):
     """Depthwise 2-D convolution, channels_last, as one graph node.
 
@@ -197,7 +175,9 @@ def depthwise_conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, bia
         >>> depthwise_conv2d(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 3)), padding="same").shape
         (1, 5, 5, 6)
     """
-    strides, padding, dilation = _check_args("depthwise_conv2d", x, kernel, strides, padding, dilation_rate)
+    strides, padding, dilation = check_conv_args("depthwise_conv2d", x, kernel, strides, padding, dilation_rate,
+                                                 "in_channels, depth_multiplier", in_axis=2,
+                                                 strided_dilation=True)
     op = DepthwiseConv2DOp(strides=strides, padding=padding, dilation_rate=dilation, activation=activation)
     return op(x, kernel) if bias is None else op(x, kernel, bias)
 
