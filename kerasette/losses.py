@@ -60,7 +60,7 @@ class Loss:
         per_sample = _per_sample(self, y_true, y_pred)
         sw = None
         if sample_weight is not None:
-            sw = sample_weight if isinstance(sample_weight, Tensor) else _on_device_of(sample_weight, y_pred)
+            sw = sample_weight if isinstance(sample_weight, Tensor) else _as_labels(sample_weight, y_pred)
             sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
             per_sample = ops.multiply(per_sample, sw)
         if self.reduction == "sum":
@@ -412,12 +412,6 @@ def _as_labels(y_true, y_pred, class_ids=False):
         return ops.cast(y_true, want) if _needs_cast(y_true.dtype, want, class_ids) else y_true
     a = backend.to_device(y_true, backend.get_array_module(y_pred))
     return Tensor(a.astype(want) if _needs_cast(a.dtype, want, class_ids) else a)
-
-
-def _on_device_of(a, like):
-    """``a`` (array-like, e.g. sample weights) as a constant Tensor on ``like``'s device,
-    in its float dtype."""
-    return _as_labels(a, like)
 
 
 def _needs_cast(dtype, want, class_ids):
