@@ -519,10 +519,11 @@ extern "C" __global__ void lstm_step_grad_SUF(const T* gates, const T* tc, const
 """)
 
 
-def _step_check(name, gates, units_arrays, keep, n_gates):
+def _step_check(name, gates, units_arrays, keep, n_gates, gate_shaped=None):
     """dtype, (batch, units) of a recurrent step kernel's arguments, checked the same way on
     both paths: ``gates (batch, n_gates*units)``, states ``(batch, units)``, one keep flag
-    per sample."""
+    per sample, and ``gate_shaped = (name, array)`` (a gradient written per gate) shaped as
+    ``gates``."""
     dtype = _float_dtype(name, gates, *units_arrays)
     batch, units = units_arrays[0].shape
     if tuple(gates.shape) != (batch, n_gates * units) or any(tuple(a.shape) != (batch, units)
@@ -532,11 +533,9 @@ def _step_check(name, gates, units_arrays, keep, n_gates):
     if keep is not None and keep.size != batch:
         raise ValueError(f"kernel {name}: keep must hold one flag per sample ({batch}), got shape "
                          f"{tuple(keep.shape)}")
+    if gate_shaped is not None and tuple(gate_shaped[1].shape) != tuple(gates.shape):
+        raise ValueError(f"kernel {name}: {gate_shaped[0]} must have the gates' shape {tuple(gates.shape)}")
     return dtype, batch, units
-
-
-def _lstm_check(name, gates, units_arrays, keep):
-    return _step_check(name, gates, units_arrays, keep, 4)
 
 
 def _keep_bytes(cp, keep, batch):
@@ -551,7 +550,7 @@ def _written(name, *arrays):
 
 
 def _lstm_step_launch(cp, gates, rec, c_prev, h_prev, keep, c, h, tc):
-    dtype, batch, units = _lstm_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep)
+    dtype, batch, units = _step_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep, 4)
     _written("lstm_step", gates, c, h, tc)
     keep, has_keep = _keep_bytes(cp, keep, batch)
     c_prev, h_prev, rec = (cp.ascontiguousarray(a) for a in (c_prev, h_prev, rec))
@@ -561,7 +560,7 @@ def _lstm_step_launch(cp, gates, rec, c_prev, h_prev, keep, c, h, tc):
 
 
 def _lstm_step_reference(xp, gates, rec, c_prev, h_prev, keep, c, h, tc):
-    _lstm_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep)
+    _step_check("lstm_step", gates, (c_prev, h_prev, c, h, tc), keep, 4)
     units = c.shape[1]
     gates += rec
     gates[:, :2 * units] = 1 / (1 + xp.exp(-xp.clip(gates[:, :2 * units], -80, 80)))
@@ -579,10 +578,8 @@ def _lstm_step_reference(xp, gates, rec, c_prev, h_prev, keep, c, h, tc):
 
 
 def _lstm_step_grad_launch(cp, gates, tc, c_prev, g_out, carry_h, carry_c, keep, d_pre, h_skip):
-    dtype, batch, units = _lstm_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip),
-                                      keep)
-    if tuple(d_pre.shape) != tuple(gates.shape):
-        raise ValueError(f"kernel lstm_step_grad: d_pre must have the gates' shape {tuple(gates.shape)}")
+    dtype, batch, units = _step_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip),
+                                      keep, 4, ("d_pre", d_pre))
     _written("lstm_step_grad", carry_c, d_pre, h_skip)
     keep, has_keep = _keep_bytes(cp, keep, batch)
     gates, tc, c_prev, g_out, carry_h = (cp.ascontiguousarray(a) for a in (gates, tc, c_prev, g_out, carry_h))
@@ -593,9 +590,7 @@ def _lstm_step_grad_launch(cp, gates, tc, c_prev, g_out, carry_h, carry_c, keep,
 
 
 def _lstm_step_grad_reference(xp, gates, tc, c_prev, g_out, carry_h, carry_c, keep, d_pre, h_skip):
-    _lstm_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip), keep)
-    if tuple(d_pre.shape) != tuple(gates.shape):
-        raise ValueError(f"kernel lstm_step_grad: d_pre must have the gates' shape {tuple(gates.shape)}")
+    _step_check("lstm_step_grad", gates, (tc, c_prev, g_out, carry_h, carry_c, h_skip), keep, 4, ("d_pre", d_pre))
     units = tc.shape[1]
     i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
     dh = g_out + carry_h
@@ -670,12 +665,8 @@ extern "C" __global__ void gru_step_grad_SUF(T* gates, const T* rh, const T* h_p
 """)
 
 
-def _gru_check(name, gates, units_arrays, keep):
-    return _step_check(name, gates, units_arrays, keep, 3)
-
-
 def _gru_step_launch(cp, gates, rec, rbias, h_prev, keep, rh, h):
-    dtype, batch, units = _gru_check("gru_step", gates, (h_prev, rh, h), keep)
+    dtype, batch, units = _step_check("gru_step", gates, (h_prev, rh, h), keep, 3)
     _float_dtype("gru_step", gates, rec, *(() if rbias is None else (rbias,)))
     _written("gru_step", gates, rh, h)
     keep, has_keep = _keep_bytes(cp, keep, batch)
@@ -688,7 +679,7 @@ def _gru_step_launch(cp, gates, rec, rbias, h_prev, keep, rh, h):
 
 
 def _gru_step_reference(xp, gates, rec, rbias, h_prev, keep, rh, h):
-    _gru_check("gru_step", gates, (h_prev, rh, h), keep)
+    _step_check("gru_step", gates, (h_prev, rh, h), keep, 3)
     _float_dtype("gru_step", gates, rec, *(() if rbias is None else (rbias,)))
     units = h.shape[1]
     if rbias is not None:
@@ -704,9 +695,8 @@ def _gru_step_reference(xp, gates, rec, rbias, h_prev, keep, rh, h):
 
 
 def _gru_step_grad_launch(cp, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
-    dtype, batch, units = _gru_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep)
-    if tuple(d_rec.shape) != tuple(gates.shape):
-        raise ValueError(f"kernel gru_step_grad: d_rec must have the gates' shape {tuple(gates.shape)}")
+    dtype, batch, units = _step_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep, 3,
+                                      ("d_rec", d_rec))
     _written("gru_step_grad", gates, d_rec, direct)
     keep, has_keep = _keep_bytes(cp, keep, batch)
     rh, h_prev, g_out, carry = (cp.ascontiguousarray(a) for a in (rh, h_prev, g_out, carry))
@@ -716,9 +706,7 @@ def _gru_step_grad_launch(cp, gates, rh, h_prev, g_out, carry, keep, d_rec, dire
 
 
 def _gru_step_grad_reference(xp, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
-    _gru_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep)
-    if tuple(d_rec.shape) != tuple(gates.shape):
-        raise ValueError(f"kernel gru_step_grad: d_rec must have the gates' shape {tuple(gates.shape)}")
+    _step_check("gru_step_grad", gates, (rh, h_prev, g_out, carry, direct), keep, 3, ("d_rec", d_rec))
     units = rh.shape[1]
     z, r, hh = (gates[:, k * units:(k + 1) * units] for k in range(3))
     dh = g_out + carry

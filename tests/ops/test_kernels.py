@@ -254,6 +254,8 @@ def test_lstm_step_kernels_check_their_arguments():
         kernels.run("lstm_step", np, g[:, :6], g[:, :6], s, s, None, s, s, s)
     with pytest.raises(ValueError, match="keep must hold one flag per sample"):
         kernels.run("lstm_step_grad", np, g, s, s, s, s, s, np.ones(3, bool), g, s)
+    with pytest.raises(ValueError, match=r"lstm_step_grad: d_pre must have the gates' shape \(2, 8\)"):
+        kernels.run("lstm_step_grad", np, g, s, s, s, s, s, None, g[:, :4], s)
 
 
 def test_adam_on_device_uses_its_kernel(calls):
