@@ -73,3 +73,25 @@ def test_add_loss_joins_the_loss_once_per_forward_pass():
     model(x)
     model(x)
     assert len(model.losses) == 1            # cleared at each outermost call, not accumulated
+
+
+def test_add_loss_terms_of_a_branch_skipped_in_the_last_pass_are_dropped():
+    class Penalised(layers.Layer):
+        def call(self, x):
+            self.add_loss(keras.ops.sum(x))
+            return x
+
+    class Branchy(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = Penalised(), Penalised()
+
+        def call(self, x, use_b=False):
+            return self.b(x) if use_b else self.a(x)
+
+    model = Branchy()
+    model(np.ones((1, 2), "float32"), use_b=True)
+    assert [float(t.numpy()) for t in model.losses] == [2.0]
+    model(np.full((1, 2), 3.0, "float32"))             # only `a` runs now: b's old term is cleared
+    assert [float(t.numpy()) for t in model.losses] == [6.0]
+    assert model.b.losses == []
