@@ -327,9 +327,8 @@ class DataParallel:
         Returns:
             list: the summed gradients, in the order of ``variables``.
         """
-        overlap = getattr(self, "_overlap", None)
-        if overlap is not None:
-            reduced = overlap.finish(grads, variables)
+        if self._overlap is not None:
+            reduced = self._overlap.finish(grads, variables)
             if reduced is not None:
                 return reduced
         buckets = self.buckets_for(variables)

@@ -65,9 +65,11 @@ class Dataset:
         when they fit in ``share`` of its free memory; batches are then gathered there and
         nothing crosses the host link per step. Returns whether they moved (the CPU, an
         unknown free size or too little room: no)."""
+        if self._device is not None:
+            return True
         free = backend.free_device_memory(device) if device is not None else None
-        if free is None or self._device is not None:
-            return self._device is not None
+        if free is None:
+            return False
         need = sum(a.size * np.dtype(_batch_dtype(a, is_x)).itemsize for a, is_x in zip(self.arrays, self._is_x))
         if need > share * free:
             return False
