@@ -407,7 +407,8 @@ class Model(Layer):
             verbose (int | str): ``"auto"`` or 1: a progress bar per epoch in a terminal, one
                 line per epoch (and one every 30 s) in a log; 2: one line per epoch; 0: silent.
                 See ``callbacks.ProgbarLogger``.
-            callbacks (list | None): ``Callback`` instances called during training; a
+            callbacks (list | None): ``Callback`` instances called during training (and their
+                ``on_test_*`` hooks during each epoch's validation, as Keras 3); a
                 ``ProgbarLogger`` among them replaces the default one.
             validation_split (float): fraction in ``(0, 1)`` of the samples, taken from the end
                 before shuffling, held out and evaluated after each epoch (default 0: none).
@@ -528,7 +529,11 @@ class Model(Layer):
                     break
             epoch_logs = _materialize(logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._run_eval(val, validation_batch_size or batch_size, steps=validation_steps)
+                # as Keras 3: the validation pass drives the same callbacks' on_test_* hooks
+                cb.on_test_begin()
+                val_logs = self._run_eval(val, validation_batch_size or batch_size, cb=cb,
+                                          steps=validation_steps)
+                cb.on_test_end(val_logs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
