@@ -13,7 +13,8 @@ from .ops.nn import Softmax
 __all__ = ["align_label_rank", "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
            "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "get", "deserialize", "serialize"]
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
+           "binary_focal_crossentropy", "categorical_focal_crossentropy", "get", "deserialize", "serialize"]
 
 
 class Loss:
@@ -242,7 +243,7 @@ class BinaryCrossentropy(_ProbabilisticLoss):
             y_pred (Tensor): probabilities (or logits with ``from_logits``), ``(batch, ..., d)``.
         """
         if self.label_smoothing:
-            y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+            y_true = _smoothed(y_true, self.label_smoothing, 2)
         if self.from_logits:
             return ops.mean(ops.sigmoid_cross_entropy(y_pred, y_true), axis=-1)
         eps = backend.epsilon()
@@ -293,8 +294,7 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
             y_pred (Tensor): probabilities (or logits with ``from_logits``), same shape.
         """
         if self.label_smoothing:
-            n = y_pred.shape[-1]
-            y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / n
+            y_true = _smoothed(y_true, self.label_smoothing, y_pred.shape[-1])
         return _xent(y_true, y_pred, self.from_logits, sparse=False)
 
 
@@ -397,6 +397,8 @@ REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "
 def _per_sample(loss, y_true, y_pred):
     """``loss.call`` on labels made ready by the loss's rules: on ``y_pred``'s device, in its
     float dtype (not class ids) and rank-aligned (``align_label_rank``); unreduced."""
+    if not hasattr(y_pred, "dtype"):          # lists and numbers, as Keras takes them
+        y_pred = ops.convert_to_tensor(y_pred)
     y_true = _as_labels(y_true, y_pred, class_ids=loss.class_id_labels)
     if loss.align_labels:
         y_true = align_label_rank(y_true, tuple(y_pred.shape))
@@ -494,7 +496,7 @@ def mean_absolute_error(y_true, y_pred):
     return _per_sample(MeanAbsoluteError(), y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample binary cross-entropy of probabilities (or logits with ``from_logits=True``),
     averaged over the last axis.
 
@@ -503,6 +505,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
             aligned as for ``mean_squared_error``).
         y_pred (Tensor | array): probabilities, or logits, ``(batch, ..., d)``.
         from_logits (bool): ``y_pred`` holds raw scores (default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + 0.5 * s`` (default 0).
+        axis (int): the axis averaged over; only -1 (the default) is supported, any other
+            value raises ``NotImplementedError``.
 
     Returns:
         Tensor: ``(batch, ...)``.
@@ -512,10 +517,12 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
         >>> keras.losses.binary_crossentropy(np.array([[1.0], [0.0]]), np.array([[0.5], [0.5]])).numpy().round(4).tolist()
         [0.6931, 0.6931]
     """
-    return _per_sample(BinaryCrossentropy(from_logits=from_logits), y_true, y_pred)
+    _only_last_axis("binary_crossentropy", axis)
+    return _per_sample(BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing),
+                       y_true, y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample cross-entropy of one-hot (or soft) labels ``(batch, classes)`` against
     probabilities (or logits with ``from_logits=True``).
 
@@ -523,6 +530,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
         y_true (array | Tensor): one-hot or soft labels ``(batch, ..., classes)``.
         y_pred (Tensor | array): probabilities, or logits, of the same shape.
         from_logits (bool): ``y_pred`` holds raw scores (default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + s / classes``
+            (default 0).
+        axis (int): the class axis; only -1 (the default) is supported, any other value
+            raises ``NotImplementedError``.
 
     Returns:
         Tensor: ``(batch, ...)``.
@@ -532,10 +543,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
         >>> keras.losses.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).numpy().round(4).tolist()
         [0.6931]
     """
-    return _per_sample(CategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
+    return _per_sample(CategoricalCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing,
+                                               axis=axis), y_true, y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Per-sample cross-entropy of integer labels ``(batch,)`` against probabilities
     ``(batch, classes)`` (or logits with ``from_logits=True``).
 
@@ -543,6 +555,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         y_true (array | Tensor): integer class ids ``(batch, ...)``, or ``(batch, ..., 1)``.
         y_pred (Tensor | array): probabilities, or logits, ``(batch, ..., classes)``.
         from_logits (bool): ``y_pred`` holds raw scores (default False).
+        ignore_class (None): not supported yet; anything but None raises
+            ``NotImplementedError`` (as ``SparseCategoricalCrossentropy``).
+        axis (int): the class axis; only -1 (the default) is supported, any other value
+            raises ``NotImplementedError``.
 
     Returns:
         Tensor: ``(batch, ...)``.
@@ -553,7 +569,116 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         >>> losses.sparse_categorical_crossentropy(np.array([0, 0]), p).numpy().round(3)
         array([0.693, 0.105])
     """
-    return _per_sample(SparseCategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
+    _only_last_axis("sparse_categorical_crossentropy", axis)
+    return _per_sample(SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class),
+                       y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss (``Huber``), averaged over the last axis; no reduction over the batch.
+
+    Args:
+        y_true (array | Tensor): targets of ``y_pred``'s shape (ranks aligned as for
+            ``mean_squared_error``).
+        y_pred (Tensor | array): predictions ``(batch, ..., d)``.
+        delta (float): where the quadratic part turns linear (default 1.0).
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.huber(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])).numpy().tolist()
+        [1.3125]
+    """
+    return _per_sample(Huber(delta=delta), y_true, y_pred)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample binary focal cross-entropy (Lin et al., 2017), as Keras's function:
+    ``(1 - p_t)**gamma * bce`` element by element (times ``alpha`` for the positives and
+    ``1 - alpha`` for the negatives with ``apply_class_balancing``), averaged over ``axis``.
+
+    Args:
+        y_true (array | Tensor): 0/1 labels (or probabilities) of ``y_pred``'s shape (ranks
+            aligned as for ``mean_squared_error``).
+        y_pred (Tensor | array): probabilities, or logits with ``from_logits``.
+        apply_class_balancing (bool): weigh by ``alpha`` / ``1 - alpha`` (default False).
+        alpha (float): the positives' weight with ``apply_class_balancing`` (default 0.25).
+        gamma (float): the focusing exponent (default 2.0; 0 gives the cross-entropy).
+        from_logits (bool): ``y_pred`` holds raw scores (default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + 0.5 * s`` (default 0).
+        axis (int): the axis averaged over (default -1).
+
+    Returns:
+        Tensor: ``y_pred``'s shape without ``axis``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> y_true, y_pred = np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])
+        >>> keras.losses.binary_focal_crossentropy(y_true, y_pred, gamma=2.0).numpy().round(3).tolist()
+        [0.33, 0.206]
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = align_label_rank(_as_labels(y_true, y_pred), tuple(y_pred.shape))
+    if label_smoothing:
+        y_true = _smoothed(y_true, label_smoothing, 2)
+    p = ops.sigmoid(y_pred) if from_logits else y_pred
+    bce = ops.binary_crossentropy(y_true, p)
+    p_t = y_true * p + (1 - y_true) * (1 - p)
+    focal = ops.power(1 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal
+    return ops.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Per-sample categorical focal cross-entropy, as Keras's function:
+    ``sum(alpha * (1 - p)**gamma * -y_true * log(p), axis)`` with ``p`` the predictions
+    normalised to sum 1 along ``axis`` and clipped to ``[epsilon, 1 - epsilon]``.
+
+    Args:
+        y_true (array | Tensor): one-hot or soft labels of ``y_pred``'s shape.
+        y_pred (Tensor | array): probabilities, or logits with ``from_logits``.
+        alpha (float): the weighting factor (default 0.25).
+        gamma (float): the focusing exponent (default 2.0).
+        from_logits (bool): ``y_pred`` holds raw scores (a softmax along ``axis`` is applied;
+            default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + s / classes``
+            (default 0).
+        axis (int): the class axis (default -1).
+
+    Returns:
+        Tensor: ``y_pred``'s shape without ``axis``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> y_true, y_pred = np.array([[0, 1, 0], [0, 0, 1]]), np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+        >>> keras.losses.categorical_focal_crossentropy(y_true, y_pred).numpy().round(4).tolist()
+        [0.0, 0.4663]
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = _as_labels(y_true, y_pred)
+    if label_smoothing:
+        y_true = _smoothed(y_true, label_smoothing, y_true.shape[axis])
+    p = ops.softmax(y_pred, axis=axis) if from_logits else y_pred
+    eps = backend.epsilon()
+    p = ops.clip(p / ops.sum(p, axis=axis, keepdims=True), eps, 1 - eps)
+    focal = alpha * ops.power(1 - p, gamma) * ops.negative(y_true * ops.log(p))
+    return ops.sum(focal, axis=axis)
+
+
+def _smoothed(y_true, label_smoothing, classes):
+    """Labels moved towards ``1 / classes`` by ``label_smoothing`` (Keras's rule)."""
+    return y_true * (1 - label_smoothing) + label_smoothing / classes
+
+
+def _only_last_axis(fn, axis):
+    if axis != -1:
+        raise NotImplementedError(f"{fn}: only axis=-1 (the class axis last) is supported by "
+                                  f"kerasette, got axis={axis!r}")
 
 
 mse = MSE = mean_squared_error
@@ -566,7 +691,7 @@ _BY_NAME = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "huber": Huber,
 }
 _CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
-_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
               binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
 

@@ -449,6 +449,8 @@ def get(identifier):
             return _BY_NAME[identifier](name=identifier)
         from . import registry
         found = registry.lookup(identifier)         # registered / custom_objects / scope
+        if found is None:                           # a metric function's name ("log_cosh")
+            found = registry.builtin(identifier, ("metric",), want="function")
         if found is None:
             raise ValueError(f"Unknown metric: {identifier!r}. Known: {sorted(k for k in _BY_NAME if k.islower())} "
                              f"and the class names; a custom one "
@@ -2349,3 +2351,320 @@ _BY_NAME.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "MSE": Me
                  "MAPE": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError,
                  "MSLE": MeanSquaredLogarithmicError})
 del _cls
+
+
+# ===========================================================================================
+# The metric functions of ``keras.metrics`` (``binary_accuracy``, ``hinge``, ...): per-sample
+# values of one batch, returned as a Tensor, unreduced, as Keras's. Each reuses the math that
+# exists once in kerasette: the loss functions of ``kerasette.losses`` (the same objects, as in
+# Keras) or the per-sample array code of the metric class of the same name. They work in
+# ``compile(metrics=[keras.metrics.hinge])`` and by name (``get("log_cosh")``).
+# ===========================================================================================
+
+from .losses import (mean_squared_error, mean_absolute_error, binary_crossentropy,  # noqa: E402
+                     categorical_crossentropy, sparse_categorical_crossentropy, huber,
+                     binary_focal_crossentropy, categorical_focal_crossentropy)
+
+
+def _batch_values(metric, y_true, y_pred, same_rank=False):
+    """``metric``'s per-sample values of one batch (its class's array code), as a Tensor."""
+    from .autograd.tensor import Tensor
+    _, y_true, y_pred = _inputs(y_true, y_pred)
+    if same_rank:
+        y_true, y_pred = _same_rank(y_true, y_pred)
+    per_sample = metric._values if isinstance(metric, MeanMetricWrapper) else metric.values
+    return Tensor(_arr(per_sample(y_true, y_pred)))
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Element by element: 1.0 where ``y_pred > threshold`` agrees with the 0/1 label, else 0.0
+    (``BinaryAccuracy``'s values; ranks one apart are aligned first).
+
+    Args:
+        y_true (array | Tensor | list): 0/1 labels.
+        y_pred (array | Tensor | list): probabilities of ``y_true``'s shape.
+        threshold (float): predictions above it count as 1 (default 0.5).
+
+    Returns:
+        Tensor: float32 of the aligned shape.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.binary_accuracy([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]]).numpy().ravel().tolist()
+        [1.0, 1.0, 1.0, 0.0]
+    """
+    return _batch_values(BinaryAccuracy(threshold=threshold), y_true, y_pred, same_rank=True)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the predictions is the arg-max of the one-hot label.
+
+    Args:
+        y_true (array | Tensor | list): one-hot labels ``(batch, ..., classes)``.
+        y_pred (array | Tensor | list): scores of the same shape.
+
+    Returns:
+        Tensor: float32 ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.categorical_accuracy([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]).numpy().tolist()
+        [0.0, 1.0]
+    """
+    return _batch_values(CategoricalAccuracy(), y_true, y_pred)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the predictions is the integer label.
+
+    Args:
+        y_true (array | Tensor | list): class ids ``(batch, ...)`` or ``(batch, ..., 1)``.
+        y_pred (array | Tensor | list): scores ``(batch, ..., classes)``.
+
+    Returns:
+        Tensor: float32 ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.sparse_categorical_accuracy([2, 1], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]]).numpy().tolist()
+        [0.0, 1.0]
+    """
+    return _batch_values(SparseCategoricalAccuracy(), y_true, y_pred)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """Per sample: 1.0 where the one-hot label's class is among the ``k`` highest scores.
+
+    Args:
+        y_true (array | Tensor | list): one-hot labels ``(batch, ..., classes)``.
+        y_pred (array | Tensor | list): scores of the same shape.
+        k (int): how many of the highest scores count (default 5).
+
+    Returns:
+        Tensor: float32 ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.top_k_categorical_accuracy([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], k=1).numpy().tolist()
+        [0.0, 1.0]
+    """
+    return _batch_values(TopKCategoricalAccuracy(k=k), y_true, y_pred)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """Per sample: 1.0 where the integer label is among the ``k`` highest scores.
+
+    Args:
+        y_true (array | Tensor | list): class ids ``(batch, ...)``.
+        y_pred (array | Tensor | list): scores ``(batch, ..., classes)``, or class ids sorted
+            by score with ``from_sorted_ids``.
+        k (int): how many of the highest scores count (default 5).
+        from_sorted_ids (bool): ``y_pred`` holds class ids sorted by score (default False).
+
+    Returns:
+        Tensor: ``y_true``'s shape.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.sparse_top_k_categorical_accuracy([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], k=2).numpy().tolist()
+        [1.0, 1.0]
+    """
+    return _batch_values(SparseTopKCategoricalAccuracy(k=k, from_sorted_ids=from_sorted_ids),
+                         y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per sample ``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``.
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (array | Tensor | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.mean_absolute_percentage_error([[1.0, 2.0]], [[1.5, 2.0]]).numpy().tolist()
+        [25.0]
+    """
+    return _batch_values(MeanAbsolutePercentageError(), y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``.
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (array | Tensor | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.mean_squared_logarithmic_error([[0.0, 1.0]], [[1.0, 1.0]]).numpy().round(4).tolist()
+        [0.2402]
+    """
+    return _batch_values(MeanSquaredLogarithmicError(), y_true, y_pred)
+
+
+def hinge(y_true, y_pred):
+    """Per sample ``mean(max(1 - y_true * y_pred, 0), axis=-1)``; 0/1 labels are taken as -1/1.
+
+    Args:
+        y_true (array | Tensor | list): -1/1 (or 0/1) labels.
+        y_pred (array | Tensor | list): scores of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
+        [1.1, 1.5]
+    """
+    return _batch_values(Hinge(), y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    """Per sample ``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)``; 0/1 labels are taken as -1/1.
+
+    Args:
+        y_true (array | Tensor | list): -1/1 (or 0/1) labels.
+        y_pred (array | Tensor | list): scores of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.squared_hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
+        [1.46, 2.26]
+    """
+    return _batch_values(SquaredHinge(), y_true, y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Per sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``.
+
+    Args:
+        y_true (array | Tensor | list): one-hot labels ``(batch, ..., classes)``.
+        y_pred (array | Tensor | list): scores of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.categorical_hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
+        [1.2, 1.6]
+    """
+    return _batch_values(CategoricalHinge(), y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    """Per sample ``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[epsilon, 1]``.
+
+    Args:
+        y_true (array | Tensor | list): a probability distribution per sample.
+        y_pred (array | Tensor | list): a probability distribution of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.kl_divergence([[0.0, 1.0], [0.2, 0.8]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
+        [0.9163, 0.0915]
+    """
+    return _batch_values(KLDivergence(), y_true, y_pred)
+
+
+def poisson(y_true, y_pred):
+    """Per sample ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``.
+
+    Args:
+        y_true (array | Tensor | list): observed counts.
+        y_pred (array | Tensor | list): predicted rates of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.poisson([[0, 1], [0, 0]], [[1.0, 1.0], [0.0, 0.0]]).numpy().round(4).tolist()
+        [1.0, 0.0]
+    """
+    return _batch_values(Poisson(), y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    """Per sample ``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed stably.
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (array | Tensor | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.log_cosh([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]).numpy().round(4).tolist()
+        [0.2169, 0.0]
+    """
+    return _batch_values(LogCoshError(), y_true, y_pred)
+
+
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Per sample: the Pearson correlation of ``y_true`` and ``y_pred`` along ``axis``.
+
+    Args:
+        y_true (array | Tensor | list): values ``(batch, ..., d)``.
+        y_pred (array | Tensor | list): values of the same shape.
+        axis (int): the axis the correlation runs along (default -1).
+
+    Returns:
+        Tensor: the shape without ``axis``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.pearson_correlation([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]]).numpy().round(4).tolist()
+        [0.9955]
+    """
+    return _batch_values(PearsonCorrelation(axis=axis), y_true, y_pred)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Per sample: Lin's concordance correlation of ``y_true`` and ``y_pred`` along ``axis``
+    (as ``ConcordanceCorrelation``).
+
+    Args:
+        y_true (array | Tensor | list): values ``(batch, ..., d)``.
+        y_pred (array | Tensor | list): values of the same shape.
+        axis (int): the axis the correlation runs along (default -1).
+
+    Returns:
+        Tensor: the shape without ``axis``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.metrics.concordance_correlation([[0.0, 1.0, 2.0, 3.0]], [[0.1, 1.2, 1.9, 3.1]]).numpy().round(4).tolist()
+        [0.9928]
+    """
+    return _batch_values(ConcordanceCorrelation(axis=axis), y_true, y_pred)
+
+
+# the short names Keras 2 had (Keras 3 takes them as strings: ``get("mse")`` is the class)
+mse, mae = mean_squared_error, mean_absolute_error
+mape, msle = mean_absolute_percentage_error, mean_squared_logarithmic_error
+
+_METRIC_FUNCTIONS = (
+    "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "binary_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_focal_crossentropy",
+    "categorical_focal_crossentropy", "huber", "hinge", "squared_hinge", "categorical_hinge",
+    "kl_divergence", "poisson", "log_cosh", "pearson_correlation", "concordance_correlation")
+__all__ += list(_METRIC_FUNCTIONS)

@@ -202,6 +202,7 @@ class Model(Layer):
         if isinstance(y_pred, dict):
             names = list(y_pred)
         per_out = []
+        seen = {}               # log names so far: a repeated one becomes name_1, name_2, ... (Keras)
         for i, (name, p) in enumerate(zip(names, preds)):
             loss = _pick(spec["loss"], i, name, len(preds), "loss")
             weight = _pick(spec["loss_weights"], i, name, len(preds), "loss_weights")
@@ -215,7 +216,7 @@ class Model(Layer):
                     obj = metrics_mod.resolve(m, loss_obj, tuple(p.shape))
                     if objs is weighted_objs and any(o.name == obj.name for o in metric_objs):
                         obj.name = "weighted_" + obj.name          # Keras's name for the twin
-                    obj.name = prefix + obj.name
+                    obj.name = _unique_name(prefix + obj.name, seen)
                     objs.append(obj)
             tracker = metrics_mod.Mean(name=f"{name}_loss") if len(preds) > 1 and loss_obj else None
             per_out.append({"name": name, "loss": loss_obj, "weight": 1.0 if weight is None else weight,
@@ -1104,6 +1105,15 @@ def _with_progbar(callbacks, verbose):
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger())
     return cbs
+
+
+def _unique_name(name, seen):
+    """``name``, or ``name_1``, ``name_2``, ... when it is already in ``seen`` (which counts)."""
+    if name not in seen:
+        seen[name] = 1
+        return name
+    seen[name] += 1
+    return f"{name}_{seen[name] - 1}"
 
 
 def _check_validation_data(data):
