@@ -12,8 +12,9 @@
 Same architecture (Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2,
 Flatten, Dropout 0.5, Dense 10), batch size, optimizer (Adam 1e-3) and data in
 both; PyTorch runs with ``torch.set_num_threads(2)``. The two run alternately
-in the same process and the best time of each is compared. Target: kerasette
-<= 1.5x PyTorch. kerasette splits each op's batch over the cores inside ``fit``
+in the same process and the best time of each is compared, with the GEMM floor
+of the same epoch (benchmarks/floor.py). Targets: kerasette <= 0.65x PyTorch and
+<= 1.5x the floor. kerasette splits each op's batch over the cores inside ``fit``
 (``kerasette.parallel``); ``KERASETTE_NUM_THREADS=1`` shows the unsplit time.
 """
 import argparse
@@ -43,7 +44,10 @@ import kerasette as keras  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 from mnist_cnn import build_model, load  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import threads_line, torch_train_epoch  # noqa: E402
+from common import load_line, report, torch_train_epoch  # noqa: E402
+from floor import epoch_floor  # noqa: E402
+
+TARGET = 0.65
 
 
 def kerasette_epoch(model, x, y, batch_size):
@@ -150,6 +154,7 @@ def main(argv=None):
     if torch_state is not None:
         torch_epoch(torch_state, x[:256], y[:256], args.batch_size)                   # warm-up
 
+    print(load_line())
     ks, ts = [], []
     for r in range(args.repeats):
         ks.append(kerasette_epoch(model, x, y, args.batch_size))
@@ -157,17 +162,10 @@ def main(argv=None):
         if torch_state is not None:
             ts.append(torch_epoch(torch_state, x, y, args.batch_size, seed=r))
             print(f"pytorch   epoch: {ts[-1]:.2f} s   (2 threads)")
-    k = min(ks)
     blas = os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()} cores)")
     print(f"\nimages: {len(x)}, batch {args.batch_size}, NumPy BLAS threads: {blas}")
-    print(threads_line())
-    print(f"kerasette: {k:.2f} s per epoch")
-    if ts:
-        t = min(ts)
-        print(f"pytorch:   {t:.2f} s per epoch")
-        print(f"ratio kerasette / pytorch: {k / t:.2f}x  (target <= 1.5x)")
-    else:
-        print("pytorch: not run (--no-torch or not installed)")
+    report("cnn", min(ks), min(ts) if ts else None, TARGET,
+           epoch_floor("cnn", n=len(x), batch=args.batch_size))
     if args.profile:
         profile_ops(model, x, y, args.batch_size)
 

@@ -1,9 +1,10 @@
 """One MNIST epoch of the 784-512-512-10 MLP (batch 128, Adam) in kerasette and PyTorch.
 
-    python benchmarks/bench_mlp.py [--repeats 2]
+    python benchmarks/bench_mlp.py [--repeats 2] [--limit N]
 
 Both run in this process on the same data with 2 threads; prints each time
-(best of ``--repeats`` epochs) and the ratio kerasette / PyTorch. Target: <= 1.2.
+(best of ``--repeats`` epochs), the GEMM floor of the same epoch (benchmarks/floor.py)
+and the ratios kerasette / PyTorch (target <= 0.9) and kerasette / floor (target <= 1.5).
 """
 import argparse
 import os
@@ -14,11 +15,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kerasette as keras  # noqa: E402
-from common import report, torch_train_epoch  # noqa: E402
+from common import load_line, report, torch_train_epoch  # noqa: E402
+from floor import epoch_floor  # noqa: E402
+
+TARGET = 0.9
 
 
-def data():
+def data(limit=None):
     (x, y), _ = keras.datasets.mnist.load_data()
+    x, y = x[:limit], y[:limit]
     return x.reshape(-1, 784).astype("float32") / 255, y.astype("int64")
 
 
@@ -50,15 +55,18 @@ def torch_epoch(x, y, repeats):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--limit", type=int, default=None, help="training samples (default: all 60,000)")
     args = p.parse_args()
-    x, y = data()
+    print(load_line())
+    x, y = data(args.limit)
     k = kerasette_epoch(x, y, args.repeats)
     try:
         import torch  # noqa: F401
+        t = torch_epoch(x, y, args.repeats)
     except ImportError:
-        print(f"kerasette: {k:.2f} s/epoch; PyTorch not installed: no ratio (pip install torch==2.13.0)")
-        return
-    report(k, torch_epoch(x, y, args.repeats), 1.2)
+        t = None
+    report("mlp", k, t, TARGET, epoch_floor("mlp", n=len(x)))
+
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,12 @@
-"""What the benchmarks share: the PyTorch side's training epoch and the printed ratio."""
+"""What the benchmarks share: the PyTorch side's training epoch, the load line and the printed ratios."""
+import json
+import os
 import time
 
-__all__ = ["torch_train_epoch", "report"]
+__all__ = ["torch_train_epoch", "report", "threads_line", "load_line", "result_line"]
+
+#: how far above its GEMM floor (benchmarks/floor.py) each model's epoch may be (issue 17)
+FLOOR_TARGET = 1.5
 
 
 def torch_train_epoch(model, opt, xt, yt, batch_size=128, generator=None):
@@ -24,15 +29,44 @@ def torch_train_epoch(model, opt, xt, yt, batch_size=128, generator=None):
     return time.perf_counter() - t0
 
 
-def report(kerasette_s, torch_s, target):
-    """Print both epoch times and the ratio against its target."""
+def report(name, kerasette_s, torch_s, target, floor_s=None):
+    """Print the epoch times of kerasette, PyTorch and the GEMM floor, both ratios against their
+    targets, and one ``RESULT {...}`` JSON line that ``benchmarks/suite.py`` collects.
+    ``torch_s`` is None where PyTorch is not installed."""
     print(threads_line())
     print(f"kerasette: {kerasette_s:.2f} s/epoch")
-    print(f"pytorch:   {torch_s:.2f} s/epoch")
-    print(f"ratio kerasette/pytorch: {kerasette_s / torch_s:.2f}  (target <= {target})")
+    if torch_s is not None:
+        print(f"pytorch:   {torch_s:.2f} s/epoch")
+    else:
+        print("pytorch:   not installed: no ratio (pip install torch==2.13.0)")
+    if floor_s is not None:
+        print(f"GEMM floor: {floor_s:.2f} s/epoch (benchmarks/floor.py)")
+    if torch_s is not None:
+        print(f"ratio kerasette/pytorch: {kerasette_s / torch_s:.2f}  (target <= {target})")
+    if floor_s is not None:
+        print(f"ratio kerasette/floor:   {kerasette_s / floor_s:.2f}  (target <= {FLOOR_TARGET})")
+        if torch_s is not None:
+            print(f"ratio pytorch/floor:     {torch_s / floor_s:.2f}")
+    result_line(name, kerasette=kerasette_s, pytorch=torch_s, floor=floor_s, target=target)
+
+
+def result_line(name, **values):
+    """One ``RESULT {"name": ..., ...}`` line for ``benchmarks/suite.py`` (values in seconds)."""
+    print("RESULT " + json.dumps({"name": name, **values}))
 
 
 def threads_line():
     """kerasette's intra-op thread count (``kerasette.parallel``), for the printout."""
     from kerasette import parallel
     return f"kerasette intra-op threads: {parallel.num_threads()} (KERASETTE_NUM_THREADS=1 turns them off)"
+
+
+def load_line(threads=2):
+    """The load average against the core count: with more runnable processes than cores the
+    2-thread pools of both frameworks wait for each other and the times mean little."""
+    if not hasattr(os, "getloadavg"):
+        return f"{threads} thread(s) per framework"
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    note = "  (busy machine: times are unreliable)" if load > cores else ""
+    return f"load average {load:.1f} on {cores} cores{note}; {threads} thread(s) per framework"
