@@ -57,3 +57,9 @@ from .rnn_generic import RNN, StackedRNNCells, TimeDistributed  # noqa: E402
 __all__ += ["RNN", "StackedRNNCells", "TimeDistributed"]
 from .attention import Attention, AdditiveAttention, MultiHeadAttention  # noqa: E402
 __all__ += ["Attention", "AdditiveAttention", "MultiHeadAttention"]
+from .conv3d import (Conv3D, Convolution3D, MaxPooling3D, AveragePooling3D,  # noqa: E402
+                     GlobalAveragePooling3D, GlobalMaxPooling3D, UpSampling3D, ZeroPadding3D, Cropping3D,
+                     MaxPool3D, AvgPool3D, GlobalAvgPool3D, GlobalMaxPool3D)
+__all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+            "GlobalMaxPooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "MaxPool3D", "AvgPool3D",
+            "GlobalAvgPool3D", "GlobalMaxPool3D"]
