@@ -10,13 +10,13 @@ from .backend import set_random_seed, device_scope as device
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import random  # keras.random: seeded draws, SeedGenerator
 from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
-from . import layers, models, utils, datasets, saving, distribute
+from . import layers, models, utils, datasets, saving, distribute, applications
 from .layers import Input, Layer
 from .models import Model, Sequential
 from .utils.info import show_config
 
 __all__ = ["backend", "config", "ops", "random", "initializers", "activations", "regularizers", "constraints", "losses",
-           "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "Input", "Layer", "Model",
+           "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "applications", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device",
            "show_config"]
 

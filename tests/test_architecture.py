@@ -21,7 +21,7 @@ RANK = {
     "metrics": 4, "schedules": 4, "optimizers": 4,
     "layers": 5, "callbacks": 5,
     "models": 6,
-    "saving": 7, "distribute": 7,
+    "saving": 7, "distribute": 7, "applications": 7,
     "kerasette": 8,
 }
 CORE = {"context", "naming", "backend", "parallel", "autograd", "ops"}

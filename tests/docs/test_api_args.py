@@ -30,7 +30,10 @@ MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losse
            "kerasette.regularizers", "kerasette.constraints", "kerasette.callbacks", "kerasette.saving",
            "kerasette.datasets.mnist", "kerasette.utils", "kerasette.ops", "kerasette.backend",
            "kerasette.config", "kerasette.parallel", "kerasette.autograd", "kerasette.distribute",
-           "kerasette.random"]
+           "kerasette.random", "kerasette.applications", "kerasette.applications.imagenet_utils",
+           "kerasette.applications.vgg16", "kerasette.applications.vgg19", "kerasette.applications.resnet",
+           "kerasette.applications.resnet50", "kerasette.applications.resnet_v2",
+           "kerasette.applications.mobilenet", "kerasette.applications.mobilenet_v2"]
 
 _SECTION = re.compile(r"^(\s*)(Args|Arguments|Parameters|Call arguments)\s*:\s*$")
 _ENTRY = re.compile(r"^\s*\**([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")

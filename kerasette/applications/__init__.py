@@ -1,0 +1,24 @@
+"""``keras.applications``: the classic ImageNet networks, built with Keras's layer names, order
+and weight shapes, so that the weight files Keras publishes (or writes) load unchanged.
+
+Each builder takes ``weights=None`` (random initialization), ``"imagenet"`` (Keras's pretrained
+file, fetched once into ``~/.keras/models`` with :func:`kerasette.utils.get_file`) or the path of a
+weights file. Each family's module has the matching ``preprocess_input`` and
+``decode_predictions``::
+
+    from kerasette.applications import resnet50
+    model = resnet50.ResNet50(weights="imagenet")
+    preds = model.predict(resnet50.preprocess_input(images))
+    print(resnet50.decode_predictions(preds, top=3))
+"""
+from . import imagenet_utils, mobilenet, mobilenet_v2, resnet, resnet50, resnet_v2, vgg16, vgg19
+from .mobilenet import MobileNet
+from .mobilenet_v2 import MobileNetV2
+from .resnet import ResNet50, ResNet101, ResNet152
+from .resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
+from .vgg16 import VGG16
+from .vgg19 import VGG19
+
+__all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
+           "ResNet152V2", "MobileNet", "MobileNetV2",
+           "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2"]

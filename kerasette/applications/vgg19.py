@@ -1,0 +1,82 @@
+"""VGG19 (Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015), with Keras's layer names and weight files."""
+from . import imagenet_utils
+from ._common import KERAS_APPS_URL
+from ._vgg import build_vgg
+
+__all__ = ["VGG19", "preprocess_input", "decode_predictions"]
+
+_WEIGHTS = (
+    ("vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+     KERAS_APPS_URL + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+     "cbe5617147190e668d6c5d5026f83318"),
+    ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+     KERAS_APPS_URL + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+     "253f8cb515780f3b799900260a226db6"),
+)
+
+
+def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+          classes=1000, classifier_activation="softmax", name="vgg19"):
+    """The VGG19 network: 16 convolutions in five blocks, then three dense layers.
+
+    Feed it images passed through :func:`kerasette.applications.vgg19.preprocess_input`
+    (RGB -> BGR, minus the ImageNet channel means). The default input is 224x224x3.
+
+    Args:
+        include_top (bool): keep the classifier (``flatten``, ``fc1``, ``fc2``, ``predictions``).
+        weights (str | None): None (random initialization), ``"imagenet"`` (fetch Keras's
+            pretrained file into ``~/.keras/models``) or the path of a weights file to load.
+        input_tensor (KerasTensor | None): a symbolic tensor (from ``keras.Input``) to build on.
+        input_shape (tuple | None): ``(rows, cols, 3)``, each side at least 32; with
+            ``include_top=True`` and ImageNet weights it must be ``(224, 224, 3)``. Default:
+            ``(224, 224, 3)`` with the top, ``(None, None, 3)`` without.
+        pooling (str | None): with ``include_top=False``: None (4D feature map), ``"avg"`` or
+            ``"max"`` (global pooling to ``(batch, 512)``).
+        classes (int): classes of the top layer (1000 with ImageNet weights).
+        classifier_activation (str | callable | None): the top layer's activation; with
+            pretrained weights only ``"softmax"`` or None (logits).
+        name (str): the model's name.
+
+    Returns:
+        Model: the functional model.
+
+    Raises:
+        ValueError: a bad ``weights``, ``classes``, ``pooling``, ``input_shape`` or
+            ``classifier_activation``.
+
+    Examples:
+        >>> from kerasette.applications import VGG19
+        >>> VGG19(weights=None, include_top=False, input_shape=(32, 32, 3), pooling="avg").output_shape
+        (None, 512)
+    """
+    return build_vgg("VGG19", (2, 2, 4, 4, 4), _WEIGHTS, include_top, weights, input_tensor, input_shape,
+                     pooling, classes, classifier_activation, name)
+
+
+def preprocess_input(x, data_format=None):
+    """VGG19's preprocessing: RGB -> BGR, then minus the ImageNet channel means (``"caffe"`` mode of
+    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
+
+    Args:
+        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Returns:
+        The preprocessed images (a new array, or a tensor for tensor input).
+    """
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
+
+
+def decode_predictions(preds, top=5):
+    """The ``top`` ImageNet classes of each prediction (see
+    :func:`kerasette.applications.imagenet_utils.decode_predictions`).
+
+    Args:
+        preds (np.ndarray | Tensor): scores, shape ``(samples, 1000)``.
+        top (int): how many classes per sample, best first.
+
+    Returns:
+        list: per sample, a list of ``(class_id, class_name, score)``.
+    """
+    return imagenet_utils.decode_predictions(preds, top=top)
