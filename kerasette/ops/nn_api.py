@@ -1391,27 +1391,64 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1, merge_repeated=True,
                mask_index=0):
-    """Decode CTC outputs greedily (best class per frame, repeats merged, blanks dropped), as
-    Keras: ``(decoded, scores)`` with ``decoded`` ``(1, batch, max_time)`` padded with -1 and
-    ``scores`` ``(batch, 1)`` the negated sum of the best per-frame values (no gradient).
+    """Decode CTC outputs, as ``keras.ops.ctc_decode``: ``(decoded, scores)``, no gradient.
+
+    ``"greedy"``: the best class per frame, repeats merged, blanks dropped; ``decoded`` is
+    ``(1, batch, max_time)`` and ``scores`` ``(batch, 1)`` the negated sum of the best
+    per-frame values. ``"beam_search"``: a prefix beam search over ``log_softmax(inputs)``
+    keeping the ``beam_width`` most probable label sequences (each summed over all its
+    alignments); ``decoded`` is ``(top_paths, batch, max_time)``, best first, and ``scores``
+    ``(batch, top_paths)`` their log-probabilities. Paths are padded with -1.
 
     Args:
         inputs (Tensor | array): ``(batch, max_time, classes)`` log-probabilities (or logits).
         sequence_lengths (Tensor | array): ``(batch,)`` frame counts.
-        strategy (str): ``"greedy"``; ``"beam_search"`` is not implemented here (it raises).
-        beam_width (int): the beam search's width (beam search only).
-        top_paths (int): how many paths to return (beam search only; greedy returns one).
-        merge_repeated (bool): merge a class repeated in consecutive frames.
-        mask_index (int): the blank class (default 0).
+        strategy (str): ``"greedy"`` (default) or ``"beam_search"``.
+        beam_width (int): how many prefixes the beam search keeps (default 100; beam search only).
+        top_paths (int): how many paths the beam search returns, at most ``beam_width``
+            (default 1; greedy returns one).
+        merge_repeated (bool): greedy only: merge a class repeated in consecutive frames
+            (default True; the beam search always merges, as Keras's).
+        mask_index (int | None): the blank class (default 0); None means the last class.
+
+    Examples:
+        >>> from kerasette import ops
+        >>> logp = np.log(np.array([[[0.1, 0.6, 0.3], [0.2, 0.5, 0.3], [0.7, 0.2, 0.1]]]))
+        >>> decoded, scores = ops.ctc_decode(logp, np.array([3]))
+        >>> decoded.numpy().tolist()
+        [[[1, -1, -1]]]
+        >>> decoded, scores = ops.ctc_decode(logp, np.array([3]), strategy="beam_search", beam_width=4, top_paths=2)
+        >>> decoded.numpy().tolist()
+        [[[1, -1, -1]], [[1, 2, -1]]]
+        >>> scores.numpy().round(4).tolist()
+        [[-0.9188, -1.6555]]
     """
-    if strategy == "beam_search":
-        raise NotImplementedError("ctc_decode: strategy='beam_search' is not implemented in kerasette; "
-                                  "use strategy='greedy'")
-    if strategy != "greedy":
+    if strategy not in ("greedy", "beam_search"):
         raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
     v = _raw(_float_t(inputs))
+    if v.ndim != 3:
+        raise ValueError(f"ctc_decode: inputs must be (batch, max_time, classes), got shape {v.shape}")
     xp = xpof(v)
     lengths = _on(_t(sequence_lengths), v).astype("int64").reshape(-1)
+    if lengths.shape[0] != v.shape[0]:
+        raise ValueError(f"ctc_decode: sequence_lengths must have one entry per batch row ({v.shape[0]}), "
+                         f"got {lengths.shape[0]}")
+    if mask_index is None:
+        mask_index = v.shape[-1] - 1
+    if isinstance(mask_index, bool) or not hasattr(mask_index, "__index__") \
+            or not 0 <= int(mask_index) < v.shape[-1]:
+        raise ValueError(f"ctc_decode: mask_index must be a class index in [0, {v.shape[-1]}) or None, "
+                         f"got {mask_index!r}")
+    if strategy == "beam_search":
+        for arg, value in (("beam_width", beam_width), ("top_paths", top_paths)):
+            if isinstance(value, bool) or not hasattr(value, "__index__") or value < 1:
+                raise ValueError(f"ctc_decode: {arg} must be a positive integer, got {value!r}")
+        if top_paths > beam_width:
+            raise ValueError(f"ctc_decode: top_paths must be at most beam_width ({beam_width}), "
+                             f"got {top_paths}")
+        paths, scores = _ctc_beam_search(v, lengths, int(beam_width), int(mask_index))
+        return (_const(xp.moveaxis(paths[:, :top_paths], 1, 0).astype("int32")),
+                _const(scores[:, :top_paths]))
     batch, steps = v.shape[0], v.shape[1]
     idx = v.argmax(axis=-1).astype("int32")
     best = v.max(axis=-1)
@@ -1426,6 +1463,89 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     order = xp.argsort(xp.where(blank, steps, xp.arange(steps)[None, :]), axis=-1, kind="stable")
     idx = xp.take_along_axis(idx, order, axis=-1)
     return _const(idx[None].astype("int32")), _const(-best.sum(axis=1, keepdims=True))
+
+
+def _ctc_beam_search(v, lengths, width, blank):
+    """Prefix beam search, every batch row at once (Python per frame only).
+
+    Each kept prefix has two log-scores: ``pb`` (its alignments ending in a blank) and ``pnb``
+    (ending in its last label). Per frame, a prefix stays (a blank; or its last label again,
+    from ``pnb``) or grows by a label ``c`` (from ``pb`` when ``c`` repeats the last label,
+    else from both); a grown prefix equal to one already kept joins it. The ``width`` best
+    prefixes by ``logaddexp(pb, pnb)`` go on. Prefixes are told apart by a 64-bit rolling
+    hash, each hash match checked label by label.
+
+    Returns ``(paths, scores)``: ``(batch, width, max_time)`` labels padded with -1, best
+    first, and their ``(batch, width)`` log-probabilities (-inf for unused beams).
+    """
+    xp = xpof(v)
+    batch, steps, classes = v.shape
+    z = v - v.max(axis=-1, keepdims=True)
+    logp = z - xp.log(xp.exp(z).sum(axis=-1, keepdims=True))
+    neg = -np.inf
+    rows = xp.arange(batch)[:, None]
+    labels = xp.arange(classes)
+    pos = xp.arange(steps)
+    mult = np.uint64(1000003)
+    codes = (labels + 1).astype("uint64")
+    # the beams: labels, length, last label, hash of the prefix and of its parent, scores
+    paths = xp.full((batch, width, steps), -1, dtype="int64")
+    length = xp.zeros((batch, width), dtype="int64")
+    last = xp.full((batch, width), -1, dtype="int64")
+    h = xp.zeros((batch, width), dtype="uint64")
+    parent_h = xp.zeros((batch, width), dtype="uint64")
+    pb = xp.full((batch, width), neg, dtype=logp.dtype)
+    pb[:, 0] = 0                       # the empty prefix; the other beams are unused
+    pnb = xp.full((batch, width), neg, dtype=logp.dtype)
+    for t in range(steps):
+        lp = logp[:, t]
+        total = xp.logaddexp(pb, pnb)
+        # stay: a blank after anything, or the last label once more after itself
+        stay_pb = total + lp[:, blank][:, None]
+        stay_pnb = xp.where(length > 0, pnb + xp.take_along_axis(lp, xp.maximum(last, 0), axis=1), neg)
+        # grow by c: after a blank only when c repeats the last label
+        grow = xp.where(labels[None, None, :] == last[:, :, None], pb[:, :, None], total[:, :, None])
+        grow = xp.where(labels[None, None, :] == blank, neg, grow + lp[:, None, :])
+        # a beam j whose parent k is kept: k grown by j's last label is j itself
+        live = xp.isfinite(total)
+        parent = ((parent_h[:, :, None] == h[:, None, :]) & (length[:, :, None] == length[:, None, :] + 1)
+                  & live[:, :, None] & live[:, None, :])
+        b_i, j_i, k_i = xp.nonzero(parent)
+        if b_i.size:                   # check each hash match label by label
+            cut = xp.where(pos[None, :] == (length[b_i, j_i] - 1)[:, None], -1, paths[b_i, j_i])
+            same = (cut == paths[b_i, k_i]).all(axis=-1)
+            parent[b_i, j_i, k_i] = same
+        has = parent.any(axis=-1)
+        k_of = parent.argmax(axis=-1)
+        c_of = xp.maximum(last, 0)
+        joined = grow[rows, k_of, c_of]
+        stay_pnb = xp.where(has, xp.logaddexp(stay_pnb, xp.where(has, joined, neg)), stay_pnb)
+        b_h, j_h = xp.nonzero(has)
+        grow[b_h, k_of[b_h, j_h], c_of[b_h, j_h]] = neg
+        # keep the best `width` of the kept prefixes and their growths
+        cand = xp.concatenate([xp.logaddexp(stay_pb, stay_pnb), grow.reshape(batch, -1)], axis=1)
+        top = xp.argsort(-cand, axis=1, kind="stable")[:, :width]
+        grown = top >= width
+        src = xp.where(grown, (top - width) // classes, top)
+        c = xp.where(grown, (top - width) % classes, 0)
+        n_paths = paths[rows, src]
+        n_len = length[rows, src]
+        n_paths = xp.where(grown[:, :, None] & (pos[None, None, :] == n_len[:, :, None]), c[:, :, None], n_paths)
+        src_h = h[rows, src]
+        n_h = xp.where(grown, src_h * mult + codes[c], src_h)
+        n_parent = xp.where(grown, src_h, parent_h[rows, src])
+        n_last = xp.where(grown, c, last[rows, src])
+        n_pb = xp.where(grown, neg, stay_pb[rows, src])
+        n_pnb = xp.where(grown, cand[rows, top], stay_pnb[rows, src])
+        n_len = n_len + grown
+        on = (t < lengths)[:, None]    # rows past their length keep their beams
+        paths = xp.where(on[:, :, None], n_paths, paths)
+        length, last = xp.where(on, n_len, length), xp.where(on, n_last, last)
+        h, parent_h = xp.where(on, n_h, h), xp.where(on, n_parent, parent_h)
+        pb, pnb = xp.where(on, n_pb, pb), xp.where(on, n_pnb, pnb)
+    scores = xp.logaddexp(pb, pnb)
+    order = xp.argsort(-scores, axis=1, kind="stable")
+    return paths[rows, order], scores[rows, order]
 
 
 def jvp(fun, primals, tangents, has_aux=False):
