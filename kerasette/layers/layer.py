@@ -394,6 +394,11 @@ class Layer:
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if (len(args) == 1 and type(args[0]) is Tensor and self.built
+                and (not kwargs or (len(kwargs) == 1 and "training" in kwargs))):
+            # the common eager call (one Tensor, perhaps training=): nothing to convert or search
+            x = args[0]
+            return self._call_prepared(x, (), {}, kwargs.get("training"), None, x._keras_mask)
         if is_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
         if not args:
@@ -404,26 +409,37 @@ class Layer:
         # layer); arrays in the other arguments (RNN states) become Tensors the same way
         dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
         inputs = map_structure(lambda x: _to_tensor(x, dtype), args[0])
-        args = (inputs,) + tuple(map_structure(lambda x: _array_to_tensor(x, dtype), a) for a in args[1:])
-        kwargs = {k: v if k in ("mask", "training") else map_structure(lambda x: _array_to_tensor(x, dtype), v)
+        rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype), a) for a in args[1:])
+        training = kwargs.pop("training", None)
+        kwargs = {k: v if k == "mask" else map_structure(lambda x: _array_to_tensor(x, dtype), v)
                   for k, v in kwargs.items()}
         if not self.built:
             self._build_for(inputs)
+        mask = kwargs.pop("mask", None)
+        found = None
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
+            if any(m is not None for m in masks):
+                found = masks[0] if len(masks) == 1 else masks
+        return self._call_prepared(inputs, rest, kwargs, training, mask, found)
+
+    def _call_prepared(self, inputs, rest, kwargs, training, mask, found_mask):
+        """Call ``self.call`` with the context's training flag and depth set. ``mask`` was
+        passed by the caller (given to ``call`` as it is); ``found_mask`` was read from the
+        inputs' ``_keras_mask`` (given only to a ``call`` that takes ``mask``)."""
         sig = self._signature()
-        training = kwargs.pop("training", None)
         ctx = context.current()
         outer = ctx.training
         if training is None:
             training = outer
         if "training" in sig:
             kwargs["training"] = training
-        mask = kwargs.get("mask")
-        if mask is None:
-            masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
-            if any(m is not None for m in masks):
-                mask = masks[0] if len(masks) == 1 else masks
-                if "mask" in sig:
-                    kwargs["mask"] = mask
+        if mask is not None:
+            kwargs["mask"] = mask
+        elif found_mask is not None:
+            mask = found_mask
+            if "mask" in sig:
+                kwargs["mask"] = mask
         ctx.training = training
         if ctx.depth == 0 and _LOSS_HOLDERS:
             # a new forward pass: forget the last one's add_loss terms (the walk over the
@@ -431,7 +447,7 @@ class Layer:
             self._clear_added_losses()
         ctx.depth += 1
         try:
-            outputs = self.call(inputs, *args[1:], **kwargs)
+            outputs = self.call(inputs, *rest, **kwargs)
         finally:
             ctx.training = outer
             ctx.depth -= 1
@@ -528,9 +544,15 @@ class Layer:
         """Layers held in attributes (directly, or in lists / tuples / dicts), in order."""
         out, seen = [], {id(self)}
         for key, value in self.__dict__.items():
+            if isinstance(value, Layer):
+                found = (value,)
+            elif isinstance(value, (list, tuple, dict)) and value and key not in _NOT_TRACKED:
+                found = _layer_leaves(value)
+            else:                            # most attributes: numbers, strings, Variables
+                continue
             if key in _NOT_TRACKED:
                 continue
-            for v in _layer_leaves(value):
+            for v in found:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)

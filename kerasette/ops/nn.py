@@ -316,6 +316,8 @@ def _dense_split(xp, m, k, n):
 def _run_split(part, split):
     """``part(rows, cols)`` for each share of ``split`` (slices), via ``parallel.run``."""
     whole = slice(None)
+    if len(split[1]) == 1:                      # unsplit: no hand-off (a one-sample predict)
+        return [part(whole, whole)]
     if split[0] == "cols":
         return parallel.run(lambda a, z: part(whole, slice(a, z)), split[1])
     return parallel.run(lambda a, z: part(slice(a, z), whole), split[1])
