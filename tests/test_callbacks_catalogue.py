@@ -333,8 +333,13 @@ def test_tensorboard_scalars_histograms_and_graph(tmp_path):
     assert [v for _, v in train["epoch_loss"]] == pytest.approx(h.history["loss"])
     assert [v for _, v in train["epoch_learning_rate"]] == pytest.approx([0.05, 0.05])
     assert [s for s, _ in train["batch_loss"]] == [1, 2, 3, 4]           # the global batch count
-    assert set(val) == {"epoch_loss", "epoch_mae"}
+    # validation inside fit runs on_test_end, which (as Keras's) also writes the
+    # evaluation_*_vs_iterations scalars at the optimizer's iteration count
+    assert set(val) == {"epoch_loss", "epoch_mae", "evaluation_loss_vs_iterations",
+                        "evaluation_mae_vs_iterations"}
     assert [v for _, v in val["epoch_mae"]] == pytest.approx(h.history["val_mae"])
+    assert [s for s, _ in val["evaluation_mae_vs_iterations"]] == [2, 4]
+    assert [v for _, v in val["evaluation_mae_vs_iterations"]] == pytest.approx(h.history["val_mae"])
     events = read_events(tmp_path / "train")
     hist = {(v.tag, ev.step): v.histo for ev in events for v in ev.summary.value if v.HasField("histo")}
     assert sorted({t for t, _ in hist}) == sorted(f"{w.path}/histogram" for w in m.weights)
