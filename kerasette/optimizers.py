@@ -124,6 +124,12 @@ class Optimizer:
         grads = self._clip(grads)
         lr = self.learning_rate            # a schedule sees the 0-based step, as in Keras
         self.iterations += 1
+        # large host updates split over the intra-op threads (each update's parallel.ranges),
+        # also for models whose layers run outside the region (an MLP: 2.0 -> 1.1 ms of Adam per step)
+        with parallel.region(_host_elements(grads) >= _SPLIT_MIN_ELEMENTS):
+            self._apply_each(grads, trainable_variables, lr)
+
+    def _apply_each(self, grads, trainable_variables, lr):
         for g, v in zip(grads, trainable_variables):
             if g is None:
                 continue
@@ -576,3 +582,12 @@ def deserialize(config, custom_objects=None):
     from . import registry
     with registry.CustomObjectScope(custom_objects or {}):
         return get(config)
+
+
+# an optimizer step over at least this many host elements enters parallel.region (~20 us)
+_SPLIT_MIN_ELEMENTS = 1 << 16
+
+
+def _host_elements(grads):
+    """How many elements of ``grads`` are NumPy arrays (the ones the intra-op threads split)."""
+    return sum(g.size for g in grads if g is not None and type(g) is np.ndarray)
