@@ -29,6 +29,8 @@ units)``, differentiable), ``recurrent_dropout_mask (batch, units)``
 (multiplies ``h_{t-1}`` before the recurrent GEMM; same mask every step).
 Only activation tanh with recurrent_activation sigmoid runs fused.
 """
+import numpy as _np
+
 from .. import backend, parallel
 from . import kernels
 from ..autograd.function import Function
@@ -123,12 +125,23 @@ class LSTMFunction(Function):
         C = xp.empty((T, B, U), dtype=G.dtype)
         TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
         fused = kernels.on_device(xp)
+        u_run = u
+        if not fused:
+            # every gate's activation from ONE sigmoid pass per step (few NumPy calls per step:
+            # the threads' shares then overlap instead of queueing for the GIL): the
+            # pre-activations are negated, the cell candidate's doubled, so that
+            # 1 / (1 + exp(pre)) is sigmoid(a) for i, f, o and sigmoid(2a) for g, and
+            # tanh(a) = 2 sigmoid(2a) - 1
+            scale = _lstm_gate_scale(xp, U, G.dtype)
+            G *= scale
+            u_run = u * scale
 
         def part(lo, hi):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
             h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
             c = c0[lo:hi] if c0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
-            step = _recurrent_step(xp, u, rmask, lo, hi, G.dtype)
+            step = _recurrent_step(xp, u_run, rmask, lo, hi, G.dtype)
+            ig = None if fused else xp.empty((hi - lo, U), dtype=G.dtype)
             for t in range(T):
                 rec = step(h)
                 Gt = G[t, lo:hi]
@@ -138,12 +151,17 @@ class LSTMFunction(Function):
                     h, c = H[t, lo:hi], C[t, lo:hi]
                     continue
                 Gt += rec
-                _sigmoid(xp, Gt[:, :2 * U])
-                _tanh(xp, Gt[:, 2 * U:3 * U])
-                _sigmoid(xp, Gt[:, 3 * U:])
+                with _np.errstate(over="ignore"):         # exp(pre) = inf gives the exact 0
+                    xp.exp(Gt, out=Gt)
+                Gt += 1
+                xp.reciprocal(Gt, out=Gt)
+                g = Gt[:, 2 * U:3 * U]
+                g *= 2
+                g -= 1
                 Ct, Ht, TCt = C[t, lo:hi], H[t, lo:hi], TC[t, lo:hi]
                 xp.multiply(Gt[:, U:2 * U], c, out=Ct)
-                Ct += Gt[:, :U] * Gt[:, 2 * U:3 * U]
+                xp.multiply(Gt[:, :U], g, out=ig)
+                Ct += ig
                 xp.tanh(Ct, out=TCt)
                 xp.multiply(Gt[:, 3 * U:], TCt, out=Ht)
                 if keep is not None:
@@ -167,14 +185,9 @@ class LSTMFunction(Function):
         T, B, U = H.shape
         gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
         fused = kernels.on_device(xp)                 # one kernel per step (lstm_step_grad)
-        if fused:
-            dA = xp.empty_like(G)
-            h_skip = xp.empty((B, U), dtype=G.dtype) if keep is not None else None
-        else:
-            # pre-activation derivatives of every gate, turned in place into dL/d(pre-activation)
-            dA = G * (1 - G)
-            dA[..., 2 * U:3 * U] = 1 - G[..., 2 * U:3 * U] ** 2
-            dTC = 1 - TC * TC
+        dA = xp.empty_like(G)
+        dA4 = dA.reshape(T, B, 4, U)                   # the same memory, one axis per gate
+        h_skip = xp.empty((B, U), dtype=G.dtype) if fused and keep is not None else None
         Cprev = _previous(xp, C, c0)
         skip = (~keep).astype(G.dtype) if keep is not None else None
         carry_h = xp.zeros((B, U), dtype=G.dtype)
@@ -187,7 +200,17 @@ class LSTMFunction(Function):
             # backpropagation through time for samples lo:hi (one thread's share)
             ch, cc = carry_h[lo:hi], carry_c[lo:hi]
             dh = xp.empty((hi - lo, U), dtype=G.dtype)
+            if not fused:
+                dc = xp.empty((hi - lo, U), dtype=G.dtype)
             for t in range(T - 1, -1, -1):
+                if not fused and (t == T - 1 or t % _FACTOR_STEPS == _FACTOR_STEPS - 1):
+                    # what each gate's pre-activation gradient is, times dc (i, f, g) or dh (o),
+                    # for the next few steps at once (cache-sized passes; the loop then makes 7
+                    # calls a step): i: g i(1-i), f: c_{t-1} f(1-f), g: i (1-g^2), o: tanh(c_t) o(1-o);
+                    # and Q = o (1 - tanh(c_t)^2), with dc = carry + dh * Q
+                    t0 = t - t % _FACTOR_STEPS
+                    Q = _lstm_local_factors(xp, G[t0:t + 1, lo:hi], Cprev[t0:t + 1, lo:hi], TC[t0:t + 1, lo:hi],
+                                            dA[t0:t + 1, lo:hi], U)
                 Gt, dAt = G[t, lo:hi], dA[t, lo:hi]
                 if fused:
                     skip_t = None if keep is None else h_skip[lo:hi]
@@ -196,18 +219,16 @@ class LSTMFunction(Function):
                                 skip_t if skip_t is not None else dh)
                     _carry_back(xp, dAt, uT, ch, None if rmask is None else rmask[lo:hi], skip_t)
                     continue
-                i, f, gg, o = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:3 * U], Gt[:, 3 * U:]
                 xp.add(gt[t, lo:hi], ch, out=dh)
-                dc = cc + dh * o * dTC[t, lo:hi]
-                dAt[:, :U] *= dc * gg
-                dAt[:, U:2 * U] *= dc * Cprev[t, lo:hi]
-                dAt[:, 2 * U:3 * U] *= dc * i
-                dAt[:, 3 * U:] *= dh * TC[t, lo:hi]
+                xp.multiply(dh, Q[t - t0], out=dc)
+                dc += cc
+                dA4[t, lo:hi, :3] *= dc[:, None, :]           # i, f, g: (n, 3, U) by (n, 1, U)
+                dA4[t, lo:hi, 3] *= dh                        # o
                 if keep is None:
-                    cc[...] = dc * f
+                    xp.multiply(dc, Gt[:, U:2 * U], out=cc)
                 else:
                     dAt *= keep[t, lo:hi]
-                    cc[...] = xp.where(keep[t, lo:hi], dc * f, cc)
+                    cc[...] = xp.where(keep[t, lo:hi], dc * Gt[:, U:2 * U], cc)
                 xp.matmul(dAt, uT, out=ch)
                 if rmask is not None:
                     ch *= rmask[lo:hi]
@@ -223,6 +244,41 @@ class LSTMFunction(Function):
         if self.has_bias and ng[3]:
             gb = dA.reshape(T * B, 4 * U).sum(axis=0)
         return gx, gw, gu, gb, carry_h, carry_c, None, None
+
+
+# time steps whose local factors LSTMFunction.backward computes in one go (cache-sized blocks)
+_FACTOR_STEPS = 4
+
+
+def _lstm_gate_scale(xp, units, dtype):
+    """``(4*units,)``: -1 for the i, f, o columns, -2 for g (see ``LSTMFunction.forward``)."""
+    scale = xp.full(4 * units, -1, dtype=dtype)
+    scale[2 * units:3 * units] = -2
+    return scale
+
+
+def _lstm_local_factors(xp, G, Cprev, TC, P, U):
+    """Write into ``P`` ``(T, n, 4U)`` each gate's local factor (see ``LSTMFunction.backward``)
+    from the activations ``G`` ``(T, n, 4U)``, ``c_{t-1}`` and ``tanh(c_t)``; return
+    ``o * (1 - tanh(c_t)^2)`` ``(T, n, U)``, the factor from ``dh`` to ``dc``."""
+    i, f, g, o = (G[..., k * U:(k + 1) * U] for k in range(4))
+    Pi, Pf, Pg, Po = (P[..., k * U:(k + 1) * U] for k in range(4))
+    xp.subtract(1, i, out=Pi)
+    Pi *= i
+    Pi *= g
+    xp.subtract(1, f, out=Pf)
+    Pf *= f
+    Pf *= Cprev
+    xp.multiply(g, g, out=Pg)
+    xp.subtract(1, Pg, out=Pg)
+    Pg *= i
+    xp.subtract(1, o, out=Po)
+    Po *= o
+    Po *= TC
+    Q = TC * TC
+    xp.subtract(1, Q, out=Q)
+    Q *= o
+    return Q
 
 
 class GRUFunction(Function):
