@@ -303,27 +303,41 @@ class GRUFunction(Function):
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
         fused = kernels.on_device(xp)
+        u_run, b_rec = u, None if b is None else b[1]
+        if not fused:
+            # z and r from one 3-call sigmoid: their pre-activations negated (input part here,
+            # recurrent part through the kernel and bias), so that 1 / (1 + exp(pre)) = sigmoid
+            scale = xp.ones(3 * U, dtype=G.dtype)
+            scale[:2 * U] = -1
+            G *= scale
+            u_run = u * scale
+            b_rec = None if b is None else b[1] * scale
 
         def part(lo, hi):
             # the recurrence of samples lo:hi (samples are independent: one thread's share)
             h = h0[lo:hi] if h0 is not None else xp.zeros((hi - lo, U), dtype=G.dtype)
-            step = _recurrent_step(xp, u, rmask, lo, hi, G.dtype)
+            step = _recurrent_step(xp, u_run, rmask, lo, hi, G.dtype)
             for t in range(T):
                 rec = step(h)
                 if fused:                                 # one kernel for the whole step
-                    kernels.run("gru_step", xp, G[t, lo:hi], rec, None if b is None else b[1], h,
+                    kernels.run("gru_step", xp, G[t, lo:hi], rec, b_rec, h,
                                 None if keep is None else keep[t, lo:hi], RH[t, lo:hi], H[t, lo:hi])
                     h = H[t, lo:hi]
                     continue
-                if b is not None:
-                    rec += b[1]
+                if b_rec is not None:
+                    rec += b_rec
                 Gt, RHt, Ht = G[t, lo:hi], RH[t, lo:hi], H[t, lo:hi]
-                Gt[:, :2 * U] += rec[:, :2 * U]
-                _sigmoid(xp, Gt[:, :2 * U])
+                zr = Gt[:, :2 * U]
+                zr += rec[:, :2 * U]
+                with _np.errstate(over="ignore"):         # exp(pre) = inf gives the exact 0
+                    xp.exp(zr, out=zr)
+                zr += 1
+                xp.reciprocal(zr, out=zr)
                 RHt[...] = rec[:, 2 * U:]
-                Gt[:, 2 * U:] += Gt[:, U:2 * U] * RHt
-                _tanh(xp, Gt[:, 2 * U:])
-                z, hh = Gt[:, :U], Gt[:, 2 * U:]
+                z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
+                xp.multiply(r, RHt, out=Ht)               # Ht as scratch
+                hh += Ht
+                xp.tanh(hh, out=hh)
                 xp.subtract(h, hh, out=Ht)
                 Ht *= z
                 Ht += hh
@@ -347,6 +361,7 @@ class GRUFunction(Function):
         carry = xp.zeros((B, U), dtype=G.dtype)
         uT = u.T
 
+        dR4 = dR.reshape(T, B, 3, U)       # the same memory, one axis per gate
         fused = kernels.on_device(xp)
 
         def part(lo, hi):
@@ -360,23 +375,23 @@ class GRUFunction(Function):
                                 None if keep is None else keep[t, lo:hi], dRt, dh)
                     _carry_back(xp, dRt, uT, c, None if rmask is None else rmask[lo:hi], dh)
                     continue
-                z, r, hh = Gt[:, :U], Gt[:, U:2 * U], Gt[:, 2 * U:]
+                if t == T - 1 or t % _FACTOR_STEPS == _FACTOR_STEPS - 1:
+                    # every gradient of step t is dh times a factor of the forward values alone:
+                    # computed for a few steps at once (then the step makes 8 calls)
+                    t0 = t - t % _FACTOR_STEPS
+                    Ah, Zd = _gru_local_factors(xp, G[t0:t + 1, lo:hi], Hprev[t0:t + 1, lo:hi],
+                                                RH[t0:t + 1, lo:hi], None if keep is None else keep[t0:t + 1, lo:hi],
+                                                dR[t0:t + 1, lo:hi], U)
                 xp.add(gt[t, lo:hi], c, out=dh)
-                da_h = dh * (1 - z) * (1 - hh * hh)
-                dRt[:, :U] = dh * (Hprev[t, lo:hi] - hh) * z * (1 - z)
-                dRt[:, U:2 * U] = da_h * RH[t, lo:hi] * r * (1 - r)
-                dRt[:, 2 * U:] = da_h * r
-                direct = dh * (z if keep is None else xp.where(keep[t, lo:hi], z, 1))   # h_t = z * h_{t-1} + ...
-                if keep is not None:
-                    dRt *= keep[t, lo:hi]
-                    da_h *= keep[t, lo:hi]
+                dR4[t, lo:hi] *= dh[:, None, :]
                 # G[t] becomes dL/d(input projection): z and r parts equal dR's, the h part is da_h
                 Gt[:, :2 * U] = dRt[:, :2 * U]
-                Gt[:, 2 * U:] = da_h
+                xp.multiply(dh, Ah[t - t0], out=Gt[:, 2 * U:])
                 xp.matmul(dRt, uT, out=c)
                 if rmask is not None:
                     c *= rmask[lo:hi]
-                c += direct
+                dh *= Zd[t - t0]                          # h_t = z * h_{t-1} + ...: the direct path
+                c += dh
 
         parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
@@ -387,3 +402,33 @@ class GRUFunction(Function):
         if self.has_bias and ng[3]:
             gb = xp.stack([G.reshape(T * B, 3 * U).sum(axis=0), dR.reshape(T * B, 3 * U).sum(axis=0)])
         return gx, gw, gu, gb, carry, None, None
+
+
+def _gru_local_factors(xp, G, Hprev, RH, keep, P, U):
+    """Write into ``P`` ``(T, n, 3U)`` the factors that turn ``dh`` into ``dR`` (z, r, h parts)
+    from the activations ``G`` ``(T, n, 3U)``, ``h_{t-1}`` and ``RH``; return the factor of
+    ``da_h`` (the candidate's pre-activation) and of the direct path ``dh -> dh_{t-1}``, each
+    ``(T, n, U)``; a ``keep`` mask ``(T, n, 1)`` zeroes the masked steps (the direct path: 1)::
+
+        da_h = dh (1-z)(1-hh^2);  dR_z = dh (h_{t-1} - hh) z(1-z)
+        dR_r = da_h RH r(1-r);    dR_h = da_h r
+    """
+    z, r, hh = (G[..., k * U:(k + 1) * U] for k in range(3))
+    Pz, Pr, Ph = (P[..., k * U:(k + 1) * U] for k in range(3))
+    Ah = hh * hh
+    xp.subtract(1, Ah, out=Ah)
+    one_minus_z = 1 - z
+    Ah *= one_minus_z
+    xp.subtract(Hprev, hh, out=Pz)
+    Pz *= z
+    Pz *= one_minus_z
+    xp.subtract(1, r, out=Pr)
+    Pr *= r
+    Pr *= RH
+    Pr *= Ah
+    xp.multiply(Ah, r, out=Ph)
+    if keep is None:
+        return Ah, z.copy()                  # G's z is overwritten step by step (dL/d input)
+    P *= keep
+    Ah *= keep
+    return Ah, xp.where(keep, z, 1)
