@@ -13,7 +13,7 @@ warm-up; both frameworks on the same shapes in the same run):
 - ``image``: the MNIST convnet on square images of 28 to 112 pixels, batch 32.
 
 Writes ``benchmarks/results/scaling.json`` and draws ``docs/guides/img/scaling.png`` (matplotlib,
-a benchmark-only dependency: ``pip install matplotlib``): time per sample of each framework and
+a benchmark-only dependency: ``pip install -e ".[bench]"``): time per sample of each framework and
 their ratio, for each sweep.
 """
 import argparse
