@@ -247,6 +247,10 @@ class SGD(Optimizer):
             w -= lr * g
             return
         m = self.slots["momentum"][i]
+        if kernels.on_device(backend.get_array_module(w)):    # the whole step in one kernel
+            kernels.run("sgd_momentum_update", backend.get_array_module(w), w, g, m, lr, self.momentum,
+                        self.nesterov)
+            return
         m *= self.momentum
         m -= lr * g
         if self.nesterov:

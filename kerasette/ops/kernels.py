@@ -21,6 +21,7 @@ The kernels (name: what, arguments):
   act None, "relu", "tanh" or "sigmoid" (the fused Dense / Conv2D activations).
 * ``act_grad``: ``g * act'(.)`` from the activation's output ``y``; a new array.
 * ``adam_update``: Keras 3's Adam step on ``w``, ``m``, ``v`` in place, one pass.
+* ``sgd_momentum_update``: SGD with (Nesterov) momentum on ``w`` and ``m`` in place, one pass.
 * ``softmax_xent_grad``: ``(p - onehot(labels)) * g[..., None]``, no one-hot array.
 * ``max_pool_2x2``: 2x2 / stride-2 max of a (padded) ``(N, H, W, C)`` input and
   the arg-max tap of each window (0..3, the first maximum in row-major order).
@@ -251,6 +252,51 @@ def _adam_reference(xp, w, g, m, v, alpha, beta_1, beta_2, epsilon):
 
 
 Kernel("adam_update", _ADAM_SRC, _adam_launch, _adam_reference)
+
+
+# ---- SGD with momentum -----------------------------------------------------------------------
+
+_SGD_SRC = _per_dtype(r"""
+extern "C" __global__ void sgd_momentum_SUF(T* w, const T* g, T* m, T lr, T momentum, int nesterov,
+                                            long long n) {
+  KS_LOOP(i, n) {
+    T gi = g[i];
+    T mi = momentum * m[i] - lr * gi;
+    m[i] = mi;
+    w[i] += nesterov ? momentum * mi - lr * gi : mi;
+  }
+}
+""")
+
+
+def _sgd_check(w, g, m):
+    dtype = _float_dtype("sgd_momentum_update", w, g, m)
+    shapes = {tuple(a.shape) for a in (w, g, m)}
+    if len(shapes) != 1:
+        raise ValueError(f"kernel sgd_momentum_update: w, g, m must have one shape, got {sorted(shapes)}")
+    return dtype
+
+
+def _sgd_launch(cp, w, g, m, lr, momentum, nesterov):
+    dtype = _sgd_check(w, g, m)
+    if not (w.flags.c_contiguous and m.flags.c_contiguous):
+        raise ValueError("kernel sgd_momentum_update: w and m must be C-contiguous (updated in place)")
+    s = functools.partial(_scalar, cp, dtype)
+    _launch("sgd_momentum_update", f"sgd_momentum_{_SUFFIX[dtype]}", w.size,
+            (w, cp.ascontiguousarray(g), m, s(lr), s(momentum), cp.int32(bool(nesterov)), cp.int64(w.size)))
+
+
+def _sgd_reference(xp, w, g, m, lr, momentum, nesterov):
+    _sgd_check(w, g, m)
+    m *= momentum
+    m -= lr * g
+    if nesterov:
+        w += momentum * m - lr * g
+    else:
+        w += m
+
+
+Kernel("sgd_momentum_update", _SGD_SRC, _sgd_launch, _sgd_reference)
 
 
 # ---- softmax cross-entropy gradient ---------------------------------------------------------

@@ -9,11 +9,11 @@ from kerasette import ops
 from kerasette.autograd import Tensor, backward
 from kerasette.ops import kernels
 from kerasette.ops.conv import Conv2DOp
-from kerasette.optimizers import Adam
+from kerasette.optimizers import SGD, Adam
 from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
-COVERED = {"bias_act", "act_grad", "adam_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
+COVERED = {"bias_act", "act_grad", "adam_update", "sgd_momentum_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
            "col2im", "lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad",
            "rnn_step", "rnn_step_grad"}
 
@@ -89,6 +89,18 @@ def test_adam_update_matches_the_formula():
     np.testing.assert_allclose(m, m1)
     np.testing.assert_allclose(v, v1)
     np.testing.assert_allclose(w, w0 - 0.01 * m1 / (np.sqrt(v1) + 1e-7))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_update_matches_the_formula(nesterov):
+    w, g, m = (RNG.standard_normal(7) for _ in range(3))
+    w0, m0 = w.copy(), m.copy()
+    kernels.run("sgd_momentum_update", np, w, g, m, 0.1, 0.9, nesterov)
+    m1 = 0.9 * m0 - 0.1 * g
+    np.testing.assert_allclose(m, m1)
+    np.testing.assert_allclose(w, w0 + (0.9 * m1 - 0.1 * g if nesterov else m1))
+    with pytest.raises(ValueError, match="sgd_momentum_update: w, g, m must have one shape"):
+        kernels.run("sgd_momentum_update", np, w, g[:3], m, 0.1, 0.9, nesterov)
 
 
 def test_softmax_xent_grad_matches_onehot_formula():
@@ -256,6 +268,21 @@ def test_lstm_step_kernels_check_their_arguments():
         kernels.run("lstm_step_grad", np, g, s, s, s, s, s, np.ones(3, bool), g, s)
     with pytest.raises(ValueError, match=r"lstm_step_grad: d_pre must have the gates' shape \(2, 8\)"):
         kernels.run("lstm_step_grad", np, g, s, s, s, s, s, None, g[:, :4], s)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_on_device_uses_its_kernel(calls, nesterov):
+    w0, g0 = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    results = []
+    for dev in (False, True):
+        opt = SGD(learning_rate=0.05, momentum=0.9, nesterov=nesterov)
+        w = Tensor(standin.asarray(w0) if dev else w0.copy(), requires_grad=True)
+        for _ in range(3):
+            opt.apply([standin.asarray(g0) if dev else g0], [w])
+        results.append(standin.to_host(w.value) if dev else w.value)
+    assert "sgd_momentum_update" in calls
+    assert not np.allclose(results[0], w0)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-10)
 
 
 def test_adam_on_device_uses_its_kernel(calls):
