@@ -14,6 +14,7 @@ thread-local, cheap enough for every op call.
 """
 import os
 import threading
+import weakref
 
 __all__ = ["current", "Context", "set_default", "set_default_device", "default_device"]
 
@@ -45,6 +46,9 @@ class Context(threading.local):
     - ``check_numerics``: every op's output is checked for NaN / inf (debug mode).
     - ``grad_ready_hook``: None, or a callback ``backward`` calls with each leaf whose
       gradient is final (``autograd.on_grad_ready``).
+    - ``loss_holders``: the layers whose ``add_loss`` terms this thread added and no outermost
+      call has cleared yet (weakly held: a dropped layer leaves); empty, the next outermost
+      call skips the walk over its sublayers.
     - ``weight_budget``: None, or a one-item list holding the bytes of weights that layers may
       still create (set while a model is rebuilt from a file: a config cannot ask for more
       weights than the file can hold).
@@ -60,6 +64,7 @@ class Context(threading.local):
         self.check_numerics = _DEFAULTS["check_numerics"]
         self.weight_budget = None
         self.grad_ready_hook = None
+        self.loss_holders = weakref.WeakSet()
 
 
 _CONTEXT = Context()

@@ -220,3 +220,26 @@ def test_train_predict_evaluate_at_once_match_sequential_work():
     for p in results["predict"]:
         assert p.shape == (len(x), 2) and np.all(np.isfinite(p))
     assert is_grad_enabled() and context.current().training is None and context.current().depth == 0
+
+
+def test_add_loss_holders_are_per_thread():
+    """The layers holding add_loss terms are tracked in the thread that added them (no
+    process-wide set read at every call); the next outermost call in that thread clears them."""
+    class Penalised(keras.layers.Layer):
+        def call(self, x):
+            self.add_loss(keras.ops.sum(x))
+            return x
+
+    layer = Penalised()
+    model = keras.Sequential([keras.Input((2,)), layer])
+    model(np.ones((1, 2), "float32"))
+    assert layer in context.current().loss_holders and len(layer.losses) == 1
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(len(context.current().loss_holders)))
+    t.start()
+    t.join()
+    assert seen == [0]                               # another thread starts with none
+    model(np.ones((1, 2), "float32"))
+    assert len(layer.losses) == 1                    # cleared, then the new term
+    layer._clear_added_losses()
+    assert layer not in context.current().loss_holders

@@ -8,8 +8,6 @@ the tape: they call ops, and the ops record the graph.
 """
 import inspect
 import math
-import threading
-import weakref
 
 import numpy as np
 
@@ -277,14 +275,12 @@ class Layer:
             [4.0]
         """
         self._added_losses.append(loss)
-        with _LOSS_LOCK:
-            _LOSS_HOLDERS.add(self)
+        context.current().loss_holders.add(self)
 
     def _clear_added_losses(self):
         if self._added_losses:
             self._added_losses.clear()
-            with _LOSS_LOCK:
-                _LOSS_HOLDERS.discard(self)
+            context.current().loss_holders.discard(self)
         for layer in self._sublayers():
             layer._clear_added_losses()
 
@@ -441,7 +437,7 @@ class Layer:
             if "mask" in sig:
                 kwargs["mask"] = mask
         ctx.training = training
-        if ctx.depth == 0 and _LOSS_HOLDERS:
+        if ctx.depth == 0 and ctx.loss_holders:
             # a new forward pass: forget the last one's add_loss terms (the walk over the
             # sublayers only when some layer holds terms: it costs more than a small Dense)
             self._clear_added_losses()
@@ -565,11 +561,6 @@ class Layer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-
-# layers holding add_loss terms not yet cleared (weakly: a dropped layer leaves); written
-# under the lock, read (is it empty?) at each outermost call
-_LOSS_HOLDERS = weakref.WeakSet()
-_LOSS_LOCK = threading.Lock()
 
 _NOT_TRACKED = {"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "optimizer",
                 "_weight_regularizers", "_added_losses",
