@@ -140,7 +140,7 @@ class Optimizer:
             if g.dtype != v.value.dtype:
                 g = g.astype(v.value.dtype)
             i = self._index[id(v)]
-            if self.weight_decay:
+            if self.weight_decay and not self._fuses_decay(v.value):
                 # decoupled weight decay before the step, for every optimizer (as Keras 3)
                 v.value -= (lr * self.weight_decay) * v.value
             self.update(v.value, g, i, lr)
@@ -159,6 +159,10 @@ class Optimizer:
             lr (float): this step's learning rate.
         """
         raise NotImplementedError
+
+    def _fuses_decay(self, w):
+        """Whether ``update`` applies the decoupled weight decay itself (in its fused kernel)."""
+        return False
 
     def _scratch_like(self, i, w):
         """A temporary of ``w``'s shape, dtype and device, reused step after step (a fresh
@@ -302,8 +306,9 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = self.slots["momentum"][i], self.slots["velocity"][i]
         xp = backend.get_array_module(w)
-        if not self.amsgrad and kernels.on_device(xp):     # the whole step in one kernel
-            kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon)
+        if self._fuses_decay(w):                           # the whole step (and decay) in one kernel
+            kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon,
+                        lr * self.weight_decay if self.weight_decay else 0.0)
             return
         arrays = [w, g, m, v, self._scratch_like(i, w)]
         if self.amsgrad:
@@ -314,6 +319,9 @@ class Adam(Optimizer):
             arrays = [a.reshape(-1) for a in arrays]
             parts = parallel.ranges(w.size, min_rows=1 << 15, xp=xp)
         parallel.run(lambda a, z: self._step(xp, alpha, *[x[a:z] for x in arrays]), parts)
+
+    def _fuses_decay(self, w):
+        return not self.amsgrad and kernels.on_device(backend.get_array_module(w))
 
     def _step(self, xp, alpha, w, g, m, v, tmp, vhat=None):
         """The Adam step on (slices of) one weight, in place; ``tmp`` is scratch."""

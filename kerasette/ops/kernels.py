@@ -20,7 +20,8 @@ The kernels (name: what, arguments):
 * ``bias_act``: ``y = act(y + b)`` in place; ``y (n, units)``, ``b (units,)``,
   act None, "relu", "tanh" or "sigmoid" (the fused Dense / Conv2D activations).
 * ``act_grad``: ``g * act'(.)`` from the activation's output ``y``; a new array.
-* ``adam_update``: Keras 3's Adam step on ``w``, ``m``, ``v`` in place, one pass.
+* ``adam_update``: Keras 3's Adam step on ``w``, ``m``, ``v`` in place, one pass (with AdamW's
+  decoupled decay ``w *= 1 - decay`` folded in).
 * ``sgd_momentum_update``: SGD with (Nesterov) momentum on ``w`` and ``m`` in place, one pass.
 * ``softmax_xent_grad``: ``(p - onehot(labels)) * g[..., None]``, no one-hot array.
 * ``max_pool_2x2``: 2x2 / stride-2 max of a (padded) ``(N, H, W, C)`` input and
@@ -213,14 +214,14 @@ Kernel("act_grad", _ACT_GRAD_SRC, _act_grad_launch, _act_grad_reference)
 
 _ADAM_SRC = _per_dtype(r"""
 extern "C" __global__ void adam_SUF(T* w, const T* g, T* m, T* v, T alpha, T one_minus_b1,
-                                    T one_minus_b2, T eps, long long n) {
+                                    T one_minus_b2, T eps, T keep, long long n) {
   KS_LOOP(i, n) {
     T gi = g[i];
     T mi = m[i] + (gi - m[i]) * one_minus_b1;
     T vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
     m[i] = mi;
     v[i] = vi;
-    w[i] -= alpha * mi / (sqrt(vi) + eps);
+    w[i] = w[i] * keep - alpha * mi / (sqrt(vi) + eps);
   }
 }
 """)
@@ -234,18 +235,20 @@ def _adam_check(w, g, m, v):
     return dtype
 
 
-def _adam_launch(cp, w, g, m, v, alpha, beta_1, beta_2, epsilon):
+def _adam_launch(cp, w, g, m, v, alpha, beta_1, beta_2, epsilon, decay=0.0):
     dtype = _adam_check(w, g, m, v)
     if not (w.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         raise ValueError("kernel adam_update: w, m and v must be C-contiguous (updated in place)")
     s = functools.partial(_scalar, cp, dtype)
     _launch("adam_update", f"adam_{_SUFFIX[dtype]}", w.size,
-            (w, cp.ascontiguousarray(g), m, v, s(alpha), s(1 - beta_1), s(1 - beta_2), s(epsilon),
+            (w, cp.ascontiguousarray(g), m, v, s(alpha), s(1 - beta_1), s(1 - beta_2), s(epsilon), s(1 - decay),
              cp.int64(w.size)))
 
 
-def _adam_reference(xp, w, g, m, v, alpha, beta_1, beta_2, epsilon):
+def _adam_reference(xp, w, g, m, v, alpha, beta_1, beta_2, epsilon, decay=0.0):
     _adam_check(w, g, m, v)
+    if decay:
+        w *= 1 - decay                   # AdamW's decoupled decay, folded into the same pass
     m += (g - m) * (1 - beta_1)
     v += (g * g - v) * (1 - beta_2)
     w -= alpha * m / (xp.sqrt(v) + epsilon)

@@ -91,6 +91,29 @@ def test_adam_update_matches_the_formula():
     np.testing.assert_allclose(w, w0 - 0.01 * m1 / (np.sqrt(v1) + 1e-7))
 
 
+def test_adam_update_folds_adamw_decay_into_its_pass():
+    w, g, m, v = (RNG.standard_normal(7) for _ in range(4))
+    v = np.abs(v)
+    w0, m0, v0 = w.copy(), m.copy(), v.copy()
+    kernels.run("adam_update", np, w, g, m, v, 0.01, 0.9, 0.999, 1e-7, 0.05)
+    m1, v1 = 0.9 * m0 + 0.1 * g, 0.999 * v0 + 0.001 * g * g
+    np.testing.assert_allclose(w, w0 * 0.95 - 0.01 * m1 / (np.sqrt(v1) + 1e-7))
+
+
+def test_adamw_on_device_uses_one_kernel_with_the_decay(calls):
+    from kerasette.optimizers import AdamW
+    w0, g0 = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    results = []
+    for dev in (False, True):
+        opt = AdamW(learning_rate=0.01, weight_decay=0.1)
+        w = Tensor(standin.asarray(w0) if dev else w0.copy(), requires_grad=True)
+        for _ in range(3):
+            opt.apply([standin.asarray(g0) if dev else g0], [w])
+        results.append(standin.to_host(w.value) if dev else w.value)
+    assert "adam_update" in calls
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-10)
+
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_sgd_momentum_update_matches_the_formula(nesterov):
     w, g, m = (RNG.standard_normal(7) for _ in range(3))
