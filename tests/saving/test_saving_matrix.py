@@ -192,6 +192,16 @@ def attention_rnn_model():
     return keras.Model(x, layers.Dense(2)(r), name="attention_rnn")
 
 
+def volume_model():
+    """The 3-D convolution, pooling and reshaping layers."""
+    x = keras.Input((4, 6, 6, 2), name="vol")
+    h = layers.MaxPooling3D(2)(layers.Conv3D(3, 2, padding="same", activation="relu")(x))
+    h = layers.Cropping3D(1)(layers.ZeroPadding3D(1)(layers.UpSampling3D(2)(h)))
+    h = layers.AveragePooling3D(2)(h)
+    h = layers.Concatenate()([layers.GlobalAveragePooling3D()(h), layers.GlobalMaxPooling3D()(h)])
+    return keras.Model(x, layers.Dense(2)(h), name="volume")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
@@ -199,7 +209,8 @@ MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequential": (sequential_model, lambda r, n: r.normal(size=(n, 4))),
           "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2))),
           "conv_family": (conv_family_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
-          "attention_rnn": (attention_rnn_model, lambda r, n: r.normal(size=(n, 5, 3)))}
+          "attention_rnn": (attention_rnn_model, lambda r, n: r.normal(size=(n, 5, 3))),
+          "volume": (volume_model, lambda r, n: r.normal(size=(n, 4, 6, 6, 2)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -213,6 +224,7 @@ OPTIMIZERS = {
     "catalogue": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "conv_family": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "attention_rnn": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "volume": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
