@@ -24,8 +24,12 @@ test accuracy after each phase.
 Without ``--weights`` the base's batch norm statistics are first calibrated on 256 training
 images (``calibrate_batch_norm``): a random MobileNetV2 with Keras's initial statistics passes
 almost no signal. A random base is still a poor feature extractor, so the frozen phase reaches
-only modest accuracy and fine-tuning does most of the learning; with pretrained weights the head
-alone goes far.
+only modest accuracy and fine-tuning does most of the learning (with pretrained weights the head
+alone should do much better).
+
+Measured on a busy 2-core CPU, random base, ``--limit 2048 --epochs 1 --fine-tune-epochs 1``:
+about 5 ms per image in the head phase and 6 ms in the fine-tuning phase (so minutes per epoch
+over all 60,000 digits), test accuracy 0.21 after the head phase and 0.26 after fine-tuning.
 """
 import argparse
 import time
