@@ -1,4 +1,6 @@
 """Functional models: a graph of layer calls recorded on symbolic tensors."""
+from collections import OrderedDict
+
 from ..layers.core import shape_str
 from ..layers.input_layer import InputLayer
 from ..layers.serialization import deserialize, serialize
@@ -55,8 +57,7 @@ class Functional(Model):
         self.inputs = flatten_structure(inputs)
         self.outputs = flatten_structure(outputs)
         self._nodes = _order_nodes(self.inputs, self.outputs)
-        self._graph_layers = _unique([t.node.layer for t in self.inputs] +
-                                     [n.layer for n in self._nodes])
+        self._graph_layers = _layer_order(inputs, outputs)
         names = [l.name for l in self._graph_layers]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -194,39 +195,126 @@ class Functional(Model):
 
 
 def _order_nodes(inputs, outputs):
-    """The nodes between ``inputs`` and ``outputs``, parents before children."""
+    """The nodes between ``inputs`` and ``outputs``, parents before children (the order they
+    run in; a walk with its own stack, so a graph may be deeper than Python's recursion limit)."""
     input_ids = {id(t) for t in inputs}
-    order, state = [], {}
-
-    def visit(t, path):
-        if id(t) in input_ids:
-            return
-        node = t.node
-        if node is None or isinstance(node.layer, InputLayer):
-            missing = t.name or (node.layer.name if node else "?")
-            raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} "
-                             f"(input '{missing}') needed by layer '{path}'. That input is not among "
-                             f"the model's inputs {[x.name for x in inputs]}.")
-        if state.get(id(node)) == "done":
-            return
-        state[id(node)] = "visiting"
-        for parent in node.input_tensors:
-            visit(parent, node.layer.name)
-        state[id(node)] = "done"
-        order.append(node)
-
-    for t in outputs:
-        visit(t, t.node.layer.name if t.node else "?")
+    order, done = [], set()
+    for root in outputs:
+        stack = [(root, root.node.layer.name if root.node else "?", None, None)]
+        while stack:
+            t, path, node, parents = stack.pop()     # path: the layer that needs t
+            if parents is None:
+                if id(t) in input_ids:
+                    continue
+                node = t.node
+                if node is None or isinstance(node.layer, InputLayer):
+                    missing = t.name or (node.layer.name if node else "?")
+                    raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} "
+                                     f"(input '{missing}') needed by layer '{path}'. That input is not "
+                                     f"among the model's inputs {[x.name for x in inputs]}.")
+                if id(node) in done:
+                    continue
+                parents = iter(node.input_tensors)
+            parent = next(parents, None)
+            if parent is None:
+                done.add(id(node))
+                order.append(node)
+            else:
+                stack.append((t, path, node, parents))
+                stack.append((parent, node.layer.name, None, None))
     return order
 
 
-def _unique(items):
-    seen, out = set(), []
-    for x in items:
-        if id(x) not in seen:
-            seen.add(id(x))
-            out.append(x)
+def _layer_order(inputs, outputs):
+    """The graph's layers in Keras 3's ``Functional.layers`` order.
+
+    As ``map_graph`` in ``keras/src/ops/function.py``: a depth-first walk from the outputs
+    (flattened as ``keras.tree`` does: dict keys sorted) numbers each layer when first met
+    (pre-order) and lists the nodes parents-first (post-order). Walking that list backwards,
+    a node's depth is 0 at an output and otherwise 1 + the largest depth of a node it feeds;
+    a layer's depth is the largest of its nodes' depths seen so far (a shared layer's later
+    nodes are lifted to it). Layers are then sorted by depth, deepest (the inputs) first, ties
+    by first-met number. Inputs that feed no output come at depth 0, before the others there.
+
+    An input that is an intermediate tensor stands where Keras puts the ``Input`` it clones
+    for it: its producing layer is met there and the walk stops at it.
+    """
+    input_ids = {id(t) for t in _keras_flatten(inputs)}
+    first_seen, finished, leaves, order = {}, set(), set(), []   # order: nodes, parents first
+    for root in _keras_flatten(outputs):
+        stack = [(root, None, None)]                  # (tensor, its node, iterator over parents)
+        while stack:
+            t, node, parents = stack.pop()
+            if parents is None:
+                node = t.node
+                if node is None or id(node) in finished:
+                    continue
+                first_seen.setdefault(id(node.layer), len(first_seen))
+                if isinstance(node.layer, InputLayer) or id(t) in input_ids:
+                    finished.add(id(node))
+                    leaves.add(id(node))
+                    order.append(node)
+                    continue
+                parents = iter(_node_parents(node))
+            nxt = next(parents, None)
+            if nxt is None:
+                finished.add(id(node))
+                order.append(node)
+            else:
+                stack.append((t, node, parents))
+                stack.append((nxt, None, None))
+    in_graph = {id(n) for n in order}
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        if id(node) in leaves:
+            continue
+        for parent in _node_parents(node):
+            p = parent.node
+            if p is not None and id(p) in in_graph:
+                node_depth[id(p)] = max(depth + 1, node_depth.get(id(p), 0))
+    for t in _keras_flatten(inputs):               # inputs that feed no output
+        layer = t.node.layer
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], layers[id(layer)] = 0, layer
+            first_seen[id(layer)] = -1
+    by_depth = {}
+    for lid, d in layer_depth.items():
+        by_depth.setdefault(d, []).append(layers[lid])
+    out = []
+    for d in sorted(by_depth, reverse=True):
+        out.extend(sorted(by_depth[d], key=lambda l: first_seen[id(l)]))
     return out
+
+
+def _node_parents(node):
+    """A node's input tensors in ``keras.tree`` order (keyword arguments by sorted name)."""
+    return [t for t in _keras_flatten((list(node.args), node.kwargs)) if isinstance(t, KerasTensor)]
+
+
+def _keras_flatten(s):
+    """The leaves of a nested structure in ``keras.tree.flatten`` order: a dict's values by
+    sorted key (an ``OrderedDict``'s in insertion order, as optree does)."""
+    if isinstance(s, (list, tuple)):
+        out = []
+        for x in s:
+            out.extend(_keras_flatten(x))
+        return out
+    if isinstance(s, dict):
+        keys = list(s)
+        if not isinstance(s, OrderedDict):
+            try:
+                keys = sorted(keys)
+            except TypeError:                        # keys that do not compare: as given
+                pass
+        out = []
+        for k in keys:
+            out.extend(_keras_flatten(s[k]))
+        return out
+    return [s]
 
 
 def _serialize_args(s):

@@ -162,7 +162,7 @@ def keras_layer_order(model):
 def keras_trainable_order(model):
     """The model's trainable weights in Keras's ``model.trainable_variables`` order,
     which is the order of the optimizer's slots in Keras files: layer by layer in
-    ``keras_layer_order`` (kerasette's own order may differ for Functional models)."""
+    ``keras_layer_order``."""
     from ..models.functional import Functional
     from ..models.sequential import Sequential
     out, seen = [], set()
@@ -408,54 +408,9 @@ def _vars_path(path):
 
 
 def _functional_order(model):
-    """Keras's ``Functional.layers`` order (see ``keras/src/ops/function.py``)."""
-    from ..layers.input_layer import InputLayer
-    first_seen, finished, order = {}, set(), []     # order: nodes, inputs before outputs
-    input_ids = {id(t) for t in model.inputs}
-
-    def visit(t):
-        node = t.node
-        if node is None or id(node) in finished:
-            return
-        is_input = isinstance(node.layer, InputLayer)
-        if not is_input and id(t) in input_ids:
-            finished.add(id(node))
-            return
-        first_seen.setdefault(id(node.layer), len(first_seen))
-        if not is_input:
-            for parent in node.input_tensors:
-                visit(parent)
-        finished.add(id(node))
-        order.append(node)
-
-    for t in model.outputs:
-        visit(t)
-    in_graph = {id(n) for n in order}
-    node_depth, layer_depth, layers = {}, {}, {}
-    for node in reversed(order):
-        depth = node_depth.setdefault(id(node), 0)
-        depth = max(depth, layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = depth
-        layers[id(node.layer)] = node.layer
-        node_depth[id(node)] = depth
-        if isinstance(node.layer, InputLayer):
-            continue
-        for parent in node.input_tensors:
-            p = parent.node
-            if p is not None and id(p) in in_graph:
-                node_depth[id(p)] = max(depth + 1, node_depth.get(id(p), 0))
-    for t in model.inputs:            # inputs not connected to any output
-        layer = t.node.layer
-        if id(layer) not in layer_depth:
-            layer_depth[id(layer)], layers[id(layer)] = 0, layer
-            first_seen[id(layer)] = -1
-    by_depth = {}
-    for lid, d in layer_depth.items():
-        by_depth.setdefault(d, []).append(layers[lid])
-    out = []
-    for d in sorted(by_depth, reverse=True):
-        out.extend(sorted(by_depth[d], key=lambda l: first_seen[id(l)]))
-    return out
+    """Keras's ``Functional.layers`` order, which ``Functional`` itself keeps (see
+    ``models.functional._layer_order``, after ``keras/src/ops/function.py``)."""
+    return list(model._graph_layers)
 
 
 def _slot_groups(opt):

@@ -100,15 +100,23 @@ def test_matches_keras(family, kwargs, tmp_path):
 
 
 @needs_keras
-@pytest.mark.xfail(strict=True, reason="core deviation (kerasette/models/functional.py): Functional.layers and "
-                   "get_weights() follow kerasette's depth-first node order, Keras 3 sorts the layers by depth; "
-                   "in ResNet the projection shortcut (_0_conv) comes before _1_conv. Weight files are not "
-                   "affected: saving and loading use Keras's order (saving.h5_weights.keras_layer_order)")
-def test_layers_attribute_and_get_weights_order_match_keras():
+@pytest.mark.parametrize("family", ["ResNet50", "ResNet50V2"])
+def test_layers_attribute_and_get_weights_order_match_keras(family):
+    """Functional.layers, weights and get_weights() in Keras's order (layers sorted by depth: the
+    projection shortcut _0_conv after _1_conv), so Keras's get_weights() list sets kerasette's."""
     real = _keras()
-    ref = real.applications.ResNet50V2(weights=None, include_top=False, input_shape=(32, 32, 3))
-    model = apps.ResNet50V2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    ref = getattr(real.applications, family)(weights=None, include_top=False, input_shape=(32, 32, 3))
+    _randomize(ref)
+    model = getattr(apps, family)(weights=None, include_top=False, input_shape=(32, 32, 3))
     assert [l.name for l in model.layers] == [l.name for l in ref.layers]
+    assert [w.path for w in model.weights] == [w.path for w in ref.weights]
+    want = ref.get_weights()
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in want]
+    model.set_weights(want)
+    x = _images((32, 32, 3))
+    expected = real.ops.convert_to_numpy(ref(x, training=False))
+    got = model.predict(x, verbose=0)
+    assert _max_dev(got, expected) <= TOL * max(1.0, float(np.abs(expected).max()))
 
 
 def _write_legacy_h5(real_model, path):
