@@ -26,6 +26,8 @@ PROTOCOL_CLASSES = {"kerasette.distribute.SingleProcess"}
 IGNORED = {
     "kerasette.callbacks.BackupAndRestore": {"double_checkpoint": "the single backup is written atomically, "
                                                                   "so a second copy adds no safety"},
+    "kerasette.applications.efficientnet.preprocess_input": {
+        "data_format": "Keras's pass-through takes it and ignores it too (the model preprocesses)"},
     "kerasette.distribute.MPICommunicator.arrive": {"what": "the name is used by the timeout error, not here"},
     "kerasette.distribute.MPICommunicator.missing": {"what": "as arrive"},
     "kerasette.layers.Embedding": {"input_length": "Keras 2's; Keras 3 ignores it too"},

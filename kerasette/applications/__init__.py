@@ -11,14 +11,22 @@ weights file. Each family's module has the matching ``preprocess_input`` and
     preds = model.predict(resnet50.preprocess_input(images))
     print(resnet50.decode_predictions(preds, top=3))
 """
-from . import imagenet_utils, mobilenet, mobilenet_v2, resnet, resnet50, resnet_v2, vgg16, vgg19
+from . import (densenet, efficientnet, imagenet_utils, mobilenet, mobilenet_v2, resnet, resnet50, resnet_v2, vgg16,
+               vgg19, xception)
+from .densenet import DenseNet121, DenseNet169, DenseNet201
+from .efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4,
+                           EfficientNetB5, EfficientNetB6, EfficientNetB7)
 from .mobilenet import MobileNet
 from .mobilenet_v2 import MobileNetV2
 from .resnet import ResNet50, ResNet101, ResNet152
 from .resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from .vgg16 import VGG16
 from .vgg19 import VGG19
+from .xception import Xception
 
 __all__ = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
-           "ResNet152V2", "MobileNet", "MobileNetV2",
-           "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2"]
+           "ResNet152V2", "MobileNet", "MobileNetV2", "Xception", "DenseNet121", "DenseNet169", "DenseNet201",
+           "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
+           "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
+           "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
+           "xception", "densenet", "efficientnet"]

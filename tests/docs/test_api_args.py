@@ -33,7 +33,9 @@ MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losse
            "kerasette.random", "kerasette.applications", "kerasette.applications.imagenet_utils",
            "kerasette.applications.vgg16", "kerasette.applications.vgg19", "kerasette.applications.resnet",
            "kerasette.applications.resnet50", "kerasette.applications.resnet_v2",
-           "kerasette.applications.mobilenet", "kerasette.applications.mobilenet_v2"]
+           "kerasette.applications.mobilenet", "kerasette.applications.mobilenet_v2",
+           "kerasette.applications.xception", "kerasette.applications.densenet",
+           "kerasette.applications.efficientnet"]
 
 _SECTION = re.compile(r"^(\s*)(Args|Arguments|Parameters|Call arguments)\s*:\s*$")
 _ENTRY = re.compile(r"^\s*\**([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")
