@@ -34,7 +34,7 @@ import numpy as _np
 from .. import backend, parallel
 from . import kernels
 from ..autograd.function import Function
-from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step, _sigmoid, _tanh,
+from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step,
                   full_batch_constants)
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
