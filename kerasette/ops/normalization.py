@@ -47,6 +47,8 @@ class BatchNorm(Function):
         red, bshape = _channel_layout(x, self.axis)
         xp = xpof(x)
         parts = _batch_parts(xp, x, self.axis)
+        if not self.batch_stats and not self.needs_grad:
+            return self._infer(xp, x, mean, variance, gamma, beta, bshape, parts)
         self.n = x.size // x.shape[self.axis]
         xhat = xp.empty(x.shape, dtype=xp.result_type(x.dtype, 1.0 if mean is None else mean.dtype))
         if self.batch_stats:
@@ -76,6 +78,24 @@ class BatchNorm(Function):
         parallel.run(scale, parts)
         self.save(xhat, inv, gamma)
         return (y, mean, variance) if self.batch_stats else y
+
+    def _infer(self, xp, x, mean, variance, gamma, beta, bshape, parts):
+        """Inference without a graph: ``y = x * s + t`` with ``s = gamma / sqrt(var + eps)``
+        and ``t = beta - mean * s`` folded per channel first (two passes over ``x``, not four)."""
+        s = 1 / xp.sqrt(variance + self.epsilon)
+        if gamma is not None:
+            s = s * gamma
+        t = -mean * s
+        if beta is not None:
+            t = t + beta
+        y = xp.empty(x.shape, dtype=xp.result_type(x.dtype, s.dtype))
+
+        def affine(a, z):
+            xp.multiply(x[a:z], s.reshape(bshape), out=y[a:z])
+            y[a:z] += t.reshape(bshape)
+
+        parallel.run(affine, parts)
+        return y
 
     def backward(self, g, g_mean=None, g_var=None):
         xhat, inv, gamma = self.saved
