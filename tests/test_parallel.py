@@ -7,7 +7,8 @@ import pytest
 
 import kerasette as keras
 from kerasette import layers, ops, parallel
-from kerasette.autograd import Tensor, backward, gradcheck
+from kerasette.autograd import Tensor, backward, gradcheck, no_grad
+from kerasette.ops import math as math_ops
 from kerasette.ops import nn as nn_ops
 from kerasette.ops import normalization as norm_ops
 from kerasette.ops.conv import conv2d
@@ -21,6 +22,7 @@ def threads3(monkeypatch):
     nodes split however small (the size threshold is a speed matter only)."""
     monkeypatch.setattr(nn_ops, "DENSE_SPLIT_MIN_MACS", 0)
     monkeypatch.setattr(norm_ops, "NORM_SPLIT_MIN_SIZE", 0)
+    monkeypatch.setattr(math_ops, "UNARY_SPLIT_MIN_SIZE", 0)
     before = parallel.num_threads()
     parallel.set_num_threads(3)
     yield
@@ -230,6 +232,7 @@ SPLIT_CASES = {
     "conv tanh no bias, dilated": (lambda x, k: conv2d(x, k, dilation_rate=2, activation="tanh"),
                                    [_rand(4, 7, 7, 5), _rand(2, 2, 5, 3, seed=1)]),
     "max pool 2x2 odd": (lambda x: max_pool2d(x, 2), [_rand(5, 7, 9, 3)]),
+    "relu": (lambda x: ops.relu(x), [_rand(7, 5, 3)]),
     "max pool 2x2 ties": (lambda x: max_pool2d(x, 2), [np.round(_rand(5, 6, 6, 2))]),
     "dense relu": (lambda x, w, b: ops.dense(x, w, b, activation="relu"),
                    [_rand(100, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),
@@ -270,13 +273,26 @@ SPLIT_CASES = {
 }
 
 
+def test_inference_batch_norm_split_matches_the_formula(threads3):
+    """Without a graph, batch norm folds its statistics into one scale and shift per channel."""
+    x, m, g, b = _rand(7, 4, 3, 5), _rand(5, seed=1), _rand(5, seed=2), _rand(5, seed=3)
+    v = np.abs(_rand(5, seed=4)) + 0.5
+    want = (x - m) / np.sqrt(v + 1e-3) * g + b
+    with no_grad():
+        unsplit = ops.batch_norm(x, m, v, g, b).value
+        with parallel.region():
+            split = ops.batch_norm(x, m, v, g, b).value
+    np.testing.assert_allclose(unsplit, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(split, want, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("case", sorted(SPLIT_CASES))
 def test_split_op_matches_unsplit(threads3, case):
     fn, arrays = SPLIT_CASES[case]
     _assert_split_matches(fn, arrays)
 
 
-@pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "dense relu", "matmul 3-D @ 2-D",
+@pytest.mark.parametrize("case", ["conv relu bias", "max pool 2x2 odd", "relu", "dense relu", "matmul 3-D @ 2-D",
                                   "dense wide, split by columns", "batch_norm, given statistics, channels on axis 1",
                                   "layer_norm",
                                   "simple_rnn masked with state", "lstm masked with state", "gru masked"])

@@ -93,13 +93,21 @@ class Power(Function):
 
 
 class Unary(Function):
-    """An elementwise op given by ``f(xp, x)`` and ``df(xp, x, y, g)``."""
-    f = df = None
+    """An elementwise op given by ``f(xp, x)`` and ``df(xp, x, y, g)``; with ``f_into(xp, x, out)``
+    (the same op writing into ``out``) a large input is split over the intra-op threads inside
+    ``kerasette.parallel.region()`` (a ResNet's relu layers: one memory pass each, on every core)."""
+    f = df = f_into = None
     keep = "x"          # which of input x / output y backward needs
 
     def forward(self, x):
         xp = xpof(x)
-        y = self.f(xp, x)
+        parts = (parallel.ranges(x.shape[0], xp=xp) if self.f_into is not None and x.ndim > 1
+                 and x.size >= UNARY_SPLIT_MIN_SIZE else ())
+        if len(parts) > 1:
+            y = xp.empty(x.shape, dtype=x.dtype)
+            parallel.run(lambda a, z: self.f_into(xp, x[a:z], y[a:z]), parts)
+        else:
+            y = self.f(xp, x)
         self.save(x if "x" in self.keep else None, y if "y" in self.keep else None)
         return y
 
@@ -108,9 +116,15 @@ class Unary(Function):
         return self.df(xpof(g), x, y, g)
 
 
-def _unary(name, f, df, keep="x"):
-    cls = type(name, (Unary,), {"f": staticmethod(f), "df": staticmethod(df), "keep": keep})
-    return cls
+# below this many elements a unary op runs unsplit (a thread hand-off costs ~50 us)
+UNARY_SPLIT_MIN_SIZE = 1 << 18
+
+
+def _unary(name, f, df, keep="x", f_into=None):
+    attrs = {"f": staticmethod(f), "df": staticmethod(df), "keep": keep}
+    if f_into is not None:
+        attrs["f_into"] = staticmethod(f_into)
+    return type(name, (Unary,), attrs)
 
 
 Negative = _unary("Negative", lambda xp, x: -x, lambda xp, x, y, g: -g, keep="")

@@ -18,7 +18,8 @@ def _sigmoid(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-Relu = _unary("Relu", lambda xp, x: xp.maximum(x, 0), lambda xp, x, y, g: g * (y > 0), keep="y")
+Relu = _unary("Relu", lambda xp, x: xp.maximum(x, 0), lambda xp, x, y, g: g * (y > 0), keep="y",
+              f_into=lambda xp, x, out: xp.maximum(x, 0, out=out))
 Sigmoid = _unary("Sigmoid", _sigmoid, lambda xp, x, y, g: g * y * (1 - y), keep="y")
 Tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, y, g: g * (1 - y * y), keep="y")
 Softplus = _unary("Softplus", lambda xp, x: xp.logaddexp(x, 0).astype(x.dtype, copy=False),
