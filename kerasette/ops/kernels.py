@@ -28,6 +28,8 @@ The kernels (name: what, arguments):
   the arg-max tap of each window (0..3, the first maximum in row-major order).
 * ``max_pool_2x2_grad``: the gradient routed to each window's arg-max, written
   over the whole padded input (no zero-fill pass, no atomics).
+* ``max_pool`` / ``max_pool_grad``: the same for any window and stride of a padded input (the
+  arg-max tap as int32; the gradient gathered per input position from the windows covering it).
 * ``col2im``: the conv input gradient from the ``(N*Ho*Wo, kh*kw*C)`` column
   gradient: each input position gathers its taps (one pass, no atomics).
 * ``lstm_step``: one LSTM time step after the recurrent GEMM: adds ``rec`` to the
@@ -440,6 +442,113 @@ def _pool_grad_reference(xp, g, arg, x_shape):
 
 Kernel("max_pool_2x2", _POOL_SRC, _pool_launch, _pool_reference)
 Kernel("max_pool_2x2_grad", _POOL_GRAD_SRC, _pool_grad_launch, _pool_grad_reference)
+
+
+# ---- max pooling, any window and stride --------------------------------------------------------
+
+_GPOOL_SRC = _per_dtype(r"""
+extern "C" __global__ void max_pool_SUF(const T* x, T* y, int* arg, long long n_out, long long H,
+                                        long long W, long long C, long long HO, long long WO,
+                                        int PH, int PW, int SH, int SW) {
+  KS_LOOP(i, n_out) {
+    long long c = i % C, t = i / C;
+    long long ow = t % WO; t /= WO;
+    long long oh = t % HO, s = t / HO;
+    long long base = ((s * H + oh * SH) * W + ow * SW) * C + c;
+    T best = x[base];
+    int k = 0;
+    for (int a = 0; a < PH; ++a) {
+      for (int b = 0; b < PW; ++b) {
+        T v = x[base + ((long long)a * W + b) * C];
+        if (v > best) { best = v; k = a * PW + b; }
+      }
+    }
+    y[i] = best;
+    arg[i] = k;
+  }
+}
+""")
+_GPOOL_GRAD_SRC = _per_dtype(r"""
+extern "C" __global__ void max_pool_grad_SUF(const T* g, const int* arg, T* dx, long long n_in,
+                                             long long H, long long W, long long C, long long HO,
+                                             long long WO, int PH, int PW, int SH, int SW) {
+  KS_LOOP(i, n_in) {
+    long long c = i % C, t = i / C;
+    long long w = t % W; t /= W;
+    long long h = t % H, s = t / H;
+    // the windows that cover (h, w): oh * SH <= h < oh * SH + PH (a gather: no atomics)
+    long long oh0 = h >= PH ? (h - PH) / SH + 1 : 0, oh1 = h / SH;
+    long long ow0 = w >= PW ? (w - PW) / SW + 1 : 0, ow1 = w / SW;
+    T total = (T)0;
+    for (long long oh = oh0; oh <= oh1 && oh < HO; ++oh) {
+      for (long long ow = ow0; ow <= ow1 && ow < WO; ++ow) {
+        long long o = ((s * HO + oh) * WO + ow) * C + c;
+        if (arg[o] == (int)((h - oh * SH) * PW + (w - ow * SW))) total += g[o];
+      }
+    }
+    dx[i] = total;
+  }
+}
+""")
+
+
+def _gpool_shapes(x_shape, pool, strides):
+    n, h, w, c = x_shape
+    (ph, pw), (sh, sw) = pool, strides
+    return n, h, w, c, (h - ph) // sh + 1, (w - pw) // sw + 1
+
+
+def _gpool_launch(cp, x, pool, strides):
+    dtype = _float_dtype("max_pool", x)
+    x = cp.ascontiguousarray(x)
+    n, h, w, c, ho, wo = _gpool_shapes(x.shape, pool, strides)
+    y = cp.empty((n, ho, wo, c), dtype=x.dtype)
+    arg = cp.empty((n, ho, wo, c), dtype=cp.int32)
+    _launch("max_pool", f"max_pool_{_SUFFIX[dtype]}", y.size,
+            (x, y, arg, cp.int64(y.size), cp.int64(h), cp.int64(w), cp.int64(c), cp.int64(ho), cp.int64(wo),
+             *(cp.int32(v) for v in (*pool, *strides))))
+    return y, arg
+
+
+def _gpool_taps(pool, strides, ho, wo):
+    (ph, pw), (sh, sw) = pool, strides
+    return [(slice(None), slice(a, a + sh * (ho - 1) + 1, sh), slice(b, b + sw * (wo - 1) + 1, sw), slice(None))
+            for a in range(ph) for b in range(pw)]
+
+
+def _gpool_reference(xp, x, pool, strides):
+    _float_dtype("max_pool", x)
+    n, h, w, c, ho, wo = _gpool_shapes(x.shape, pool, strides)
+    taps = [x[s] for s in _gpool_taps(pool, strides, ho, wo)]
+    best, arg = taps[0].copy(), xp.zeros((n, ho, wo, c), dtype=xp.int32)
+    for k, v in enumerate(taps[1:], 1):
+        better = v > best                     # strictly: the first maximum in row-major order
+        best = xp.where(better, v, best)
+        arg = xp.where(better, xp.int32(k), arg)
+    return best, arg
+
+
+def _gpool_grad_launch(cp, g, arg, x_shape, pool, strides):
+    dtype = _float_dtype("max_pool_grad", g)
+    n, h, w, c, ho, wo = _gpool_shapes(x_shape, pool, strides)
+    dx = cp.empty(tuple(x_shape), dtype=g.dtype)
+    _launch("max_pool_grad", f"max_pool_grad_{_SUFFIX[dtype]}", dx.size,
+            (cp.ascontiguousarray(g), cp.ascontiguousarray(arg), dx, cp.int64(dx.size), cp.int64(h), cp.int64(w),
+             cp.int64(c), cp.int64(ho), cp.int64(wo), *(cp.int32(v) for v in (*pool, *strides))))
+    return dx
+
+
+def _gpool_grad_reference(xp, g, arg, x_shape, pool, strides):
+    _float_dtype("max_pool_grad", g)
+    n, h, w, c, ho, wo = _gpool_shapes(x_shape, pool, strides)
+    dx = xp.zeros(tuple(x_shape), dtype=g.dtype)
+    for k, s in enumerate(_gpool_taps(pool, strides, ho, wo)):
+        dx[s] += g * (arg == k)               # overlapping windows add up
+    return dx
+
+
+Kernel("max_pool", _GPOOL_SRC, _gpool_launch, _gpool_reference)
+Kernel("max_pool_grad", _GPOOL_GRAD_SRC, _gpool_grad_launch, _gpool_grad_reference)
 
 
 # ---- col2im ----------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ class MaxPool2DOp(_Pool):
     kept as bool masks, computed while ``x`` is still in cache; backward only
     multiplies the gradient by them. Both run split over the intra-op threads
     (``kerasette.parallel``). On a device the case is one kernel each way
-    (``kernels`` ``max_pool_2x2`` / ``max_pool_2x2_grad``, arg-max kept as uint8).
+    (``kernels`` ``max_pool_2x2`` / ``max_pool_2x2_grad``, arg-max kept as uint8); other
+    windows use ``max_pool`` / ``max_pool_grad``.
 
     Other windows: ``ph*pw - 1`` in-place ``maximum``s over the window slices;
     backward recovers the arg-max tap by tap as ``x_tap == y`` and not already
@@ -107,6 +108,12 @@ class MaxPool2DOp(_Pool):
             if self.needs_grad:
                 self.save(arg, xpad.shape)
             return y
+        if kernels.on_device(xp) and x.dtype.kind == "f":      # any window: one kernel each way
+            y, arg = kernels.run("max_pool", xp, xpad, self.pool, self.strides)
+            if self.needs_grad:
+                self.save(arg, xpad.shape)
+                self.general_kernel = True
+            return y
         if len(s) == 1:
             best = xpad[s[0]].copy()
         else:
@@ -120,6 +127,10 @@ class MaxPool2DOp(_Pool):
     def backward(self, g):
         if len(self.saved) == 3:
             return self._backward_2x2(g)
+        if getattr(self, "general_kernel", False):               # the any-window kernel's arg-max taps
+            arg, pad_shape = self.saved
+            dxp = kernels.run("max_pool_grad", xpof(g), g, arg, pad_shape, self.pool, self.strides)
+            return _unpad(dxp, self.pads, self.x_shape)
         if isinstance(self.saved[1], tuple):                     # the device kernel's arg-max taps
             arg, pad_shape = self.saved
             return _unpad(kernels.run("max_pool_2x2_grad", xpof(g), g, arg, pad_shape), self.pads, self.x_shape)

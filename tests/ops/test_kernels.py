@@ -14,6 +14,7 @@ from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
 COVERED = {"bias_act", "act_grad", "adam_update", "sgd_momentum_update", "softmax_xent_grad", "max_pool_2x2", "max_pool_2x2_grad",
+           "max_pool", "max_pool_grad",
            "col2im", "lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad",
            "rnn_step", "rnn_step_grad"}
 
@@ -208,6 +209,36 @@ def test_softmax_xent_on_device_uses_its_kernel(calls):
         out.append(standin.to_host(z.grad) if dev_flag else z.grad)
     assert "softmax_xent_grad" in calls
     np.testing.assert_allclose(dev[0], cpu[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("pool,strides", [((3, 3), (2, 2)), ((3, 2), (1, 1)), ((2, 2), (1, 2)), ((1, 1), (1, 1))])
+def test_max_pool_any_window_takes_the_first_maximum_and_adds_overlapping_gradients(pool, strides):
+    x = RNG.integers(0, 3, (2, 7, 6, 3)).astype("float64")           # many ties
+    y, arg = kernels.run("max_pool", np, x, pool, strides)
+    (ph, pw), (sh, sw) = pool, strides
+    ho, wo = (7 - ph) // sh + 1, (6 - pw) // sw + 1
+    assert y.shape == (2, ho, wo, 3) and arg.dtype == np.int32
+    g = RNG.standard_normal(y.shape)
+    want = np.zeros_like(x)
+    for i in range(ho):                                               # a plain loop, window by window
+        for j in range(wo):
+            win = x[:, i * sh:i * sh + ph, j * sw:j * sw + pw].reshape(2, ph * pw, 3)
+            np.testing.assert_array_equal(y[:, i, j], win.max(1))
+            np.testing.assert_array_equal(arg[:, i, j], win.argmax(1))     # the first maximum
+            for n in range(2):
+                for c in range(3):
+                    a, b = divmod(int(win[n, :, c].argmax()), pw)
+                    want[n, i * sh + a, j * sw + b, c] += g[n, i, j, c]
+    np.testing.assert_allclose(kernels.run("max_pool_grad", np, g, arg, x.shape, pool, strides), want)
+
+
+@pytest.mark.parametrize("pool,strides,padding", [(3, 2, "valid"), (3, 2, "same"), (3, 1, "same"), (2, 1, "valid")])
+def test_max_pool_any_window_on_device_uses_its_kernels(calls, pool, strides, padding):
+    x = RNG.integers(0, 4, (2, 7, 6, 3)).astype("float64")          # ties, odd sizes
+    cpu, dev = _both(lambda t: ops.max_pool(t, pool, strides, padding=padding), x)
+    assert {"max_pool", "max_pool_grad"} <= set(calls)
+    for a, d in zip(cpu, dev):
+        np.testing.assert_allclose(d, a)
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
