@@ -233,6 +233,7 @@ SPLIT_CASES = {
                                    [_rand(4, 7, 7, 5), _rand(2, 2, 5, 3, seed=1)]),
     "max pool 2x2 odd": (lambda x: max_pool2d(x, 2), [_rand(5, 7, 9, 3)]),
     "relu": (lambda x: ops.relu(x), [_rand(7, 5, 3)]),
+    "add, same shapes": (lambda a, b: ops.add(a, b), [_rand(7, 5, 3), _rand(7, 5, 3, seed=1)]),
     "max pool 2x2 ties": (lambda x: max_pool2d(x, 2), [np.round(_rand(5, 6, 6, 2))]),
     "dense relu": (lambda x, w, b: ops.dense(x, w, b, activation="relu"),
                    [_rand(100, 6), _rand(6, 4, seed=1), _rand(4, seed=2)]),

@@ -35,6 +35,14 @@ def _shape(a):
 class Add(Function):
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
+        if (self.shapes[0] == self.shapes[1] and len(self.shapes[0]) > 1 and type(a) is type(b)
+                and getattr(a, "size", 0) >= UNARY_SPLIT_MIN_SIZE and a.dtype == b.dtype):
+            parts = parallel.ranges(a.shape[0], xp=xpof(a, b))     # a residual sum: on every core
+            if len(parts) > 1:
+                xp = xpof(a, b)
+                y = xp.empty(a.shape, dtype=a.dtype)
+                parallel.run(lambda lo, hi: xp.add(a[lo:hi], b[lo:hi], out=y[lo:hi]), parts)
+                return y
         return a + b
 
     def backward(self, g):
