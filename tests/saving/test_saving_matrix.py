@@ -202,6 +202,15 @@ def volume_model():
     return keras.Model(x, layers.Dense(2)(h), name="volume")
 
 
+def conv_lstm_model():
+    """The convolutional LSTMs: sequences of images, then of rows."""
+    x = keras.Input((3, 4, 4, 2), name="frames")
+    h = layers.ConvLSTM2D(2, 2, padding="same", return_sequences=True)(x)
+    h = layers.Reshape((3, 4, 8))(h)
+    h = layers.ConvLSTM1D(2, 2, go_backwards=True)(h)
+    return keras.Model(x, layers.Dense(2)(layers.Flatten()(h)), name="conv_lstm")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
@@ -210,7 +219,8 @@ MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "catalogue": (catalogue_model, lambda r, n: r.normal(size=(n, 6, 8, 2))),
           "conv_family": (conv_family_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "attention_rnn": (attention_rnn_model, lambda r, n: r.normal(size=(n, 5, 3))),
-          "volume": (volume_model, lambda r, n: r.normal(size=(n, 4, 6, 6, 2)))}
+          "volume": (volume_model, lambda r, n: r.normal(size=(n, 4, 6, 6, 2))),
+          "conv_lstm": (conv_lstm_model, lambda r, n: r.normal(size=(n, 3, 4, 4, 2)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -225,6 +235,7 @@ OPTIMIZERS = {
     "conv_family": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "attention_rnn": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "volume": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "conv_lstm": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
