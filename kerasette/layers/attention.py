@@ -267,6 +267,30 @@ def _projection(free, bound, out):
     return f"{f}{b},{b}{o}->{f}{o}", o
 
 
+def _attention_equations(rank, axes):
+    """The two einsums of attention over ``axes`` of projected tensors with ``rank`` axes,
+    ``(batch, ..., heads, channels)``, spelled as Keras 3 spells them.
+
+    Every axis that is neither attended over nor the channels axis (the batch, the heads and
+    any other) is shared by query and key; the key's attended axes get fresh letters. The
+    scores are ``(<shared axes>, <query's attended axes>, <key's attended axes>)``, in the
+    order ``axes`` lists them.
+
+    Returns:
+        (scores equation ``key,query->scores``, combine equation ``scores,value->out``)
+    """
+    query = _letters(rank)
+    shared = [i for i in range(rank - 1) if i not in axes]
+    key, fresh = list(query), rank
+    for i in range(rank - 1):
+        if i not in shared:
+            key[i] = _letters(1, fresh)
+            fresh += 1
+    key = "".join(key)
+    scores = "".join([query[i] for i in shared] + [query[i] for i in axes] + [key[i] for i in axes])
+    return f"{key},{query}->{scores}", f"{scores},{key}->{query}"
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al. 2017), Keras 3's layer and weight layout.
 
@@ -285,8 +309,17 @@ class MultiHeadAttention(Layer):
         use_bias (bool): the projections have biases (default True).
         output_shape (int | tuple | None): the output's last axes (default: the query's
             last axis).
-        attention_axes (None): only the default (attention over the time axis) is
-            implemented; other values are refused.
+        attention_axes (int | tuple | None): the axes of the inputs attended over (negative:
+            counted from the channels axis); default None: every axis but the batch and the
+            last, so ``(1,)`` for ``(batch, T, dim)`` and ``(1, 2)`` for ``(batch, H, W, dim)``.
+            The other axes (batch, ..., and the heads) are shared by query and key; the scores
+            are ``(<shared axes>, <query's attended axes>, <key's attended axes>)`` with a
+            softmax over the key's. With rank-3 inputs and other axes, the result ignores them
+            unless ``dropout`` or ``return_attention_scores`` (Keras's fused path does so).
+            Masks are laid out as Keras lays them: ``attention_mask`` ``(..., <query's
+            attended axes>, <key's>)`` gets ones inserted before its last ``2 *
+            len(attention_axes)`` axes; the causal and sliding-window masks are ``(1, T, S)``
+            over axis 1 of query and value, whatever the axes (as in Keras).
         sliding_window (int | None): each query step sees the key steps less than this
             many steps away (default None: all).
         flash_attention (bool | None): accepted; there is no fused kernel, the result is
@@ -309,7 +342,7 @@ class MultiHeadAttention(Layer):
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
-        query: ``(batch, T, dim)``.
+        query: ``(batch, T, dim)`` (any rank 3 or more with ``attention_axes``).
         value: ``(batch, S, dim)``.
         key: ``(batch, S, dim)``; default ``value``.
         query_mask, value_mask, key_mask: ``(batch, T)`` / ``(batch, S)`` bool, by default
@@ -354,10 +387,13 @@ class MultiHeadAttention(Layer):
                              f"{output_shape!r}")
         if attention_axes is not None:
             axes = (attention_axes,) if isinstance(attention_axes, (int, np.integer)) else attention_axes
-            if not isinstance(axes, (list, tuple)) or tuple(axes) not in ((1,), (-3,)):
-                raise NotImplementedError(f"{cls}: attention_axes={attention_axes!r} is not implemented; "
-                                          f"only the default (None: attention over the time axis of "
-                                          f"(batch, time, dim) inputs) is")
+            if isinstance(axes, bool) or not isinstance(axes, (list, tuple)) or not axes or \
+                    not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+                raise ValueError(f"{cls}: attention_axes must be None, an int or a non-empty list/tuple of "
+                                 f"ints, got {attention_axes!r}")
+            if len(set(int(a) for a in axes)) != len(axes):
+                raise ValueError(f"{cls}: attention_axes must not name an axis twice, got {attention_axes!r}")
+            attention_axes = tuple(int(a) for a in axes)
         if flash_attention and dropout > 0:
             raise ValueError(f"{cls}: dropout is not supported with flash_attention=True; set dropout=0.0")
         super().__init__(**kwargs)
@@ -371,7 +407,8 @@ class MultiHeadAttention(Layer):
         if output_shape is not None and not isinstance(output_shape, (list, tuple)):
             output_shape = (int(output_shape),)
         self._output_shape = tuple(int(d) for d in output_shape) if output_shape else None
-        self._attention_axes = None if attention_axes is None else (1,)
+        self._attention_axes = attention_axes     # None, or the axes as given until build normalizes them
+        self._input_rank = None
         self._sliding_window = None if sliding_window is None else int(sliding_window)
         self._flash_attention = flash_attention
         self._kernel_initializer = initializers.get(kernel_initializer)
@@ -408,8 +445,8 @@ class MultiHeadAttention(Layer):
         if not self.built:
             self.build(_shape_of(query), _shape_of(value), _shape_of(key))
             self.built = True
-        self._scores_wanted = (("scores", _shape_of(value)[1]) if kwargs.get("return_attention_scores")
-                               else None)
+        self._scores_wanted = ((_shape_of(value) if key is None else _shape_of(key))
+                               if kwargs.get("return_attention_scores") else None)
         try:
             if key is None:
                 return super().__call__(query, value, **kwargs)
@@ -421,15 +458,54 @@ class MultiHeadAttention(Layer):
         name = f"MultiHeadAttention '{self.name}'"
         key_shape = value_shape if key_shape is None else key_shape
         for label, s in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            if len(s) != 3:
-                raise ValueError(f"{name}: {label} must have rank 3 (batch, time, dim), got {shape_str(s)} "
-                                 f"(other ranks need attention_axes, not implemented)")
+            if len(s) < 3:
+                raise ValueError(f"{name}: {label} must have rank 3 or more (batch, ..., dim), got "
+                                 f"{shape_str(s)}")
             if s[-1] is None:
                 raise ValueError(f"{name}: the last axis of {label} must be known, got {shape_str(s)}")
+        if not len(query_shape) == len(value_shape) == len(key_shape):
+            raise ValueError(f"{name}: query, value and key must have the same rank, got query "
+                             f"{shape_str(query_shape)}, value {shape_str(value_shape)} and key "
+                             f"{shape_str(key_shape)}")
+        if self._input_rank is not None and len(query_shape) != self._input_rank:
+            raise ValueError(f"{name}: was built for inputs of rank {self._input_rank}, got query "
+                             f"{shape_str(query_shape)}")
         if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
             raise ValueError(f"{name}: value and key must have the same shape except the last axis, got "
                              f"value {shape_str(value_shape)} and key {shape_str(key_shape)}")
+        self._axes_for(len(query_shape))
         return key_shape
+
+    def _axes_for(self, rank):
+        """``attention_axes`` for inputs of ``rank`` axes, negative axes counted from the
+        channels axis as Keras does (default: every axis but the batch and the channels)."""
+        if self._attention_axes is None:
+            return tuple(range(1, rank - 1))
+        axes = tuple(a + rank if a < 0 else a for a in self._attention_axes)
+        if any(not 0 <= a < rank for a in axes):
+            raise ValueError(f"MultiHeadAttention '{self.name}': attention_axes={self._attention_axes!r} is "
+                             f"out of range for inputs of rank {rank} (axes -{rank}..{rank - 1})")
+        return axes
+
+    def _scores_shape(self, query_shape, key_shape):
+        """The shape of the attention scores for query and key of these shapes (the shapes
+        the scores einsum produces: ``(<shared axes>, <query's attended axes>, <key's>)``)."""
+        heads = (self._num_heads, self._key_dim)
+        projected = (tuple(key_shape[:-1]) + heads, tuple(query_shape[:-1]) + heads)
+        equation = _attention_equations(len(query_shape) + 1, self._axes_for(len(query_shape)))[0]
+        operands, result = equation.split("->")
+        size = {}
+        for letters, shape in zip(operands.split(","), projected):
+            for c, d in zip(letters, shape):
+                if size.get(c) is None:
+                    size[c] = d
+        return tuple(size[c] for c in result)
+
+    def _rank3_fast(self, explicit_scores):
+        """Whether rank-3 inputs take the time-axis computation below: always with the default
+        axes; with others only when Keras takes its fused path, which ignores the axes (no
+        dropout, no scores returned: ``explicit_scores`` False)."""
+        return self._axes_for(3) == (1,) or not explicit_scores
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         """Create the ``query``, ``key``, (``gate``,) ``value`` and ``attention_output``
@@ -444,22 +520,28 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"MultiHeadAttention '{self.name}': build needs query_shape and value_shape")
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
         key_shape = tuple(self._check_shapes(query_shape, value_shape, key_shape))
+        rank = len(query_shape)
+        self._attention_axes = self._axes_for(rank)
+        self._input_rank = rank
+        self._dot_product_equation, self._combine_equation = _attention_equations(rank + 1,
+                                                                                  self._attention_axes)
         heads = [self._num_heads, self._key_dim]
-        eq, bias = _projection(2, 1, 2)
-        self._query_dense = self._dense(eq, [None] + heads, bias, "query")
+        free = [None] * (rank - 2)
+        eq, bias = _projection(rank - 1, 1, 2)
+        self._query_dense = self._dense(eq, free + heads, bias, "query")
         self._query_dense.build(query_shape)
-        self._key_dense = self._dense(eq, [None] + heads, bias, "key")
+        self._key_dense = self._dense(eq, free + heads, bias, "key")
         self._key_dense.build(key_shape)
         if self._use_gate:
-            self._gate_dense = self._dense(eq, [None, self._num_heads, self._value_dim], bias, "gate",
+            self._gate_dense = self._dense(eq, free + [self._num_heads, self._value_dim], bias, "gate",
                                            activation="sigmoid")
             self._gate_dense.build(query_shape)
-        self._value_dense = self._dense(eq, [None, self._num_heads, self._value_dim], bias, "value")
+        self._value_dense = self._dense(eq, free + [self._num_heads, self._value_dim], bias, "value")
         self._value_dense.build(value_shape)
         out = list(self._output_shape) if self._output_shape else [query_shape[-1]]
-        eq, bias = _projection(2, 2, len(out))
-        self._output_dense = self._dense(eq, [None] + out, bias, "attention_output")
-        self._output_dense.build((query_shape[0], query_shape[1], self._num_heads, self._value_dim))
+        eq, bias = _projection(rank - 1, 2, len(out))
+        self._output_dense = self._dense(eq, free + out, bias, "attention_output")
+        self._output_dense.build(query_shape[:-1] + (self._num_heads, self._value_dim))
         self.built = True
 
     def _dense(self, equation, output_shape, bias_axes, name, activation=None):
@@ -512,6 +594,9 @@ class MultiHeadAttention(Layer):
         mask = self._attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
         gate = self._gate_dense(query) if self._use_gate else None
+        if len(query.shape) != 3 or not self._rank3_fast(self._dropout > 0 or return_attention_scores):
+            return self._attend_over_axes(query, value, key, gate, mask, training, return_attention_scores,
+                                          query_mask)
         q = self._query_dense(query)                  # (B, T, N, key_dim)
         k = self._key_dense(key)                      # (B, S, N, key_dim)
         v = self._value_dense(value)                  # (B, S, N, value_dim)
@@ -536,6 +621,59 @@ class MultiHeadAttention(Layer):
             out._keras_mask = _mask_value(query_mask, out)
         return (out, weights) if return_attention_scores else out
 
+    def _attend_over_axes(self, query, value, key, gate, mask, training, return_attention_scores, query_mask):
+        """Attention over ``attention_axes`` with Keras's einsums: the scores ``(<shared axes>,
+        <query's attended axes>, <key's>)`` get a softmax over the key's attended axes."""
+        q = ops.multiply(self._query_dense(query), self._inverse_sqrt_key_dim)
+        k = self._key_dense(key)
+        v = self._value_dense(value)
+        self._check_shared_axes(query.shape, key.shape)
+        scores = ops.einsum(self._dot_product_equation, k, q)
+        over = tuple(range(-len(self._attention_axes), 0))
+        keep = None
+        if mask is not None:
+            keep = self._fit_mask(mask, tuple(scores.shape))
+            scores = ops.where(keep, scores, ops.full_like(scores, -_BIG))
+        weights = ops.softmax(scores, axis=over)
+        if keep is not None:
+            weights = ops.where(keep, weights, ops.zeros_like(weights))
+        dropped = weights
+        if training and self._dropout > 0:
+            dropped = random.dropout(weights, self._dropout, seed=self._seed_generator)
+        out = ops.einsum(self._combine_equation, dropped, v)
+        if gate is not None:
+            out = ops.multiply(out, gate)
+        out = self._output_dense(out)
+        if query_mask is not None:
+            out._keras_mask = _mask_value(query_mask, out)
+        return (out, weights) if return_attention_scores else out
+
+    def _check_shared_axes(self, query_shape, key_shape):
+        """Query and key must agree on every axis that is not attended over (batch, ...)."""
+        for i in range(len(query_shape) - 1):
+            if i not in self._attention_axes and query_shape[i] != key_shape[i]:
+                raise ValueError(f"MultiHeadAttention '{self.name}': query and key/value must have the same "
+                                 f"size on the axes outside attention_axes={self._attention_axes}, got query "
+                                 f"{shape_str(query_shape)} and key/value {shape_str(key_shape)} (axis {i})")
+
+    def _fit_mask(self, mask, scores_shape):
+        """The combined mask laid out against the scores as Keras does it: ones inserted just
+        before its last ``2 * len(attention_axes)`` axes until the ranks agree, then every axis
+        1 or the scores' size."""
+        xp = backend.get_array_module(mask)
+        n, k = len(scores_shape), len(self._attention_axes)
+        fits = mask.ndim <= n and (mask.ndim == n or mask.ndim >= 2 * k)
+        if fits:
+            while mask.ndim < n:
+                mask = xp.expand_dims(mask, -2 * k - 1)
+            fits = all(m in (1, s) for m, s in zip(mask.shape, scores_shape))
+        if not fits:
+            raise ValueError(f"MultiHeadAttention '{self.name}': the attention mask (attention_mask, the "
+                             f"query/value/key masks, use_causal_mask and sliding_window combined) of shape "
+                             f"{shape_str(mask.shape)} does not fit the scores {shape_str(scores_shape)} of "
+                             f"attention_axes={self._attention_axes}; Keras refuses it too")
+        return mask
+
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
                         use_causal_mask):
         """The ``(B, T, S)`` (or broadcastable) bool mask from every source, or None."""
@@ -544,13 +682,21 @@ class MultiHeadAttention(Layer):
         auto = None
 
         def both(a, b):
-            return b if a is None else a & b
+            if a is None:
+                return b
+            try:
+                return a & b
+            except ValueError:
+                raise ValueError(f"MultiHeadAttention '{self.name}': the masks (query_mask, value_mask, "
+                                 f"key_mask, attention_mask, use_causal_mask, sliding_window) of shapes "
+                                 f"{shape_str(a.shape)} and {shape_str(b.shape)} do not broadcast together; "
+                                 f"Keras refuses them too") from None
         if query_mask is not None:
-            auto = _mask_value(query_mask, query)[:, :, None]
+            auto = _mask_value(query_mask, query)[..., None]
         if value_mask is not None:
-            auto = both(auto, _mask_value(value_mask, query)[:, None, :])
+            auto = both(auto, xp.expand_dims(_mask_value(value_mask, query), -2))
         if key_mask is not None:
-            auto = both(auto, _mask_value(key_mask, query)[:, None, :])
+            auto = both(auto, xp.expand_dims(_mask_value(key_mask, query), -2))
         if use_causal_mask:
             auto = both(auto, _causal(xp, t, s))
         if self._sliding_window is not None:
@@ -558,7 +704,7 @@ class MultiHeadAttention(Layer):
             auto = both(auto, (xp.abs(rows - cols) < self._sliding_window)[None])
         if attention_mask is not None:
             attention_mask = _mask_value(attention_mask, query)
-            auto = attention_mask if auto is None else attention_mask & auto
+            auto = attention_mask if auto is None else both(attention_mask, auto)
         return auto
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
@@ -574,7 +720,7 @@ class MultiHeadAttention(Layer):
             self._check_shapes(query_shape, tuple(value_shape), None if key_shape is None else tuple(key_shape))
         out = query_shape[:-1] + self._output_shape if self._output_shape else query_shape
         if self._scores_wanted is not None:     # a symbolic call with return_attention_scores
-            return (out, (query_shape[0], self._num_heads, query_shape[1], self._scores_wanted[1]))
+            return (out, self._scores_shape(query_shape, tuple(self._scores_wanted)))
         return out
 
     def compute_mask(self, inputs, mask=None):
