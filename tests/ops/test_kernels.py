@@ -9,7 +9,7 @@ from kerasette import ops
 from kerasette.autograd import Tensor, backward
 from kerasette.ops import kernels
 from kerasette.ops.conv import Conv2DOp
-from kerasette.optimizers import SGD, Adam
+from kerasette.optimizers import SGD, Adam, AdamW
 from kerasette.testing import standin
 
 RNG = np.random.default_rng(0)
@@ -99,20 +99,6 @@ def test_adam_update_folds_adamw_decay_into_its_pass():
     kernels.run("adam_update", np, w, g, m, v, 0.01, 0.9, 0.999, 1e-7, 0.05)
     m1, v1 = 0.9 * m0 + 0.1 * g, 0.999 * v0 + 0.001 * g * g
     np.testing.assert_allclose(w, w0 * 0.95 - 0.01 * m1 / (np.sqrt(v1) + 1e-7))
-
-
-def test_adamw_on_device_uses_one_kernel_with_the_decay(calls):
-    from kerasette.optimizers import AdamW
-    w0, g0 = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
-    results = []
-    for dev in (False, True):
-        opt = AdamW(learning_rate=0.01, weight_decay=0.1)
-        w = Tensor(standin.asarray(w0) if dev else w0.copy(), requires_grad=True)
-        for _ in range(3):
-            opt.apply([standin.asarray(g0) if dev else g0], [w])
-        results.append(standin.to_host(w.value) if dev else w.value)
-    assert "adam_update" in calls
-    np.testing.assert_allclose(results[1], results[0], rtol=1e-10)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -324,30 +310,25 @@ def test_lstm_step_kernels_check_their_arguments():
         kernels.run("lstm_step_grad", np, g, s, s, s, s, s, None, g[:, :4], s)
 
 
-@pytest.mark.parametrize("nesterov", [False, True])
-def test_sgd_momentum_on_device_uses_its_kernel(calls, nesterov):
+OPTIMIZERS_ON_DEVICE = {
+    "adam": (lambda: Adam(learning_rate=0.01), "adam_update"),
+    "adamw, decay in the same kernel": (lambda: AdamW(learning_rate=0.01, weight_decay=0.1), "adam_update"),
+    "sgd momentum": (lambda: SGD(learning_rate=0.05, momentum=0.9), "sgd_momentum_update"),
+    "sgd nesterov": (lambda: SGD(learning_rate=0.05, momentum=0.9, nesterov=True), "sgd_momentum_update"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPTIMIZERS_ON_DEVICE))
+def test_optimizer_on_device_uses_its_kernel(calls, case):
+    make, kernel = OPTIMIZERS_ON_DEVICE[case]
     w0, g0 = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
     results = []
     for dev in (False, True):
-        opt = SGD(learning_rate=0.05, momentum=0.9, nesterov=nesterov)
+        opt = make()
         w = Tensor(standin.asarray(w0) if dev else w0.copy(), requires_grad=True)
         for _ in range(3):
             opt.apply([standin.asarray(g0) if dev else g0], [w])
         results.append(standin.to_host(w.value) if dev else w.value)
-    assert "sgd_momentum_update" in calls
-    assert not np.allclose(results[0], w0)
-    np.testing.assert_allclose(results[1], results[0], rtol=1e-10)
-
-
-def test_adam_on_device_uses_its_kernel(calls):
-    w0, g0 = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
-    results = []
-    for dev in (False, True):
-        opt = Adam(learning_rate=0.01)
-        w = Tensor(standin.asarray(w0) if dev else w0.copy(), requires_grad=True)
-        for _ in range(3):
-            opt.apply([standin.asarray(g0) if dev else g0], [w])
-        results.append(standin.to_host(w.value) if dev else w.value)
-    assert "adam_update" in calls
+    assert kernel in calls
     assert not np.allclose(results[0], w0)
     np.testing.assert_allclose(results[1], results[0], rtol=1e-10)
