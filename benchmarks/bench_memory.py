@@ -47,28 +47,7 @@ def child(framework, model, limit):
         import bench_rnn as bench
         x, y = bench.data(limit)
 
-    def epoch():
-        if framework == "kerasette":
-            if model == "cnn":
-                import kerasette as keras
-                m = bench.build_model()
-                m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-                run = lambda: m.fit(x, y, batch_size=128, epochs=1, verbose=0)   # noqa: E731
-            else:
-                keras = None  # noqa: F841
-                run = lambda: (bench.kerasette_epoch(x, y, 1) if model == "mlp"   # noqa: E731
-                               else bench.kerasette_epoch(x, y, 1, model))
-        else:
-            if model == "cnn":
-                state = bench.make_torch()
-                run = lambda: bench.torch_epoch(state, x, y, 128)   # noqa: E731
-            elif model == "mlp":
-                run = lambda: bench.torch_epoch(x, y, 1)   # noqa: E731
-            else:
-                run = lambda: bench.torch_epoch(x, y, 1, 2, model)   # noqa: E731
-        return run
-
-    run = epoch()
+    run = _epoch(framework, model, bench, x, y)
     if framework == "pytorch":
         import torch  # noqa: F401  (imported before the baseline, as kerasette is)
     with open("/proc/self/clear_refs", "w") as f:
@@ -77,6 +56,20 @@ def child(framework, model, limit):
     run()
     peak = _status_kb("VmHWM")
     print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024}))
+
+
+def _epoch(framework, model, bench, x, y):
+    """A no-argument callable that trains one epoch of ``model`` (batch 128) with ``bench``'s code."""
+    if framework == "kerasette" and model == "cnn":
+        m = bench.build_model()
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return lambda: bench.kerasette_epoch(m, x, y, 128)
+    if framework == "kerasette":
+        return lambda: bench.kerasette_epoch(x, y, 1) if model == "mlp" else bench.kerasette_epoch(x, y, 1, model)
+    if model == "cnn":
+        state = bench.make_torch()
+        return lambda: bench.torch_epoch(state, x, y, 128)
+    return lambda: bench.torch_epoch(x, y, 1) if model == "mlp" else bench.torch_epoch(x, y, 1, 2, model)
 
 
 def measure(framework, model, limit):

@@ -93,11 +93,6 @@ def epoch_floor(model, n=60000, batch=128, repeats=5, **shape):
     return step_floor(gemms(model, batch=batch, **shape), repeats) * n / batch
 
 
-def ratio_line(name, seconds, floor_s):
-    """``name: 1.23 s  (1.45x the GEMM floor)``."""
-    return f"{name}: {seconds:.2f} s  ({seconds / floor_s:.2f}x the GEMM floor)"
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=sorted(MODELS), action="append",
