@@ -35,13 +35,10 @@ def _shape(a):
 class Add(Function):
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
-        if (self.shapes[0] == self.shapes[1] and len(self.shapes[0]) > 1 and type(a) is type(b)
-                and getattr(a, "size", 0) >= UNARY_SPLIT_MIN_SIZE and a.dtype == b.dtype):
-            parts = parallel.ranges(a.shape[0], xp=xpof(a, b))     # a residual sum: on every core
-            if len(parts) > 1:
-                xp = xpof(a, b)
-                y = xp.empty(a.shape, dtype=a.dtype)
-                parallel.run(lambda lo, hi: xp.add(a[lo:hi], b[lo:hi], out=y[lo:hi]), parts)
+        if self.shapes[0] == self.shapes[1] and type(a) is type(b) and getattr(a, "dtype", None) == getattr(b, "dtype", None):
+            y = _split_elementwise(xpof(a, b), a,         # a residual sum: on every core
+                                   lambda xp, lo, hi, out: xp.add(a[lo:hi], b[lo:hi], out=out))
+            if y is not None:
                 return y
         return a + b
 
@@ -109,12 +106,10 @@ class Unary(Function):
 
     def forward(self, x):
         xp = xpof(x)
-        parts = (parallel.ranges(x.shape[0], xp=xp) if self.f_into is not None and x.ndim > 1
-                 and x.size >= UNARY_SPLIT_MIN_SIZE else ())
-        if len(parts) > 1:
-            y = xp.empty(x.shape, dtype=x.dtype)
-            parallel.run(lambda a, z: self.f_into(xp, x[a:z], y[a:z]), parts)
-        else:
+        y = None
+        if self.f_into is not None:
+            y = _split_elementwise(xp, x, lambda xp, lo, hi, out: self.f_into(xp, x[lo:hi], out))
+        if y is None:
             y = self.f(xp, x)
         self.save(x if "x" in self.keep else None, y if "y" in self.keep else None)
         return y
@@ -124,8 +119,22 @@ class Unary(Function):
         return self.df(xpof(g), x, y, g)
 
 
-# below this many elements a unary op runs unsplit (a thread hand-off costs ~50 us)
+# below this many elements an elementwise op runs unsplit (a thread hand-off costs ~50 us)
 UNARY_SPLIT_MIN_SIZE = 1 << 18
+
+
+def _split_elementwise(xp, like, write):
+    """Inside ``parallel.region()``, a new array shaped like ``like`` whose batch rows ``lo:hi``
+    each thread fills with ``write(xp, lo, hi, out)``; None when the op should run unsplit
+    (a small or rank-1 input, outside the region, or one thread)."""
+    if getattr(like, "ndim", 0) < 2 or like.size < UNARY_SPLIT_MIN_SIZE:
+        return None
+    parts = parallel.ranges(like.shape[0], xp=xp)
+    if len(parts) < 2:
+        return None
+    y = xp.empty(like.shape, dtype=like.dtype)
+    parallel.run(lambda lo, hi: write(xp, lo, hi, y[lo:hi]), parts)
+    return y
 
 
 def _unary(name, f, df, keep="x", f_into=None):
