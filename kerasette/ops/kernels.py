@@ -229,12 +229,17 @@ extern "C" __global__ void adam_SUF(T* w, const T* g, T* m, T* v, T alpha, T one
 """)
 
 
-def _adam_check(w, g, m, v):
-    dtype = _float_dtype("adam_update", w, g, m, v)
-    shapes = {tuple(a.shape) for a in (w, g, m, v)}
+def _update_check(name, names, *arrays):
+    """The one float dtype of an optimizer update's arrays, which must share one shape."""
+    dtype = _float_dtype(name, *arrays)
+    shapes = {tuple(a.shape) for a in arrays}
     if len(shapes) != 1:
-        raise ValueError(f"kernel adam_update: w, g, m, v must have one shape, got {sorted(shapes)}")
+        raise ValueError(f"kernel {name}: {names} must have one shape, got {sorted(shapes)}")
     return dtype
+
+
+def _adam_check(w, g, m, v):
+    return _update_check("adam_update", "w, g, m, v", w, g, m, v)
 
 
 def _adam_launch(cp, w, g, m, v, alpha, beta_1, beta_2, epsilon, decay=0.0):
@@ -275,11 +280,7 @@ extern "C" __global__ void sgd_momentum_SUF(T* w, const T* g, T* m, T lr, T mome
 
 
 def _sgd_check(w, g, m):
-    dtype = _float_dtype("sgd_momentum_update", w, g, m)
-    shapes = {tuple(a.shape) for a in (w, g, m)}
-    if len(shapes) != 1:
-        raise ValueError(f"kernel sgd_momentum_update: w, g, m must have one shape, got {sorted(shapes)}")
-    return dtype
+    return _update_check("sgd_momentum_update", "w, g, m", w, g, m)
 
 
 def _sgd_launch(cp, w, g, m, lr, momentum, nesterov):
@@ -390,8 +391,7 @@ extern "C" __global__ void max_pool_2x2_grad_SUF(const T* g, const unsigned char
 
 
 def _pool_shapes(x_shape):
-    n, h, w, c = x_shape
-    return n, h, w, c, h // 2, w // 2
+    return _gpool_shapes(x_shape, (2, 2), (2, 2))
 
 
 def _pool_launch(cp, x):
@@ -405,20 +405,10 @@ def _pool_launch(cp, x):
     return y, arg
 
 
-def _pool_taps(ho, wo):
-    return [(slice(None), slice(a, 2 * ho, 2), slice(b, 2 * wo, 2), slice(None)) for a in (0, 1) for b in (0, 1)]
-
-
 def _pool_reference(xp, x):
     _float_dtype("max_pool_2x2", x)
-    n, h, w, c, ho, wo = _pool_shapes(x.shape)
-    taps = [x[s] for s in _pool_taps(ho, wo)]
-    best, arg = taps[0].copy(), xp.zeros((n, ho, wo, c), dtype=xp.uint8)
-    for k, v in enumerate(taps[1:], 1):
-        better = v > best
-        best = xp.where(better, v, best)
-        arg = xp.where(better, xp.uint8(k), arg)
-    return best, arg
+    best, arg = _gpool_reference(xp, x, (2, 2), (2, 2))
+    return best, arg.astype(xp.uint8)              # taps 0..3, as the kernel keeps them
 
 
 def _pool_grad_launch(cp, g, arg, x_shape):
@@ -433,11 +423,7 @@ def _pool_grad_launch(cp, g, arg, x_shape):
 
 def _pool_grad_reference(xp, g, arg, x_shape):
     _float_dtype("max_pool_2x2_grad", g)
-    n, h, w, c, ho, wo = _pool_shapes(x_shape)
-    dx = xp.zeros(tuple(x_shape), dtype=g.dtype)
-    for k, s in enumerate(_pool_taps(ho, wo)):
-        dx[s] = g * (arg == k)
-    return dx
+    return _gpool_grad_reference(xp, g, arg, x_shape, (2, 2), (2, 2))
 
 
 Kernel("max_pool_2x2", _POOL_SRC, _pool_launch, _pool_reference)

@@ -35,7 +35,8 @@ def _shape(a):
 class Add(Function):
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
-        if self.shapes[0] == self.shapes[1] and type(a) is type(b) and getattr(a, "dtype", None) == getattr(b, "dtype", None):
+        same = type(a) is type(b) and getattr(a, "dtype", None) == getattr(b, "dtype", None)
+        if same and self.shapes[0] == self.shapes[1]:
             y = _split_elementwise(xpof(a, b), a,         # a residual sum: on every core
                                    lambda xp, lo, hi, out: xp.add(a[lo:hi], b[lo:hi], out=out))
             if y is not None:
