@@ -132,7 +132,7 @@ class LSTMFunction(Function):
             # pre-activations are negated, the cell candidate's doubled, so that
             # 1 / (1 + exp(pre)) is sigmoid(a) for i, f, o and sigmoid(2a) for g, and
             # tanh(a) = 2 sigmoid(2a) - 1
-            scale = _lstm_gate_scale(xp, U, G.dtype)
+            scale = _gate_scale(xp, U, G.dtype, (-1, -1, -2, -1))
             G *= scale
             u_run = u * scale
 
@@ -250,11 +250,10 @@ class LSTMFunction(Function):
 _FACTOR_STEPS = 4
 
 
-def _lstm_gate_scale(xp, units, dtype):
-    """``(4*units,)``: -1 for the i, f, o columns, -2 for g (see ``LSTMFunction.forward``)."""
-    scale = xp.full(4 * units, -1, dtype=dtype)
-    scale[2 * units:3 * units] = -2
-    return scale
+def _gate_scale(xp, units, dtype, factors):
+    """``(len(factors)*units,)``: each gate's columns times its factor (the LSTM's
+    ``(-1, -1, -2, -1)``, the GRU's ``(-1, -1, 1)``; see their forwards)."""
+    return xp.repeat(xp.asarray(factors, dtype=dtype), units)
 
 
 def _lstm_local_factors(xp, G, Cprev, TC, P, U):
@@ -307,8 +306,7 @@ class GRUFunction(Function):
         if not fused:
             # z and r from one 3-call sigmoid: their pre-activations negated (input part here,
             # recurrent part through the kernel and bias), so that 1 / (1 + exp(pre)) = sigmoid
-            scale = xp.ones(3 * U, dtype=G.dtype)
-            scale[:2 * U] = -1
+            scale = _gate_scale(xp, U, G.dtype, (-1, -1, 1))
             G *= scale
             u_run = u * scale
             b_rec = None if b is None else b[1] * scale
