@@ -1064,8 +1064,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
         method (str): as for ``quantile``.
         keepdims (bool): keep the reduced axes with size 1.
     """
-    return _quantile(x, np.asarray(backend.to_numpy(_raw(q)), "float64") / 100, axis, method, keepdims,
-                     False, "percentile")
+    return _quantile(x, _percent_to_fraction(q), axis, method, keepdims, False, "percentile")
 
 
 def median(x, axis=None, keepdims=False):
@@ -1102,8 +1101,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
         method (str): as for ``quantile``.
         keepdims (bool): keep the reduced axes with size 1.
     """
-    return _quantile(x, np.asarray(backend.to_numpy(_raw(q)), "float64") / 100, axis, method, keepdims,
-                     True, "nanpercentile")
+    return _quantile(x, _percent_to_fraction(q), axis, method, keepdims, True, "nanpercentile")
 
 
 def nanmedian(x, axis=None, keepdims=False):
@@ -1115,6 +1113,11 @@ def nanmedian(x, axis=None, keepdims=False):
         keepdims (bool): keep the reduced axes with size 1.
     """
     return _quantile(x, 0.5, axis, "linear", keepdims, True, "nanmedian")
+
+
+def _percent_to_fraction(q):
+    """Percentiles ``q`` (number, array or Tensor) as float64 quantiles in ``[0, 1]``."""
+    return np.asarray(backend.to_numpy(_raw(q)), "float64") / 100
 
 
 def _nan_filled(x, fill):
