@@ -245,7 +245,26 @@ def to_device(array, dev=None, dtype=None):
         array = to_numpy(array)
     if mod is np:
         return np.asarray(array, dtype=dtype)
+    stream = context.current().upload_stream
+    if stream is not None:                       # a prefetch worker: asynchronous, from pinned memory
+        return _staged_copy(mod, array, dtype, stream)
     return mod.asarray(array, dtype=dtype)
+
+
+def _staged_copy(mod, host, dtype, stream):
+    """``host`` copied to ``mod`` through a page-locked buffer on the worker's copy stream; the
+    buffer is kept in ``stream.staging`` until the worker has synchronized the stream."""
+    host = np.asarray(host, dtype=dtype)
+    if mod.__name__ == "cupy":
+        import cupyx
+        staging = cupyx.empty_pinned(host.shape, dtype=host.dtype)
+    else:
+        staging = np.empty(host.shape, dtype=host.dtype)
+    staging[...] = host
+    stream.staging.append(staging)
+    out = mod.empty(host.shape, dtype=host.dtype)
+    out.set(staging, stream=stream.stream)
+    return out
 
 
 def to_numpy(array):

@@ -7,6 +7,10 @@
   raises ``FloatingPointError`` naming itself. It costs one pass over every
   result, so it is off by default; ``KERASETTE_CHECK_NUMERICS=1`` turns it on
   for a whole run.
+- ``set_prefetch_batches`` / ``prefetch_batches``: how many batches ``fit``,
+  ``evaluate`` and ``predict`` prepare ahead in a worker thread while the
+  current step runs (None: 2 on a GPU for data that crosses the host link,
+  none on the CPU).
 
 Switches apply to the calling thread and to threads started afterwards (each
 thread keeps its own execution context, ``kerasette.context``).
@@ -15,7 +19,7 @@ from . import context
 from .backend import epsilon, floatx, set_floatx
 
 __all__ = ["floatx", "set_floatx", "epsilon", "enable_check_numerics", "disable_check_numerics",
-           "is_check_numerics_enabled"]
+           "is_check_numerics_enabled", "set_prefetch_batches", "prefetch_batches"]
 
 
 def enable_check_numerics():
@@ -55,3 +59,33 @@ def is_check_numerics_enabled():
         True
     """
     return context.current().check_numerics
+
+
+def set_prefetch_batches(n):
+    """Prepare ``n`` batches ahead of the training step in a worker thread (0: none, in line;
+    None: the default, 2 on a GPU for data that crosses the host link and 0 on the CPU).
+
+    Args:
+        n (int | None): batches ready ahead, or None for the default.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.config.set_prefetch_batches(2)
+        >>> keras.config.prefetch_batches()
+        2
+        >>> keras.config.set_prefetch_batches(None)
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        raise ValueError(f"set_prefetch_batches: n must be None or an int >= 0, got {n!r}")
+    context.set_default("prefetch_batches", n)
+
+
+def prefetch_batches():
+    """How many batches this thread prepares ahead (None: the automatic default).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.config.prefetch_batches() is None or keras.config.prefetch_batches() >= 0
+        True
+    """
+    return context.current().prefetch_batches

@@ -30,7 +30,8 @@ def _env_device():
 
 
 _DEFAULTS = {"device": _env_device(),
-             "check_numerics": os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0")}
+             "check_numerics": os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0"),
+             "prefetch_batches": None}
 _DEFAULTS_LOCK = threading.Lock()
 
 
@@ -52,6 +53,10 @@ class Context(threading.local):
     - ``weight_budget``: None, or a one-item list holding the bytes of weights that layers may
       still create (set while a model is rebuilt from a file: a config cannot ask for more
       weights than the file can hold).
+    - ``prefetch_batches``: None (automatic), or how many batches ``fit`` / ``evaluate`` /
+      ``predict`` prepare ahead in a worker thread (``config.set_prefetch_batches``).
+    - ``upload_stream``: None, or (in a prefetch worker) the copy stream host-to-device
+      copies go through, from pinned memory (``models.prefetch``).
     """
 
     def __init__(self):
@@ -65,6 +70,8 @@ class Context(threading.local):
         self.weight_budget = None
         self.grad_ready_hook = None
         self.loss_holders = weakref.WeakSet()
+        self.prefetch_batches = _DEFAULTS["prefetch_batches"]
+        self.upload_stream = None
 
 
 _CONTEXT = Context()

@@ -403,11 +403,14 @@ class Layer:
             args = (kwargs.pop("inputs"),)
         # float arrays are cast to the layer's dtype (NumPy's float64 data into a float32
         # layer); arrays in the other arguments (RNN states) become Tensors the same way
+        # host arrays go where the weights are (a model moved with ``to()``), else to the default device
         dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
-        inputs = map_structure(lambda x: _to_tensor(x, dtype), args[0])
-        rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype), a) for a in args[1:])
+        first = first_weight(self) if self.built else None
+        home = backend.get_array_module(first.value) if first is not None else None
+        inputs = map_structure(lambda x: _to_tensor(x, dtype, home), args[0])
+        rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype, home), a) for a in args[1:])
         training = kwargs.pop("training", None)
-        kwargs = {k: v if k == "mask" else map_structure(lambda x: _array_to_tensor(x, dtype), v)
+        kwargs = {k: v if k == "mask" else map_structure(lambda x: _array_to_tensor(x, dtype, home), v)
                   for k, v in kwargs.items()}
         if not self.built:
             self._build_for(inputs)
@@ -577,8 +580,9 @@ def _layer_leaves(value):
     return []
 
 
-def _to_tensor(x, float_dtype=None):
-    """Inputs as Tensors on the default device; float arrays are cast to ``float_dtype``
+def _to_tensor(x, float_dtype=None, home=None):
+    """Inputs as Tensors; host data goes to ``home`` (an array module; None: the default
+    device), device arrays stay where they are. Float arrays are cast to ``float_dtype``
     (default floatx). Tensors pass as they are: a float64 Tensor into a float32 layer
     is refused by the first op, not silently promoted or truncated."""
     float_dtype = float_dtype or backend.floatx()
@@ -590,13 +594,24 @@ def _to_tensor(x, float_dtype=None):
     dtype = float_dtype if x.dtype.kind == "f" and x.dtype != float_dtype else None
     if x.dtype.kind in "ub" and x.dtype.itemsize == 1:
         dtype = None
-    # host data goes to the default device; a device array stays where it is
-    dev = None if type(x).__module__ == "numpy" else backend.get_array_module(x)
+    dev = home if type(x).__module__ == "numpy" else backend.get_array_module(x)
     return Tensor(backend.to_device(x, dev, dtype=dtype))
 
 
-def _array_to_tensor(x, float_dtype):
-    return _to_tensor(x, float_dtype) if backend.is_array(x) else x
+def _array_to_tensor(x, float_dtype, home=None):
+    return _to_tensor(x, float_dtype, home) if backend.is_array(x) else x
+
+
+def first_weight(layer):
+    """``layer.weights[0]`` (or None) without collecting every weight of the model."""
+    own = layer._trainable_variables or layer._non_trainable_variables or layer._attr_variables()
+    if own:
+        return own[0]
+    for sub in layer._sublayers():
+        found = first_weight(sub)
+        if found is not None:
+            return found
+    return None
 
 
 def _first_dtype(inputs, default):

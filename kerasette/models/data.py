@@ -93,10 +93,12 @@ class Dataset:
 
     def batches(self, batch_size, shuffle=False, rng=None, device=None):
         """Yield ``(x, y, sample_weight)`` batches with arrays on ``device`` (an array
-        module or device name; the default device when None)."""
-        order = None
-        if shuffle:
-            order = (rng or backend.random_generator()).permutation(self.n)
+        module or device name; the default device when None). The shuffled order is drawn
+        here, in the caller's thread, so a prefetch worker running the generator draws nothing."""
+        order = (rng or backend.random_generator()).permutation(self.n) if shuffle else None
+        return self._batches(batch_size, order, device)
+
+    def _batches(self, batch_size, order, device):
         for start in range(0, self.n, batch_size):
             if order is None:
                 idx = slice(start, start + batch_size)
@@ -195,10 +197,14 @@ def _leaf_names(structure):
 
 
 def _to_device(a, is_x, device=None):
+    """``a`` on ``device`` in its batch dtype; a widening cast (uint8 images to float32) of
+    host data bound for an accelerator happens there, so 4x fewer bytes cross the link."""
     dtype = _batch_dtype(a, is_x)
-    if dtype != a.dtype:
-        a = a.astype(dtype)
-    return backend.to_device(a, device)
+    if dtype == a.dtype:
+        return backend.to_device(a, device)
+    if dtype.itemsize > a.dtype.itemsize and isinstance(a, np.ndarray) and backend.xp(device) is not np:
+        return backend.to_device(a, device).astype(dtype)
+    return backend.to_device(a.astype(dtype), device)
 
 
 def _batch_dtype(a, is_x):

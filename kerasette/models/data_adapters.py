@@ -93,18 +93,22 @@ class BatchSource:
         return steps if steps is not None else self.num_batches
 
     def batches(self, batch_size=None, shuffle=False, rng=None, device=None, steps=None, epoch=False):
-        """Yield at most ``steps`` device batches of one pass (``batch_size`` is the source's
+        """A generator of at most ``steps`` device batches of one pass (``batch_size`` is the source's
         own). ``shuffle`` reorders an indexed source's batches; ``epoch`` runs the dataset's
         ``on_epoch_begin`` / ``on_epoch_end`` around the pass. Sets ``ran_out`` when the data
         ended before ``steps`` batches (or gave none at all)."""
         del batch_size
         steps = self.steps(steps)
+        indices = self._indices(shuffle, rng, steps) if self.kind == "indexed" else None
+        return self._pass(indices, device, steps, epoch)
+
+    def _pass(self, indices, device, steps, epoch):
         first_pass = self._passes == 0
         self._passes += 1
         self.ran_out = False
         if epoch and hasattr(self.data, "on_epoch_begin"):
             self.data.on_epoch_begin()
-        raw = self._raw_batches(shuffle, rng, steps)
+        raw = self._raw_batches(indices, steps)
         count = 0
         try:
             for batch in raw:
@@ -124,22 +128,25 @@ class BatchSource:
         if count == 0 or (steps is not None and count < steps):
             self.ran_out = True
 
-    def _raw_batches(self, shuffle, rng, steps):
+    def _indices(self, shuffle, rng, steps):
+        """An indexed source's batch indices for one pass, the shuffled order drawn now (in the
+        caller's thread: a prefetch worker running the pass draws nothing)."""
+        n = self.num_batches
+        if n is None:
+            import itertools
+            return itertools.count() if steps is None else range(steps)
+        indices = np.arange(n)
+        if shuffle:
+            indices = (rng or backend.random_generator()).permutation(n)
+        if steps is not None:
+            indices = indices[:steps]
+        return [int(i) for i in indices]
+
+    def _raw_batches(self, indices, steps):
         if self.kind == "iterator":
             return _limited(self.data, steps)
         if self.kind == "iterable":
             return _limited(iter(self.data), steps)
-        n = self.num_batches
-        if n is None:
-            import itertools
-            indices = itertools.count() if steps is None else range(steps)
-        else:
-            indices = np.arange(n)
-            if shuffle:
-                indices = (rng or backend.random_generator()).permutation(n)
-            if steps is not None:
-                indices = indices[:steps]
-            indices = [int(i) for i in indices]
         if self.workers > 1 or (self.workers > 0 and self.use_multiprocessing):
             return ordered_batches(self.data, indices, self.workers, self.use_multiprocessing,
                                    self.max_queue_size)

@@ -14,10 +14,11 @@ from .. import backend, context, losses as losses_mod, metrics as metrics_mod, o
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
-from ..layers.layer import Layer
+from ..layers.layer import Layer, first_weight as _first_weight
 from ..layers.symbolic import flatten_structure, map_structure
 from .data import Dataset, unpack_data
 from .data_adapters import BatchSource, closing, is_batch_source, ran_out_warning
+from .prefetch import default_depth, prefetched
 
 __all__ = ["Model"]
 
@@ -1067,10 +1068,16 @@ def _host_value(v):
 
 def _pass_batches(data, batch_size, device, steps, shuffle=False, epoch=False):
     """One pass of device batches: a ``BatchSource`` yields at most ``steps`` (reading no
-    more from a generator), arrays are cut into ``batch_size`` slices."""
+    more from a generator), arrays are cut into ``batch_size`` slices; on an accelerator a
+    worker thread prepares them ahead (``prefetch``)."""
     if isinstance(data, BatchSource):
-        return data.batches(batch_size, shuffle=shuffle, device=device, steps=steps, epoch=epoch)
-    return data.batches(batch_size, shuffle=shuffle, device=device)
+        batches = data.batches(batch_size, shuffle=shuffle, device=device, steps=steps, epoch=epoch)
+    elif isinstance(data, Dataset):
+        batches = data.batches(batch_size, shuffle=shuffle, device=device)
+    else:                      # a DataParallel shard: its first batch runs a collective, here
+        return data.batches(batch_size, shuffle=shuffle, device=device)
+    mod = backend.xp(device)
+    return prefetched(batches, mod, default_depth(mod, on_device=getattr(data, "_device", None) is not None))
 
 
 def _format(logs, return_dict):
@@ -1205,15 +1212,3 @@ def _align_targets(y, outs, y_pred):
             raise ValueError(f"Expected targets for {len(outs)} outputs, got {len(y)}")
         return list(y)
     return [y]
-
-
-def _first_weight(layer):
-    """``layer.weights[0]`` (or None) without collecting every weight of the model."""
-    own = layer._trainable_variables or layer._non_trainable_variables or layer._attr_variables()
-    if own:
-        return own[0]
-    for sub in layer._sublayers():
-        found = _first_weight(sub)
-        if found is not None:
-            return found
-    return None

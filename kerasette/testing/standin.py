@@ -88,8 +88,16 @@ class StandinArray:
         return self._a.copy(order=order)
 
     def set(self, array, stream=None):
-        """Copy a host array in, as ``cupy.ndarray.set``."""
+        """Copy a host array in, as ``cupy.ndarray.set`` (same shape and dtype; ``stream``
+        counts the copy)."""
+        array = np.asarray(array)
+        if array.dtype != self._a.dtype or array.shape != self._a.shape:
+            raise ValueError(f"stand-in set: expected a host array of shape {self._a.shape} and dtype "
+                             f"{self._a.dtype}, got {array.shape} {array.dtype} (cupy.ndarray.set "
+                             f"copies without casting or broadcasting)")
         self._a[...] = array
+        if stream is not None:
+            stream.copies += 1
 
     # -- plain facts -------------------------------------------------------------
     shape = property(lambda self: self._a.shape)
@@ -323,9 +331,29 @@ class _Runtime:
         return self.free_bytes, self.total_bytes
 
 
+class _Stream:
+    """``cupy.cuda.Stream``: a context manager whose ``synchronize()`` is counted (``syncs``), as
+    are the copies ``ndarray.set(..., stream=s)`` put on it (``copies``; they land at once
+    here: stream order keeps later work on the same stream after them on a GPU too)."""
+
+    def __init__(self, null=False, non_blocking=False, ptds=False):
+        self.non_blocking = non_blocking
+        self.copies = 0
+        self.syncs = 0
+
+    def synchronize(self):
+        self.syncs += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 xp = _Module("kerasette.testing.standin.xp", np, "numpy.")
 xp.random = _Random()
-xp.cuda = types.SimpleNamespace(runtime=_Runtime())
+xp.cuda = types.SimpleNamespace(runtime=_Runtime(), Stream=_Stream)
 backend.register_array_module(StandinArray, xp)
 
 

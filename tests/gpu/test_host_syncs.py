@@ -80,9 +80,9 @@ def test_a_dataset_that_fits_goes_to_the_device_once(monkeypatch):
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         sent = _uploads(monkeypatch)
         hist = model.fit(x, y, batch_size=32, epochs=3, validation_split=0.25, verbose=0)
-    # once for the whole fit: training x (uint8 -> float32) and y, validation x and y; per step
-    # only the shuffled batch's indices (<= 256 bytes) cross
-    assert sorted(sent) == sorted([192 * 784 * 4, 192 * 8, 64 * 784 * 4, 64 * 8] + [n for n in sent if n <= 256])
+    # once for the whole fit: training x (as uint8: the cast to float32 happens on the device) and
+    # y, validation x and y; per step only the shuffled batch's indices (<= 256 bytes) cross
+    assert sorted(sent) == sorted([192 * 784, 192 * 8, 64 * 784, 64 * 8] + [n for n in sent if n <= 256])
     assert len(hist.history["val_loss"]) == 3
 
 

@@ -61,7 +61,14 @@ class Batches(keras.utils.PyDataset):
 
 
 def data_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("kerasette-data")]
+    return [t for t in threading.enumerate() if t.name.startswith(("kerasette-data", "kerasette-prefetch"))]
+
+
+def prefetch_depth():
+    """Batches ``fit`` prepares ahead on the test's device (2 on the stand-in, 0 on the CPU)."""
+    from kerasette import backend
+    from kerasette.models.prefetch import default_depth
+    return default_depth(backend.xp())
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"workers": 3, "max_queue_size": 2}])
@@ -77,8 +84,8 @@ def test_pydataset_trains_exactly_as_arrays(kwargs):
     assert ds.begins == ds.ends == 2 and len(h.history["loss"]) == 2
     if kwargs:
         assert ds.threads and all(t.startswith("kerasette-data") for t in ds.threads)
-    else:
-        assert ds.threads == {threading.current_thread().name}
+    else:                               # read in line, or by the one prefetch thread on a device
+        assert ds.threads == {"kerasette-prefetch" if prefetch_depth() else threading.current_thread().name}
     assert not data_threads()
     np.testing.assert_allclose(model.predict(ds, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert model.evaluate(ds, verbose=0) == pytest.approx(model.evaluate(x, y, batch_size=8, verbose=0))
@@ -95,7 +102,8 @@ def test_pydataset_workers_read_ahead_in_a_bounded_queue():
                 ahead.append(len(ds.reads) - step)
 
     make_model().fit(ds, epochs=1, shuffle=False, verbose=0, callbacks=[Watch()])
-    assert max(ahead) <= 3 + 1          # at most max_queue_size requested beyond the current step
+    # at most max_queue_size requested beyond the current step (and the prefetched ones on a device)
+    assert max(ahead) <= 3 + 1 + prefetch_depth()
     assert max(ahead) >= 2              # and the workers did read ahead
     assert sorted(ds.reads) == list(range(20))
     assert not data_threads()
