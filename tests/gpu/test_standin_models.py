@@ -251,3 +251,18 @@ def test_backend_device_round_trip():
     assert backend.device() == before
     with pytest.raises(ValueError):
         backend.set_device("tpu")
+
+
+def test_host_data_goes_where_the_weights_are():
+    """A model moved to the CPU while the default device is the GPU: host batches follow the
+    weights, not the default device."""
+    x, y = _data(n=32)
+    with standin.on_device():
+        model = _mlp()()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.to("cpu")
+        out = model(x)
+        assert type(out.value) is np.ndarray
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        assert all(type(w.value) is np.ndarray for w in model.weights)
+        np.testing.assert_allclose(model.predict(x, verbose=0), model(x).numpy(), rtol=1e-6)
