@@ -63,5 +63,5 @@ from .conv3d import (Conv3D, Convolution3D, MaxPooling3D, AveragePooling3D,  # n
 __all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
             "GlobalMaxPooling3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "MaxPool3D", "AvgPool3D",
             "GlobalAvgPool3D", "GlobalMaxPool3D"]
-from .conv_lstm import ConvLSTM1D, ConvLSTM2D  # noqa: E402
-__all__ += ["ConvLSTM1D", "ConvLSTM2D"]
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: E402
+__all__ += ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]

@@ -1,8 +1,10 @@
-"""Convolutional LSTMs (Shi et al. 2015): ConvLSTM1D and ConvLSTM2D, Keras 3 semantics.
+"""Convolutional LSTMs (Shi et al. 2015): ConvLSTM1D, ConvLSTM2D and ConvLSTM3D, Keras 3
+semantics.
 
 An LSTM whose input and recurrent transforms are convolutions. Inputs are sequences of
-images ``(batch, time, rows, cols, channels)`` (ConvLSTM2D) or of 1-D signals ``(batch,
-time, steps, channels)`` (ConvLSTM1D), channels_last only. Per step, with ``*`` a
+images ``(batch, time, rows, cols, channels)`` (ConvLSTM2D), of 1-D signals ``(batch,
+time, steps, channels)`` (ConvLSTM1D) or of volumes ``(batch, time, depth, rows, cols,
+channels)`` (ConvLSTM3D), channels_last only. Per step, with ``*`` a
 convolution::
 
     a_t = x_t * kernel + bias + h_{t-1} * recurrent_kernel     (4 * filters channels)
@@ -17,19 +19,21 @@ input convolution's output size. Weights live on ``layer.cell`` as in Keras: ``k
 
 The input convolution of every step is ONE ``conv2d`` node over ``batch * time`` images;
 each step then adds one recurrent ``conv2d`` and the elementwise gate ops (a Python step per
-time step, any activation pair). ConvLSTM1D runs the same code on rows of height 1.
+time step, any activation pair). ConvLSTM1D runs the same code on rows of height 1;
+ConvLSTM3D the same with ``conv3d`` (``kerasette.ops.conv3d``) in place of ``conv2d``.
 """
 import numpy as np
 
 from .. import activations, backend, initializers, ops, random
 from ..autograd.tensor import Tensor
 from ..ops.conv import conv2d, conv_output_length, normalize_padding
+from ..ops.conv3d import conv3d
 from .conv import _layer_args, check_data_format
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
 from .recurrent import _as_float_tensor, _dropout_mask, _mask_array, sequence_output_mask
 
-__all__ = ["ConvLSTM1D", "ConvLSTM2D"]
+__all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
 
 _GATES = 4
 
@@ -100,7 +104,7 @@ def _settings(cell):
 
 
 class _ConvLSTM(Layer):
-    """The recurrence shared by ConvLSTM1D and ConvLSTM2D (``RANK`` spatial axes)."""
+    """The recurrence shared by ConvLSTM1D, ConvLSTM2D and ConvLSTM3D (``RANK`` spatial axes)."""
 
     RANK = None
     _splits_batch = True        # conv2d splits its batch over kerasette.parallel threads
@@ -167,10 +171,11 @@ class _ConvLSTM(Layer):
 
     # -- shapes ---------------------------------------------------------------------------
 
+    _LAYOUTS = {1: "(batch, time, steps, channels)", 2: "(batch, time, rows, cols, channels)",
+                3: "(batch, time, depth, rows, cols, channels)"}
+
     def _layout(self):
-        if self.RANK == 2:
-            return "(batch, time, rows, cols, channels)"
-        return "(batch, time, steps, channels)"
+        return self._LAYOUTS[self.RANK]
 
     def _check_shape(self, shape):
         if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
@@ -237,13 +242,15 @@ class _ConvLSTM(Layer):
     # -- the recurrence -------------------------------------------------------------------
 
     def _conv(self, x, kernel, bias=None, recurrent=False):
-        """``conv2d`` of ``(n, *spatial, c)`` by ``(*kernel_size, c, f)``: the layer's input
-        convolution, or the recurrent one (stride 1, "same", no dilation); 1-D as rows of
-        height 1."""
-        strides, padding, dilation = ((1, 1), "same", (1, 1)) if recurrent else \
+        """The convolution of ``(n, *spatial, c)`` by ``(*kernel_size, c, f)``: the layer's
+        input convolution, or the recurrent one (stride 1, "same", no dilation). ``conv2d``
+        (1-D as rows of height 1) or, for three spatial axes, ``conv3d``."""
+        ones = (1,) * self.RANK
+        strides, padding, dilation = (ones, "same", ones) if recurrent else \
             (self.strides, self.padding, self.dilation_rate)
-        if self.RANK == 2:
-            return conv2d(x, kernel, strides=strides, padding=padding, dilation_rate=dilation, bias=bias)
+        if self.RANK in (2, 3):
+            conv = conv2d if self.RANK == 2 else conv3d
+            return conv(x, kernel, strides=strides, padding=padding, dilation_rate=dilation, bias=bias)
         n, length, c = x.shape
         y = conv2d(ops.reshape(x, (n, 1, length, c)), ops.expand_dims(kernel, 0),
                    strides=(1,) + tuple(strides[-1:]), padding=padding,
@@ -502,6 +509,70 @@ class ConvLSTM1D(_ConvLSTM):
     """
 
     RANK = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
+                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation,
+                         recurrent_activation=recurrent_activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, return_sequences=return_sequences,
+                         return_state=return_state, go_backwards=go_backwards, stateful=stateful, **kwargs)
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """3-D convolutional LSTM over sequences of volumes, Keras 3 semantics.
+
+    Input ``(batch, time, depth, rows, cols, channels)``; output the last state ``h``
+    ``(batch, new_depth, new_rows, new_cols, filters)``, or every step's ``(batch, time,
+    new_depth, new_rows, new_cols, filters)`` with ``return_sequences=True``; with
+    ``return_state=True`` a list ``[output, h, c]``. The new sizes follow the input
+    convolution's ``strides``, ``padding`` and ``dilation_rate`` (as for ``Conv3D``).
+    Weights on ``layer.cell``: ``kernel (kd, kh, kw, channels, 4*filters)``,
+    ``recurrent_kernel (kd, kh, kw, filters, 4*filters)``, ``bias (4*filters,)``, gates i, f,
+    c, o. Everything else as ``ConvLSTM2D``, with three spatial axes; the convolutions are
+    ``kerasette.ops.conv3d`` nodes.
+
+    Args:
+        filters (int): channels of the states and of the output.
+        kernel_size (int | tuple[int, int, int]): window of both convolutions.
+        strides (int | tuple[int, int, int]): step of the input convolution (default 1).
+        padding (str): ``"valid"`` (default) or ``"same"``.
+        data_format (str | None): ``None`` or ``"channels_last"`` only (``"channels_first"``
+            is refused).
+        dilation_rate (int | tuple[int, int, int]): of the input convolution (default 1);
+            strides and dilation cannot both exceed 1.
+        activation (str | callable): default ``"tanh"``.
+        recurrent_activation (str | callable): default ``"sigmoid"``.
+        use_bias (bool): add a bias (default True).
+        kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
+        recurrent_initializer (str | Initializer): default ``"orthogonal"``.
+        bias_initializer (str | Initializer): default ``"zeros"``.
+        unit_forget_bias (bool): start the forget gate's bias at 1 (default True).
+        dropout (float): input dropout in training, in ``[0, 1)``; default 0.
+        recurrent_dropout (float): state dropout in training, in ``[0, 1)``; default 0.
+        seed (int | None): seed of the dropout masks.
+        return_sequences (bool): return every step's output (default False).
+        return_state (bool): also return the final ``h`` and ``c`` (default False).
+        go_backwards (bool): process the sequence from the end (default False).
+        stateful (bool): carry the final states to the next batch (default False).
+        **kwargs: ``unroll``, ``zero_output_for_mask`` and the refused regularizers /
+            constraints as for ``ConvLSTM2D``; ``name``, ``trainable``, ``dtype`` as for every
+            ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.ConvLSTM3D(2, 3)(np.ones((2, 3, 5, 5, 5, 1))).shape
+        (2, 3, 3, 3, 2)
+    """
+
+    RANK = 3
+    _splits_batch = False           # conv3d runs on the whole batch (BLAS keeps its threads)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  activation="tanh", recurrent_activation="sigmoid", use_bias=True,

@@ -1,7 +1,10 @@
-"""ConvLSTM1D and ConvLSTM2D: weight layouts, shapes for every option, float64 gradients,
-masks, stateful use, config round trip, clear errors, and the Keras-made files
-(tests/fixtures/make_conv_lstm_fixtures.py) predicting what Keras predicted."""
+"""ConvLSTM1D, ConvLSTM2D and ConvLSTM3D: weight layouts, shapes for every option, float64
+gradients, masks, stateful use, config round trip, clear errors, the Keras-made files
+(tests/fixtures/make_conv_lstm_fixtures.py) predicting what Keras predicted, and (when Keras 3
+is importable) ConvLSTM3D's outputs against Keras's own with the same weights."""
 import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import pytest
@@ -430,3 +433,162 @@ def test_weights_that_do_not_fit_leave_the_model_unchanged():
         model.get_layer("clstm_same").set_weights(wrong.get_weights())
     for a, b in zip(before, other.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# -- ConvLSTM3D --------------------------------------------------------------------------------
+
+def _real_keras():
+    """Keras 3 (torch backend) for cross-checks, or skip."""
+    try:
+        import keras as k3
+    except Exception as exc:            # not installed, or no usable backend
+        pytest.skip(f"Keras 3 not importable: {exc}")
+    if not hasattr(k3.layers, "ConvLSTM3D"):
+        pytest.skip("this Keras has no ConvLSTM3D")
+    return k3
+
+
+def test_conv_lstm3d_weights_shapes_and_names():
+    layer = layers.ConvLSTM3D(3, (2, 3, 1))
+    assert layer(np.ones((2, 4, 3, 5, 6, 2), np.float32)).shape == (2, 2, 3, 6, 3)
+    assert layer.name == "conv_lstm3d" and layer.cell.name == "conv_lstm_cell"
+    assert [w.path for w in layer.weights] == ["conv_lstm3d/conv_lstm_cell/kernel",
+                                               "conv_lstm3d/conv_lstm_cell/recurrent_kernel",
+                                               "conv_lstm3d/conv_lstm_cell/bias"]
+    assert [w.shape for w in layer.weights] == [(2, 3, 1, 2, 12), (2, 3, 1, 3, 12), (12,)]
+    np.testing.assert_array_equal(layer.cell.bias.numpy(), np.r_[np.zeros(3), np.ones(3), np.zeros(6)])
+    assert keras.layers.ConvLSTM3D is layers.ConvLSTM3D
+
+
+CASES_3D = [
+    (dict(filters=2, kernel_size=3), (2, 3, 5, 5, 5, 1), (2, 3, 3, 3, 2)),
+    (dict(filters=3, kernel_size=2, padding="same", return_sequences=True), (2, 3, 4, 5, 3, 2),
+     (2, 3, 4, 5, 3, 3)),
+    (dict(filters=2, kernel_size=(2, 3, 2), strides=(2, 1, 2), go_backwards=True), (1, 2, 5, 5, 6, 1),
+     (1, 2, 3, 3, 2)),
+    (dict(filters=2, kernel_size=2, dilation_rate=(2, 1, 1), return_sequences=True), (1, 2, 5, 3, 3, 1),
+     (1, 2, 3, 2, 2, 2)),
+]
+
+
+@pytest.mark.parametrize("kwargs,in_shape,out_shape", CASES_3D)
+def test_conv_lstm3d_shapes_eager_symbolic_and_compute_output_shape(kwargs, in_shape, out_shape):
+    layer = layers.ConvLSTM3D(**kwargs)
+    assert layer(np.random.default_rng(0).normal(size=in_shape).astype("float32")).shape == out_shape
+    assert layer.compute_output_shape(in_shape) == out_shape
+    assert tuple(layers.ConvLSTM3D(**kwargs)(keras.Input(in_shape[1:])).shape) == (None,) + out_shape[1:]
+    state = out_shape if not kwargs.get("return_sequences") else out_shape[:1] + out_shape[2:]
+    outs = layers.ConvLSTM3D(**kwargs, return_state=True)(np.zeros(in_shape, "float32"))
+    assert [o.shape for o in outs] == [out_shape, state, state]
+
+
+@pytest.mark.parametrize("kwargs,shape", [
+    (dict(kernel_size=2, padding="same", return_sequences=True, go_backwards=True), (2, 2, 3, 3, 2, 1)),
+    (dict(kernel_size=(2, 1, 2), strides=(1, 2, 1), use_bias=False, activation="softsign"), (1, 3, 3, 3, 3, 2)),
+    (dict(kernel_size=2, dilation_rate=(1, 2, 1), recurrent_activation="silu"), (2, 2, 2, 3, 2, 1)),
+])
+def test_conv_lstm3d_gradcheck_through_input_and_weights(kwargs, shape):
+    layer = layers.ConvLSTM3D(2, dtype="float64", **kwargs)
+    x = np.random.default_rng(11).normal(size=shape)
+    _gradcheck_layer(layer, x)
+
+
+def test_conv_lstm3d_gradcheck_with_mask_and_initial_state():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 3, 2, 3, 2, 1))
+    h0, c0 = rng.normal(size=(2, 2, 3, 2, 2)) * 0.5, rng.normal(size=(2, 2, 3, 2, 2)) * 0.5
+    mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    layer = layers.ConvLSTM3D(2, 2, padding="same", return_sequences=True, return_state=True, dtype="float64")
+    layer.build(x.shape)
+    ws = [np.array(w.numpy(), np.float64, order="C") for w in layer.weights]
+
+    def fn(x, h0, c0, k, r, b):
+        layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias = k, r, b
+        seq, h, c = layer(x, initial_state=[h0, c0], mask=mask)
+        return ops.concatenate([ops.sum(seq, axis=1), h, c * 2.0], axis=-1)
+    assert gradcheck(fn, [x, h0, c0] + ws)
+
+
+def test_conv_lstm3d_config_round_trip_and_errors():
+    kwargs = dict(filters=3, kernel_size=(2, 3, 1), strides=(2, 1, 1), padding="same", return_sequences=True,
+                  go_backwards=True, dropout=0.25, recurrent_dropout=0.1, seed=4, unit_forget_bias=False,
+                  activation="relu", name="c3")
+    layer = layers.ConvLSTM3D(**kwargs)
+    config = layer.get_config()
+    assert list(config) == KERAS_KEYS
+    assert config["kernel_size"] == (2, 3, 1) and config["strides"] == (2, 1, 1)
+    assert config["dilation_rate"] == (1, 1, 1)
+    assert layers.ConvLSTM3D.from_config(config).get_config() == config
+    restored = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert type(restored) is layers.ConvLSTM3D and restored.get_config() == config
+    with pytest.raises(ValueError, match="ConvLSTM3D 'c3x': data_format='channels_first' is not supported"):
+        layers.ConvLSTM3D(2, 2, data_format="channels_first", name="c3x")
+    with pytest.raises(ValueError, match="ConvLSTM3D .*kernel_size"):
+        layers.ConvLSTM3D(2, (2, 2))
+    with pytest.raises(ValueError, match="ConvLSTM3D .*strides .* dilation_rate"):
+        layers.ConvLSTM3D(2, 2, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match=r"ConvLSTM3D .*rank 6 \(batch, time, depth, rows, cols, channels\)"):
+        layers.ConvLSTM3D(2, 2)(np.zeros((2, 3, 4, 4, 1)))
+    with pytest.raises(ValueError, match="ConvLSTM3D .*larger than the input"):
+        layers.ConvLSTM3D(2, 3)(np.zeros((1, 2, 2, 4, 4, 1)))
+
+
+def test_conv_lstm3d_stateful_halves_give_the_whole_sequence():
+    x = np.random.default_rng(13).normal(size=(2, 4, 3, 3, 3, 1))
+    whole = layers.ConvLSTM3D(2, 2, padding="same", dtype="float64")
+    want = _np(whole(x))
+    stateful = layers.ConvLSTM3D(2, 2, padding="same", stateful=True, dtype="float64")
+    stateful.build(x.shape)
+    stateful.set_weights(whole.get_weights())
+    stateful(x[:, :2])
+    np.testing.assert_allclose(_np(stateful(x[:, 2:])), want, atol=1e-12)
+    stateful.reset_states()
+    np.testing.assert_allclose(_np(stateful(x)), want, atol=1e-12)
+
+
+KERAS_3D = [
+    dict(filters=2, kernel_size=3),
+    dict(filters=3, kernel_size=2, padding="same", return_sequences=True, go_backwards=True),
+    dict(filters=2, kernel_size=(2, 3, 2), strides=(2, 1, 2), return_state=True, unit_forget_bias=False,
+         bias_initializer="random_normal"),
+    dict(filters=2, kernel_size=2, dilation_rate=(2, 1, 1), return_sequences=True, use_bias=False,
+         activation="relu", recurrent_activation="hard_sigmoid"),
+]
+
+
+@pytest.mark.parametrize("kwargs", KERAS_3D)
+def test_conv_lstm3d_matches_keras(kwargs):
+    k3 = _real_keras()
+    x = np.random.default_rng(14).normal(size=(2, 3, 5, 4, 5, 2)).astype("float32")
+    ref = k3.layers.ConvLSTM3D(**kwargs)
+    want = ref(x)
+    ours = layers.ConvLSTM3D(**kwargs)
+    ours.build(x.shape)
+    assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in ref.weights]
+    ours.set_weights(ref.get_weights())
+    got = ours(x)
+    want = want if isinstance(want, (list, tuple)) else [want]
+    got = got if isinstance(got, (list, tuple)) else [got]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = k3.ops.convert_to_numpy(w)
+        assert g.shape == w.shape
+        np.testing.assert_allclose(_np(g), w, rtol=1e-5, atol=1e-5)
+    config = {k: v for k, v in ref.get_config().items() if k not in ("name", "dtype")}
+    mine = {k: v for k, v in ours.get_config().items() if k not in ("name", "dtype")}
+    assert list(mine) == list(config)
+    for key in config:
+        if not key.endswith("initializer"):
+            assert mine[key] == config[key], key
+
+
+def test_conv_lstm3d_mask_matches_keras():
+    k3 = _real_keras()
+    x = np.random.default_rng(15).normal(size=(2, 4, 3, 3, 3, 1)).astype("float32")
+    mask = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], bool)
+    ref = k3.layers.ConvLSTM3D(2, 2, padding="same", return_sequences=True)
+    want = k3.ops.convert_to_numpy(ref(x, mask=mask))
+    ours = layers.ConvLSTM3D(2, 2, padding="same", return_sequences=True)
+    ours.build(x.shape)
+    ours.set_weights(ref.get_weights())
+    np.testing.assert_allclose(_np(ours(x, mask=mask)), want, rtol=1e-5, atol=1e-5)

@@ -203,12 +203,14 @@ def volume_model():
 
 
 def conv_lstm_model():
-    """The convolutional LSTMs: sequences of images, then of rows."""
+    """The convolutional LSTMs: sequences of images, then of rows; and of volumes."""
     x = keras.Input((3, 4, 4, 2), name="frames")
     h = layers.ConvLSTM2D(2, 2, padding="same", return_sequences=True)(x)
     h = layers.Reshape((3, 4, 8))(h)
     h = layers.ConvLSTM1D(2, 2, go_backwards=True)(h)
-    return keras.Model(x, layers.Dense(2)(layers.Flatten()(h)), name="conv_lstm")
+    v = layers.ConvLSTM3D(2, 2, strides=2)(layers.Reshape((3, 4, 4, 2, 1))(x))
+    h = layers.Concatenate()([layers.Flatten()(h), layers.Flatten()(v)])
+    return keras.Model(x, layers.Dense(2)(h), name="conv_lstm")
 
 
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
