@@ -15,7 +15,8 @@ fall back to a step-by-step graph of ordinary ops (correct, slower).
 
 ``Bidirectional(layer)`` runs a copy of ``layer`` forwards and another
 copy backwards in time and merges the two outputs (concat, sum, mul, ave,
-or a list of both with ``merge_mode=None``).
+or a list of both with ``merge_mode=None``); ``layer`` may also be a
+convolutional LSTM (``ConvLSTM1D/2D/3D``), whose inputs have spatial axes.
 """
 import numpy as np
 
@@ -427,9 +428,11 @@ class Bidirectional(Layer):
 
     Args:
         layer (Layer): a recurrent layer (one with ``go_backwards``,
-            ``return_sequences`` and ``return_state``): ``SimpleRNN``, ``LSTM`` or ``GRU``.
+            ``return_sequences`` and ``return_state``): ``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN``,
+            or a convolutional LSTM (``ConvLSTM1D`` / ``ConvLSTM2D`` / ``ConvLSTM3D``, whose
+            inputs are sequences of signals, images or volumes and whose states are ``[h, c]``).
         merge_mode (str | None): ``"concat"`` (default; the last axis doubles: ``(batch,
-            2 * units)``), ``"sum"``, ``"mul"``, ``"ave"``, or None for a list
+            2 * units)``, or ``2 * filters`` channels), ``"sum"``, ``"mul"``, ``"ave"``, or None for a list
             ``[forward_output, backward_output]``.
         weights (list | None): initial weights, the forward layer's first, then the backward's.
         backward_layer (Layer | None): a custom backward layer; must have the opposite
@@ -441,7 +444,8 @@ class Bidirectional(Layer):
     half forward, second half backward).
 
     Call arguments:
-        inputs: ``(batch, time, features)``.
+        inputs: ``(batch, time, features)``; for a convolutional LSTM ``(batch, time,
+            *spatial, channels)``.
         initial_state: the forward layer's states followed by the backward layer's
             (default zeros).
         mask: ``(batch, time)`` bool, or from the previous layer.
@@ -452,6 +456,9 @@ class Bidirectional(Layer):
         >>> bi = keras.layers.Bidirectional(keras.layers.SimpleRNN(4, return_sequences=True))
         >>> bi(np.ones((2, 5, 3))).shape
         (2, 5, 8)
+        >>> conv = keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, 3, padding="same"))
+        >>> conv(np.ones((2, 4, 6, 6, 1))).shape
+        (2, 6, 6, 4)
     """
 
     MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -489,10 +496,14 @@ class Bidirectional(Layer):
         self.return_state = layer.return_state
         self.supports_masking = True
 
+    def _check_rank(self, shape):
+        rank, layout = _sequence_layout(self.forward_layer)
+        if len(shape) != rank:
+            raise ValueError(f"Bidirectional '{self.name}': expected input of rank {rank} {layout} for the "
+                             f"wrapped {type(self.forward_layer).__name__}, got shape {shape_str(shape)}")
+
     def build(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(f"Bidirectional '{self.name}': expected input of rank 3 (batch, time, features), "
-                             f"got shape {shape_str(input_shape)}")
+        self._check_rank(input_shape)
         for sub in (self.forward_layer, self.backward_layer):
             if not sub.built:
                 sub._build_shapes = tuple(input_shape)
@@ -504,10 +515,7 @@ class Bidirectional(Layer):
             self.set_weights(weights)
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
-        shape = tuple(inputs.shape)
-        if len(shape) != 3:
-            raise ValueError(f"Bidirectional '{self.name}': expected input of rank 3 (batch, time, features), "
-                             f"got shape {shape_str(shape)}")
+        self._check_rank(tuple(inputs.shape))
         fwd_state = bwd_state = None
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -669,6 +677,16 @@ def _check_recurrent(what, layer):
         raise ValueError(f"Bidirectional: `{what}` must be a recurrent layer (with go_backwards, "
                          f"return_sequences and return_state), got {type(layer).__name__} "
                          f"'{layer.name}' which lacks {', '.join(missing)}")
+
+
+def _sequence_layout(layer):
+    """``(rank, layout)`` of the sequences ``layer`` takes: ``(batch, time, features)`` for the
+    RNNs; ``(batch, time, *spatial, channels)`` for a convolutional LSTM (its ``RANK`` spatial
+    axes)."""
+    spatial = getattr(layer, "RANK", None)
+    if isinstance(spatial, int) and hasattr(layer, "_layout"):
+        return spatial + 3, layer._layout()
+    return 3, "(batch, time, features)"
 
 
 def _own_classes(layer):

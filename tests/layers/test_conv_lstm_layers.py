@@ -592,3 +592,147 @@ def test_conv_lstm3d_mask_matches_keras():
     ours.build(x.shape)
     ours.set_weights(ref.get_weights())
     np.testing.assert_allclose(_np(ours(x, mask=mask)), want, rtol=1e-5, atol=1e-5)
+
+
+# -- Bidirectional over convolutional LSTMs ----------------------------------------------------
+
+def _as_list(y):
+    return list(y) if isinstance(y, (list, tuple)) else [y]
+
+
+def _bi_pair(k3, cls_name, kwargs, bi_kwargs, x):
+    """A Keras Bidirectional(ConvLSTM) and the kerasette one holding its weights."""
+    ref = k3.layers.Bidirectional(getattr(k3.layers, cls_name)(**kwargs), **bi_kwargs)
+    ref(x)
+    ours = layers.Bidirectional(getattr(layers, cls_name)(**kwargs), **bi_kwargs)
+    ours.build(x.shape)
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in ref.get_weights()]
+    ours.set_weights(ref.get_weights())
+    return ref, ours
+
+
+def _assert_outputs_match(k3, got, want):
+    got, want = _as_list(got), _as_list(want)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = k3.ops.convert_to_numpy(w)
+        assert g.shape == w.shape
+        np.testing.assert_allclose(_np(g), w, rtol=1e-5, atol=1e-5)
+
+
+BI_CASES = [
+    ("ConvLSTM2D", dict(filters=2, kernel_size=3, return_sequences=True), dict(merge_mode="concat")),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=2, padding="same", return_sequences=True), dict(merge_mode="sum")),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=(2, 3), strides=(2, 1)), dict(merge_mode="mul")),
+    ("ConvLSTM2D", dict(filters=3, kernel_size=2, return_state=True, return_sequences=True),
+     dict(merge_mode="ave")),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=2, return_state=True), dict(merge_mode=None)),
+    ("ConvLSTM1D", dict(filters=3, kernel_size=3, padding="same", return_sequences=True), dict()),
+    ("ConvLSTM1D", dict(filters=2, kernel_size=2, dilation_rate=2, return_state=True), dict(merge_mode="sum")),
+    ("ConvLSTM3D", dict(filters=2, kernel_size=2, return_sequences=True), dict()),
+    ("ConvLSTM3D", dict(filters=2, kernel_size=(1, 2, 2), padding="same", return_state=True),
+     dict(merge_mode=None)),
+]
+BI_SHAPES = {"ConvLSTM1D": (2, 3, 6, 2), "ConvLSTM2D": (2, 3, 5, 4, 2), "ConvLSTM3D": (2, 3, 3, 4, 3, 1)}
+
+
+@pytest.mark.parametrize("cls_name,kwargs,bi_kwargs", BI_CASES)
+def test_bidirectional_conv_lstm_matches_keras(cls_name, kwargs, bi_kwargs):
+    k3 = _real_keras()
+    x = np.random.default_rng(16).normal(size=BI_SHAPES[cls_name]).astype("float32")
+    ref, ours = _bi_pair(k3, cls_name, kwargs, bi_kwargs, x)
+    want = ref(x)
+    _assert_outputs_match(k3, ours(x), want)
+    # symbolic use and compute_output_shape give Keras's shapes
+    want_shapes = [tuple(k3.ops.shape(w)) for w in _as_list(want)]
+    shapes = ours.compute_output_shape(x.shape)
+    shapes = [shapes] if isinstance(shapes, tuple) else shapes
+    assert [tuple(s) for s in shapes] == want_shapes
+    sym = layers.Bidirectional(getattr(layers, cls_name)(**kwargs), **bi_kwargs)(keras.Input(x.shape[1:]))
+    assert [tuple(s.shape) for s in _as_list(sym)] == [(None,) + s[1:] for s in want_shapes]
+
+
+def test_bidirectional_conv_lstm_mask_and_initial_state_match_keras():
+    k3 = _real_keras()
+    rng = np.random.default_rng(17)
+    x = rng.normal(size=(2, 4, 4, 4, 1)).astype("float32")
+    mask = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], bool)
+    ref, ours = _bi_pair(k3, "ConvLSTM2D", dict(filters=2, kernel_size=2, padding="same", return_sequences=True),
+                         {}, x)
+    _assert_outputs_match(k3, ours(x, mask=mask), ref(x, mask=mask))
+    np.testing.assert_array_equal(ours.compute_mask(x, mask), mask)
+    states = [rng.normal(size=(2, 4, 4, 2)).astype("float32") for _ in range(4)]
+    _assert_outputs_match(k3, ours(x, initial_state=states), ref(x, initial_state=states))
+
+
+def test_keras_bidirectional_conv_lstm_files_load(tmp_path):
+    k3 = _real_keras()
+    x = np.random.default_rng(18).normal(size=(2, 3, 5, 4, 2)).astype("float32")
+    inp = k3.Input((3, 5, 4, 2))
+    h = k3.layers.Bidirectional(k3.layers.ConvLSTM2D(2, 2, padding="same", return_sequences=True),
+                                merge_mode="sum", name="bi")(inp)
+    out = k3.layers.Dense(1)(k3.layers.Flatten()(h))
+    ref = k3.Model(inp, out)
+    want = k3.ops.convert_to_numpy(ref(x))
+    ref.save(str(tmp_path / "bi.keras"))
+    ref.save_weights(str(tmp_path / "bi.weights.h5"))
+    loaded = keras.models.load_model(str(tmp_path / "bi.keras"))
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    inp = keras.Input((3, 5, 4, 2))
+    h = layers.Bidirectional(layers.ConvLSTM2D(2, 2, padding="same", return_sequences=True), merge_mode="sum",
+                             name="bi")(inp)
+    model = keras.Model(inp, layers.Dense(1)(layers.Flatten()(h)))
+    model.load_weights(str(tmp_path / "bi.weights.h5"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    for a, b in zip(model.get_weights(), ref.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls,kwargs,merge_mode,shape", [
+    (layers.ConvLSTM2D, dict(kernel_size=2, padding="same", return_sequences=True), "concat", (2, 3, 3, 3, 1)),
+    (layers.ConvLSTM1D, dict(kernel_size=2, return_state=True), "mul", (2, 3, 4, 2)),
+    (layers.ConvLSTM3D, dict(kernel_size=2, return_sequences=True), "ave", (1, 2, 3, 2, 3, 1)),
+])
+def test_bidirectional_conv_lstm_gradcheck(cls, kwargs, merge_mode, shape):
+    bi = layers.Bidirectional(cls(2, dtype="float64", **kwargs), merge_mode=merge_mode)
+    x = np.random.default_rng(19).normal(size=shape)
+    bi.build(x.shape)
+    cells = [bi.forward_layer.cell, bi.backward_layer.cell]
+    names = ("kernel", "recurrent_kernel", "bias")
+    weights = [np.array(getattr(c, n).numpy(), np.float64, order="C") for c in cells for n in names]
+
+    def fn(x, *ws):
+        for i, w in enumerate(ws):
+            setattr(cells[i // 3], names[i % 3], w)
+        y = bi(x)
+        if isinstance(y, list):             # [output, h_f, c_f, h_b, c_b]
+            return ops.concatenate([y[0]] + [s * (i + 2.0) for i, s in enumerate(y[1:])], axis=-1)
+        return y
+    assert gradcheck(fn, [x] + weights)
+
+
+def test_bidirectional_conv_lstm_config_save_and_errors(tmp_path):
+    bi = layers.Bidirectional(layers.ConvLSTM2D(2, 2, padding="same", return_sequences=True, go_backwards=False),
+                              merge_mode="sum", name="bi")
+    x = np.random.default_rng(20).normal(size=(4, 3, 4, 4, 1)).astype("float32")
+    config = bi.get_config()
+    assert config["layer"]["class_name"] == "ConvLSTM2D"
+    assert config["layer"]["config"]["zero_output_for_mask"] is True
+    assert config["backward_layer"]["config"]["go_backwards"] is True
+    again = keras.layers.deserialize(keras.layers.serialize(bi))
+    assert again.get_config() == config
+    model = keras.Sequential([keras.Input((3, 4, 4, 1)), bi, layers.Flatten(), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, x.sum(axis=(1, 2, 3)), epochs=1, batch_size=2, verbose=0)
+    path = str(tmp_path / "bi.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"Bidirectional 'bi2': expected input of rank 5 \(batch, time, rows, "
+                                         r"cols, channels\) for the wrapped ConvLSTM2D, got shape \(2, 3, 4\)"):
+        layers.Bidirectional(layers.ConvLSTM2D(2, 2), name="bi2")(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"Bidirectional 'bi3': expected input of rank 6 .*ConvLSTM3D"):
+        layers.Bidirectional(layers.ConvLSTM3D(2, 2), name="bi3")(keras.Input((3, 4, 4, 1)))
+    with pytest.raises(ValueError, match=r"Bidirectional 'bi4': expected input of rank 3 \(batch, time, "
+                                         r"features\) for the wrapped SimpleRNN"):
+        layers.Bidirectional(layers.SimpleRNN(2), name="bi4")(np.zeros((2, 3, 4, 1)))
