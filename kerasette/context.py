@@ -55,6 +55,9 @@ class Context(threading.local):
       weights than the file can hold).
     - ``prefetch_batches``: None (automatic), or how many batches ``fit`` / ``evaluate`` /
       ``predict`` prepare ahead in a worker thread (``config.set_prefetch_batches``).
+    - ``checked_embeddings``: the ids (``id()``) of the ``Embedding`` layers whose ids in the
+      step running now came straight from data checked on the host; they skip their per-call
+      range check (one device read each). Set by ``Model`` around a step, empty otherwise.
     - ``upload_stream``: None, or (in a prefetch worker) the copy stream host-to-device
       copies go through, from pinned memory (``models.prefetch``).
     """
@@ -72,6 +75,7 @@ class Context(threading.local):
         self.loss_holders = weakref.WeakSet()
         self.prefetch_batches = _DEFAULTS["prefetch_batches"]
         self.upload_stream = None
+        self.checked_embeddings = frozenset()
 
 
 _CONTEXT = Context()

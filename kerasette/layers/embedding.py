@@ -1,7 +1,7 @@
 """Embedding: integer ids -> dense vectors (Keras's layer and weight layout)."""
 import numpy as np
 
-from .. import backend, constraints, initializers, regularizers
+from .. import backend, constraints, context, initializers, regularizers
 from ..ops.embedding import ids_out_of_range, lookup_checked
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
@@ -75,7 +75,16 @@ class Embedding(Layer):
         return super().__call__(*args, **kwargs)
 
     def _ids(self, inputs):
-        """The ids as an integer array, checked against ``[0, input_dim)``."""
+        """The ids as an integer array, checked against ``[0, input_dim)`` unless the batch they
+        come from was checked on the host already (``Model`` does it for ids fed straight from
+        the data: no device read per call)."""
+        ids = self.ids_array(inputs)
+        if id(self) not in context.current().checked_embeddings:
+            self.check_ids(ids)             # on a device: one boolean read back
+        return ids
+
+    def ids_array(self, inputs):
+        """``inputs`` as an integer array, as the layer reads them (float ids cast as Keras does)."""
         ids = getattr(inputs, "value", inputs)
         if not backend.is_array(ids):
             ids = np.asarray(ids)
@@ -83,12 +92,21 @@ class Embedding(Layer):
             ids = ids.astype("int32")           # Keras casts float ids
         elif ids.dtype.kind not in "iu":
             raise ValueError(f"Embedding '{self.name}': expected integer ids, got dtype {ids.dtype}")
-        bad = ids_out_of_range(ids, self.input_dim)      # on a device: one boolean read back
+        return ids
+
+    def check_ids(self, ids, where=""):
+        """Raise unless every id of the integer array ``ids`` lies in ``[0, input_dim)``.
+
+        Args:
+            ids (array): integer ids of any shape (``ids_array`` reads other inputs).
+            where (str): what the ids are, for the message (e.g. ``"fit: x"``).
+        """
+        bad = ids_out_of_range(ids, self.input_dim)
         if bad is not None:
-            raise ValueError(f"Embedding '{self.name}': ids must be in [0, {self.input_dim}) "
+            source = f"{where}: " if where else ""
+            raise ValueError(f"{source}Embedding '{self.name}': ids must be in [0, {self.input_dim}) "
                              f"(input_dim={self.input_dim}), got values in [{bad[0]}, {bad[1]}] "
                              f"(input shape {shape_str(tuple(ids.shape))})")
-        return ids
 
     def call(self, inputs):
         return lookup_checked(self.embeddings, self._ids(inputs))

@@ -40,6 +40,12 @@ class Dataset:
         """The host (or device) arrays of ``x``, in input order."""
         return [a for a, is_x in zip(self.arrays, self._is_x) if is_x]
 
+    def x_structure(self):
+        """``x`` as given (one array, a list or a dict), its leaves the converted arrays."""
+        it = iter(self.x_arrays())
+        x = self.structure[0]
+        return _unflatten(x, iter([None if a is None else next(it) for a in flatten_structure(x)]))
+
     def check_finite(self, where):
         """Raise if a float array holds NaN or inf (read in chunks, so memory stays small)."""
         for a, name in zip(self.arrays, self.names):

@@ -60,6 +60,7 @@ class BatchSource:
         self.data = data
         self.where = where
         self.class_weight = class_weight
+        self.x_check = None          # called with each batch's x before it is converted (Model sets it)
         self.ran_out = False
         self._passes = 0
         if isinstance(data, PyDataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")
@@ -169,6 +170,8 @@ class BatchSource:
             from .model import _class_weights_to_sample_weights
             batch = (batch[0], batch[1], _class_weights_to_sample_weights(
                 self.class_weight, _leaf_to_host(batch[1], "y")))
+        if self.x_check is not None:
+            self.x_check(batch[0])
         names = ("x", "y", "sample_weight")
         return tuple(_convert(part, f"{self.where} batch {names[i]}" if self.where != "x" else f"batch {names[i]}",
                               i == 0, device) for i, part in enumerate(batch))

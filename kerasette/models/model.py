@@ -17,7 +17,8 @@ from ..callbacks import CallbackList, History, ProgbarLogger
 from ..layers.layer import Layer, first_weight as _first_weight
 from ..layers.symbolic import flatten_structure, map_structure
 from .data import Dataset, unpack_data
-from .data_adapters import BatchSource, closing, is_batch_source, ran_out_warning
+from .data_adapters import BatchSource, _leaf_to_host, closing, is_batch_source, ran_out_warning
+from .checked_ids import check_x, embedding_inputs, trusting
 from .prefetch import default_depth, prefetched
 
 __all__ = ["Model"]
@@ -472,6 +473,7 @@ class Model(Layer):
             self._check_inputs(train, "fit")
             if check_finite:
                 train.check_finite("fit")
+        trusted = self._ids_checked_on_host(train, "train_step", "fit")
         val = None
         if validation_data is not None and is_batch_source(validation_data):
             self._refuse_with_source("fit", validation_data)
@@ -482,6 +484,8 @@ class Model(Layer):
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             val = train.split(validation_split)
+        val_trusted = (frozenset() if val is None else
+                       self._ids_checked_on_host(val, "test_step", "fit: validation data"))
         if source:
             steps = train.steps(None if steps_per_epoch is None else int(steps_per_epoch))
         else:
@@ -520,7 +524,8 @@ class Model(Layer):
                     if step == steps:
                         break
                     cb.on_train_batch_begin(step)
-                    logs = self.train_step(batch) if strategy is None else strategy.train_step(self, batch)
+                    with trusting(trusted):
+                        logs = self.train_step(batch) if strategy is None else strategy.train_step(self, batch)
                     cb.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -534,7 +539,7 @@ class Model(Layer):
                 # as Keras 3: the validation pass drives the same callbacks' on_test_* hooks
                 cb.on_test_begin()
                 val_logs = self._run_eval(val, validation_batch_size or batch_size, cb=cb,
-                                          steps=validation_steps)
+                                          steps=validation_steps, trusted=val_trusted)
                 cb.on_test_end(val_logs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
@@ -585,15 +590,16 @@ class Model(Layer):
             n_steps = _n_steps(len(data), batch_size, steps)
         cb = CallbackList(_with_progbar(callbacks, verbose), self,
                           {"epochs": 1, "steps": n_steps, "verbose": verbose, "batch_size": batch_size})
+        trusted = self._ids_checked_on_host(data, "test_step", "evaluate")
         cb.on_test_begin()
-        logs = self._run_eval(data, batch_size, cb=cb, steps=n_steps)
+        logs = self._run_eval(data, batch_size, cb=cb, steps=n_steps, trusted=trusted)
         cb.on_test_end(logs)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _run_eval(self, data, batch_size, cb=None, steps=None):
+    def _run_eval(self, data, batch_size, cb=None, steps=None, trusted=frozenset()):
         strategy = self.__dict__.get("_distribute_strategy")
         if strategy is not None:
             data = strategy.shard(data, self)      # this rank's share of each batch
@@ -606,7 +612,8 @@ class Model(Layer):
                     break
                 if cb is not None:
                     cb.on_test_batch_begin(step)
-                logs = self.test_step(batch)
+                with trusting(trusted):
+                    logs = self.test_step(batch)
                 if cb is not None:
                     cb.on_test_batch_end(step, logs)
         return _materialize(logs) if strategy is None else strategy.reduce_eval(self, data, logs)
@@ -645,6 +652,7 @@ class Model(Layer):
             data = Dataset(x)
             self._check_inputs(data, "predict")
             n_steps = _n_steps(len(data), batch_size, steps)
+        trusted = self._ids_checked_on_host(data, "predict_step", "predict")
         strategy = self.__dict__.get("_distribute_strategy")
         if strategy is not None:
             data = strategy.shard(data, self)      # this rank's share of each batch
@@ -660,7 +668,8 @@ class Model(Layer):
                 if step == n_steps:
                     break
                 cb.on_predict_batch_begin(step)
-                y = self.predict_step(batch)
+                with trusting(trusted):
+                    y = self.predict_step(batch)
                 outs.append(map_structure(lambda t: backend.to_numpy(getattr(t, "value", t)), y))
                 cb.on_predict_batch_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
@@ -793,6 +802,18 @@ class Model(Layer):
                         f"{where}: {label} has shape {got}, which is one sample of the model "
                         f"'{self.name}' input {_shape_text(expected)} without its batch and channel "
                         f"axes; pass {label}[None, ..., None] (shape {(1,) + got + (1,)})")
+
+    def _ids_checked_on_host(self, data, step, where):
+        """Check, on the host, the ids that go from the data straight into Embedding layers
+        (``checked_ids``): arrays now, a batch source's batches as they are read. Returns the
+        layers (``id()``s) that may skip their per-call check during ``step``."""
+        pairs = embedding_inputs(self, step)
+        if not pairs:
+            return frozenset()
+        if isinstance(data, BatchSource):
+            data.x_check = lambda x: check_x(self, pairs, x, where, to_host=_leaf_to_host)
+            return frozenset(id(layer) for _, layer in pairs)
+        return check_x(self, pairs, data.x_structure(), where)
 
     def _check_targets(self, data, y):
         """Validate labels against the loss and the output shape before any weight changes."""

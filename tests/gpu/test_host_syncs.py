@@ -2,8 +2,9 @@
 
 Each read (``.get()``, ``float()``, ``int()``, ``bool()`` of a device array) makes the host wait
 for the GPU to finish everything queued: a step with one per weight runs at the speed of the
-round trips. The budget here: none in an MLP step (clipping included), one per Embedding call
-(its ids are checked: one boolean read back), none in predict of an MLP."""
+round trips. The budget here: none in an MLP step (clipping included), none in predict of an
+MLP; an Embedding call reads one boolean back (its ids are checked) except in ``fit`` /
+``evaluate`` / ``predict`` when its ids come straight from the data, checked on the host."""
 import numpy as np
 import pytest
 
@@ -46,7 +47,7 @@ def test_an_mlp_step_reads_nothing_back(reads, clip):
         assert reads == [] and type(out.value) is standin.StandinArray
 
 
-def test_an_embedding_call_reads_one_boolean(reads):
+def test_an_embedding_call_outside_fit_reads_one_boolean(reads):
     rng = np.random.default_rng(0)
     ids, y = rng.integers(0, 50, (32, 12)), rng.integers(0, 3, 32)
     with standin.on_device():
@@ -56,6 +57,118 @@ def test_an_embedding_call_reads_one_boolean(reads):
         assert _step(model, ids, y, reads) == ["__bool__"]
         with pytest.raises(ValueError, match=r"Embedding 'embedding': ids must be in \[0, 50\).*\[0, 50\]"):
             model(standin.asarray(np.array([[0, 50] * 6])))
+
+
+def _embedding_model(functional=False):
+    if not functional:
+        return keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(50, 8),
+                                 keras.layers.GlobalAveragePooling1D(),
+                                 keras.layers.Dense(3, activation="softmax")])
+    dense_in = keras.Input((4,), name="dense_in")
+    ids_in = keras.Input((12,), dtype="int32", name="ids_in")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 8)(ids_in))
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.Concatenate()([pooled, dense_in]))
+    return keras.Model([dense_in, ids_in], out)
+
+
+class _StepReads(keras.callbacks.Callback):
+    """The device reads made inside each step (between a batch's begin and end hooks)."""
+
+    def __init__(self, reads):
+        super().__init__()
+        self.reads, self.per_step, self.mark = reads, [], 0
+
+    def _begin(self, step, logs=None):
+        self.mark = len(self.reads)
+
+    def _end(self, step, logs=None):
+        self.per_step.append(self.reads[self.mark:])
+
+    on_train_batch_begin = on_test_batch_begin = on_predict_batch_begin = _begin
+    on_train_batch_end = on_test_batch_end = on_predict_batch_end = _end
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_embedding_ids_from_the_data_are_checked_on_the_host_not_per_step(reads, functional):
+    rng = np.random.default_rng(0)
+    ids, dense, y = rng.integers(0, 50, (64, 12)), rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, 64)
+    x = [dense, ids] if functional else ids
+    with standin.on_device():
+        model = _embedding_model(functional)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        watch = _StepReads(reads)
+        model.fit(x, y, batch_size=16, epochs=1, validation_split=0.25, verbose=0, callbacks=[watch])
+        model.evaluate(x, y, batch_size=16, verbose=0, callbacks=[watch])
+        model.predict(x, batch_size=16, verbose=0, callbacks=[watch])
+        assert len(watch.per_step) == 3 + 1 + 4 + 4 and all(r == [] for r in watch.per_step[:-4])
+        assert all(r == ["get"] for r in watch.per_step[-4:])     # predict: the outputs come back
+        model.train_step((tuple(standin.asarray(a) for a in x) if functional else standin.asarray(x),
+                          standin.asarray(y)))
+        reads.clear()                                   # outside fit: the layer checks, one boolean
+        model.train_step((tuple(standin.asarray(a) for a in x) if functional else standin.asarray(x),
+                          standin.asarray(y)))
+        assert reads == ["__bool__"]
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_ids_out_of_range_in_the_data_fail_before_training(functional):
+    rng = np.random.default_rng(0)
+    ids, dense, y = rng.integers(0, 50, (64, 12)), rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, 64)
+    ids[40, 3] = 50
+    x = [dense, ids] if functional else ids
+    with standin.on_device():
+        model = _embedding_model(functional)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        before = model.get_weights()
+        for run, where in ((lambda: model.fit(x, y, batch_size=16, verbose=0), "fit"),
+                           (lambda: model.evaluate(x, y, verbose=0), "evaluate"),
+                           (lambda: model.predict(x, verbose=0), "predict")):
+            with pytest.raises(ValueError, match=rf"^{where}: x: Embedding '\w+': ids must be in \[0, 50\) "
+                                                 rf"\(input_dim=50\), got values in \[0, 50\] \(input shape \(64, 12\)\)"):
+                run()
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_bad_batch_from_a_generator_fails_at_its_step():
+    rng = np.random.default_rng(0)
+    ids, y = rng.integers(0, 50, (64, 12)), rng.integers(0, 3, 64)
+    steps = []
+
+    def batches():
+        for i in range(4):
+            b = ids[16 * i:16 * i + 16].copy()
+            if i == 2:
+                b[0, 0] = -1
+            yield b, y[16 * i:16 * i + 16]
+
+    class Steps(keras.callbacks.Callback):
+        def on_train_batch_end(self, step, logs=None):
+            steps.append(step)
+
+    with standin.on_device():
+        model = _embedding_model()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        with pytest.raises(ValueError, match=r"^fit: x: Embedding 'embedding\w*': ids must be in \[0, 50\).*\[-1, "):
+            model.fit(batches(), steps_per_epoch=4, verbose=0, callbacks=[Steps()])
+    assert steps == [0, 1]
+
+
+def test_embeddings_that_may_see_other_ids_keep_their_own_check():
+    from kerasette.models.checked_ids import embedding_inputs
+    ids_in = keras.Input((6,), dtype="int32")
+    emb = keras.layers.Embedding(20, 4)
+    shifted = keras.layers.Lambda(lambda t: t + 1)(ids_in)            # computed ids, same layer
+    out = keras.layers.Add()([emb(ids_in), emb(shifted)])
+    assert embedding_inputs(keras.Model(ids_in, out), "train_step") == []
+    plain = keras.Model(ids_in, keras.layers.Embedding(20, 4)(ids_in))
+    assert [i for i, _ in embedding_inputs(plain, "train_step")] == [0]
+
+    class Custom(keras.Model):
+        def train_step(self, data):
+            return super().train_step(data)
+    custom = Custom(ids_in, keras.layers.Embedding(20, 4)(ids_in))
+    assert embedding_inputs(custom, "train_step") == [] and embedding_inputs(custom, "test_step") != []
 
 
 def _uploads(monkeypatch):
