@@ -244,6 +244,12 @@ class Dense(Function):
                 y = kernels.run("bias_act", xp, y, b, self.activation)    # bias + activation, one kernel
             elif self.activation is not None:
                 y = _ACT_FWD[self.activation](xp, y)
+        elif x2.shape[0] * w.shape[0] * w.shape[1] < DENSE_SPLIT_MIN_MACS:
+            y = x2 @ w                             # too small to split (a one-sample predict)
+            if b is not None:
+                y += b
+            if self.activation is not None:
+                _ACT_FWD[self.activation](xp, y)
         else:
             y = xp.empty((x2.shape[0], w.shape[1]), dtype=xp.result_type(x2.dtype, w.dtype))
             act = _ACT_FWD[self.activation]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import kerasette as keras
+from kerasette.layers.symbolic import flatten_structure, map_structure
 from kerasette import layers, losses, metrics, ops, optimizers
 from kerasette.autograd import Tensor, Variable, gradcheck, is_grad_enabled
 
@@ -216,6 +217,36 @@ def test_predict_is_batched_numpy_and_records_no_graph():
     np.testing.assert_allclose(out, x @ m.layers[0].kernel.numpy() + m.layers[0].bias.numpy(),
                                rtol=1e-5, atol=1e-6)
     assert all(w.grad is None for w in m.weights)
+
+
+@pytest.mark.parametrize("outputs", ["one", "list", "dict"])
+def test_predict_of_one_batch_takes_the_short_path_with_the_same_results(outputs):
+    """verbose=0, no callbacks, one batch: no loop machinery, the same arrays (fresh copies)."""
+    inp = keras.Input((4,))
+    a, b = layers.Dense(3)(inp), layers.Identity()(inp)
+    out = {"one": b, "list": [a, b], "dict": {"a": a, "b": b}}[outputs]
+    model = keras.Model(inp, out)
+    spy = _GradSpy()
+    model = keras.Model(inp, map_structure(spy, out)) if outputs == "one" else model
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    hooks = []
+
+    class Hooks(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            hooks.append(batch)
+    short = model.predict(x, verbose=0)
+    loop = model.predict(x, verbose=0, callbacks=[Hooks()])
+    assert hooks == [0]
+    flat_short, flat_loop = flatten_structure(short), flatten_structure(loop)
+    assert type(short) is type(loop) and len(flat_short) == len(flat_loop)
+    for s_, l_ in zip(flat_short, flat_loop):
+        assert type(s_) is np.ndarray and s_.dtype == l_.dtype
+        np.testing.assert_array_equal(s_, l_)
+    ident = flat_short[-1] if outputs != "dict" else short["b"]
+    np.testing.assert_array_equal(ident, x)
+    assert not np.shares_memory(ident, x)           # a copy, as the batched path's concatenate
+    if outputs == "one":
+        assert spy.seen[-2:] == [False, False]      # neither records a graph
 
 
 def test_evaluate_records_no_graph_and_matches_numpy():
