@@ -3,6 +3,7 @@ from collections import OrderedDict
 
 from ..layers.core import shape_str
 from ..layers.input_layer import InputLayer
+from ..layers.merge import _OpLayer
 from ..layers.serialization import deserialize, serialize
 from ..layers.symbolic import KerasTensor, flatten_structure, map_structure
 from .model import Model
@@ -25,6 +26,12 @@ class Functional(Model):
         trainable (bool): whether training updates its weights (default True).
         **kwargs: ``dtype`` as for every ``Model``.
 
+    ``model.layers`` lists the graph's layers in Keras 3's order; an op applied to symbolic
+    tensors in the graph (``keras.ops.relu(x)``, ``x + 1``, ``x[:, :2]``) is recorded as an
+    op layer that, as in Keras 3, ``model.layers`` leaves out and ``model.operations`` (every
+    step of the graph, layers and ops, in the same order) lists. The ops still save, load,
+    clone and show in ``summary()``.
+
     Call arguments:
         inputs: arrays or Tensors in the structure of ``inputs`` (a dict may also be keyed
             by the input layers' names).
@@ -40,6 +47,10 @@ class Functional(Model):
         >>> model = keras.Model(x, keras.layers.Dense(2)(x))
         >>> type(model).__name__, model(np.ones((3, 4))).shape
         ('Functional', (3, 2))
+        >>> z = keras.Input((4,), name="z")
+        >>> model = keras.Model(z, keras.layers.Dense(2, name="out")(keras.ops.relu(z) + 1))
+        >>> [layer.name for layer in model.layers], len(model.operations)
+        (['z', 'out'], 4)
 
     Raises:
         TypeError: an input or output is not a symbolic tensor.
@@ -81,8 +92,20 @@ class Functional(Model):
     def output_shape(self):
         return map_structure(lambda t: t.shape, self._outputs_struct)
 
-    def _sublayers(self):
+    @property
+    def layers(self):
+        """The graph's layers in Keras 3's order, without the ops applied to symbolic tensors
+        (those are in ``operations``), as Keras 3's ``Functional.layers``."""
+        return [layer for layer in self._graph_layers if not isinstance(layer, _OpLayer)]
+
+    @property
+    def operations(self):
+        """Every step of the graph in Keras 3's order: its layers and the op layers that record
+        ops applied to symbolic tensors (Keras 3's ``Functional.operations``)."""
         return list(self._graph_layers)
+
+    def _sublayers(self):
+        return list(self._graph_layers)        # the ops too: training flags, device moves, saving
 
     def call(self, inputs, training=None, mask=None):
         values = {}

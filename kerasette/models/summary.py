@@ -35,10 +35,9 @@ def summary_text(model, line_length=None):
 
 
 def _layers(model):
-    layers = model.layers
     if type(model).__name__ == "Functional":
-        return layers
-    return [l for l in layers if type(l).__name__ != "InputLayer"]
+        return model.operations            # the ops on symbolic tensors too, as Keras 3's summary
+    return [l for l in model.layers if type(l).__name__ != "InputLayer"]
 
 
 def _params(layer):

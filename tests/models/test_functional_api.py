@@ -148,3 +148,103 @@ def test_symbolic_feature_mismatch_is_caught_at_graph_time():
     d(x)
     with pytest.raises(ValueError, match="Dense 'dense'.*last axis 3"):
         d(keras.Input((4,)))
+
+
+# -- ops on symbolic tensors: model.layers vs model.operations (as Keras 3) -----------------------
+
+def _ops_model(k):
+    """The same graph in kerasette or Keras 3 (``k``): layers with ops between them."""
+    x = k.Input((4,), name="x")
+    h = k.layers.Dense(3, name="d1")(x)
+    h = k.ops.relu(h) + 1.0
+    g = k.layers.Dense(3, name="d2")(h * 2.0)
+    out = k.layers.Dense(2, name="out")(k.ops.concatenate([g, h[:, :2]], axis=-1))
+    return k.Model(x, out, name="with_ops")
+
+
+def _real_keras():
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras as k3
+    except Exception as exc:            # not installed, or no usable backend
+        pytest.skip(f"Keras 3 not importable: {exc}")
+    return k3
+
+
+def _base(name):
+    """An auto-made name without its counter (``add_3`` -> ``add``)."""
+    import re
+    return re.sub(r"_\d+$", "", name)
+
+
+OP_NAMES = ["x", "d1", "relu", "add", "multiply", "d2", "get_item", "concatenate", "out"]
+
+
+def test_ops_are_operations_not_layers():
+    from kerasette.layers.merge import _OpLayer
+    model = _ops_model(keras)
+    assert [l.name for l in model.layers] == ["x", "d1", "d2", "out"]
+    assert not any(isinstance(l, _OpLayer) for l in model.layers)
+    assert [_base(o.name) for o in model.operations] == OP_NAMES
+    assert sum(isinstance(o, _OpLayer) for o in model.operations) == 5
+    assert model.get_layer(index=1).name == "d1" and model.get_layer(index=-1).name == "out"
+    relu = model.operations[2].name
+    with pytest.raises(ValueError, match=f"no layer named '{relu}'"):
+        model.get_layer(relu)
+    assert [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 3), (3,), (5, 2), (2,)]
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert all(f"{o.name} (" in text for o in model.operations)        # the ops still show
+    assert "Total params: 39" in text
+
+
+def test_ops_model_saves_loads_and_clones(tmp_path):
+    model = _ops_model(keras)
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    want = model.predict(x, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), want, rtol=1e-6, atol=1e-6)
+    assert [l.name for l in loaded.layers] == ["x", "d1", "d2", "out"]
+    assert [o.name for o in loaded.operations] == [o.name for o in model.operations]
+    config = json.loads(model.to_json())["config"]
+    assert [e["name"] for e in config["layers"]] == [o.name for o in model.operations]
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    again = _ops_model(keras)
+    again.load_weights(str(tmp_path / "m.weights.h5"))
+    np.testing.assert_allclose(again.predict(x, verbose=0), want, rtol=1e-6, atol=1e-6)
+    clone = keras.models.clone_model(model)
+    assert [l.name for l in clone.layers] == ["x", "d1", "d2", "out"]
+    assert [_base(o.name) for o in clone.operations] == OP_NAMES
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(x, verbose=0), want, rtol=1e-6, atol=1e-6)
+
+
+def test_ops_model_layers_weights_and_files_match_keras(tmp_path):
+    k3 = _real_keras()
+    ref = _ops_model(k3)
+    model = _ops_model(keras)
+    assert [l.name for l in model.layers] == [l.name for l in ref.layers]
+    assert [type(l).__name__ for l in model.layers] == [type(l).__name__ for l in ref.layers]
+    assert [_base(o.name) for o in model.operations] == [_base(o.name) for o in ref.operations]
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in ref.get_weights()]
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype("float32")
+    want = k3.ops.convert_to_numpy(ref(x))
+    model.set_weights(ref.get_weights())
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    # Keras's files load here, and Keras loads the weights written here
+    ref.save(str(tmp_path / "k.keras"))
+    ref.save_weights(str(tmp_path / "k.weights.h5"))
+    loaded = keras.models.load_model(str(tmp_path / "k.keras"))
+    assert [l.name for l in loaded.layers] == [l.name for l in ref.layers]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    fresh = _ops_model(keras)
+    fresh.load_weights(str(tmp_path / "k.weights.h5"))
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    model.save_weights(str(tmp_path / "s.weights.h5"))
+    other = _ops_model(k3)
+    other.load_weights(str(tmp_path / "s.weights.h5"))
+    np.testing.assert_allclose(k3.ops.convert_to_numpy(other(x)), want, rtol=1e-5, atol=1e-5)
