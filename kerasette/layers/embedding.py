@@ -84,7 +84,11 @@ class Embedding(Layer):
         return ids
 
     def ids_array(self, inputs):
-        """``inputs`` as an integer array, as the layer reads them (float ids cast as Keras does)."""
+        """``inputs`` as an integer array, as the layer reads them (float ids cast as Keras does).
+
+        Args:
+            inputs (Tensor | array | list): the ids, any shape ``(batch, ...)``.
+        """
         ids = getattr(inputs, "value", inputs)
         if not backend.is_array(ids):
             ids = np.asarray(ids)
