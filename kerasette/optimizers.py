@@ -4,6 +4,10 @@ Updates follow Keras 3's formulas exactly and run in place on the weight
 arrays (no new arrays per weight beyond one scratch buffer), so an epoch's
 optimizer cost is a handful of passes over the parameters. State is kept
 per weight in ``slots``; ``variables`` lists it in Keras's order for saving.
+
+On a GPU the built-in optimizers keep all weights, and each slot, in one flat
+buffer (``flat_params``): a step is one update over every weight at once (the
+fused Adam / SGD-momentum kernel launched once, not once per weight).
 """
 import math
 import numbers
@@ -11,6 +15,7 @@ import numbers
 import numpy as np
 
 from . import backend, parallel, schedules
+from .flat_params import FlatParams
 from .ops import kernels
 
 __all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize", "deserialize"]
@@ -56,6 +61,8 @@ class Optimizer:
         self.slots = {}            # slot name -> list of arrays, one per weight
         self._vars = None          # the weights the slots belong to (order fixed at build)
         self._scratch = {}         # slot index -> a reusable temporary (not state: never saved)
+        self._flat = None          # FlatParams: the weights and slots packed (device only)
+        self._repacks = 0          # packs made; past _MAX_PACKS the per-weight path stays
 
     @property
     def learning_rate(self):
@@ -130,6 +137,9 @@ class Optimizer:
             self._apply_each(grads, trainable_variables, lr)
 
     def _apply_each(self, grads, trainable_variables, lr):
+        if self._packed(grads, trainable_variables):
+            self._apply_flat(grads, trainable_variables, lr)
+            return
         for g, v in zip(grads, trainable_variables):
             if g is None:
                 continue
@@ -147,10 +157,50 @@ class Optimizer:
             if getattr(v, "constraint", None) is not None:
                 v.value[...] = v.constraint(v.value)      # Keras projects after each update
 
+    def _apply_flat(self, grads, trainable_variables, lr):
+        """The step over every weight at once: the gradients gathered into one buffer, one
+        ``update`` on the flat weights and slots; constraints after, weight by weight."""
+        flat = self._flat
+        g = flat.gather(grads)
+        w = flat.weights
+        if self.weight_decay and not self._fuses_decay(w):
+            w -= (lr * self.weight_decay) * w
+        self.update(w, g, flat, lr)
+        for v in trainable_variables:
+            if getattr(v, "constraint", None) is not None:
+                v.value[...] = v.constraint(v.value)
+
+    def _packed(self, grads, trainable_variables):
+        """Whether this step runs flat: a built-in elementwise rule, every weight given a
+        gradient, on one device (not the CPU, where gathering the gradients costs more than the
+        per-weight calls it saves). Packs (again) when the weights or slots were replaced."""
+        if self._repacks > _MAX_PACKS or type(self).update.__module__ != __name__:
+            return False
+        if any(g is None for g in grads) or trainable_variables is not self._vars and (
+                len(trainable_variables) != len(self._vars)
+                or any(a is not b for a, b in zip(trainable_variables, self._vars))):
+            return False
+        flat = self._flat
+        if flat is not None and flat.intact(self._vars, self.slots):
+            return True
+        self._flat = None
+        if not FlatParams.fits(self._vars) or not kernels.on_device(backend.get_array_module(self._vars[0].value)):
+            return False
+        self._repacks += 1
+        self._flat = FlatParams(self._vars, self.slots)
+        self._scratch.pop(id(FlatParams), None)
+        return True
+
+    def _slot(self, name, i):
+        """Slot ``name`` of weight ``i``, or the whole flat slot when ``i`` is the ``FlatParams``."""
+        return i.slots[name] if type(i) is FlatParams else self.slots[name][i]
+
     def update(self, w, g, i, lr):
         """Update weight array ``w`` in place given gradient ``g`` (slot index ``i``).
 
-        Subclasses implement their rule here; ``apply`` calls it once per weight.
+        Subclasses implement their rule here; ``apply`` calls it once per weight (a built-in
+        rule, elementwise, is also called once on the flat buffers: ``i`` is then the
+        ``FlatParams``; read slots through ``self._slot(name, i)``).
 
         Args:
             w (array): the weight's values, updated in place.
@@ -167,9 +217,10 @@ class Optimizer:
     def _scratch_like(self, i, w):
         """A temporary of ``w``'s shape, dtype and device, reused step after step (a fresh
         1-2 MB array per weight per step costs page faults)."""
-        buf = self._scratch.get(i)
+        key = id(FlatParams) if type(i) is FlatParams else i
+        buf = self._scratch.get(key)
         if buf is None or buf.shape != w.shape or buf.dtype != w.dtype or type(buf) is not type(w):
-            buf = self._scratch[i] = backend.get_array_module(w).empty_like(w)
+            buf = self._scratch[key] = backend.get_array_module(w).empty_like(w)
         return buf
 
     def _extend(self, new_vars):
@@ -250,7 +301,7 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= lr * g
             return
-        m = self.slots["momentum"][i]
+        m = self._slot("momentum", i)
         if kernels.on_device(backend.get_array_module(w)):    # the whole step in one kernel
             kernels.run("sgd_momentum_update", backend.get_array_module(w), w, g, m, lr, self.momentum,
                         self.nesterov)
@@ -304,7 +355,7 @@ class Adam(Optimizer):
     def update(self, w, g, i, lr):
         t = self.iterations
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        m, v = self.slots["momentum"][i], self.slots["velocity"][i]
+        m, v = self._slot("momentum", i), self._slot("velocity", i)
         xp = backend.get_array_module(w)
         if self._fuses_decay(w):                           # the whole step (and decay) in one kernel
             kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon,
@@ -312,7 +363,7 @@ class Adam(Optimizer):
             return
         arrays = [w, g, m, v, self._scratch_like(i, w)]
         if self.amsgrad:
-            arrays.append(self.slots["velocity_hat"][i])
+            arrays.append(self._slot("velocity_hat", i))
         parts = [(0, w.size)]
         if xp is np and all(a.flags.c_contiguous for a in arrays):
             # large weights: each intra-op thread updates its own slice (kerasette.parallel)
@@ -405,18 +456,18 @@ class RMSprop(Optimizer):
 
     def update(self, w, g, i, lr):
         xp = backend.get_array_module(w)
-        v = self.slots["velocity"][i]
+        v = self._slot("velocity", i)
         v *= self.rho
         v += (1 - self.rho) * g * g
         denom = v + self.epsilon
         if self.centered:
-            a = self.slots["average_gradient"][i]
+            a = self._slot("average_gradient", i)
             a *= self.rho
             a += (1 - self.rho) * g
             denom -= a * a
         inc = lr * g / xp.sqrt(denom)
         if self.momentum:
-            m = self.slots["momentum"][i]
+            m = self._slot("momentum", i)
             m *= self.momentum
             m += inc
             inc = m
@@ -459,7 +510,7 @@ class Adagrad(Optimizer):
 
     def update(self, w, g, i, lr):
         xp = backend.get_array_module(w)
-        acc = self.slots["accumulator"][i]
+        acc = self._slot("accumulator", i)
         acc += g * g
         w -= lr * g / xp.sqrt(acc + self.epsilon)
 
@@ -595,6 +646,9 @@ def deserialize(config, custom_objects=None):
     with registry.CustomObjectScope(custom_objects or {}):
         return get(config)
 
+
+# packing more often than this (something keeps replacing the weight arrays): stay per weight
+_MAX_PACKS = 3
 
 # an optimizer step over at least this many host elements enters parallel.region (~20 us)
 _SPLIT_MIN_ELEMENTS = 1 << 16
