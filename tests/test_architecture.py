@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(kerasette.__file__).parent
 RANK = {
     "context": 0, "naming": 0,
     "backend": 1, "parallel": 1, "registry": 1,
-    "autograd": 2, "config": 2,
+    "autograd": 2, "config": 2, "flat_params": 2,
     "ops": 3, "testing": 3, "utils": 3, "datasets": 3, "random": 3,
     # named objects: one room, they may use each other (metrics use losses, optimizers schedules)
     "initializers": 4, "activations": 4, "regularizers": 4, "constraints": 4, "losses": 4,
