@@ -197,6 +197,36 @@ def _json(raw, what, source="the file"):
     return load_json(raw, f"its '{what}' attribute", source)
 
 
+def _mark_op_nodes(config):
+    """The op nodes of Keras 3 functional models (``x + y``, ``ops.relu``, Masking's ``NotEqual`` /
+    ``Any``) marked as ops again: a legacy ``.h5`` drops the ``module`` that tells them from layers.
+    An entry is an op node when its class is no custom object, its config has no ``trainable``
+    (every layer's has; op classes share names with layers: ``Add``, ``Multiply``), its inbound
+    nodes are Keras 3's ``{"args", "kwargs"}`` and ``kerasette.ops`` has the function of its name."""
+    from .. import ops
+    from ..naming import to_snake_case
+    from ..registry import lookup
+    if isinstance(config, list):
+        return [_mark_op_nodes(c) for c in config]
+    if not isinstance(config, dict):
+        return config
+    inner = config.get("config")
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if isinstance(layers, list):
+        config = {**config, "config": {**inner, "layers": [_mark_op_nodes(e) for e in layers]}}
+    name, nodes = config.get("class_name"), config.get("inbound_nodes")
+    if (isinstance(name, str) and "module" not in config and isinstance(inner, dict)
+            and "trainable" not in inner and isinstance(nodes, list) and nodes
+            and all(isinstance(n, dict) and "args" in n for n in nodes)
+            and lookup(name) is None and _is_op_function(getattr(ops, to_snake_case(name), None))):
+        config = {**config, "module": "keras.src.ops.from_legacy_h5"}   # what registry reads as an op
+    return config
+
+
+def _is_op_function(fn):
+    return callable(fn) and not isinstance(fn, type) and not fn.__name__.startswith("_")
+
+
 def _source(h5):
     try:
         return f"'{h5.file.filename}'"
@@ -220,7 +250,7 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
                                    f"in code and call model.load_weights({source}) instead")
         try:
             with loading(custom_objects, safe_mode, weight_budget=_file_budget(path)):
-                model = deserialize(strip_keras_only(config), custom_objects)
+                model = deserialize(_mark_op_nodes(strip_keras_only(config)), custom_objects)
         except SavingError:
             raise
         except Exception as e:            # an unknown class, a bad argument, a config too deep

@@ -353,11 +353,13 @@ def test_keras_made_masked_sequential_loads_and_predicts(suffix):
     assert not np.allclose(unmasked.predict(data["x"], verbose=0), data["y"], atol=1e-3)   # masks mattered
 
 
-def test_keras_made_functional_model_with_masking_loads_and_predicts(tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".legacy.h5"])
+def test_keras_made_functional_model_with_masking_loads_and_predicts(tmp_path, suffix):
     """Keras 3.15 passes Masking's mask on through NotEqual / Any op nodes: they run, and the
-    model predicts as Keras; saving it again is refused with one line (no symbolic form)."""
+    model predicts as Keras (from a legacy .h5 too, whose config names the ops without their
+    module); saving it again is refused with one line (no symbolic form)."""
     data = np.load(os.path.join(FIXTURES, "rnn_functional_masked.npz"))
-    model = keras.models.load_model(os.path.join(FIXTURES, "rnn_functional_masked.keras"),
+    model = keras.models.load_model(os.path.join(FIXTURES, "rnn_functional_masked" + suffix),
                                     custom_objects={"MinimalRNNCell": MinimalRNNCell})
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-5)
     with pytest.raises(TypeError, match="Keras op 'NotEqual' of a loaded file") as err:
