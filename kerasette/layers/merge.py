@@ -261,6 +261,8 @@ class _OpLayer(Layer):
             if op is not None:
                 raise TypeError(f"_OpLayer '{self.name}': pass op or fn, not both")
             self.fn, self.op, self.arguments, self.positions = fn, None, None, None
+            # the op's class as Keras names it (``summary`` shows it): ``not_equal`` -> ``NotEqual``
+            self.keras_class_name = "".join(p.capitalize() for p in fn.__name__.split("_")) or "Op"
             return
         if isinstance(op, dict):
             op = _op_from_config(op, self.name)
@@ -274,6 +276,7 @@ class _OpLayer(Layer):
             raise ValueError(f"_OpLayer '{self.name}': positions {positions} do not index the "
                              f"{len(arguments)} argument(s)")
         self.op, self.arguments, self.positions, self.fn = op, arguments, positions, None
+        self.keras_class_name = type(op).__name__
 
     def __call__(self, *args, **kwargs):
         return super().__call__(list(args) if len(args) > 1 else args[0], **kwargs)

@@ -16,7 +16,8 @@ def summary_text(model, line_length=None):
     cols.append(inner - sum(cols))
     rows = []
     for layer in _layers(model):
-        rows.append((f"{layer.name} ({type(layer).__name__})", _out_shape(layer), _params(layer)))
+        kind = getattr(layer, "keras_class_name", None) or type(layer).__name__   # an op: Keras's class
+        rows.append((f"{layer.name} ({kind})", _out_shape(layer), _params(layer)))
     line = "─" * inner
     out = [f'Model: "{model.name}"', "┏" + line + "┓",
            *_row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]

@@ -197,6 +197,10 @@ def test_ops_are_operations_not_layers():
     model.summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert all(f"{o.name} (" in text for o in model.operations)        # the ops still show
+    for op, kind in zip(model.operations[2:], ["Relu", "Add", "Multiply", None, "GetItem", None]):
+        if kind:                                                        # under Keras's class names
+            assert f"{op.name} ({kind})" in text
+    assert "_OpLayer" not in text
     assert "Total params: 39" in text
 
 

@@ -19,6 +19,9 @@ def test_a_keras_model_with_op_nodes_loads_and_predicts(suffix):
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-6)
     assert [l.name for l in model.layers] == ["seq", "mask", "lstm", "mix", "head"]
     assert len(model.operations) > len(model.layers)          # the ops run between them
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert all(f"({kind})" in "\n".join(lines) for kind in ("NotEqual", "Any", "Add", "Relu", "Mean"))
     x = data["x"].copy()
     assert not x[0, 3:].any()                                  # sample 0's tail is padding, masked ...
     x[0, 3:] = 1e-3                                            # ... unmasked, it changes the output:
