@@ -137,3 +137,39 @@ def test_model_on_gpu_trains_predicts_numpy_and_moves(on_gpu):
     np.testing.assert_allclose(model.predict(x, verbose=0), pred, **GTOL)
     model.to("gpu")
     assert all(isinstance(a, cp.ndarray) for s in model.optimizer.slots.values() for a in s)
+
+
+def _mlp_run(x, y, batch_size=32, epochs=2):
+    keras.set_random_seed(4)
+    model = keras.Sequential([keras.Input((20,)), layers.Dense(32, activation="relu"),
+                              layers.Dense(2, activation="softmax")])
+    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=False)
+    return model
+
+
+def test_flat_optimizer_step_on_the_gpu_matches_the_cpu(on_gpu):
+    """One buffer of all weights, one fused Adam launch per step: the same training as NumPy's."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((128, 20)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = _mlp_run(x, y)
+    assert model.optimizer._flat is not None
+    with backend.device_scope("cpu"):
+        ref = _mlp_run(x, y)
+    for a, b in zip(ref.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(b, a, **GTOL)
+
+
+def test_prefetched_batches_from_pinned_memory_match_the_cpu(on_gpu, monkeypatch):
+    """Data too big to keep on the device: each batch is copied by the prefetch worker through
+    pinned memory on its own stream; the training is the CPU's."""
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 255, (128, 20), dtype=np.uint8)
+    y = (x[:, 0] > 127).astype("int64")
+    monkeypatch.setattr(backend, "free_device_memory", lambda mod: None)   # nothing stays on the GPU
+    model = _mlp_run(x, y)
+    with backend.device_scope("cpu"):
+        ref = _mlp_run(x, y)
+    for a, b in zip(ref.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(b, a, **GTOL)
