@@ -8,6 +8,23 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Ma
            "check_rank", "shape_str", "refuse_unsupported", "set_kernel_bias_options", "kernel_bias_config"]
 
 
+# keras.activations functions the fused dense op applies in-node, by identity (None: linear);
+# the op's own forms equal them (tests/ops/test_dense_activations.py). Any other callable, a
+# user's function named "relu" or a partial of gelu included, runs after the node.
+_DENSE_FUSED = {"linear": None, "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "elu": "elu",
+                "selu": "selu", "softplus": "softplus", "softsign": "softsign", "relu6": "relu6",
+                "leaky_relu": "leaky_relu", "hard_sigmoid": "hard_sigmoid", "exponential": "exponential",
+                "silu": "silu", "swish": "silu", "gelu": "gelu"}
+
+
+def _dense_fused_activation(fn):
+    """The fused dense op's name for the built-in activation ``fn`` (None: linear), else False."""
+    for name, fused in _DENSE_FUSED.items():
+        if fn is getattr(activations, name):
+            return fused
+    return False
+
+
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)`` on the last axis, as one graph node.
 
@@ -18,7 +35,9 @@ class Dense(Layer):
         units (int): size of the output's last axis; a positive integer.
         activation (str | callable | None): applied to the output, by name (``"relu"``,
             ``"softmax"``, ...) or as a function; ``None`` (default) leaves it linear.
-            relu / tanh / sigmoid / softmax run fused with the matmul.
+            The built-in elementwise activations (relu, tanh, sigmoid, elu, selu, softplus,
+            softsign, relu6, leaky_relu, hard_sigmoid, exponential, silu / swish, gelu) run
+            fused with the matmul; softmax and your own functions run after it.
         use_bias (bool): add a bias vector ``(units,)`` (default True).
         kernel_initializer (str | Initializer): initializer of the ``(in, units)`` kernel
             (default ``"glorot_uniform"``).
@@ -51,7 +70,7 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self._fused = activations.fusable_name(self.activation)
+        self._fused = _dense_fused_activation(self.activation)
         self.supports_masking = True
 
     def build(self, input_shape):

@@ -17,9 +17,13 @@ CuPy, so it is one on the stand-in too). Ops call ``run`` only when
 
 The kernels (name: what, arguments):
 
-* ``bias_act``: ``y = act(y + b)`` in place; ``y (n, units)``, ``b (units,)``,
-  act None, "relu", "tanh" or "sigmoid" (the fused Dense / Conv2D activations).
-* ``act_grad``: ``g * act'(.)`` from the activation's output ``y``; a new array.
+* ``bias_act``: ``y = act(y + b)`` in place; ``y (n, units)``, ``b (units,)`` or None, ``act``
+  one of ``FUSED_ACTIVATIONS`` (None, relu, tanh, sigmoid, elu, selu, softplus, softsign, relu6,
+  leaky_relu, hard_sigmoid, exponential, silu, gelu, mish: the fused Dense activations, one
+  kernel switched on an activation code); ``pre=z`` also writes the pre-activation ``y + b``.
+* ``act_grad``: ``g * act'(.)``, a new array, from the activation's output ``y``, or from the
+  pre-activation ``z`` for ``FUSED_FROM_PRE`` (silu, gelu, mish), whose derivative the output
+  does not determine.
 * ``adam_update``: Keras 3's Adam step on ``w``, ``m``, ``v`` in place, one pass (with AdamW's
   decoupled decay ``w *= 1 - decay`` folded in).
 * ``sgd_momentum_update``: SGD with (Nesterov) momentum on ``w`` and ``m`` in place, one pass.
@@ -46,9 +50,9 @@ The kernels (name: what, arguments):
 """
 import functools
 
-__all__ = ["Kernel", "KERNELS", "on_device", "is_cupy", "run", "compile_ptx", "FUSED_ACTIVATIONS"]
+__all__ = ["Kernel", "KERNELS", "on_device", "is_cupy", "run", "compile_ptx", "FUSED_ACTIVATIONS",
+           "FUSED_FROM_PRE"]
 
-FUSED_ACTIVATIONS = (None, "relu", "tanh", "sigmoid")
 KERNELS = {}         # name -> Kernel; filled once at import, read-only afterwards
 _THREADS = 256
 _SUFFIX = {"float32": "f32", "float64": "f64"}
@@ -144,68 +148,193 @@ def _scalar(cp, dtype, value):
 
 # ---- bias + activation ----------------------------------------------------------------------
 
-_ACT_EXPR = {"linear": "s", "relu": "s > (T)0 ? s : (T)0", "tanh": "tanh(s)",
-             "sigmoid": "(T)1 / ((T)1 + exp(-s))"}
-_GRAD_EXPR = {"relu": "y[i] > (T)0 ? g[i] : (T)0", "tanh": "g[i] * ((T)1 - y[i] * y[i])",
-              "sigmoid": "g[i] * y[i] * ((T)1 - y[i])"}
-
-
 def _per_dtype(template):
     """``template`` (using T and SUF) for float and double."""
     return "".join(template.replace("T", t).replace("SUF", s) for t, s in (("float", "f32"), ("double", "f64")))
 
 
-_BIAS_ACT_SRC = "".join(_per_dtype(
-    f'extern "C" __global__ void bias_act_{act}_SUF(T* y, const T* b, long long n, long long units) {{\n'
-    f'  KS_LOOP(i, n) {{ T s = y[i] + b[i % units]; y[i] = {expr}; }}\n}}\n')
-    for act, expr in _ACT_EXPR.items())
-# the template letter T also appears in no other identifier of these sources
-_ACT_GRAD_SRC = "".join(_per_dtype(
-    f'extern "C" __global__ void act_grad_{act}_SUF(const T* y, const T* g, T* gx, long long n) {{\n'
-    f'  KS_LOOP(i, n) {{ gx[i] = {expr}; }}\n}}\n')
-    for act, expr in _GRAD_EXPR.items())
+# the fused Dense activations, by their number in the CUDA switch (None is "linear": code 0)
+_ACT_CODE = {name: code for code, name in enumerate(
+    ("linear", "relu", "tanh", "sigmoid", "elu", "selu", "softplus", "softsign", "relu6", "leaky_relu",
+     "hard_sigmoid", "exponential", "silu", "gelu", "mish"))}
+# the gradient of these needs the pre-activation z = x @ w + b (act_grad takes z, not the output)
+FUSED_FROM_PRE = ("silu", "gelu", "mish")
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+LEAKY_SLOPE = 0.2                    # keras.activations.leaky_relu's default negative_slope
+
+# Every activation of a Dense layer as one device function, switched on its code; the code is
+# the same for all threads of a launch, so the switch costs no divergence. The gradient takes
+# the output y, or the pre-activation z for the codes of FUSED_FROM_PRE (12 and up). Only the
+# template letter is an upper-case T in this source (_per_dtype replaces every one).
+_ACT_SRC = _per_dtype(r"""
+__device__ inline T ks_sig_SUF(T s) { return (T)1 / ((T)1 + exp(-s)); }
+__device__ inline T ks_softplus_SUF(T s) { return fmax(s, (T)0) + log1p(exp(-fabs(s))); }
+__device__ inline T ks_phi_SUF(T s) { return (T)0.5 * ((T)1 + erf(s * (T)0.7071067811865476)); }
+__device__ inline T ks_act_SUF(T s, int act) {
+  switch (act) {
+    case 1: return s > (T)0 ? s : (T)0;
+    case 2: return tanh(s);
+    case 3: return ks_sig_SUF(s);
+    case 4: return s > (T)0 ? s : expm1(s);
+    case 5: return (T)1.0507009873554805 * (s > (T)0 ? s : (T)1.6732632423543772 * expm1(s));
+    case 6: return ks_softplus_SUF(s);
+    case 7: return s / ((T)1 + fabs(s));
+    case 8: return fmin(fmax(s, (T)0), (T)6);
+    case 9: return s > (T)0 ? s : (T)0.2 * s;
+    case 10: return fmin(fmax(s / (T)6 + (T)0.5, (T)0), (T)1);
+    case 11: return exp(s);
+    case 12: return s * ks_sig_SUF(s);
+    case 13: return s * ks_phi_SUF(s);
+    case 14: return s * tanh(ks_softplus_SUF(s));
+    default: return s;
+  }
+}
+__device__ inline T ks_act_grad_SUF(T v, T g, int act) {
+  switch (act) {
+    case 1: return v > (T)0 ? g : (T)0;
+    case 2: return g * ((T)1 - v * v);
+    case 3: return g * v * ((T)1 - v);
+    case 4: return v > (T)0 ? g : g * (v + (T)1);
+    case 5: return v > (T)0 ? g * (T)1.0507009873554805 : g * (v + (T)(1.0507009873554805 * 1.6732632423543772));
+    case 6: return -g * expm1(-v);
+    case 7: { T d = (T)1 - fabs(v); return g * d * d; }
+    case 8: return (v > (T)0 && v < (T)6) ? g : (T)0;
+    case 9: return v > (T)0 ? g : (T)0.2 * g;
+    case 10: return (v > (T)0 && v < (T)1) ? g / (T)6 : (T)0;
+    case 11: return g * v;
+    case 12: { T p = ks_sig_SUF(v); return g * p * ((T)1 + v * ((T)1 - p)); }
+    case 13: return g * (ks_phi_SUF(v) + v * exp((T)-0.5 * v * v) * (T)0.3989422804014327);
+    case 14: {
+      T t = tanh(ks_softplus_SUF(v));
+      return g * (t + v * ((T)1 - t * t) * ks_sig_SUF(v));
+    }
+    default: return g;
+  }
+}
+""")
+_BIAS_ACT_SRC = _ACT_SRC + _per_dtype(r"""
+extern "C" __global__ void bias_act_SUF(T* y, const T* b, T* pre, long long n, long long units, int act,
+                                        int keep_pre) {
+  KS_LOOP(i, n) {
+    T s = y[i] + b[i % units];
+    if (keep_pre) pre[i] = s;
+    y[i] = ks_act_SUF(s, act);
+  }
+}
+""")
+_ACT_GRAD_SRC = _ACT_SRC + _per_dtype(r"""
+extern "C" __global__ void act_grad_SUF(const T* v, const T* g, T* gx, long long n, int act) {
+  KS_LOOP(i, n) { gx[i] = ks_act_grad_SUF(v[i], g[i], act); }
+}
+""")
+FUSED_ACTIVATIONS = (None,) + tuple(_ACT_CODE)[1:]
 
 
-def _bias_act_launch(cp, y, b, activation):
+def _bias_act_check(y, b, activation, pre):
     act = _activation("bias_act", activation, FUSED_ACTIVATIONS)
-    dtype = _float_dtype("bias_act", y, b)
-    if not y.flags.c_contiguous:
-        raise ValueError("kernel bias_act: y must be C-contiguous (it is written in place)")
-    b = cp.ascontiguousarray(b)
-    _launch("bias_act", f"bias_act_{act}_{_SUFFIX[dtype]}", y.size, (y, b, cp.int64(y.size), cp.int64(b.size)))
+    dtype = _float_dtype("bias_act", y, *(a for a in (b, pre) if a is not None))
+    if y.ndim != 2 or (b is not None and tuple(b.shape) != (y.shape[1],)):
+        raise ValueError(f"kernel bias_act: expected y (n, units) and b (units,), got {tuple(y.shape)} and "
+                         f"{None if b is None else tuple(b.shape)}")
+    if pre is not None and tuple(pre.shape) != tuple(y.shape):
+        raise ValueError(f"kernel bias_act: pre must have y's shape {tuple(y.shape)}, got {tuple(pre.shape)}")
+    return act, dtype
+
+
+def _bias_act_launch(cp, y, b, activation, pre=None):
+    act, dtype = _bias_act_check(y, b, activation, pre)
+    if not y.flags.c_contiguous or (pre is not None and not pre.flags.c_contiguous):
+        raise ValueError("kernel bias_act: y and pre must be C-contiguous (they are written in place)")
+    b = cp.zeros(1, dtype=dtype) if b is None else cp.ascontiguousarray(b)
+    keep = cp.int32(pre is not None)
+    pre = y if pre is None else pre              # not written when keep is 0
+    _launch("bias_act", f"bias_act_{_SUFFIX[dtype]}", y.size,
+            (y, b, pre, cp.int64(y.size), cp.int64(b.size), cp.int32(_ACT_CODE[act]), keep))
     return y
 
 
-def _bias_act_reference(xp, y, b, activation):
-    act = _activation("bias_act", activation, FUSED_ACTIVATIONS)
-    _float_dtype("bias_act", y, b)
-    y += b
-    if act == "relu":
-        xp.maximum(y, 0, out=y)
-    elif act == "tanh":
-        xp.tanh(y, out=y)
-    elif act == "sigmoid":
-        y[...] = 1 / (1 + xp.exp(-y))
+def _sigmoid_ref(xp, s):
+    e = xp.exp(-xp.abs(s))                   # exp of a non-positive number: no overflow
+    return xp.where(s >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus_ref(xp, s):
+    return xp.maximum(s, 0) + xp.log1p(xp.exp(-xp.abs(s)))
+
+
+def _phi_ref(xp, s):
+    from .nn import _normal_cdf                  # kerasette's normal CDF (activations.gelu's)
+    return _normal_cdf(xp, s)
+
+
+# act(s) and act'(.) written with the array module's functions: the kernels' specification
+_ACT_REF = {
+    "linear": lambda xp, s: s,
+    "relu": lambda xp, s: xp.maximum(s, 0),
+    "tanh": lambda xp, s: xp.tanh(s),
+    "sigmoid": _sigmoid_ref,
+    "elu": lambda xp, s: xp.where(s > 0, s, xp.expm1(xp.minimum(s, 0))),
+    "selu": lambda xp, s: SELU_SCALE * xp.where(s > 0, s, SELU_ALPHA * xp.expm1(xp.minimum(s, 0))),
+    "softplus": _softplus_ref,
+    "softsign": lambda xp, s: s / (1 + xp.abs(s)),
+    "relu6": lambda xp, s: xp.clip(s, 0, 6),
+    "leaky_relu": lambda xp, s: xp.where(s > 0, s, LEAKY_SLOPE * s),
+    "hard_sigmoid": lambda xp, s: xp.clip(s / 6 + 0.5, 0, 1),
+    "exponential": lambda xp, s: xp.exp(s),
+    "silu": lambda xp, s: s * _sigmoid_ref(xp, s),
+    "gelu": lambda xp, s: s * _phi_ref(xp, s),
+    "mish": lambda xp, s: s * xp.tanh(_softplus_ref(xp, s)),
+}
+_GRAD_REF = {          # (v, g): v is the output, or the pre-activation for FUSED_FROM_PRE
+    "relu": lambda xp, v, g: g * (v > 0),
+    "tanh": lambda xp, v, g: g * (1 - v * v),
+    "sigmoid": lambda xp, v, g: g * v * (1 - v),
+    "elu": lambda xp, v, g: g * xp.where(v > 0, 1, v + 1),
+    "selu": lambda xp, v, g: g * xp.where(v > 0, SELU_SCALE, v + SELU_SCALE * SELU_ALPHA),
+    "softplus": lambda xp, v, g: -g * xp.expm1(-v),
+    "softsign": lambda xp, v, g: g * (1 - xp.abs(v)) ** 2,
+    "relu6": lambda xp, v, g: g * ((v > 0) & (v < 6)),
+    "leaky_relu": lambda xp, v, g: g * xp.where(v > 0, 1, LEAKY_SLOPE),
+    "hard_sigmoid": lambda xp, v, g: g * ((v > 0) & (v < 1)) / 6,
+    "exponential": lambda xp, v, g: g * v,
+    "silu": lambda xp, v, g: g * _sigmoid_ref(xp, v) * (1 + v * (1 - _sigmoid_ref(xp, v))),
+    "gelu": lambda xp, v, g: g * (_phi_ref(xp, v) + v * xp.exp(-0.5 * v * v) * 0.3989422804014327),
+    "mish": lambda xp, v, g: g * (xp.tanh(_softplus_ref(xp, v)) +
+                                  v * (1 - xp.tanh(_softplus_ref(xp, v)) ** 2) * _sigmoid_ref(xp, v)),
+}
+
+
+def _bias_act_reference(xp, y, b, activation, pre=None):
+    act, _ = _bias_act_check(y, b, activation, pre)
+    if b is not None:
+        y += b
+    if pre is not None:
+        pre[...] = y
+    if act != "linear":
+        y[...] = _ACT_REF[act](xp, y)
     return y
 
 
-def _act_grad_launch(cp, y, g, activation):
+def _act_grad_check(v, g, activation):
     act = _activation("act_grad", activation, FUSED_ACTIVATIONS[1:])
-    dtype = _float_dtype("act_grad", y, g)
-    y, g = cp.ascontiguousarray(y), cp.ascontiguousarray(g)
+    dtype = _float_dtype("act_grad", v, g)
+    if tuple(v.shape) != tuple(g.shape):
+        raise ValueError(f"kernel act_grad: the saved values and g must have one shape, got {tuple(v.shape)} "
+                         f"and {tuple(g.shape)}")
+    return act, dtype
+
+
+def _act_grad_launch(cp, v, g, activation):
+    act, dtype = _act_grad_check(v, g, activation)
+    v, g = cp.ascontiguousarray(v), cp.ascontiguousarray(g)
     gx = cp.empty_like(g)
-    _launch("act_grad", f"act_grad_{act}_{_SUFFIX[dtype]}", g.size, (y, g, gx, cp.int64(g.size)))
+    _launch("act_grad", f"act_grad_{_SUFFIX[dtype]}", g.size, (v, g, gx, cp.int64(g.size), cp.int32(_ACT_CODE[act])))
     return gx
 
 
-def _act_grad_reference(xp, y, g, activation):
-    act = _activation("act_grad", activation, FUSED_ACTIVATIONS[1:])
-    _float_dtype("act_grad", y, g)
-    if act == "relu":
-        return g * (y > 0)
-    if act == "tanh":
-        return g * (1 - y * y)
-    return g * y * (1 - y)
+def _act_grad_reference(xp, v, g, activation):
+    act, _ = _act_grad_check(v, g, activation)
+    return _GRAD_REF[act](xp, v, g).astype(g.dtype, copy=False)
 
 
 Kernel("bias_act", _BIAS_ACT_SRC, _bias_act_launch, _bias_act_reference)
@@ -876,6 +1005,10 @@ Kernel("gru_step_grad", _GRU_SRC, _gru_step_grad_launch, _gru_step_grad_referenc
 
 # ---- SimpleRNN step ---------------------------------------------------------------------------
 
+# the SimpleRNN step keeps one entry point per activation (the layer's four)
+_RNN_EXPR = {"linear": "s", "relu": "s > (T)0 ? s : (T)0", "tanh": "tanh(s)",
+             "sigmoid": "(T)1 / ((T)1 + exp(-s))"}
+_RNN_ACTIVATIONS = (None, "relu", "tanh", "sigmoid")
 _RNN_SRC = "".join(_per_dtype(
     f'extern "C" __global__ void rnn_step_{act}_SUF(T* h, const T* rec, const T* h_prev,\n'
     f'    const unsigned char* keep, long long has_keep, long long batch, long long units) {{\n'
@@ -884,7 +1017,7 @@ _RNN_SRC = "".join(_per_dtype(
     f'    s = {expr};\n'
     f'    h[k] = (has_keep && !keep[k / units]) ? h_prev[k] : s;\n'
     f'  }}\n}}\n')
-    for act, expr in _ACT_EXPR.items()) + _per_dtype(r"""
+    for act, expr in _RNN_EXPR.items()) + _per_dtype(r"""
 extern "C" __global__ void rnn_step_grad_SUF(T* d_pre, const T* g_out, const T* carry,
     const unsigned char* keep, long long has_keep, T* direct, long long batch, long long units) {
   KS_LOOP(k, batch * units) {
@@ -897,7 +1030,7 @@ extern "C" __global__ void rnn_step_grad_SUF(T* d_pre, const T* g_out, const T* 
 
 
 def _rnn_step_launch(cp, h, rec, h_prev, keep, activation):
-    act = _activation("rnn_step", activation, FUSED_ACTIVATIONS)      # None: linear
+    act = _activation("rnn_step", activation, _RNN_ACTIVATIONS)      # None: linear
     dtype, batch, units = _step_check("rnn_step", h, (rec, h_prev), keep, 1)
     _written("rnn_step", h)
     keep, has_keep = _keep_bytes(cp, keep, batch)
@@ -908,10 +1041,12 @@ def _rnn_step_launch(cp, h, rec, h_prev, keep, activation):
 
 
 def _rnn_step_reference(xp, h, rec, h_prev, keep, activation):
-    _activation("rnn_step", activation, FUSED_ACTIVATIONS)
+    act = _activation("rnn_step", activation, _RNN_ACTIVATIONS)
     _step_check("rnn_step", h, (rec, h_prev), keep, 1)
     out = h if keep is None else h.copy()
-    _bias_act_reference(xp, out, rec, activation)              # act(h + rec)
+    out += rec
+    if act != "linear":
+        out[...] = _ACT_REF[act](xp, out)                      # act(h + rec)
     if keep is not None:
         h[...] = xp.where(keep.reshape(-1, 1), out, h_prev)
     return h

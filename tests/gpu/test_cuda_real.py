@@ -78,7 +78,8 @@ def test_op_on_cupy_matches_numpy(cp, name, fn, arrays):
             np.testing.assert_allclose(g, r, **GTOL)
 
 
-@pytest.mark.parametrize("act", [None, "relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("act", [None, "relu", "tanh", "sigmoid", "elu", "selu", "softplus", "softsign", "relu6",
+                                 "leaky_relu", "hard_sigmoid", "exponential", "silu", "gelu", "mish"])
 def test_fused_dense_kernel_matches_numpy(cp, act):
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype("float32") for s in ((64, 32), (32, 16), (16,)))
