@@ -3,7 +3,9 @@ from . import ops
 
 __all__ = ["get", "deserialize", "serialize", "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu",
            "softplus", "softsign", "silu", "swish", "gelu", "leaky_relu", "relu6",
-           "hard_sigmoid", "exponential", "log_softmax"]
+           "hard_sigmoid", "exponential", "log_softmax", "mish", "celu", "glu", "hard_shrink", "hard_silu",
+           "hard_swish", "hard_tanh", "log_sigmoid", "soft_shrink", "sparse_plus", "sparse_sigmoid",
+           "sparsemax", "squareplus", "tanh_shrink", "threshold"]
 
 
 def linear(x):
@@ -20,7 +22,49 @@ def linear(x):
     return x
 
 
-relu = ops.relu
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """``max(x, 0)``, or Keras's general form: ``x`` above ``threshold`` (else 0), capped at
+    ``max_value``, with ``negative_slope * (x - threshold)`` below the threshold.
+
+    Args:
+        x (Tensor | array): any shape.
+        negative_slope (float): slope below the threshold (default 0).
+        max_value (float | None): the cap (default None: none).
+        threshold (float): values at or below it are 0 (default 0).
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.activations.relu(np.array([-2.0, 1.0, 8.0]), negative_slope=0.5, max_value=6.0).numpy().tolist()
+        [-1.0, 1.0, 6.0]
+    """
+    if not negative_slope and max_value is None and not threshold:
+        return ops.relu(x)
+    if negative_slope and max_value is None and not threshold:
+        return ops.leaky_relu(x, negative_slope)
+    value = getattr(x, "value", x)
+    y = ops.where(value > threshold, x, 0.0) if threshold else ops.relu(x)
+    if max_value is not None:
+        y = ops.clip(y, 0.0, max_value)
+    if negative_slope:
+        below = ops.relu(ops.subtract(threshold, x)) if threshold else ops.relu(ops.negative(x))
+        y = ops.subtract(y, ops.multiply(below, negative_slope))
+    return y
+
+
+def mish(x):
+    """``x * tanh(softplus(x))`` (Misra, 2019), as ``keras.activations.mish``.
+
+    Args:
+        x (Tensor | array): any shape.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.activations.mish(np.array([-1.0, 0.0, 1.0])).numpy().round(4).tolist()
+        [-0.3034, 0.0, 0.8651]
+    """
+    return ops.multiply(x, ops.tanh(ops.softplus(x)))
+
+
 sigmoid = ops.sigmoid
 tanh = ops.tanh
 elu = ops.elu
@@ -33,6 +77,19 @@ relu6 = ops.relu6
 hard_sigmoid = ops.hard_sigmoid
 exponential = ops.exp
 log_softmax = ops.log_softmax
+celu = ops.celu
+glu = ops.glu
+hard_shrink = ops.hard_shrink
+hard_silu = hard_swish = ops.hard_silu
+hard_tanh = ops.hard_tanh
+log_sigmoid = ops.log_sigmoid
+soft_shrink = ops.soft_shrink
+sparse_plus = ops.sparse_plus
+sparse_sigmoid = ops.sparse_sigmoid
+sparsemax = ops.sparsemax
+squareplus = ops.squareplus
+tanh_shrink = ops.tanh_shrink
+threshold = ops.threshold
 
 
 def gelu(x, approximate=False):
@@ -70,6 +127,10 @@ _BY_NAME = {
     "elu": elu, "selu": selu, "softplus": softplus, "softsign": softsign, "silu": silu,
     "swish": swish, "gelu": gelu, "leaky_relu": leaky_relu, "relu6": relu6,
     "hard_sigmoid": hard_sigmoid, "exponential": exponential, "log_softmax": log_softmax,
+    "mish": mish, "celu": celu, "glu": glu, "hard_shrink": hard_shrink, "hard_silu": hard_silu,
+    "hard_swish": hard_swish, "hard_tanh": hard_tanh, "log_sigmoid": log_sigmoid,
+    "soft_shrink": soft_shrink, "sparse_plus": sparse_plus, "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax, "squareplus": squareplus, "tanh_shrink": tanh_shrink, "threshold": threshold,
 }
 
 

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend, constraints, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from .core import shape_str
 from .layer import Layer
 
@@ -58,16 +58,7 @@ class ReLU(Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        slope, top, thr = self.negative_slope, self.max_value, self.threshold
-        if slope and top is None and not thr:
-            return ops.leaky_relu(inputs, slope)
-        y = ops.where(inputs.value > thr, inputs, 0.0) if thr else ops.relu(inputs)
-        if top is not None:
-            y = ops.clip(y, 0.0, top)
-        if slope:
-            below = ops.relu(ops.subtract(thr, inputs)) if thr else ops.relu(ops.negative(inputs))
-            y = ops.subtract(y, ops.multiply(below, slope))
-        return y
+        return activations.relu(inputs, self.negative_slope, self.max_value, self.threshold)
 
     def compute_output_shape(self, input_shape):
         return input_shape

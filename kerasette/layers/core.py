@@ -14,7 +14,7 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Ma
 _DENSE_FUSED = {"linear": None, "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "elu": "elu",
                 "selu": "selu", "softplus": "softplus", "softsign": "softsign", "relu6": "relu6",
                 "leaky_relu": "leaky_relu", "hard_sigmoid": "hard_sigmoid", "exponential": "exponential",
-                "silu": "silu", "swish": "silu", "gelu": "gelu"}
+                "silu": "silu", "swish": "silu", "gelu": "gelu", "mish": "mish"}
 
 
 def _dense_fused_activation(fn):
@@ -22,7 +22,7 @@ def _dense_fused_activation(fn):
     for name, fused in _DENSE_FUSED.items():
         if fn is getattr(activations, name):
             return fused
-    return False
+    return "relu" if fn is ops.relu else False       # keras.ops.relu: activations.relu's plain case
 
 
 class Dense(Layer):
