@@ -157,9 +157,9 @@ def get(identifier):
             return _BY_NAME[identifier]
         found = registry.lookup(identifier)
         if found is None or not callable(found):
-            raise ValueError(f"Unknown activation: {identifier!r}. Known: {sorted(_BY_NAME)}; a "
-                             f"custom one must be registered with "
-                             f"@keras.saving.register_keras_serializable() or passed in custom_objects")
+            raise ValueError(f"Unknown activation: {identifier!r}; a custom one must be registered "
+                             f"with @keras.saving.register_keras_serializable() or passed in "
+                             f"custom_objects (built-in: {', '.join(sorted(_BY_NAME))})")
         return found
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
