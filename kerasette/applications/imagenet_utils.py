@@ -151,6 +151,34 @@ def decode_predictions(preds, top=5):
 
 # ----------------------------------------------------------------------------- builder helpers
 
+
+def decode_predictions_of(module):
+    """``decode_predictions`` as the family module ``module`` exports it (Keras has one per family,
+    ``keras.applications.vgg16.decode_predictions``): this module's function under that module's name.
+
+    Args:
+        module (str): the family module's ``__name__``.
+    """
+    def family_decode(preds, top=5):
+        return decode_predictions(preds, top=top)
+    family_decode.__name__ = family_decode.__qualname__ = "decode_predictions"
+    family_decode.__module__ = module
+    family_decode.__doc__ = _FAMILY_DOC
+    return family_decode
+
+
+_FAMILY_DOC = """The ``top`` ImageNet classes of each prediction (see
+    :func:`kerasette.applications.imagenet_utils.decode_predictions`).
+
+    Args:
+        preds (np.ndarray | Tensor): scores, shape ``(samples, 1000)``.
+        top (int): how many classes per sample, best first.
+
+    Returns:
+        list: per sample, a list of ``(class_id, class_name, score)``.
+    """
+
+
 def obtain_input_shape(input_shape, default_size, min_size, data_format, require_flatten, weights=None):
     """The input shape a builder uses, checked as Keras checks it.
 
@@ -232,3 +260,4 @@ def validate_activation(classifier_activation, weights):
     if activations.get(classifier_activation) not in (activations.get("softmax"), activations.get(None)):
         raise ValueError(f"With pretrained weights, classifier_activation must be None or 'softmax'; "
                          f"got classifier_activation={classifier_activation!r}")
+

@@ -137,15 +137,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes of each prediction (see
-    :func:`kerasette.applications.imagenet_utils.decode_predictions`).
-
-    Args:
-        preds (np.ndarray | Tensor): scores, shape ``(samples, 1000)``.
-        top (int): how many classes per sample, best first.
-
-    Returns:
-        list: per sample, a list of ``(class_id, class_name, score)``.
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions_of(__name__)
