@@ -156,6 +156,9 @@ def test_a_model_trains_packed_and_saves_its_state(tmp_path):
         model = build()
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
         assert isinstance(model.optimizer._flat, FlatParams)
+        model.to("cpu")
+        assert model.optimizer._flat is None                  # the device buffers are let go
+        model.to(standin.xp)
         path = str(tmp_path / "m.keras")
         model.save(path)
         loaded = keras.models.load_model(path)

@@ -1010,6 +1010,7 @@ class Model(Layer):
         if self.optimizer is not None:
             for name, arrays in self.optimizer.slots.items():
                 self.optimizer.slots[name] = [backend.to_device(a, device) for a in arrays]
+            self.optimizer._flat = None            # the old device's packed buffers go now
         return self
 
     def get_config(self):
