@@ -6,10 +6,15 @@ link. Done in line, that time sits between two steps while the device idles.
 ``prefetched`` runs the batch generator in one worker thread, ``depth`` batches
 ahead, so the next batch is on its way while the current step computes:
 
-- on CuPy the worker copies on its own non-blocking stream from page-locked
-  (pinned) host memory, and waits for its copies before handing a batch over,
-  so the training thread only ever sees finished arrays; two batches in flight
-  is double buffering;
+- on CuPy the worker copies on its own stream from page-locked (pinned) host
+  memory, and waits for its copies before handing a batch over, so the training
+  thread only ever sees finished arrays; two batches in flight is double
+  buffering. The stream is a *blocking* one: its copies wait for the kernels the
+  training thread queued before them on the default stream. A batch freed after
+  its step goes back to CuPy's pool while those kernels may still be reading it;
+  a non-blocking stream could refill that memory with the next batch under them.
+  So the gather, the cast and the staging overlap the step, the copy itself is
+  ordered after it;
 - the order of batches is the generator's: one worker, a FIFO queue;
 - an error in the worker (a bad batch from a generator) is raised in the
   training thread at the step that would have used that batch;
@@ -139,7 +144,7 @@ class _Prefetcher:
 
 
 class _Stream:
-    """A non-blocking copy stream of ``device`` and the pinned buffers its copies read."""
+    """The worker's copy stream on ``device`` and the pinned buffers its copies read."""
 
     def __init__(self, stream):
         self.stream = stream
@@ -161,7 +166,7 @@ def _upload_stream(device):
     make = getattr(cuda, "Stream", None)
     if make is None:
         return None
-    return _Stream(make(non_blocking=True))
+    return _Stream(make(non_blocking=False))     # ordered after the default stream's work (above)
 
 
 def _current_gpu(device):
