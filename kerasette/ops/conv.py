@@ -42,6 +42,7 @@ from .. import backend
 from .. import parallel
 from ..autograd.function import Function
 from . import kernels
+from .nn import _ACT_BWD, _ACT_FWD
 
 __all__ = ["conv2d", "pad", "Conv2DOp", "Pad", "normalize_tuple", "normalize_padding",
            "same_pads", "conv_output_length"]
@@ -149,7 +150,7 @@ class _BufferPool:
         """A lent ``shape`` buffer; ``fill_last_column``: the value a fresh
         buffer's last column is set to (kept by every user of that shape)."""
         with self.lock:
-            stack = self.free.get((xp.__name__, shape, str(dtype)))
+            stack = self.free.get((xp.__name__, shape, np.dtype(dtype).char))
             if stack:
                 return stack.pop()
         buf = xp.empty(shape, dtype=dtype)
@@ -158,7 +159,7 @@ class _BufferPool:
         return buf
 
     def put(self, buf):
-        key = (xpof(buf).__name__, tuple(buf.shape), str(buf.dtype))
+        key = (xpof(buf).__name__, tuple(buf.shape), buf.dtype.char)
         with self.lock:
             stack = self.free.setdefault(key, [])
             if len(stack) < self.per_key:
@@ -175,10 +176,6 @@ _ONES_POOL = _BufferPool()      # im2col columns with a last column of ones (bia
 
 # ---- the convolution node ------------------------------------------------------------------
 
-def _act_tables():
-    from .nn import _ACT_BWD, _ACT_FWD
-    return _ACT_FWD, _ACT_BWD
-
 
 class Conv2DOp(Function):
     """``act(conv2d(x, w) + b)`` as one node (see the module docstring).
@@ -189,7 +186,7 @@ class Conv2DOp(Function):
     """
 
     def __init__(self, strides=(1, 1), padding="valid", dilation_rate=(1, 1), activation=None):
-        fwd, _ = _act_tables()
+        fwd = _ACT_FWD
         if activation not in fwd:
             raise ValueError(f"conv2d: fused activation must be one of {list(fwd)}, got {activation!r}")
         self.strides = strides
@@ -224,7 +221,7 @@ class Conv2DOp(Function):
             wmat = xp.concatenate([wmat, b.reshape(1, f)], axis=0)
         y = xp.empty((m, f), dtype=xp.result_type(cols.dtype, wmat.dtype))
         add_bias = b is not None and cols.shape[1] == k
-        act = _act_tables()[0][self.activation]
+        act = _ACT_FWD[self.activation]
 
         def part(a, z):                           # samples a:z, one thread's share
             if padded:
@@ -281,7 +278,7 @@ class Conv2DOp(Function):
         # the device's col2im writes every element; the CPU's per-tap adds need zeros
         dxp = (xp.empty if kernels.on_device(xp) else xp.zeros)(pad_shape, dtype=g2.dtype) if want_dx else None
         want_gb = self.has_bias and self.needs_grad[2] and (cols is None or cols.shape[1] == k)
-        act_bwd = _act_tables()[1].get(self.activation)
+        act_bwd = _ACT_BWD.get(self.activation)
 
         def part(a, z):                           # samples a:z, one thread's share
             rows = slice(a * hw, z * hw)

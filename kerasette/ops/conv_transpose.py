@@ -26,6 +26,7 @@ Output length along an axis (``k`` the dilated kernel extent, ``s`` the stride):
 from .. import backend, parallel
 from ..autograd.function import Function
 from . import kernels
+from .nn import _ACT_BWD, _ACT_FWD
 from .conv import _gemm_tn, _tap_slice, check_conv_args, normalize_tuple
 from .depthwise import window_view
 
@@ -33,10 +34,6 @@ __all__ = ["conv2d_transpose", "ConvTranspose2DOp", "conv_transpose_crops", "con
 
 xpof = backend.get_array_module
 
-
-def _act_tables():
-    from .nn import _ACT_BWD, _ACT_FWD
-    return _ACT_FWD, _ACT_BWD
 
 
 def conv_transpose_crops(length, kernel, stride, padding, output_padding=None, dilation=1):
@@ -74,7 +71,7 @@ class ConvTranspose2DOp(Function):
 
     def __init__(self, strides=(1, 1), padding="valid", output_padding=None, dilation_rate=(1, 1),
                  activation=None):
-        fwd, _ = _act_tables()
+        fwd = _ACT_FWD
         if activation not in fwd:
             raise ValueError(f"conv2d_transpose: fused activation must be one of {list(fwd)}, "
                              f"got {activation!r}")
@@ -107,7 +104,7 @@ class ConvTranspose2DOp(Function):
         full = None if device else xp.zeros((n, bh, bw, f), dtype=dtype)
         y = xp.empty((n, ho, wo, f), dtype=dtype) if cropped or device else full
         wt = w.transpose(0, 1, 3, 2)                            # (kh, kw, C, F)
-        act = _act_tables()[0][self.activation]
+        act = _ACT_FWD[self.activation]
 
         def part(a, z):                           # samples a:z, one thread's share
             xs = x2[a * hw:z * hw]
@@ -144,7 +141,7 @@ class ConvTranspose2DOp(Function):
         (n, h, wd, _), (bh, bw), (ch, cw) = self.geom
         ho, wo = g.shape[1:3]
         hw, k = h * wd, kh * kw * f
-        act_bwd = _act_tables()[1].get(self.activation)
+        act_bwd = _ACT_BWD.get(self.activation)
         want_gx, want_gw = bool(self.needs_grad[0]), bool(self.needs_grad[1])
         want_gb = self.has_bias and bool(self.needs_grad[2])
         gx = xp.empty((n * hw, c), dtype=g.dtype) if want_gx else None

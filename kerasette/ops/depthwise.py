@@ -28,16 +28,13 @@ pad bottom/right). Strides and dilation may both exceed 1 here.
 """
 from .. import backend, parallel
 from ..autograd.function import Function
+from .nn import _ACT_BWD, _ACT_FWD
 from .conv import _pad_into, _shape, check_conv_args, conv2d, padded_input
 
 __all__ = ["depthwise_conv2d", "separable_conv2d", "DepthwiseConv2DOp", "window_view"]
 
 xpof = backend.get_array_module
 
-
-def _act_tables():
-    from .nn import _ACT_BWD, _ACT_FWD
-    return _ACT_FWD, _ACT_BWD
 
 
 def window_view(xp, x, count, window, strides=(1, 1), dilation=(1, 1), start=(0, 0)):
@@ -59,7 +56,7 @@ class DepthwiseConv2DOp(Function):
     """
 
     def __init__(self, strides=(1, 1), padding="valid", dilation_rate=(1, 1), activation=None):
-        fwd, _ = _act_tables()
+        fwd = _ACT_FWD
         if activation not in fwd:
             raise ValueError(f"depthwise_conv2d: fused activation must be one of {list(fwd)}, "
                              f"got {activation!r}")
@@ -72,7 +69,7 @@ class DepthwiseConv2DOp(Function):
         (pt, pb, pl, pr), xpad, (ho, wo) = padded_input(xp, x, (kh, kw), self.strides, self.dilation,
                                                         self.padding)
         padded = xpad is not x
-        act = _act_tables()[0][self.activation]
+        act = _ACT_FWD[self.activation]
 
         def part(a, z, out=None):                 # samples a:z, one thread's share
             if padded:
@@ -100,7 +97,7 @@ class DepthwiseConv2DOp(Function):
         (n, h, wd, _), (pt, pl), (ho, wo) = self.geom
         (sh, sw), (dh, dw) = self.strides, self.dilation
         eh, ew = (kh - 1) * dh, (kw - 1) * dw
-        act_bwd = _act_tables()[1].get(self.activation)
+        act_bwd = _ACT_BWD.get(self.activation)
         want_gx, want_gw = bool(self.needs_grad[0]), bool(self.needs_grad[1])
         want_gb = self.has_bias and bool(self.needs_grad[2])
         wflip = w[::-1, ::-1]
