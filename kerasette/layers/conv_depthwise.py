@@ -173,6 +173,10 @@ class DepthwiseConv1D(_DepthwiseConv):
                          depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
+# written by Keras 2's separable convolutions (from their base class), never used by them
+_KERAS2_UNUSED = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
+
+
 class _SeparableConv(ConvFamily):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -216,6 +220,14 @@ class _SeparableConv(ConvFamily):
                                 strides=self._as_2d(self.strides), padding=self.padding,
                                 dilation_rate=self._as_2d(self.dilation_rate), bias=self.bias,
                                 activation=activation)
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild from ``get_config()``. Keras 2 configs also list ``kernel_initializer``,
+        ``kernel_regularizer`` and ``kernel_constraint``, which Keras 2's separable layers
+        never used (their kernels are the depthwise and pointwise ones); they are dropped."""
+        config = {k: v for k, v in config.items() if k not in _KERAS2_UNUSED}
+        return super().from_config(config)
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,

@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
-from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask
+from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, refuse_time_major
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
 
@@ -245,7 +245,9 @@ class _GatedRNN(SimpleRNN):
                  **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_KEYS + self.EXTRA if k in kwargs}
         kwargs.pop("implementation", None)
+        time_major = kwargs.pop("time_major", False)         # in every Keras 2 config
         Layer.__init__(self, **kwargs)
+        refuse_time_major(self, time_major)
         refuse_unsupported(self, activity_regularizer=activity_regularizer)
         self.cell = self.CELL(units, dtype=self.dtype, trainable=self.trainable, name=self.CELL_NAME,
                               **cell_kwargs)
@@ -456,6 +458,10 @@ class GRU(_GatedRNN):
                  bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
                  **kwargs):
+        if not reset_after:             # said here, naming the layer (the cell has its own name)
+            raise NotImplementedError(f"GRU '{kwargs.get('name') or 'gru'}': reset_after=False (the older "
+                                      f"GRU form, an option of Keras 2) is not implemented; only "
+                                      f"reset_after=True, the default of Keras 3 and tf.keras 2")
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
                          use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,

@@ -163,6 +163,14 @@ class SimpleRNNCell(Layer):
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
 
+def refuse_time_major(layer, time_major):
+    """Keras 2 configs hold ``time_major`` (always written; False unless set): False is the
+    only layout, ``(batch, time, features)``; True is refused naming the layer."""
+    if time_major:
+        raise NotImplementedError(f"{type(layer).__name__} '{layer.name}': time_major=True (a Keras 2 "
+                                  f"option) is not implemented; inputs are (batch, time, features)")
+
+
 class SimpleRNN(Layer):
     """Fully-connected RNN whose output is fed back as the next step's state.
 
@@ -230,7 +238,9 @@ class SimpleRNN(Layer):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, seed=None, **kwargs):
+        time_major = kwargs.pop("time_major", False)
         super().__init__(**kwargs)
+        refuse_time_major(self, time_major)
         refuse_unsupported(self, activity_regularizer=activity_regularizer)
         self.cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias,
                                   kernel_initializer=kernel_initializer,

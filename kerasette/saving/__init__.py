@@ -23,6 +23,7 @@ from ..registry import (CustomObjectScope, custom_object_scope, deserialize_kera
                         register_keras_serializable, serialize_keras_object)
 from .errors import WeightsFileError, WeightsMismatchError
 from .formats import ZIP, WeightsFileNotFoundError, open_h5, sniff
+from . import keras2 as _keras2  # noqa: F401  registers Keras 2's "keras2>hard_sigmoid"
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "register_keras_serializable",
            "get_registered_object", "get_registered_name", "get_custom_objects",

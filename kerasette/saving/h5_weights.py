@@ -479,8 +479,10 @@ def _text_name(name):
 
 
 def _ignorable(group_path):
-    """State Keras saves that kerasette has no counterpart for (RNG seeds)."""
-    return any("seed_generator" in part for part in group_path.split("/"))
+    """State Keras saves that kerasette has no counterpart for: RNG seeds, and the running
+    totals of compiled metrics that tf_keras 2 writes under a top-level ``metrics``."""
+    return (any("seed_generator" in part for part in group_path.split("/"))
+            or group_path.split("/", 1)[0] == "metrics")
 
 
 def _group_name(h5, group_path):

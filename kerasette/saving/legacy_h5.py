@@ -241,6 +241,7 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
     from ..layers.serialization import deserialize
     from ..registry import loading
     from .formats import open_h5
+    from .keras2 import from_keras2, is_keras2_config, keras2_training_config
     from .keras_zip import compile_from_config, strip_keras_only
     source = f"'{path}'"
     with open_h5(path, name=source) as h5:
@@ -248,16 +249,20 @@ def load_legacy_model(path, custom_objects=None, compile=True, safe_mode=True):
         if config is None:
             raise WeightsFileError(f"{source} holds weights only (no 'model_config'): build the model "
                                    f"in code and call model.load_weights({source}) instead")
+        config = strip_keras_only(config)
+        version = _text(read_attr(h5, "keras_version", source, default=""))
+        if version.startswith("2.") or is_keras2_config(config):     # written by (tf.)keras 2
+            config = from_keras2(config, source)
         try:
             with loading(custom_objects, safe_mode, weight_budget=_file_budget(path)):
-                model = deserialize(_mark_op_nodes(strip_keras_only(config)), custom_objects)
+                model = deserialize(_mark_op_nodes(config), custom_objects)
         except SavingError:
             raise
         except Exception as e:            # an unknown class, a bad argument, a config too deep
             raise ModelConfigError(f"{source}: cannot rebuild the model from its 'model_config': "
                                    f"{type(e).__name__}: {one_line(e)}") from e
         load_legacy_weights(legacy_weights_group(h5), model, source=source)
-        training = legacy_training_config(h5) if compile else None
+        training = keras2_training_config(legacy_training_config(h5)) if compile else None
         if training:
             opt = training.get("optimizer_config") if isinstance(training, dict) else None
             try:
