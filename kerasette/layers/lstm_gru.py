@@ -5,15 +5,20 @@ Inputs are ``(batch, time, features)``. The weights live on ``layer.cell``:
 - ``LSTMCell``: ``kernel (features, 4*units)``, ``recurrent_kernel (units,
   4*units)``, ``bias (4*units,)``, gates in the order i, f, c, o;
   ``unit_forget_bias=True`` starts the forget-gate bias at 1.
-- ``GRUCell`` (``reset_after=True``): ``kernel (features, 3*units)``,
-  ``recurrent_kernel (units, 3*units)``, ``bias (2, 3*units)`` (input bias,
-  recurrent bias), gates in the order z, r, h.
+- ``GRUCell``: ``kernel (features, 3*units)``, ``recurrent_kernel (units,
+  3*units)``, ``bias (2, 3*units)`` (input bias, recurrent bias) with
+  ``reset_after=True``, ``(3*units,)`` with ``reset_after=False``, gates in
+  the order z, r, h.
 
-The whole recurrence of a layer call is one graph node (``ops.lstm`` /
-``ops.gru``); only ``activation="tanh"`` with ``recurrent_activation=
-"sigmoid"`` (the defaults) is implemented. The sequence handling (masks,
-``go_backwards``, ``return_sequences``, ``stateful``, ``Bidirectional``) is
-SimpleRNN's.
+With the defaults (``activation="tanh"``, ``recurrent_activation="sigmoid"``,
+GRU ``reset_after=True``) the whole recurrence of a layer call is one graph
+node (``ops.lstm`` / ``ops.gru``). Any other activation (a name, a built-in
+function or a callable of one's own), and GRU ``reset_after=False``, run the
+composed path: the cell's step written with ordinary ops (autograd gives the
+backward), driven over time by ``rnn_generic.run_steps`` as ``RNN(cell)`` is,
+after one GEMM for the input projection of all steps. The sequence handling
+(masks, ``go_backwards``, ``return_sequences``, ``stateful``, dropout drawn
+once per sequence, ``Bidirectional``) is SimpleRNN's on both paths.
 """
 from .. import activations, backend, ops, random
 from ..autograd.tensor import Tensor
@@ -21,6 +26,7 @@ from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
 from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, refuse_time_major
+from .rnn_generic import run_steps
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
 
@@ -32,7 +38,7 @@ _CELL_KEYS = ("units", "activation", "recurrent_activation", "use_bias", "kernel
 
 class _GatedCell(SimpleRNNCell):
     """What LSTMCell and GRUCell add to SimpleRNNCell's settings and kernels: the
-    recurrent activation (only tanh / sigmoid are implemented) and the step checks."""
+    recurrent activation, the step checks and the composed step (any activations)."""
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -47,12 +53,20 @@ class _GatedCell(SimpleRNNCell):
                          recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
                          dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        for label, fn, want in (("activation", self.activation, "tanh"),
-                                ("recurrent_activation", self.recurrent_activation, "sigmoid")):
-            if activations.serialize(fn) != want:
-                raise NotImplementedError(f"{type(self).__name__} '{self.name}': only activation='tanh' and "
-                                          f"recurrent_activation='sigmoid' are implemented, got "
-                                          f"{label}={activations.serialize(fn)!r}")
+
+    def _fusable(self):
+        """True when the fused op computes this cell: tanh with sigmoid (the built-in functions
+        themselves, not functions of the same name)."""
+        return (self.activation is activations.get("tanh")
+                and self.recurrent_activation is activations.get("sigmoid"))
+
+    def _input_bias(self):
+        return self.bias
+
+    def _project(self, x):
+        """The input part of every gate's pre-activation, ``x @ kernel + input bias``, for one
+        step ``(batch, features)`` or all steps ``(batch, time, features)`` at once."""
+        return ops.dense(x, self.kernel, self._input_bias())
 
     def _check_step(self, sequence, states, count):
         cls = type(self).__name__
@@ -70,13 +84,14 @@ class _GatedCell(SimpleRNNCell):
         return states
 
     def _step_inputs(self, sequence, h, training):
-        """The one-step sequence ``(batch, 1, features)`` and the recurrent dropout mask."""
+        """This step's input ``(batch, features)`` (dropped out in training) and the recurrent
+        dropout mask."""
         if training and self.dropout > 0:
             sequence = random.dropout(sequence, self.dropout, seed=self.seed_generator)
         rmask = None
         if training and self.recurrent_dropout > 0:
             rmask = _dropout_mask(h.value, tuple(h.shape), self.recurrent_dropout, self.seed_generator)
-        return ops.expand_dims(sequence, 1), rmask
+        return sequence, rmask
 
     def get_config(self):
         return {**super().get_config(),
@@ -89,11 +104,15 @@ class LSTMCell(_GatedCell):
     Weights ``kernel (features, 4*units)``, ``recurrent_kernel (units,
     4*units)``, ``bias (4*units,)``, gate order i, f, c, o (Keras 3).
     ``unit_forget_bias=True`` adds 1 to the forget-gate bias at initialisation.
+    ``c_t = f * c + i * activation(a_c)``, ``h_t = o * activation(c_t)``, with
+    ``i, f, o = recurrent_activation(a_i, a_f, a_o)``.
 
     Args:
         units (int): size of the state(s).
-        activation (str): ``"tanh"`` (default; the only one implemented).
-        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        activation (str | callable): of the cell candidate and of ``c_t`` (default
+            ``"tanh"``); any name or callable (tanh with sigmoid runs fused).
+        recurrent_activation (str | callable): of the i, f, o gates (default ``"sigmoid"``;
+            ``"hard_sigmoid"`` is Keras 3's, ``"keras2>hard_sigmoid"`` Keras 2's).
         use_bias (bool): default True.
         kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
         recurrent_initializer (str | Initializer): default ``"orthogonal"``.
@@ -143,9 +162,28 @@ class LSTMCell(_GatedCell):
         """
         h, c = self._check_step(sequence, states, 2)
         x, rmask = self._step_inputs(sequence, h, training)
-        seq, c_t = lstm(x, self.kernel, self.recurrent_kernel, self.bias, [h, c], recurrent_dropout_mask=rmask)
-        h_t = seq[:, 0]
-        return h_t, [h_t, c_t]
+        if self._fusable():
+            seq, c_t = lstm(ops.expand_dims(x, 1), self.kernel, self.recurrent_kernel, self.bias, [h, c],
+                            recurrent_dropout_mask=rmask)
+            h_t = seq[:, 0]
+            return h_t, [h_t, c_t]
+        return self._step_fn(rmask)(self._project(x), [h, c])
+
+    def _step_fn(self, rmask=None):
+        """The composed step ``(projected x_t (batch, 4*units), [h, c]) -> (h_t, [h_t, c_t])``,
+        ordinary ops with any activations; ``rmask`` multiplies ``h`` before the recurrent
+        matmul (as in the fused op)."""
+        u, n = self.recurrent_kernel, self.units
+        act, ract = self.activation, self.recurrent_activation
+
+        def step(xw, states):
+            h, c = states
+            a = ops.add(xw, ops.matmul(h if rmask is None else ops.multiply(h, rmask), u))
+            i, f, g, o = ract(a[:, :n]), ract(a[:, n:2 * n]), act(a[:, 2 * n:3 * n]), ract(a[:, 3 * n:])
+            c_t = ops.add(ops.multiply(f, c), ops.multiply(i, g))
+            h_t = ops.multiply(o, act(c_t))
+            return h_t, [h_t, c_t]
+        return step
 
     def get_initial_state(self, batch_size=None):
         """``[zeros (batch_size, units), zeros (batch_size, units)]``.
@@ -160,21 +198,26 @@ class LSTMCell(_GatedCell):
 
 
 class GRUCell(_GatedCell):
-    """One GRU step (``reset_after=True``): ``(x_t (batch, features), [h]) -> (h_t, [h_t])``.
+    """One GRU step: ``(x_t (batch, features), [h]) -> (h_t, [h_t])``.
 
     Weights ``kernel (features, 3*units)``, ``recurrent_kernel (units,
-    3*units)``, ``bias (2, 3*units)`` (input bias, recurrent bias), gate order
-    z, r, h; ``h_t = z * h_{t-1} + (1 - z) * hh`` (Keras 3).
+    3*units)``, ``bias (2, 3*units)`` (input bias, recurrent bias; ``(3*units,)``
+    with ``reset_after=False``), gate order z, r, h; ``h_t = z * h_{t-1} + (1 -
+    z) * hh`` (Keras 3).
 
     Args:
         units (int): size of the state(s).
-        activation (str): ``"tanh"`` (default; the only one implemented).
-        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        activation (str | callable): of the candidate ``hh`` (default ``"tanh"``); any name
+            or callable (tanh with sigmoid and ``reset_after=True`` runs fused).
+        recurrent_activation (str | callable): of the z and r gates (default ``"sigmoid"``;
+            ``"hard_sigmoid"`` is Keras 3's, ``"keras2>hard_sigmoid"`` Keras 2's).
         use_bias (bool): default True.
         kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
         recurrent_initializer (str | Initializer): default ``"orthogonal"``.
         bias_initializer (str | Initializer): default ``"zeros"``.
-        reset_after (bool): True, the only form implemented (Keras 3's default).
+        reset_after (bool): True (Keras 3's default): ``hh = activation(x_h + r * (h @ U_h +
+            b_h))``, bias ``(2, 3*units)``; False (the older form, Keras 2.0-2.2's default):
+            ``hh = activation(x_h + (r * h) @ U_h)``, bias ``(3*units,)``.
         **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
             ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
@@ -194,17 +237,23 @@ class GRUCell(_GatedCell):
                          use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                          **kwargs)
-        if not reset_after:
-            raise NotImplementedError(f"GRUCell '{self.name}': only reset_after=True (Keras 3's default) "
-                                      f"is implemented")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
         self.state_size = self.units
 
     def build(self, input_shape):
         self._add_kernels(input_shape)
-        self.bias = (self.add_weight(shape=(2, 3 * self.units), initializer=self.bias_initializer, name="bias")
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        self.bias = (self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias")
                      if self.use_bias else None)
         self.built = True
+
+    def _fusable(self):
+        return self.reset_after and super()._fusable()
+
+    def _input_bias(self):
+        if self.bias is None or not self.reset_after:
+            return self.bias
+        return self.bias[0]
 
     def call(self, sequence, states, training=False):
         """One step; returns ``(h_t, [h_t])`` (or ``(h_t, h_t)`` for a bare state).
@@ -217,8 +266,42 @@ class GRUCell(_GatedCell):
         as_list = isinstance(states, (list, tuple))
         (h,) = self._check_step(sequence, states, 1)
         x, rmask = self._step_inputs(sequence, h, training)
-        h_t = gru(x, self.kernel, self.recurrent_kernel, self.bias, [h], recurrent_dropout_mask=rmask)[:, 0]
+        if self._fusable():
+            h_t = gru(ops.expand_dims(x, 1), self.kernel, self.recurrent_kernel, self.bias, [h],
+                      recurrent_dropout_mask=rmask)[:, 0]
+        else:
+            h_t, _ = self._step_fn(rmask)(self._project(x), [h])
         return h_t, ([h_t] if as_list else h_t)
+
+    def _step_fn(self, rmask=None):
+        """The composed step ``(projected x_t (batch, 3*units), [h]) -> (h_t, [h_t])``, ordinary
+        ops with any activations and either ``reset_after``; ``rmask`` multiplies ``h`` before
+        the recurrent matmuls (as in the fused op)."""
+        n, act, ract = self.units, self.activation, self.recurrent_activation
+        u = self.recurrent_kernel
+        if self.reset_after:
+            b_rec = None if self.bias is None else self.bias[1]
+        else:
+            u_zr, u_h = u[:, :2 * n], u[:, 2 * n:]
+
+        def step(xw, states):
+            (h,) = states
+            hd = h if rmask is None else ops.multiply(h, rmask)
+            if self.reset_after:
+                rec = ops.matmul(hd, u)
+                if b_rec is not None:
+                    rec = ops.add(rec, b_rec)
+                z = ract(ops.add(xw[:, :n], rec[:, :n]))
+                r = ract(ops.add(xw[:, n:2 * n], rec[:, n:2 * n]))
+                hh = act(ops.add(xw[:, 2 * n:], ops.multiply(r, rec[:, 2 * n:])))
+            else:
+                rec = ops.matmul(hd, u_zr)
+                z = ract(ops.add(xw[:, :n], rec[:, :n]))
+                r = ract(ops.add(xw[:, n:2 * n], rec[:, n:]))
+                hh = act(ops.add(xw[:, 2 * n:], ops.matmul(ops.multiply(r, hd), u_h)))
+            h_t = ops.add(ops.multiply(z, ops.subtract(h, hh)), hh)       # z * h + (1 - z) * hh
+            return h_t, [h_t]
+        return step
 
     def get_initial_state(self, batch_size=None):
         """``[zeros (batch_size, units)]``.
@@ -264,6 +347,22 @@ class _GatedRNN(SimpleRNN):
 
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
     state_size = property(lambda self: [self.cell.units] * self.N_STATES)
+
+    def _run_composed(self, x, states0, keep, rmask):
+        """The recurrence for a cell the fused op does not compute: one GEMM projects every
+        step's input, then the cell's composed step runs over time in ``run_steps`` (the loop
+        of ``RNN``). Returns ``(states (batch, time, units) in processing order, finals)``; a
+        masked step carries the states (its output is fixed by ``_masked_outputs``)."""
+        cell = self.cell
+        projected = cell._project(x)
+        batch, units = x.shape[0], cell.units
+        xp = backend.get_array_module(projected.value)
+        if states0 is None:
+            states0 = [Tensor(xp.zeros((batch, units), dtype=projected.dtype)) for _ in range(self.N_STATES)]
+        outputs, finals = run_steps(cell._step_fn(rmask), projected, list(states0), keep, self.go_backwards)
+        if not outputs:
+            return Tensor(xp.zeros((batch, 0, units), dtype=projected.dtype)), finals
+        return ops.stack(outputs, axis=1), finals
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
         x, states0, keep, rmask = self._checked_inputs(inputs, initial_state, mask, training)
@@ -336,8 +435,13 @@ class LSTM(_GatedRNN):
 
     Args:
         units (int): size of the states ``h`` and ``c`` and of the output.
-        activation (str): ``"tanh"`` (default; the only one implemented).
-        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
+        activation (str | callable): of the cell candidate and of ``c`` (default ``"tanh"``);
+            any name, built-in function or callable of your own.
+        recurrent_activation (str | callable): of the input, forget and output gates
+            (default ``"sigmoid"``; ``"hard_sigmoid"`` is Keras 3's ``relu6(x + 3) / 6``,
+            ``"keras2>hard_sigmoid"`` Keras 2's ``clip(0.2 x + 0.5, 0, 1)``). tanh with
+            sigmoid runs as one fused graph node; any other pair runs the cell's step
+            composed of ordinary ops (the same results, slower).
         use_bias (bool): add a bias (default True).
         kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
         recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
@@ -353,8 +457,8 @@ class LSTM(_GatedRNN):
             in reversed time order, as Keras (default False).
         stateful (bool): reuse each batch's final states as the next batch's initial states
             (``reset_states()`` clears them); default False.
-        unroll (bool): accepted for Keras compatibility; the loop over time always runs inside
-            one graph node.
+        unroll (bool): accepted for Keras compatibility (the fused loop over time runs inside
+            one graph node, the composed one as a Python loop).
         **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
             ``implementation`` are accepted and ignored; regularizers and constraints are not
             implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -395,26 +499,34 @@ class LSTM(_GatedRNN):
 
     def _run(self, x, states0, keep, rmask):
         cell = self.cell
+        if not cell._fusable():
+            return self._run_composed(x, states0, keep, rmask)
         seq, c = lstm(x, cell.kernel, cell.recurrent_kernel, cell.bias, states0, keep, self.go_backwards, rmask)
         return seq, [seq[:, -1], c]
 
 
 class GRU(_GatedRNN):
-    """Gated Recurrent Unit layer (Cho et al. 2014), Keras 3 semantics (``reset_after=True``).
+    """Gated Recurrent Unit layer (Cho et al. 2014), Keras 3 semantics.
 
     Input ``(batch, time, features)``; output ``(batch, units)``, or
     ``(batch, time, units)`` with ``return_sequences=True``; with
     ``return_state=True`` a list ``[output, h]``. Weights: ``kernel``
     ``(features, 3 * units)``, ``recurrent_kernel`` ``(units, 3 * units)``, ``bias``
-    ``(2, 3 * units)`` (input and recurrent biases, ``reset_after=True``), gates in Keras's
-    order (update, reset, candidate).
+    ``(2, 3 * units)`` (input and recurrent biases; ``(3 * units,)`` with
+    ``reset_after=False``), gates in Keras's order (update, reset, candidate).
 
     Args:
         units (int): size of the state ``h`` and of the output.
-        activation (str): ``"tanh"`` (default; the only one implemented).
-        recurrent_activation (str): ``"sigmoid"`` (default; the only one implemented).
-        reset_after (bool): apply the reset gate after the recurrent matmul (True, Keras 3's
-            default and the only form implemented).
+        activation (str | callable): of the candidate state (default ``"tanh"``); any name,
+            built-in function or callable of your own.
+        recurrent_activation (str | callable): of the update and reset gates (default
+            ``"sigmoid"``; ``"hard_sigmoid"`` is Keras 3's ``relu6(x + 3) / 6``,
+            ``"keras2>hard_sigmoid"`` Keras 2's ``clip(0.2 x + 0.5, 0, 1)``).
+        reset_after (bool): True (Keras 3's default): the reset gate multiplies the recurrent
+            matmul's result, bias ``(2, 3 * units)``; False (Keras 2.0-2.2's form): it
+            multiplies the previous state before the candidate's recurrent matmul, bias
+            ``(3 * units,)``. tanh, sigmoid and ``reset_after=True`` run as one fused graph
+            node; anything else runs the cell's step composed of ordinary ops (slower).
         use_bias (bool): add a bias (default True).
         kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
         recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
@@ -429,8 +541,8 @@ class GRU(_GatedRNN):
             in reversed time order, as Keras (default False).
         stateful (bool): reuse each batch's final states as the next batch's initial states
             (``reset_states()`` clears them); default False.
-        unroll (bool): accepted for Keras compatibility; the loop over time always runs inside
-            one graph node.
+        unroll (bool): accepted for Keras compatibility (the fused loop over time runs inside
+            one graph node, the composed one as a Python loop).
         **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
             ``implementation`` are accepted and ignored; regularizers and constraints are not
             implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -458,10 +570,6 @@ class GRU(_GatedRNN):
                  bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=True,
                  **kwargs):
-        if not reset_after:             # said here, naming the layer (the cell has its own name)
-            raise NotImplementedError(f"GRU '{kwargs.get('name') or 'gru'}': reset_after=False (the older "
-                                      f"GRU form, an option of Keras 2) is not implemented; only "
-                                      f"reset_after=True, the default of Keras 3 and tf.keras 2")
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation,
                          use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
@@ -474,5 +582,7 @@ class GRU(_GatedRNN):
 
     def _run(self, x, states0, keep, rmask):
         cell = self.cell
+        if not cell._fusable():
+            return self._run_composed(x, states0, keep, rmask)
         seq = gru(x, cell.kernel, cell.recurrent_kernel, cell.bias, states0, keep, self.go_backwards, rmask)
         return seq, [seq[:, -1]]

@@ -119,6 +119,29 @@ def _build_cell(cell, shape, owner_path):
             w.path = f"{owner_path}/{cell.name}/{w.name}"
 
 
+def run_steps(step, sequences, states, keep=None, go_backwards=False, zero_output_for_mask=False):
+    """The loop over time of ``RNN``: ``step(x_t, states) -> (output, new_states)`` (flat lists of
+    states) called on ``sequences[:, t]`` for every step ``t`` (from the end with
+    ``go_backwards``). Under ``keep`` ``(batch, time)`` a masked step carries the states and the
+    previous output through (zeros before the first output, or always with
+    ``zero_output_for_mask``). Returns ``(outputs in processing order, final states)``."""
+    steps = sequences.shape[1]
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    outputs, prev = [], None
+    for t in order:
+        out, new = step(sequences[:, t], states)
+        if keep is not None:
+            m = keep[:, t, None]
+            new = [ops.where(m, n, s) for n, s in zip(new, states)]
+            if zero_output_for_mask:
+                out = ops.where(m, out, ops.zeros_like(out))
+            else:
+                out = ops.where(m, out, ops.zeros_like(out) if prev is None else prev)
+        outputs.append(out)
+        prev, states = out, new
+    return outputs, states
+
+
 class _Box:
     """Holds an object out of sight of layer tracking and of the saving walk."""
 
@@ -242,24 +265,15 @@ class RNN(Layer):
             # masks drawn once per sequence, as Keras's cells do)
             output, *states = fused.call(sequences, initial_state=states, mask=keep, training=training)
             return self._finish(output, states, keep)
-        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        outputs, prev = [], None
         takes_training = _takes(self.cell.call, "training")
-        for t in order:
-            out, new = _call_cell(self.cell, sequences[:, t], _pack(self.cell.state_size, states), training,
-                                  takes_training)
+
+        def step(x, states):
+            out, new = _call_cell(self.cell, x, _pack(self.cell.state_size, states), training, takes_training)
             if len(new) != len(states):
                 raise ValueError(f"RNN '{self.name}': the cell returned {len(new)} state(s), its "
                                  f"state_size {self.cell.state_size!r} has {len(states)}")
-            if keep is not None:
-                m = keep[:, t, None]
-                new = [ops.where(m, n, s) for n, s in zip(new, states)]
-                if self.zero_output_for_mask:
-                    out = ops.where(m, out, ops.zeros_like(out))
-                else:
-                    out = ops.where(m, out, ops.zeros_like(out) if prev is None else prev)
-            outputs.append(out)
-            prev, states = out, new
+            return out, new
+        outputs, states = run_steps(step, sequences, states, keep, self.go_backwards, self.zero_output_for_mask)
         if not outputs:
             raise ValueError(f"RNN '{self.name}': the input has no time steps, got shape {shape_str(shape)}")
         output = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]

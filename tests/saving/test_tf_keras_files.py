@@ -12,7 +12,7 @@ import pytest
 
 import kerasette as keras
 from kerasette import layers
-from kerasette.saving.errors import ModelConfigError, SavingError
+from kerasette.saving.errors import SavingError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 LOADABLE = ["tfk_mlp", "tfk_cnn", "tfk_rnn", "tfk_seq_conv", "tfk_functional"]
@@ -121,12 +121,13 @@ def test_keras3_hard_sigmoid_is_unchanged():
                                rtol=1e-6)
 
 
-def test_gru_reset_after_false_is_refused_in_one_line():
-    with pytest.raises(ModelConfigError) as err:
-        keras.models.load_model(path("tfk_gru_v1"))
-    msg = str(err.value)
-    assert "\n" not in msg
-    assert "tfk_gru_v1.keras2.h5" in msg and "GRU 'gru_v1'" in msg and "reset_after=False" in msg
+def test_gru_reset_after_false_loads_and_predicts():
+    """Keras 2's GRU(reset_after=False): bias (3*units,), the reset gate before the recurrent
+    matmul of the candidate (the composed path)."""
+    model = keras.models.load_model(path("tfk_gru_v1"))
+    gru = model.get_layer("gru_v1")
+    assert gru.reset_after is False and gru.cell.bias.shape == (3 * gru.units,)
+    assert_predicts(model, "tfk_gru_v1")
 
 
 # -- Lambda -------------------------------------------------------------------------------------
