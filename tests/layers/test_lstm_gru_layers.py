@@ -150,13 +150,7 @@ def test_errors_name_the_layer(cls):
         layer(np.ones((2, 5, 4)), initial_state=[np.zeros((2, 7))] * (2 if cls == "LSTM" else 1))
     with pytest.raises(ValueError, match=f"{cls} 'rec'.*initial state"):
         layer(np.ones((2, 5, 4)), initial_state=[np.zeros((2, 3))] * 3)
-    with pytest.raises(NotImplementedError, match="activation"):
-        getattr(layers, cls)(3, activation="relu")
-
-
-def test_gru_reset_before_is_refused():
-    with pytest.raises(NotImplementedError, match="reset_after=True"):
-        layers.GRU(3, reset_after=False)
+    assert getattr(layers, cls)(3, activation="relu")(np.ones((2, 5, 4))).shape == (2, 3)   # composed path
 
 
 def test_stateful_lstm_carries_h_and_c(x):
