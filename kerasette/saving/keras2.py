@@ -26,6 +26,7 @@ the layers' constructors and ``from_config``.
 from .. import ops
 from ..registry import register_keras_serializable
 from .errors import ModelConfigError, one_line
+from .keras_zip import rewrite_configs
 
 __all__ = ["is_keras2_config", "from_keras2", "keras2_training_config", "hard_sigmoid"]
 
@@ -65,16 +66,9 @@ def from_keras2(config, source="the file"):
 
 
 def _activations(config):
-    if isinstance(config, list):
-        return [_activations(c) for c in config]
-    if not isinstance(config, dict):
-        return config
-    out = {k: _activations(v) for k, v in config.items()}
-    inner = out.get("config")
-    if "class_name" in out and isinstance(inner, dict):
-        out["config"] = {k: ("keras2>hard_sigmoid" if k in _ACTIVATION_KEYS and v == "hard_sigmoid" else v)
-                         for k, v in inner.items()}
-    return out
+    return rewrite_configs(config, lambda inner: {
+        k: ("keras2>hard_sigmoid" if k in _ACTIVATION_KEYS and v == "hard_sigmoid" else v)
+        for k, v in inner.items()})
 
 
 def _nodes(config, source):

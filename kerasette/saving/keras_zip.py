@@ -127,15 +127,21 @@ def strip_keras_only(config):
     ``input_axes``/``output_axes`` of initializers) which
     kerasette's layers do not take. Any other value is kept, so a feature that
     is actually used still fails loudly in the layer's constructor."""
+    return rewrite_configs(config, lambda inner: {k: v for k, v in inner.items()
+                                                  if not (k in _KERAS_ONLY and v in (None, False))})
+
+
+def rewrite_configs(config, fn):
+    """``config`` with every object's ``{"class_name", "config": {...}}`` inner dict replaced by
+    ``fn(inner)``, at any depth (layers, their initializers, nested models)."""
     if isinstance(config, list):
-        return [strip_keras_only(v) for v in config]
+        return [rewrite_configs(v, fn) for v in config]
     if not isinstance(config, dict):
         return config
-    out = {k: strip_keras_only(v) for k, v in config.items()}
+    out = {k: rewrite_configs(v, fn) for k, v in config.items()}
     inner = out.get("config")
     if "class_name" in out and isinstance(inner, dict):
-        out["config"] = {k: v for k, v in inner.items()
-                         if not (k in _KERAS_ONLY and v in (None, False))}
+        out["config"] = fn(inner)
     return out
 
 
