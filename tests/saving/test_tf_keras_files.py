@@ -1,5 +1,5 @@
-"""Whole-model ``.h5`` files written by real Keras 2 (tf_keras 2.x, made by
-tests/fixtures/make_tf_keras_fixtures.py) load in kerasette and predict what Keras 2 predicted;
+"""Whole-model ``.h5`` files written by real Keras 2 (tf_keras 2.21: ``tfk_*``; the Keras 2.15 of
+TensorFlow 2.15: ``k215_*``; made by tests/fixtures/make_tf_keras_fixtures.py) load in kerasette and predict what Keras 2 predicted;
 ``model.save_weights`` files of Keras 2 load into the same architectures built in kerasette.
 TensorFlow is never imported here."""
 import json
@@ -15,8 +15,9 @@ from kerasette import layers
 from kerasette.saving.errors import SavingError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
-LOADABLE = ["tfk_mlp", "tfk_cnn", "tfk_rnn", "tfk_seq_conv", "tfk_functional"]
-ALL = LOADABLE + ["tfk_gru_v1", "tfk_lambda"]
+WRITERS = ["tfk_", "k215_"]             # tf_keras 2.21, keras 2.15
+LOADABLE = [w + n for w in WRITERS for n in ("mlp", "cnn", "rnn", "seq_conv", "functional", "gru_v1")]
+ALL = LOADABLE + [w + "lambda" for w in WRITERS]
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
@@ -85,34 +86,37 @@ def test_loaded_layers_are_the_files_layers(name):
             assert [(type(l).__name__, l.name) for l in layer.layers] == inner
 
 
-def test_functional_file_keeps_shared_and_nested_calls():
-    model = keras.models.load_model(path("tfk_functional"))
+@pytest.mark.parametrize("w", WRITERS)
+def test_functional_file_keeps_shared_and_nested_calls(w):
+    model = keras.models.load_model(path(w + "functional"))
     assert len(model.inputs) == 2 and len(model.outputs) == 2
     assert len(model.get_layer("shared")._inbound_nodes) >= 2          # applied twice
     assert len(model.get_layer("nested_seq")._inbound_nodes) >= 2      # a nested model called twice
 
 
-def test_compiled_keras2_files_compile_in_kerasette():
+@pytest.mark.parametrize("w", WRITERS)
+def test_compiled_keras2_files_compile_in_kerasette(w):
     """tf.keras 2.11+ names its optimizers "Custom>Adam": read as the built-in one."""
-    mlp = keras.models.load_model(path("tfk_mlp"))
+    mlp = keras.models.load_model(path(w + "mlp"))
     assert isinstance(mlp.optimizer, keras.optimizers.Adam)
     assert mlp.optimizer.learning_rate == pytest.approx(1e-3)
-    functional = keras.models.load_model(path("tfk_functional"))
+    functional = keras.models.load_model(path(w + "functional"))
     assert isinstance(functional.optimizer, keras.optimizers.SGD)
     assert functional.optimizer.momentum == pytest.approx(0.9)
-    x, ys, _ = data("tfk_mlp")
+    x, ys, _ = data(w + "mlp")
     mlp.fit(x, np.array([0, 1, 2, 3, 0, 1]), epochs=1, verbose=0)       # trains from there
 
 
-def test_keras2_hard_sigmoid_is_keras_2s(tmp_path):
+@pytest.mark.parametrize("w", WRITERS)
+def test_keras2_hard_sigmoid_is_keras_2s(tmp_path, w):
     """Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), not Keras 3's relu6(x + 3) / 6; a
     model saved again by kerasette keeps Keras 2's."""
-    model = keras.models.load_model(path("tfk_mlp"))
+    model = keras.models.load_model(path(w + "mlp"))
     fn = model.get_layer("d9").activation
     x = np.array([-3.0, -1.0, 0.0, 1.0, 3.0], dtype="float32")
     np.testing.assert_allclose(np.asarray(fn(x)), [0.0, 0.3, 0.5, 0.7, 1.0], rtol=1e-6, atol=1e-6)
     model.save(tmp_path / "again.keras")
-    assert_predicts(keras.models.load_model(tmp_path / "again.keras"), "tfk_mlp")
+    assert_predicts(keras.models.load_model(tmp_path / "again.keras"), w + "mlp")
 
 
 def test_keras3_hard_sigmoid_is_unchanged():
@@ -121,30 +125,33 @@ def test_keras3_hard_sigmoid_is_unchanged():
                                rtol=1e-6)
 
 
-def test_gru_reset_after_false_loads_and_predicts():
+@pytest.mark.parametrize("w", WRITERS)
+def test_gru_reset_after_false_loads_and_predicts(w):
     """Keras 2's GRU(reset_after=False): bias (3*units,), the reset gate before the recurrent
     matmul of the candidate (the composed path)."""
-    model = keras.models.load_model(path("tfk_gru_v1"))
+    model = keras.models.load_model(path(w + "gru_v1"))
     gru = model.get_layer("gru_v1")
     assert gru.reset_after is False and gru.cell.bias.shape == (3 * gru.units,)
-    assert_predicts(model, "tfk_gru_v1")
+    assert_predicts(model, w + "gru_v1")
 
 
 # -- Lambda -------------------------------------------------------------------------------------
 
-def test_keras2_lambda_is_refused_under_safe_mode():
+@pytest.mark.parametrize("w", WRITERS)
+def test_keras2_lambda_is_refused_under_safe_mode(w):
     with pytest.raises(ValueError) as err:
-        keras.models.load_model(path("tfk_lambda"))
+        keras.models.load_model(path(w + "lambda"))
     msg = str(err.value)
     assert isinstance(err.value, SavingError)
     assert "Lambda layer 'lam'" in msg and "bytecode" in msg and "safe_mode=False" in msg
     assert "\n" not in msg
 
 
-@pytest.mark.skipif(str(data("tfk_lambda")[2]["python"]) != f"{sys.version_info[0]}.{sys.version_info[1]}",
-                    reason="the fixture's bytecode was marshalled by another Python version")
-def test_keras2_lambda_loads_with_safe_mode_false():
-    assert_predicts(keras.models.load_model(path("tfk_lambda"), safe_mode=False), "tfk_lambda")
+@pytest.mark.parametrize("w", WRITERS)
+def test_keras2_lambda_loads_with_safe_mode_false(w):
+    if str(data(w + "lambda")[2]["python"]) != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        pytest.skip("the fixture's bytecode was marshalled by another Python version")
+    assert_predicts(keras.models.load_model(path(w + "lambda"), safe_mode=False), w + "lambda")
 
 
 # -- save_weights files of Keras 2, into models built here --------------------------------------
@@ -188,7 +195,7 @@ def build_cnn():
 
 
 @pytest.mark.parametrize("suffix", [".keras2.weights.h5", ".keras2.legacy_weights.h5"])
-@pytest.mark.parametrize("name,build", [("tfk_mlp", build_mlp), ("tfk_cnn", build_cnn)])
+@pytest.mark.parametrize("name,build", [(w + n, b) for w in WRITERS for n, b in (("mlp", build_mlp), ("cnn", build_cnn))])
 def test_keras2_weights_file_loads_into_the_same_architecture(name, build, suffix):
     """``.weights.h5``: tf_keras's Keras-3-like layout (its compiled metrics' totals under
     ``metrics`` are not weights); ``.legacy_weights.h5``: the Keras 2 HDF5 layout."""
