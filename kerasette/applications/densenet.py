@@ -142,19 +142,7 @@ DenseNet201.__doc__ = ("""DenseNet201: a 7x7 stem, then dense blocks of 6, 12, 4
 """ + _ARGS_DOC)
 
 
-def preprocess_input(x, data_format=None):
-    """DenseNet's preprocessing: ``x / 255``, minus ``[0.485, 0.456, 0.406]``, over
-    ``[0.229, 0.224, 0.225]`` per RGB channel (``"torch"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "DenseNet", "torch")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)

@@ -152,6 +152,42 @@ def decode_predictions(preds, top=5):
 # ----------------------------------------------------------------------------- builder helpers
 
 
+def preprocess_input_of(module, family, mode):
+    """``preprocess_input`` as the family module ``module`` exports it (Keras has one per family,
+    ``keras.applications.resnet.preprocess_input``): :func:`preprocess_input` in ``mode`` under that
+    module's name.
+
+    Args:
+        module (str): the family module's ``__name__``.
+        family (str): the model family, for the docstring (``"ResNet"``).
+        mode (str): ``"caffe"``, ``"tf"`` or ``"torch"`` (see :func:`preprocess_input`).
+    """
+    def family_preprocess(x, data_format=None):
+        return preprocess_input(x, data_format=data_format, mode=mode)
+    family_preprocess.__name__ = family_preprocess.__qualname__ = "preprocess_input"
+    family_preprocess.__module__ = module
+    family_preprocess.__doc__ = _PREPROCESS_DOC.format(family=family, what=_MODE_TEXT[mode], mode=mode)
+    return family_preprocess
+
+
+_MODE_TEXT = {
+    "caffe": "RGB -> BGR, then minus the ImageNet channel means",
+    "tf": "``x / 127.5 - 1``",
+    "torch": "``x / 255``, minus ``[0.485, 0.456, 0.406]``, over ``[0.229, 0.224, 0.225]`` per RGB channel",
+}
+
+_PREPROCESS_DOC = """{family}'s preprocessing: {what} (``"{mode}"`` mode of
+    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
+
+    Args:
+        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
+        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Returns:
+        The preprocessed images (a new array, or a tensor for tensor input).
+    """
+
+
 def decode_predictions_of(module):
     """``decode_predictions`` as the family module ``module`` exports it (Keras has one per family,
     ``keras.applications.vgg16.decode_predictions``): this module's function under that module's name.

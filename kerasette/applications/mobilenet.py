@@ -123,18 +123,7 @@ def _separable_block(x, filters, depth_multiplier, stride, block_id):
     return layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
 
-def preprocess_input(x, data_format=None):
-    """MobileNet's preprocessing: ``x / 127.5 - 1`` (``"tf"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "MobileNet", "tf")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)

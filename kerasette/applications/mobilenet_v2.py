@@ -145,18 +145,7 @@ def _inverted_residual(inputs, filters, stride, expansion, block_id):
     return x
 
 
-def preprocess_input(x, data_format=None):
-    """MobileNetV2's preprocessing: ``x / 127.5 - 1`` (``"tf"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "MobileNetV2", "tf")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)

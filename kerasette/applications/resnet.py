@@ -183,18 +183,7 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_sha
                       classes, classifier_activation, name, "resnet152")
 
 
-def preprocess_input(x, data_format=None):
-    """ResNet's preprocessing: RGB -> BGR, then minus the ImageNet channel means (``"caffe"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "ResNet", "caffe")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)

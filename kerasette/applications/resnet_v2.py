@@ -134,18 +134,7 @@ def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None, input_s
                       classes, classifier_activation, name, "resnet152v2")
 
 
-def preprocess_input(x, data_format=None):
-    """ResNet v2's preprocessing: ``x / 127.5 - 1`` (``"tf"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "ResNet v2", "tf")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)

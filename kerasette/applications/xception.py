@@ -130,18 +130,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
                           file_hash=WEIGHTS_HASHES[0 if include_top else 1])
 
 
-def preprocess_input(x, data_format=None):
-    """Xception's preprocessing: ``x / 127.5 - 1`` (``"tf"`` mode of
-    :func:`kerasette.applications.imagenet_utils.preprocess_input`).
-
-    Args:
-        x (np.ndarray | Tensor | KerasTensor): RGB images with values in ``[0, 255]``.
-        data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
-
-    Returns:
-        The preprocessed images (a new array, or a tensor for tensor input).
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+preprocess_input = imagenet_utils.preprocess_input_of(__name__, "Xception", "tf")
 
 
 decode_predictions = imagenet_utils.decode_predictions_of(__name__)
