@@ -31,7 +31,7 @@ from ..ops.conv3d import conv3d
 from .conv import _layer_args, check_data_format
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
-from .recurrent import _as_float_tensor, _dropout_mask, _mask_array, sequence_output_mask
+from .recurrent import _as_float_tensor, _dropout_mask, _mask_array, carried_copies, sequence_output_mask
 
 __all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
 
@@ -367,8 +367,7 @@ class _ConvLSTM(Layer):
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         if len(states) != 2:
             raise ValueError(f"{_where(self)}: reset_states expects [h, c], got {len(states)} state(s)")
-        self._carried_state = [backend.to_device(backend.to_numpy(getattr(s, "value", s)), dtype=self.dtype)
-                               for s in states]
+        self._carried_state = carried_copies(states, self.dtype)
 
     reset_state = reset_states
 

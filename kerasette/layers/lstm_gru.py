@@ -25,7 +25,7 @@ from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
 from .core import refuse_unsupported, shape_str
 from .layer import Layer
-from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, refuse_time_major
+from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, carried_copies, refuse_time_major
 from .rnn_generic import run_steps
 
 __all__ = ["LSTMCell", "LSTM", "GRUCell", "GRU"]
@@ -404,8 +404,7 @@ class _GatedRNN(SimpleRNN):
             self._carried_state = None
             return
         states = list(states) if isinstance(states, (list, tuple)) else [states]
-        self._carried_state = [backend.to_device(backend.to_numpy(getattr(s, "value", s)), dtype=self.dtype)
-                               for s in states]
+        self._carried_state = carried_copies(states, self.dtype)
 
     reset_state = reset_states
 

@@ -333,8 +333,7 @@ class SimpleRNN(Layer):
         """
         if states is not None:
             states = states[0] if isinstance(states, (list, tuple)) else states
-            self._carried_state = backend.to_device(backend.to_numpy(getattr(states, "value", states)),
-                                                    dtype=self.dtype)
+            (self._carried_state,) = carried_copies([states], self.dtype)
         else:
             self._carried_state = None
 
@@ -668,6 +667,12 @@ def _dropout_mask(like, shape, rate, seed=None):
     xp = backend.get_array_module(like)
     keep = random._uniform_array(shape, seed, xp) >= rate
     return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - rate))
+
+
+def carried_copies(states, dtype):
+    """The states a stateful layer's ``reset_states(states)`` keeps: each one's values copied
+    (through the host) in ``dtype``, one array per state of the list ``states``."""
+    return [backend.to_device(backend.to_numpy(getattr(s, "value", s)), dtype=dtype) for s in states]
 
 
 def _as_float_tensor(x, dtype=None):

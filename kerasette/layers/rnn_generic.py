@@ -27,7 +27,7 @@ from .. import backend, ops
 from ..autograd.tensor import Tensor
 from .core import shape_str
 from .layer import Layer
-from .recurrent import _mask_array, sequence_output_mask
+from .recurrent import _mask_array, carried_copies, sequence_output_mask
 from .symbolic import KerasTensor
 
 __all__ = ["RNN", "StackedRNNCells", "TimeDistributed"]
@@ -366,8 +366,7 @@ class RNN(Layer):
         states = _flatten(states)
         if len(states) != len(self.state_size):
             raise ValueError(f"RNN '{self.name}': expected {len(self.state_size)} state(s), got {len(states)}")
-        self._carried_state = [backend.to_device(backend.to_numpy(getattr(s, "value", s)), dtype=self.dtype)
-                               for s in states]
+        self._carried_state = carried_copies(states, self.dtype)
 
     reset_state = reset_states
 
