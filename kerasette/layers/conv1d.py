@@ -10,6 +10,7 @@ from ..ops.pool import avg_pool2d, max_pool2d
 from .conv import _Conv, check_data_format
 from .core import shape_str
 from .layer import Layer
+from .pooling import WindowPooling
 
 __all__ = ["Conv1D", "Convolution1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
@@ -121,8 +122,8 @@ class Conv1D(_Conv):
         return self.activation(_from_2d(conv2d(x, kernel, **kw)))
 
 
-class _Pooling1D(Layer):
-    _op = None
+class _Pooling1D(WindowPooling):
+    AXES = ("length",)
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -131,28 +132,13 @@ class _Pooling1D(Layer):
         self.padding = normalize_padding(padding, where=_where(self))
         self.data_format = check_data_format(self, data_format)
 
-    def _check(self, shape):
+    def _check_rank(self, shape):
         _check_rank3(self, shape)
-        if self.padding == "valid" and shape[1] is not None and shape[1] < self.pool_size[0]:
-            raise ValueError(f"{_where(self)}: pool_size {self.pool_size} is larger than the input length "
-                             f"{shape[1]} (input shape {shape_str(tuple(shape))}) with padding='valid'")
-
-    def _check_symbolic_input(self, inputs):
-        self._check(inputs.shape)
 
     def call(self, inputs):
         self._check(inputs.shape)
         y = type(self)._op(_to_2d(inputs), (1, self.pool_size[0]), (1, self.strides[0]), self.padding)
         return _from_2d(y)
-
-    def compute_output_shape(self, input_shape):
-        self._check(input_shape)
-        n, w, c = input_shape
-        return (n, conv_output_length(w, self.pool_size[0], self.padding, self.strides[0]), c)
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format}
 
 
 class MaxPooling1D(_Pooling1D):

@@ -14,6 +14,7 @@ from ..ops.conv3d import avg_pool3d, conv3d, max_pool3d
 from .conv import _Conv, check_data_format
 from .core import shape_str
 from .layer import Layer
+from .pooling import WindowPooling
 from .reshaping import standardize_data_format
 
 __all__ = ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
@@ -141,8 +142,8 @@ class Conv3D(_Conv):
 
 # -- windowed pooling -------------------------------------------------------------------------
 
-class _Pooling3D(Layer):
-    _op = None
+class _Pooling3D(WindowPooling):
+    AXES = _AXES
 
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -152,33 +153,8 @@ class _Pooling3D(Layer):
         self.padding = normalize_padding(padding, where=_where(self))
         self.data_format = check_data_format(self, data_format)
 
-    def _check(self, shape):
+    def _check_rank(self, shape):
         _check_rank5(self, shape)
-        if self.padding == "valid":
-            for axis, name in enumerate(_AXES):
-                size = shape[1 + axis]
-                if size is not None and size < self.pool_size[axis]:
-                    raise ValueError(f"{_where(self)}: pool_size {self.pool_size} is larger than the input "
-                                     f"{name} {size} (input shape {shape_str(tuple(shape))}) with "
-                                     f"padding='valid'")
-
-    def _check_symbolic_input(self, inputs):
-        self._check(inputs.shape)
-
-    def call(self, inputs):
-        self._check(inputs.shape)
-        return type(self)._op(inputs, self.pool_size, self.strides, self.padding)
-
-    def compute_output_shape(self, input_shape):
-        self._check(input_shape)
-        return ((input_shape[0],)
-                + tuple(conv_output_length(input_shape[1 + a], self.pool_size[a], self.padding, self.strides[a])
-                        for a in range(3))
-                + (input_shape[4],))
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format}
 
 
 class MaxPooling3D(_Pooling3D):

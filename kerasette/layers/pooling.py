@@ -18,23 +18,21 @@ def _check_rank4(layer, shape):
                          f"(batch, height, width, channels), got shape {shape_str(tuple(shape))}{extra}")
 
 
-class _Pooling2D(Layer):
-    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
+class WindowPooling(Layer):
+    """What the 1-, 2- and 3-D max / average pooling layers share: the check that a window fits
+    the input under ``padding="valid"``, the output shape, the call and the config. A subclass sets
+    ``AXES`` (the spatial axes' names, in order), ``_op`` and ``_check_rank(shape)``."""
+
+    AXES = ()
     _op = None
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        where = f"{type(self).__name__} '{self.name}'"
-        self.pool_size = normalize_tuple(pool_size, 2, "pool_size", where=where)
-        self.strides = self.pool_size if strides is None else normalize_tuple(strides, 2, "strides",
-                                                                               where=where)
-        self.padding = normalize_padding(padding, where=where)
-        self.data_format = check_data_format(self, data_format)
+    def _check_rank(self, shape):
+        raise NotImplementedError
 
     def _check(self, shape):
-        _check_rank4(self, shape)
+        self._check_rank(shape)
         if self.padding == "valid":
-            for axis, name in ((0, "height"), (1, "width")):
+            for axis, name in enumerate(self.AXES):
                 size = shape[1 + axis]
                 if size is not None and size < self.pool_size[axis]:
                     raise ValueError(f"{type(self).__name__} '{self.name}': pool_size {self.pool_size} is "
@@ -50,13 +48,31 @@ class _Pooling2D(Layer):
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)
-        n, h, w, c = input_shape
-        return (n, conv_output_length(h, self.pool_size[0], self.padding, self.strides[0]),
-                conv_output_length(w, self.pool_size[1], self.padding, self.strides[1]), c)
+        return ((input_shape[0],)
+                + tuple(conv_output_length(input_shape[1 + a], self.pool_size[a], self.padding, self.strides[a])
+                        for a in range(len(self.AXES)))
+                + (input_shape[-1],))
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format}
+
+
+class _Pooling2D(WindowPooling):
+    _splits_batch = True        # its ops split their batch over kerasette.parallel threads
+    AXES = ("height", "width")
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        self.pool_size = normalize_tuple(pool_size, 2, "pool_size", where=where)
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, 2, "strides",
+                                                                               where=where)
+        self.padding = normalize_padding(padding, where=where)
+        self.data_format = check_data_format(self, data_format)
+
+    def _check_rank(self, shape):
+        _check_rank4(self, shape)
 
 
 class MaxPooling2D(_Pooling2D):
