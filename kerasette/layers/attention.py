@@ -610,16 +610,8 @@ class MultiHeadAttention(Layer):
             # Keras's Softmax-layer path zeroes fully hidden rows; its fused path (no dropout,
             # no scores) leaves them uniform over the keys, and so does this one
             weights = ops.where(keep, weights, ops.zeros_like(weights))
-        dropped = weights
-        if training and self._dropout > 0:
-            dropped = random.dropout(weights, self._dropout, seed=self._seed_generator)
-        out = ops.einsum("acbe,aecd->abcd", dropped, v)  # (B, T, N, value_dim)
-        if gate is not None:
-            out = ops.multiply(out, gate)
-        out = self._output_dense(out)
-        if query_mask is not None:
-            out._keras_mask = _mask_value(query_mask, out)
-        return (out, weights) if return_attention_scores else out
+        return self._combine(weights, v, "acbe,aecd->abcd", gate, training,   # (B, T, N, value_dim)
+                             return_attention_scores, query_mask)
 
     def _attend_over_axes(self, query, value, key, gate, mask, training, return_attention_scores, query_mask):
         """Attention over ``attention_axes`` with Keras's einsums: the scores ``(<shared axes>,
@@ -637,10 +629,16 @@ class MultiHeadAttention(Layer):
         weights = ops.softmax(scores, axis=over)
         if keep is not None:
             weights = ops.where(keep, weights, ops.zeros_like(weights))
+        return self._combine(weights, v, self._combine_equation, gate, training, return_attention_scores,
+                             query_mask)
+
+    def _combine(self, weights, v, equation, gate, training, return_attention_scores, query_mask):
+        """The attention weights (dropped out in training) applied to the values with ``equation``,
+        gated, through the output projection, with the query's mask; and the weights if asked."""
         dropped = weights
         if training and self._dropout > 0:
             dropped = random.dropout(weights, self._dropout, seed=self._seed_generator)
-        out = ops.einsum(self._combine_equation, dropped, v)
+        out = ops.einsum(equation, dropped, v)
         if gate is not None:
             out = ops.multiply(out, gate)
         out = self._output_dense(out)
