@@ -174,8 +174,10 @@ class Optimizer:
         """Whether this step runs flat: a built-in elementwise rule, every weight given a
         gradient, on one device (not the CPU, where gathering the gradients costs more than the
         per-weight calls it saves). Packs (again) when the weights or slots were replaced."""
-        if self._repacks > _MAX_PACKS or type(self).update.__module__ != __name__:
-            return False
+        if (not self._vars or self._repacks > _MAX_PACKS
+                or not kernels.on_device(backend.get_array_module(self._vars[0].value))
+                or type(self).update.__module__ != __name__):
+            return False                       # the CPU: no per-weight walk below, every step
         if any(g is None for g in grads) or trainable_variables is not self._vars and (
                 len(trainable_variables) != len(self._vars)
                 or any(a is not b for a, b in zip(trainable_variables, self._vars))):
@@ -184,7 +186,7 @@ class Optimizer:
         if flat is not None and flat.intact(self._vars, self.slots):
             return True
         self._flat = None
-        if not FlatParams.fits(self._vars) or not kernels.on_device(backend.get_array_module(self._vars[0].value)):
+        if not FlatParams.fits(self._vars):
             return False
         self._repacks += 1
         self._flat = FlatParams(self._vars, self.slots)
