@@ -11,6 +11,9 @@
   ``evaluate`` and ``predict`` prepare ahead in a worker thread while the
   current step runs (None: 2 on a GPU for data that crosses the host link,
   none on the CPU).
+- ``set_cpu_kernels`` / ``cpu_kernels``: whether CPU steps use the fused loops numba compiles
+  (``kerasette.cpu_kernels``, installed with ``pip install "kerasette[fast]"``; on by default
+  where numba is installed, ``KERASETTE_CPU_KERNELS=0`` turns them off for a whole run).
 
 Switches apply to the calling thread and to threads started afterwards (each
 thread keeps its own execution context, ``kerasette.context``).
@@ -19,7 +22,8 @@ from . import context
 from .backend import epsilon, floatx, set_floatx
 
 __all__ = ["floatx", "set_floatx", "epsilon", "enable_check_numerics", "disable_check_numerics",
-           "is_check_numerics_enabled", "set_prefetch_batches", "prefetch_batches"]
+           "is_check_numerics_enabled", "set_prefetch_batches", "prefetch_batches",
+           "set_cpu_kernels", "cpu_kernels"]
 
 
 def enable_check_numerics():
@@ -89,3 +93,34 @@ def prefetch_batches():
         True
     """
     return context.current().prefetch_batches
+
+
+def set_cpu_kernels(on):
+    """Use (True) or not (False) the fused CPU loops numba compiles, where numba is installed
+    (``kerasette.cpu_kernels``; with False every CPU step runs its NumPy reference code).
+
+    Args:
+        on (bool): use them.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.config.set_cpu_kernels(False)
+        >>> keras.config.cpu_kernels()
+        False
+        >>> keras.config.set_cpu_kernels(True)
+    """
+    if not isinstance(on, bool):
+        raise TypeError(f"set_cpu_kernels: on must be True or False, got {on!r}")
+    context.set_default("cpu_kernels", on)
+
+
+def cpu_kernels():
+    """Whether this thread's CPU steps may use the compiled fused loops (they run only where
+    numba is installed: ``kerasette.cpu_kernels.available()``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.config.cpu_kernels() in (True, False)
+        True
+    """
+    return context.current().cpu_kernels

@@ -31,7 +31,8 @@ def _env_device():
 
 _DEFAULTS = {"device": _env_device(),
              "check_numerics": os.environ.get("KERASETTE_CHECK_NUMERICS", "") not in ("", "0"),
-             "prefetch_batches": None}
+             "prefetch_batches": None,
+             "cpu_kernels": os.environ.get("KERASETTE_CPU_KERNELS", "1").strip() != "0"}
 _DEFAULTS_LOCK = threading.Lock()
 
 
@@ -58,6 +59,8 @@ class Context(threading.local):
     - ``checked_embeddings``: the ids (``id()``) of the ``Embedding`` layers whose ids in the
       step running now came straight from data checked on the host; they skip their per-call
       range check (one device read each). Set by ``Model`` around a step, empty otherwise.
+    - ``cpu_kernels``: fused CPU loops compiled by numba are used where numba is installed
+      (``kerasette.cpu_kernels``; ``config.set_cpu_kernels``, ``KERASETTE_CPU_KERNELS=0``: off).
     - ``upload_stream``: None, or (in a prefetch worker) the copy stream host-to-device
       copies go through, from pinned memory (``models.prefetch``).
     """
@@ -75,6 +78,7 @@ class Context(threading.local):
         self.loss_holders = weakref.WeakSet()
         self.prefetch_batches = _DEFAULTS["prefetch_batches"]
         self.upload_stream = None
+        self.cpu_kernels = _DEFAULTS["cpu_kernels"]
         self.checked_embeddings = frozenset()
 
 

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import backend, parallel, schedules
+from . import backend, cpu_kernels, parallel, schedules
 from .flat_params import FlatParams
 from .ops import kernels
 
@@ -362,6 +362,13 @@ class Adam(Optimizer):
         if self._fuses_decay(w):                           # the whole step (and decay) in one kernel
             kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon,
                         lr * self.weight_decay if self.weight_decay else 0.0)
+            return
+        if not self.amsgrad and cpu_kernels.usable(w, g, m, v):
+            # one compiled pass per slice instead of twelve NumPy passes (kerasette[fast])
+            flat = [a.reshape(-1) for a in (w, g, m, v)]
+            parts = parallel.ranges(w.size, min_rows=1 << 15, xp=xp)
+            parallel.run(lambda a, z: cpu_kernels.adam_step(
+                *[x[a:z] for x in flat], alpha, self.beta_1, self.beta_2, self.epsilon), parts)
             return
         arrays = [w, g, m, v, self._scratch_like(i, w)]
         if self.amsgrad:
