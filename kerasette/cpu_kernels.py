@@ -6,14 +6,23 @@ memory again once the arrays outgrow the cache (a 784x512 kernel is 1.6 MB apiec
 as one loop, compiled by numba to vector instructions, the same update reads each array once:
 for the MNIST MLP's 670 K weights, 0.3 ms on one core against 1.5 ms for the NumPy chain.
 
-Each kernel's plain NumPy reference is the code its caller runs without numba or with these
-kernels turned off (Adam's: ``Adam._step``); ``tests/test_cpu_kernels.py`` compares the two.
-Nothing here is imported or compiled until the first call that can use it; the compiled code
-is cached on disk (numba's ``cache=True``), so later processes load it in milliseconds.
+The kernels:
 
-Use: ``usable(*arrays)`` says whether the kernels can take these arrays (numba importable,
-turned on, NumPy arrays of one float dtype, contiguous); then call the kernel. Turn them off
-with ``KERASETTE_CPU_KERNELS=0`` or ``keras.config.set_cpu_kernels(False)``.
+- ``adam_step``: Adam's update of one weight (slice), one pass; its NumPy reference is
+  ``Adam._step``, the code that runs without numba.
+- ``step("lstm_step" | "lstm_step_grad" | "gru_step" | "gru_step_grad", ...)``: one recurrent
+  time step after its GEMM, forward or backward, with the arguments and results of the device
+  kernels of the same names (``ops.kernels``, whose NumPy references they are tested against):
+  the LSTM and GRU then run the same fused per-step code on the CPU as on a GPU. float32 only
+  (their tanh and sigmoid are float32-accurate, see ``kerasette.numba_loops``).
+
+``tests/test_cpu_kernels.py`` compares each with its reference. Nothing here imports numba or
+compiles until the first call that can use a kernel; the compiled code is cached on disk
+(numba's ``cache=True``), so a later process loads it instead of compiling it again.
+
+Use: ``usable(*arrays)`` / ``steps_usable(dtype)`` say whether the kernels can run (numba
+importable, turned on, NumPy arrays of a dtype they serve); then call the kernel. Turn them
+off with ``KERASETTE_CPU_KERNELS=0`` or ``keras.config.set_cpu_kernels(False)``.
 """
 import threading
 
@@ -21,10 +30,10 @@ import numpy as np
 
 from . import context
 
-__all__ = ["available", "usable", "adam_step"]
+__all__ = ["available", "usable", "steps_usable", "adam_step", "step", "tanh"]
 
 _lock = threading.Lock()
-_compiled = {}          # name -> the numba dispatcher, built once per process
+_loaded = []            # [the numba_loops module, or None without numba], filled once
 
 
 def available():
@@ -35,7 +44,7 @@ def available():
         >>> cpu_kernels.available() in (True, False)
         True
     """
-    return _kernel("adam_step") is not None
+    return _loops() is not None
 
 
 def usable(*arrays):
@@ -52,49 +61,91 @@ def usable(*arrays):
     return available()
 
 
+def steps_usable(dtype):
+    """True when the recurrent ``step`` kernels are on and serve ``dtype`` (float32 only:
+    their tanh and sigmoid are float32-accurate; float64 runs NumPy's)."""
+    return context.current().cpu_kernels and dtype == np.float32 and available()
+
+
 def adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     """Adam's update of one weight, in place, in one pass (1-D float arrays of one size):
     ``m += (1 - beta_1) (g - m)``, ``v += (1 - beta_2) (g^2 - v)``,
     ``w -= alpha m / (sqrt(v) + epsilon)``. Releases the GIL: threads may update slices."""
     t = w.dtype.type
-    _kernel("adam_step")(w, g, m, v, t(alpha), t(1 - beta_1), t(1 - beta_2), t(epsilon))
+    _loops().adam_step(w, g, m, v, t(alpha), t(1 - beta_1), t(1 - beta_2), t(epsilon))
 
 
-# ---- building the kernels ---------------------------------------------------------------------
+def step(name, *args):
+    """Run the recurrent step kernel ``name`` (``lstm_step``, ``lstm_step_grad``, ``gru_step``,
+    ``gru_step_grad``) on float32 NumPy arrays, with the arguments and results of
+    ``ops.kernels.run(name, xp, *args)``: the arrays written in place must be C-contiguous,
+    ``keep`` is None or one bool per sample."""
+    return _STEPS[name](_loops(), *args)
+
+
+def tanh(x):
+    """float32 ``tanh`` as the step kernels compute it (a new array; for tests and plots)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(x)
+    _loops().tanh_into(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+# ---- the step kernels' argument handling ----------------------------------------------------
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_NO_KEEP = np.ones(1, dtype=bool)
 
 
-def _kernel(name):
-    """The compiled kernel ``name``, or None without numba (looked up once)."""
-    try:
-        return _compiled[name]
-    except KeyError:
-        pass
-    with _lock:
-        if name not in _compiled:
-            _compiled.update(_build())
-        return _compiled[name]
+def _keep(keep):
+    """``(flags, has_keep)``: one bool per sample as the loops read it."""
+    if keep is None:
+        return _NO_KEEP, False
+    return np.ascontiguousarray(keep).reshape(-1).astype(bool, copy=False), True
 
 
-def _build():
-    try:
-        import numba
-    except ImportError:
-        return {"adam_step": None}
-    # error_model="numpy": a division by zero gives inf as NumPy's does, with no branch in
-    # the loop (numba's default checks every division and so cannot vectorise it);
-    # fastmath "contract" only: fused multiply-adds, NaN and inf kept as NumPy has them; nogil: threads run slices at once
-    jit = numba.njit(nogil=True, fastmath={"contract"}, error_model="numpy", cache=True)
+def _c(a):
+    return np.ascontiguousarray(a)
 
-    @jit
-    def adam_step_loop(w, g, m, v, alpha, c1, c2, eps):
-        for i in range(w.shape[0]):
-            gi = g[i]
-            mi = m[i] + (gi - m[i]) * c1
-            vi = v[i] + (gi * gi - v[i]) * c2
-            m[i] = mi
-            v[i] = vi
-            w[i] -= alpha * mi / (np.sqrt(vi) + eps)
 
-    return {"adam_step": adam_step_loop}
+def _lstm_step(loops, gates, rec, c_prev, h_prev, keep, c, h, tc):
+    flags, has_keep = _keep(keep)
+    loops.lstm_step(gates, _c(rec), _c(c_prev), _c(h_prev), flags, has_keep, c, h, tc)
+    return gates, c, h, tc
+
+
+def _lstm_step_grad(loops, gates, tc, c_prev, g_out, carry_h, carry_c, keep, d_pre, h_skip):
+    flags, has_keep = _keep(keep)
+    loops.lstm_step_grad(_c(gates), _c(tc), _c(c_prev), _c(g_out), _c(carry_h), carry_c, flags, has_keep,
+                         d_pre, h_skip)
+    return d_pre, carry_c, h_skip
+
+
+def _gru_step(loops, gates, rec, rbias, h_prev, keep, rh, h):
+    flags, has_keep = _keep(keep)
+    rbias = np.zeros(gates.shape[1], dtype=gates.dtype) if rbias is None else _c(rbias)
+    loops.gru_step(gates, _c(rec), rbias, _c(h_prev), flags, has_keep, rh, h)
+    return gates, rh, h
+
+
+def _gru_step_grad(loops, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
+    flags, has_keep = _keep(keep)
+    loops.gru_step_grad(gates, _c(rh), _c(h_prev), _c(g_out), _c(carry), flags, has_keep, d_rec, direct)
+    return gates, d_rec, direct
+
+
+_STEPS = {"lstm_step": _lstm_step, "lstm_step_grad": _lstm_step_grad, "gru_step": _gru_step,
+          "gru_step_grad": _gru_step_grad}
+
+
+def _loops():
+    """``kerasette.numba_loops`` (numba imported and the loops defined), or None without numba."""
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                try:
+                    from . import numba_loops
+                except ImportError:
+                    numba_loops = None
+                _loaded.append(numba_loops)
+    return _loaded[0]

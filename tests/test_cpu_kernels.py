@@ -115,3 +115,123 @@ def test_a_model_trains_the_same_with_and_without_kernels():
     np.testing.assert_allclose(la, lb, rtol=1e-5)
     for a, b in zip(wa, wb):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ---- the recurrent step kernels -------------------------------------------------------------
+
+def _step_args(name, n, units, keep, rng):
+    """Arguments for step kernel ``name`` as lstm_gru passes them (float32, keep (n, 1))."""
+    f = lambda *shape, lo=-2.0, hi=2.0: rng.uniform(lo, hi, shape).astype("float32")  # noqa: E731
+    states = lambda: f(n, units)  # noqa: E731
+    if name == "lstm_step":
+        return [f(n, 4 * units), f(n, 4 * units), states(), states(), keep, states(), states(), states()]
+    if name == "lstm_step_grad":
+        gates = np.concatenate([f(n, units, lo=0, hi=1), f(n, units, lo=0, hi=1), f(n, units, lo=-1, hi=1),
+                                f(n, units, lo=0, hi=1)], axis=1)
+        return [gates, f(n, units, lo=-1, hi=1), states(), states(), states(), states(), keep,
+                f(n, 4 * units), states()]
+    if name == "gru_step":
+        return [f(n, 3 * units), f(n, 3 * units), f(3 * units), states(), keep, states(), states()]
+    gates = np.concatenate([f(n, units, lo=0, hi=1), f(n, units, lo=0, hi=1), f(n, units, lo=-1, hi=1)], axis=1)
+    return [gates, states(), states(), states(), states(), keep, f(n, 3 * units), states()]
+
+
+@numba_missing
+@pytest.mark.parametrize("name", ["lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_step_kernels_match_the_device_kernels_reference(name, masked):
+    from kerasette.ops import kernels
+    rng = np.random.default_rng(1)
+    n, units = 6, 13                   # 13: the vector loops' remainder runs too
+    keep = np.array([True, False, True, True, False, True])[:, None] if masked else None
+    args = _step_args(name, n, units, keep, rng)
+    expected = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    kernels.KERNELS[name].reference(np, *expected)
+    cpu_kernels.step(name, *args)
+    for i, (got, want) in enumerate(zip(args, expected)):
+        if isinstance(got, np.ndarray) and got.dtype == np.float32:
+            np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6, err_msg=f"{name} argument {i}")
+
+
+@numba_missing
+def test_gru_step_without_recurrent_bias():
+    from kerasette.ops import kernels
+    rng = np.random.default_rng(2)
+    args = _step_args("gru_step", 4, 9, None, rng)
+    args[2] = None
+    expected = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    kernels.KERNELS["gru_step"].reference(np, *expected)
+    cpu_kernels.step("gru_step", *args)
+    for got, want in zip(args, expected):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)
+
+
+@numba_missing
+def test_tanh_is_float32_accurate_and_keeps_nan():
+    z = np.linspace(-12, 12, 400001).astype("float32")
+    got = cpu_kernels.tanh(z).astype("float64")
+    assert np.abs(got - np.tanh(z.astype("float64"))).max() < 4e-7
+    np.testing.assert_array_equal(got, -cpu_kernels.tanh(-z))                       # odd
+    special = cpu_kernels.tanh(np.array([np.nan, np.inf, -np.inf, 0.0, 30.0, -8.0], "float32"))
+    assert np.isnan(special[0])
+    np.testing.assert_array_equal(special[1:], [1.0, -1.0, 0.0, 1.0, -1.0])
+
+
+@numba_missing
+def test_fit_tanh_script_gives_the_coefficients_in_use():
+    import importlib.util
+    import pathlib
+    from kerasette import numba_loops
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "fit_tanh.py"
+    if not path.exists():
+        pytest.skip("benchmarks/ not in this checkout")
+    spec = importlib.util.spec_from_file_location("fit_tanh", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    p, q, worst = module.fit(float(numba_loops._TANH_CLAMP))
+    assert worst < 1e-8
+    in_use_p = [numba_loops._P0, numba_loops._P1, numba_loops._P2, numba_loops._P3, numba_loops._P4,
+                numba_loops._P5, numba_loops._P6]
+    in_use_q = [numba_loops._Q0, numba_loops._Q1, numba_loops._Q2, numba_loops._Q3]
+    np.testing.assert_allclose(np.float32(p), in_use_p, rtol=1e-6)
+    np.testing.assert_allclose(np.float32(q), in_use_q, rtol=1e-6)
+
+
+@numba_missing
+@pytest.mark.parametrize("layer", ["lstm", "gru"])
+def test_recurrent_layers_train_the_same_with_and_without_kernels(layer, monkeypatch):
+    """Forward and backward of a masked, reversed, sequence-returning layer; the kernel runs."""
+    calls = []
+    real = cpu_kernels.step
+    monkeypatch.setattr(cpu_kernels, "step", lambda name, *a: (calls.append(name), real(name, *a))[1])
+
+    def run(on):
+        keras.utils.set_random_seed(5)
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=(16, 9, 6)).astype("float32")
+        x[3, 6:] = 0                                            # padded steps, masked out
+        x[7, 2:] = 0
+        y = rng.normal(size=(16, 9, 8)).astype("float32")
+        rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[layer]
+        model = keras.Sequential([keras.Input((9, 6)), keras.layers.Masking(0.0),
+                                  rnn(8, return_sequences=True, go_backwards=True)])
+        model.compile(optimizer="adam", loss="mse")
+        was = config.cpu_kernels()
+        config.set_cpu_kernels(on)
+        try:
+            loss = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False).history["loss"]
+            out = model.predict(x, verbose=0)
+        finally:
+            config.set_cpu_kernels(was)
+        return loss, out, model.get_weights()
+
+    (la, oa, wa) = run(True)
+    assert f"{layer}_step" in calls and f"{layer}_step_grad" in calls
+    calls.clear()
+    (lb, ob, wb) = run(False)
+    assert not calls
+    np.testing.assert_allclose(la, lb, rtol=1e-5)
+    np.testing.assert_allclose(oa, ob, rtol=1e-4, atol=1e-5)
+    for a, b in zip(wa, wb):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

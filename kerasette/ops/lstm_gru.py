@@ -31,7 +31,7 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 """
 import numpy as _np
 
-from .. import backend, parallel
+from .. import backend, cpu_kernels, parallel
 from . import kernels
 from ..autograd.function import Function
 from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step,
@@ -86,6 +86,17 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
     return GRUFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, mask, rmask)
 
 
+def _step_runner(xp, dtype):
+    """How one fused time step runs, ``run(name, *args)`` as ``kernels.run(name, xp, *args)``:
+    a device kernel (CuPy, or the stand-in's reference), a loop compiled for the CPU
+    (``cpu_kernels``, float32 with numba), or None: the step as a few NumPy calls."""
+    if kernels.on_device(xp):
+        return lambda name, *args: kernels.run(name, xp, *args)
+    if cpu_kernels.steps_usable(dtype):
+        return cpu_kernels.step
+    return None
+
+
 def _time_major(xp, x, go_backwards):
     xt = x.transpose(1, 0, 2)
     if go_backwards:
@@ -124,7 +135,8 @@ class LSTMFunction(Function):
         H = xp.empty((T, B, U), dtype=G.dtype)
         C = xp.empty((T, B, U), dtype=G.dtype)
         TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
-        fused = kernels.on_device(xp)
+        run_step = _step_runner(xp, G.dtype)
+        fused = run_step is not None
         u_run = u
         if not fused:
             # every gate's activation from ONE sigmoid pass per step (few NumPy calls per step:
@@ -146,8 +158,8 @@ class LSTMFunction(Function):
                 rec = step(h)
                 Gt = G[t, lo:hi]
                 if fused:                                 # one kernel for the whole step
-                    kernels.run("lstm_step", xp, Gt, rec, c, h, None if keep is None else keep[t, lo:hi],
-                                C[t, lo:hi], H[t, lo:hi], TC[t, lo:hi])
+                    run_step("lstm_step", Gt, rec, c, h, None if keep is None else keep[t, lo:hi],
+                             C[t, lo:hi], H[t, lo:hi], TC[t, lo:hi])
                     h, c = H[t, lo:hi], C[t, lo:hi]
                     continue
                 Gt += rec
@@ -184,7 +196,8 @@ class LSTMFunction(Function):
         xp = backend.get_array_module(G)
         T, B, U = H.shape
         gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
-        fused = kernels.on_device(xp)                 # one kernel per step (lstm_step_grad)
+        run_step = _step_runner(xp, G.dtype)          # one kernel per step (lstm_step_grad)
+        fused = run_step is not None
         dA = xp.empty_like(G)
         dA4 = dA.reshape(T, B, 4, U)                   # the same memory, one axis per gate
         h_skip = xp.empty((B, U), dtype=G.dtype) if fused and keep is not None else None
@@ -214,9 +227,9 @@ class LSTMFunction(Function):
                 Gt, dAt = G[t, lo:hi], dA[t, lo:hi]
                 if fused:
                     skip_t = None if keep is None else h_skip[lo:hi]
-                    kernels.run("lstm_step_grad", xp, Gt, TC[t, lo:hi], Cprev[t, lo:hi], gt[t, lo:hi], ch, cc,
-                                None if keep is None else keep[t, lo:hi], dAt,
-                                skip_t if skip_t is not None else dh)
+                    run_step("lstm_step_grad", Gt, TC[t, lo:hi], Cprev[t, lo:hi], gt[t, lo:hi], ch, cc,
+                             None if keep is None else keep[t, lo:hi], dAt,
+                             skip_t if skip_t is not None else dh)
                     _carry_back(xp, dAt, uT, ch, None if rmask is None else rmask[lo:hi], skip_t)
                     continue
                 xp.add(gt[t, lo:hi], ch, out=dh)
@@ -301,7 +314,8 @@ class GRUFunction(Function):
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
-        fused = kernels.on_device(xp)
+        run_step = _step_runner(xp, G.dtype)
+        fused = run_step is not None
         u_run, b_rec = u, None if b is None else b[1]
         if not fused:
             # z and r from one 3-call sigmoid: their pre-activations negated (input part here,
@@ -318,8 +332,8 @@ class GRUFunction(Function):
             for t in range(T):
                 rec = step(h)
                 if fused:                                 # one kernel for the whole step
-                    kernels.run("gru_step", xp, G[t, lo:hi], rec, b_rec, h,
-                                None if keep is None else keep[t, lo:hi], RH[t, lo:hi], H[t, lo:hi])
+                    run_step("gru_step", G[t, lo:hi], rec, b_rec, h,
+                             None if keep is None else keep[t, lo:hi], RH[t, lo:hi], H[t, lo:hi])
                     h = H[t, lo:hi]
                     continue
                 if b_rec is not None:
@@ -360,7 +374,8 @@ class GRUFunction(Function):
         uT = u.T
 
         dR4 = dR.reshape(T, B, 3, U)       # the same memory, one axis per gate
-        fused = kernels.on_device(xp)
+        run_step = _step_runner(xp, G.dtype)
+        fused = run_step is not None
 
         def part(lo, hi):
             # backpropagation through time for samples lo:hi (one thread's share)
@@ -369,8 +384,8 @@ class GRUFunction(Function):
             for t in range(T - 1, -1, -1):
                 Gt, dRt = G[t, lo:hi], dR[t, lo:hi]
                 if fused:                                 # dh is the direct path's buffer here
-                    kernels.run("gru_step_grad", xp, Gt, RH[t, lo:hi], Hprev[t, lo:hi], gt[t, lo:hi], c,
-                                None if keep is None else keep[t, lo:hi], dRt, dh)
+                    run_step("gru_step_grad", Gt, RH[t, lo:hi], Hprev[t, lo:hi], gt[t, lo:hi], c,
+                             None if keep is None else keep[t, lo:hi], dRt, dh)
                     _carry_back(xp, dRt, uT, c, None if rmask is None else rmask[lo:hi], dh)
                     continue
                 if t == T - 1 or t % _FACTOR_STEPS == _FACTOR_STEPS - 1:
