@@ -10,7 +10,8 @@ The kernels:
 
 - ``adam_step``: Adam's update of one weight (slice), one pass; its NumPy reference is
   ``Adam._step``, the code that runs without numba.
-- ``step("lstm_step" | "lstm_step_grad" | "gru_step" | "gru_step_grad", ...)``: one recurrent
+- ``step("rnn_step" | "rnn_step_grad" | "lstm_step" | "lstm_step_grad" | "gru_step" |
+  "gru_step_grad", ...)``: one recurrent
   time step after its GEMM, forward or backward, with the arguments and results of the device
   kernels of the same names (``ops.kernels``, whose NumPy references they are tested against):
   the LSTM and GRU then run the same fused per-step code on the CPU as on a GPU. float32 only
@@ -76,8 +77,9 @@ def adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon):
 
 
 def step(name, *args):
-    """Run the recurrent step kernel ``name`` (``lstm_step``, ``lstm_step_grad``, ``gru_step``,
-    ``gru_step_grad``) on float32 NumPy arrays, with the arguments and results of
+    """Run the recurrent step kernel ``name`` (``rnn_step`` with activation tanh,
+    ``rnn_step_grad``, ``lstm_step``, ``lstm_step_grad``, ``gru_step``, ``gru_step_grad``) on
+    float32 NumPy arrays, with the arguments and results of
     ``ops.kernels.run(name, xp, *args)``: the arrays written in place must be C-contiguous,
     ``keep`` is None or one bool per sample."""
     return _STEPS[name](_loops(), *args)
@@ -108,6 +110,20 @@ def _c(a):
     return np.ascontiguousarray(a)
 
 
+def _rnn_step(loops, h, rec, h_prev, keep, activation):
+    if activation != "tanh":
+        raise ValueError(f"cpu_kernels.step('rnn_step'): only activation 'tanh' is compiled, got {activation!r}")
+    flags, has_keep = _keep(keep)
+    loops.rnn_step_tanh(h, _c(rec), _c(h_prev), flags, has_keep)
+    return h
+
+
+def _rnn_step_grad(loops, d_pre, g_out, carry, keep, direct):
+    flags, has_keep = _keep(keep)
+    loops.rnn_step_grad(d_pre, _c(g_out), _c(carry), flags, has_keep, direct)
+    return d_pre, direct
+
+
 def _lstm_step(loops, gates, rec, c_prev, h_prev, keep, c, h, tc):
     flags, has_keep = _keep(keep)
     loops.lstm_step(gates, _c(rec), _c(c_prev), _c(h_prev), flags, has_keep, c, h, tc)
@@ -134,7 +150,7 @@ def _gru_step_grad(loops, gates, rh, h_prev, g_out, carry, keep, d_rec, direct):
     return gates, d_rec, direct
 
 
-_STEPS = {"lstm_step": _lstm_step, "lstm_step_grad": _lstm_step_grad, "gru_step": _gru_step,
+_STEPS = {"rnn_step": _rnn_step, "rnn_step_grad": _rnn_step_grad, "lstm_step": _lstm_step, "lstm_step_grad": _lstm_step_grad, "gru_step": _gru_step,
           "gru_step_grad": _gru_step_grad}
 
 

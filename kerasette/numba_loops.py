@@ -71,6 +71,37 @@ def adam_step(w, g, m, v, alpha, c1, c2, eps):
 
 
 @_loop
+def rnn_step_tanh(h, rec, h_prev, keep, has_keep):
+    """One SimpleRNN step (``ops.kernels``' ``rnn_step``, activation tanh): ``h = tanh(h + rec)``
+    in place (``h`` holds the input projection), ``h_prev`` kept for a masked sample."""
+    n, units = h.shape
+    for b in range(n):
+        hb, rb = h[b], rec[b]
+        if has_keep and not keep[b]:
+            hb[:] = h_prev[b]
+            continue
+        for u in range(units):
+            hb[u] = tanh32(hb[u] + rb[u])
+
+
+@_loop
+def rnn_step_grad(d_pre, g_out, carry, keep, has_keep, direct):
+    """The SimpleRNN step backwards (``ops.kernels``' ``rnn_step_grad``): ``d_pre *= g_out +
+    carry``; ``direct`` the gradient that skips a masked sample (0 for the others)."""
+    n, units = d_pre.shape
+    for b in range(n):
+        db, gb, cb, hs = d_pre[b], g_out[b], carry[b], direct[b]
+        for u in range(units):
+            db[u] *= gb[u] + cb[u]
+        if has_keep:
+            if keep[b]:
+                hs[:] = 0
+            else:
+                for u in range(units):
+                    hs[u] = gb[u] + cb[u]
+
+
+@_loop
 def lstm_step(gates, rec, c_prev, h_prev, keep, has_keep, c, h, tc):
     """One LSTM step after the recurrent GEMM (the semantics of ``ops.kernels``' ``lstm_step``):
     ``gates (n, 4U)`` += ``rec`` and activated in place, ``c``, ``h``, ``tc = tanh(c)``

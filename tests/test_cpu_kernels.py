@@ -123,6 +123,10 @@ def _step_args(name, n, units, keep, rng):
     """Arguments for step kernel ``name`` as lstm_gru passes them (float32, keep (n, 1))."""
     f = lambda *shape, lo=-2.0, hi=2.0: rng.uniform(lo, hi, shape).astype("float32")  # noqa: E731
     states = lambda: f(n, units)  # noqa: E731
+    if name == "rnn_step":
+        return [f(n, units), f(n, units), states(), keep, "tanh"]
+    if name == "rnn_step_grad":
+        return [f(n, units), states(), states(), keep, states()]
     if name == "lstm_step":
         return [f(n, 4 * units), f(n, 4 * units), states(), states(), keep, states(), states(), states()]
     if name == "lstm_step_grad":
@@ -137,7 +141,8 @@ def _step_args(name, n, units, keep, rng):
 
 
 @numba_missing
-@pytest.mark.parametrize("name", ["lstm_step", "lstm_step_grad", "gru_step", "gru_step_grad"])
+@pytest.mark.parametrize("name", ["rnn_step", "rnn_step_grad", "lstm_step", "lstm_step_grad", "gru_step",
+                                  "gru_step_grad"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_step_kernels_match_the_device_kernels_reference(name, masked):
     from kerasette.ops import kernels
@@ -151,6 +156,14 @@ def test_step_kernels_match_the_device_kernels_reference(name, masked):
     for i, (got, want) in enumerate(zip(args, expected)):
         if isinstance(got, np.ndarray) and got.dtype == np.float32:
             np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6, err_msg=f"{name} argument {i}")
+
+
+@numba_missing
+def test_rnn_step_compiles_tanh_only():
+    args = _step_args("rnn_step", 2, 3, None, np.random.default_rng(0))
+    args[-1] = "relu"
+    with pytest.raises(ValueError, match="only activation 'tanh' is compiled, got 'relu'"):
+        cpu_kernels.step("rnn_step", *args)
 
 
 @numba_missing
@@ -199,7 +212,7 @@ def test_fit_tanh_script_gives_the_coefficients_in_use():
 
 
 @numba_missing
-@pytest.mark.parametrize("layer", ["lstm", "gru"])
+@pytest.mark.parametrize("layer", ["rnn", "lstm", "gru"])
 def test_recurrent_layers_train_the_same_with_and_without_kernels(layer, monkeypatch):
     """Forward and backward of a masked, reversed, sequence-returning layer; the kernel runs."""
     calls = []
@@ -213,7 +226,7 @@ def test_recurrent_layers_train_the_same_with_and_without_kernels(layer, monkeyp
         x[3, 6:] = 0                                            # padded steps, masked out
         x[7, 2:] = 0
         y = rng.normal(size=(16, 9, 8)).astype("float32")
-        rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[layer]
+        rnn = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[layer]
         model = keras.Sequential([keras.Input((9, 6)), keras.layers.Masking(0.0),
                                   rnn(8, return_sequences=True, go_backwards=True)])
         model.compile(optimizer="adam", loss="mse")

@@ -31,11 +31,11 @@ Only activation tanh with recurrent_activation sigmoid runs fused.
 """
 import numpy as _np
 
-from .. import backend, cpu_kernels, parallel
+from .. import backend, parallel
 from . import kernels
 from ..autograd.function import Function
 from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step,
-                  full_batch_constants)
+                  full_batch_constants, step_runner)
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
 
@@ -86,17 +86,6 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
     return GRUFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, mask, rmask)
 
 
-def _step_runner(xp, dtype):
-    """How one fused time step runs, ``run(name, *args)`` as ``kernels.run(name, xp, *args)``:
-    a device kernel (CuPy, or the stand-in's reference), a loop compiled for the CPU
-    (``cpu_kernels``, float32 with numba), or None: the step as a few NumPy calls."""
-    if kernels.on_device(xp):
-        return lambda name, *args: kernels.run(name, xp, *args)
-    if cpu_kernels.steps_usable(dtype):
-        return cpu_kernels.step
-    return None
-
-
 def _time_major(xp, x, go_backwards):
     xt = x.transpose(1, 0, 2)
     if go_backwards:
@@ -135,7 +124,7 @@ class LSTMFunction(Function):
         H = xp.empty((T, B, U), dtype=G.dtype)
         C = xp.empty((T, B, U), dtype=G.dtype)
         TC = xp.empty((T, B, U), dtype=G.dtype)                        # tanh(c_t), kept for backward
-        run_step = _step_runner(xp, G.dtype)
+        run_step = step_runner(xp, G.dtype)
         fused = run_step is not None
         u_run = u
         if not fused:
@@ -196,7 +185,7 @@ class LSTMFunction(Function):
         xp = backend.get_array_module(G)
         T, B, U = H.shape
         gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
-        run_step = _step_runner(xp, G.dtype)          # one kernel per step (lstm_step_grad)
+        run_step = step_runner(xp, G.dtype)          # one kernel per step (lstm_step_grad)
         fused = run_step is not None
         dA = xp.empty_like(G)
         dA4 = dA.reshape(T, B, 4, U)                   # the same memory, one axis per gate
@@ -314,7 +303,7 @@ class GRUFunction(Function):
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
-        run_step = _step_runner(xp, G.dtype)
+        run_step = step_runner(xp, G.dtype)
         fused = run_step is not None
         u_run, b_rec = u, None if b is None else b[1]
         if not fused:
@@ -374,7 +363,7 @@ class GRUFunction(Function):
         uT = u.T
 
         dR4 = dR.reshape(T, B, 3, U)       # the same memory, one axis per gate
-        run_step = _step_runner(xp, G.dtype)
+        run_step = step_runner(xp, G.dtype)
         fused = run_step is not None
 
         def part(lo, hi):

@@ -30,7 +30,7 @@ Options:
     activation: "tanh", "relu", "sigmoid" or "linear" run inside the node;
         other activations are refused (a layer falls back to a graph of ops).
 """
-from .. import backend, parallel
+from .. import backend, cpu_kernels, parallel
 from . import kernels
 from ..autograd.function import Function
 
@@ -108,7 +108,9 @@ class SimpleRNNFunction(Function):
             keep = mask.T[::-1] if self.go_backwards else mask.T
             keep = xp.ascontiguousarray(keep.astype(bool, copy=False))[..., None]   # (T, B, 1)
         act = _ACTIVATE[self.activation]
-        fused = kernels.on_device(xp)                 # one kernel per step (rnn_step)
+        # one kernel per step (rnn_step); compiled on the CPU for tanh, the default
+        run_step = step_runner(xp, H.dtype, on_cpu=self.activation == "tanh")
+        fused = run_step is not None
         fused_act = None if self.activation == "linear" else self.activation
 
         def part(a, z):
@@ -119,7 +121,7 @@ class SimpleRNNFunction(Function):
                 rec = step(h)
                 Ht = H[t, a:z]
                 if fused:
-                    kernels.run("rnn_step", xp, Ht, rec, h, None if keep is None else keep[t, a:z], fused_act)
+                    run_step("rnn_step", Ht, rec, h, None if keep is None else keep[t, a:z], fused_act)
                     h = Ht
                     continue
                 Ht += rec
@@ -148,7 +150,8 @@ class SimpleRNNFunction(Function):
             skip = (~keep).astype(H.dtype)            # rows whose state passes through
         carry = xp.zeros((B, U), dtype=H.dtype)       # dL/dh_{t} coming from step t+1
         uT = u.T
-        fused = kernels.on_device(xp)                 # one kernel per step (rnn_step_grad)
+        run_step = step_runner(xp, H.dtype)           # one kernel per step (rnn_step_grad)
+        fused = run_step is not None
 
         def part(a, z):
             # backpropagation through time for samples a:z (one thread's share)
@@ -157,7 +160,7 @@ class SimpleRNNFunction(Function):
             for t in range(T - 1, -1, -1):
                 if fused:                             # dh holds the masked samples' direct path
                     dAt = dA[t, a:z]
-                    kernels.run("rnn_step_grad", xp, dAt, gt[t, a:z], c, None if keep is None else keep[t, a:z], dh)
+                    run_step("rnn_step_grad", dAt, gt[t, a:z], c, None if keep is None else keep[t, a:z], dh)
                     _carry_back(xp, dAt, uT, c, None if rmask is None else rmask[a:z], None if keep is None else dh)
                     continue
                 xp.add(gt[t, a:z], c, out=dh)
@@ -184,6 +187,19 @@ class SimpleRNNFunction(Function):
 
 
 # ---- helpers ------------------------------------------------------------------
+
+def step_runner(xp, dtype, on_cpu=True):
+    """How one fused time step runs, ``run(name, *args)`` as ``kernels.run(name, xp, *args)``:
+    a device kernel (CuPy, or the stand-in's reference), a loop compiled for the CPU
+    (``cpu_kernels``, float32 with numba, unless ``on_cpu`` is False: no loop for this
+    step's options), or None: the step as a few NumPy calls."""
+    if kernels.on_device(xp):
+        return lambda name, *args: kernels.run(name, xp, *args)
+    if on_cpu and cpu_kernels.steps_usable(dtype):
+        return cpu_kernels.step
+    return None
+
+
 
 def _carry_back(xp, d_pre, uT, carry, rmask, direct):
     """``carry = (d_pre @ recurrent_kernel.T) * rmask + direct``: the gradient reaching
