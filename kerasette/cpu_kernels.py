@@ -10,6 +10,8 @@ The kernels:
 
 - ``adam_step``: Adam's update of one weight (slice), one pass; its NumPy reference is
   ``Adam._step``, the code that runs without numba.
+- ``max_pool_2x2`` / ``max_pool_2x2_grad``: the 2x2 / stride-2 max pool and its gradient, one
+  pass each (the device kernels' semantics: the winning tap kept as a byte).
 - ``step("rnn_step" | "rnn_step_grad" | "lstm_step" | "lstm_step_grad" | "gru_step" |
   "gru_step_grad", ...)``: one recurrent
   time step after its GEMM, forward or backward, with the arguments and results of the device
@@ -31,7 +33,8 @@ import numpy as np
 
 from . import context
 
-__all__ = ["available", "usable", "steps_usable", "adam_step", "step", "tanh"]
+__all__ = ["available", "usable", "steps_usable", "adam_step", "max_pool_2x2", "max_pool_2x2_grad", "step",
+           "tanh"]
 
 _lock = threading.Lock()
 _loaded = []            # [the numba_loops module, or None without numba], filled once
@@ -74,6 +77,19 @@ def adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     ``w -= alpha m / (sqrt(v) + epsilon)``. Releases the GIL: threads may update slices."""
     t = w.dtype.type
     _loops().adam_step(w, g, m, v, t(alpha), t(1 - beta_1), t(1 - beta_2), t(epsilon))
+
+
+def max_pool_2x2(x, y, arg):
+    """2x2 / stride-2 max pooling of C-contiguous ``x (n, H, W, C)`` into ``y (n, H//2, W//2, C)``
+    and the winning tap ``arg`` (uint8 0..3, row-major, the first maximum wins), in one pass
+    (``ops.kernels``' ``max_pool_2x2``). Releases the GIL: threads may pool slices of samples."""
+    _loops().max_pool_2x2(x, y, arg)
+
+
+def max_pool_2x2_grad(g, arg, dx):
+    """Each window's gradient ``g`` to its winning tap ``arg`` in ``dx (n, H, W, C)``, zeros
+    elsewhere (``ops.kernels``' ``max_pool_2x2_grad``)."""
+    _loops().max_pool_2x2_grad(g, arg, dx)
 
 
 def step(name, *args):

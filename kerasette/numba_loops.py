@@ -222,3 +222,52 @@ def gru_step_grad(gates, rh, h_prev, g_out, carry, keep, has_keep, d_rec, direct
             gz[u] = dz
             gr[u] = dr
             gh[u] = dah
+
+
+@_loop
+def max_pool_2x2(x, y, arg):
+    """2x2 / stride-2 max pooling of ``x (n, H, W, C)`` into ``y (n, H//2, W//2, C)`` and the
+    winning tap ``arg`` (uint8 0..3, row-major; the first maximum wins a tie, a NaN wins over
+    numbers as NumPy's ``maximum`` lets it) (``ops.kernels``' ``max_pool_2x2``)."""
+    n, ho, wo, c = y.shape
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                x0, x1 = x[s, 2 * i, 2 * j], x[s, 2 * i, 2 * j + 1]
+                x2, x3 = x[s, 2 * i + 1, 2 * j], x[s, 2 * i + 1, 2 * j + 1]
+                yb, ab = y[s, i, j], arg[s, i, j]
+                for k in range(c):
+                    best = x0[k]
+                    tap = 0
+                    v = x1[k]
+                    if v > best or (v != v and best == best):
+                        best = v
+                        tap = 1
+                    v = x2[k]
+                    if v > best or (v != v and best == best):
+                        best = v
+                        tap = 2
+                    v = x3[k]
+                    if v > best or (v != v and best == best):
+                        best = v
+                        tap = 3
+                    yb[k] = best
+                    ab[k] = tap
+
+
+@_loop
+def max_pool_2x2_grad(g, arg, dx):
+    """The gradient of ``max_pool_2x2``: each window's ``g`` to its winning tap, zeros elsewhere,
+    over the whole ``dx (n, H, W, C)`` (rows and columns no window covers included)."""
+    n, ho, wo, c = g.shape
+    dx[:, 2 * ho:] = 0
+    dx[:, :, 2 * wo:] = 0
+    zero = g.dtype.type(0)
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                gb, ab = g[s, i, j], arg[s, i, j]
+                for tap in range(4):            # one output row per inner loop: it vectorises
+                    d = dx[s, 2 * i + tap // 2, 2 * j + tap % 2]
+                    for k in range(c):
+                        d[k] = gb[k] if ab[k] == tap else zero

@@ -248,3 +248,53 @@ def test_recurrent_layers_train_the_same_with_and_without_kernels(layer, monkeyp
     np.testing.assert_allclose(oa, ob, rtol=1e-4, atol=1e-5)
     for a, b in zip(wa, wb):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ---- 2x2 max pooling ---------------------------------------------------------------------------
+
+@numba_missing
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 6, 8, 5), (2, 7, 5, 33)])      # odd sizes: a row / column left out
+def test_max_pool_kernels_match_the_device_kernels_reference(shape, dtype):
+    from kerasette.ops import kernels
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=shape).astype(dtype)
+    x[0, 0, 1] = x[0, 0, 0]                        # ties: the first tap wins
+    x[1, 1, 0, 0] = x[1, 0, 0, 0] = np.nan         # NaN wins over numbers, as np.maximum
+    n, h, w, c = shape
+    y = np.empty((n, h // 2, w // 2, c), dtype)
+    arg = np.empty(y.shape, np.uint8)
+    cpu_kernels.max_pool_2x2(x, y, arg)
+    want_y, want_arg = kernels.KERNELS["max_pool_2x2"].reference(np, x)
+    np.testing.assert_array_equal(y, want_y)
+    np.testing.assert_array_equal(arg[~np.isnan(y)], want_arg[~np.isnan(y)])
+    g = rng.normal(size=y.shape).astype(dtype)
+    dx = np.full(shape, 7.0, dtype)                # every element must be written
+    cpu_kernels.max_pool_2x2_grad(g, arg, dx)
+    np.testing.assert_array_equal(dx, kernels.KERNELS["max_pool_2x2_grad"].reference(np, g, arg, shape))
+
+
+@numba_missing
+def test_max_pool_layer_uses_the_kernel_and_matches_the_numpy_path(monkeypatch):
+    calls = []
+    real = cpu_kernels.max_pool_2x2_grad
+    monkeypatch.setattr(cpu_kernels, "max_pool_2x2_grad", lambda *a: (calls.append(1), real(*a)))
+    from kerasette.autograd import Tensor, backward
+    from kerasette.ops.pool import MaxPool2DOp
+    x = np.random.default_rng(6).normal(size=(4, 9, 10, 3)).astype("float32")
+
+    def run(on):
+        was = config.cpu_kernels()
+        config.set_cpu_kernels(on)
+        try:
+            t = Tensor(x, requires_grad=True)
+            y = MaxPool2DOp(pool_size=(2, 2), strides=(2, 2), padding="same")(t)
+            backward((y * y).sum())
+            return y.numpy(), t.grad
+        finally:
+            config.set_cpu_kernels(was)
+
+    (ya, ga), (yb, gb) = run(True), run(False)
+    assert calls
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_array_equal(ga, gb)

@@ -14,7 +14,7 @@ never win a max and are not counted in an average.
 """
 import numpy as np
 
-from .. import backend, parallel
+from .. import backend, cpu_kernels, parallel
 from ..autograd.function import Function
 from . import kernels
 from .conv import _tap_slice, normalize_padding, normalize_tuple, same_pads
@@ -101,6 +101,11 @@ class MaxPool2DOp(_Pool):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = _padded(xp, x, pads, fill)
         s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
+        if self.pool == self.strides == (2, 2) and xp is np and cpu_kernels.usable(xpad):
+            y, arg = _max_pool_2x2_compiled(xpad)          # one compiled pass (numba)
+            if self.needs_grad:
+                self.save(arg, xpad.shape)
+            return y
         if self.pool == self.strides == (2, 2) and xp is np:
             return self._forward_2x2(xpad, out_hw, s)
         if self.pool == self.strides == (2, 2) and kernels.on_device(xp) and x.dtype.kind == "f":
@@ -131,9 +136,12 @@ class MaxPool2DOp(_Pool):
             arg, pad_shape = self.saved
             dxp = kernels.run("max_pool_grad", xpof(g), g, arg, pad_shape, self.pool, self.strides)
             return _unpad(dxp, self.pads, self.x_shape)
-        if isinstance(self.saved[1], tuple):                     # the device kernel's arg-max taps
+        if isinstance(self.saved[1], tuple):                     # the kernel's arg-max taps
             arg, pad_shape = self.saved
-            return _unpad(kernels.run("max_pool_2x2_grad", xpof(g), g, arg, pad_shape), self.pads, self.x_shape)
+            xp = xpof(g)
+            if xp is np and cpu_kernels.usable(g):
+                return _unpad(_max_pool_2x2_grad_compiled(g, arg, pad_shape), self.pads, self.x_shape)
+            return _unpad(kernels.run("max_pool_2x2_grad", xp, g, arg, pad_shape), self.pads, self.x_shape)
         xpad, y = self.saved
         xp = xpof(g)
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -208,6 +216,26 @@ class MaxPool2DOp(_Pool):
 
         parallel.run(part, parallel.ranges(g.shape[0], xp=np))
         return _unpad(dxp, self.pads, self.x_shape)
+
+
+def _max_pool_2x2_compiled(xpad):
+    """``(y, arg)`` of the 2x2 / stride-2 max pool on the CPU by the compiled loop, each
+    intra-op thread pooling its own samples (``arg``: the winning tap, uint8)."""
+    n, h, w, c = xpad.shape
+    y = np.empty((n, h // 2, w // 2, c), dtype=xpad.dtype)
+    arg = np.empty(y.shape, dtype=np.uint8)
+    parallel.run(lambda a, z: cpu_kernels.max_pool_2x2(xpad[a:z], y[a:z], arg[a:z]),
+                 parallel.ranges(n, xp=np))
+    return y, arg
+
+
+def _max_pool_2x2_grad_compiled(g, arg, pad_shape):
+    """The padded input's gradient from ``_max_pool_2x2_compiled``'s taps, split as it was."""
+    g = np.ascontiguousarray(g)
+    dx = np.empty(tuple(pad_shape), dtype=g.dtype)
+    parallel.run(lambda a, z: cpu_kernels.max_pool_2x2_grad(g[a:z], arg[a:z], dx[a:z]),
+                 parallel.ranges(g.shape[0], xp=np))
+    return dx
 
 
 class AvgPool2DOp(_Pool):
