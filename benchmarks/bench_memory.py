@@ -50,6 +50,11 @@ def child(framework, model, limit):
     run = _epoch(framework, model, bench, x, y)
     if framework == "pytorch":
         import torch  # noqa: F401  (imported before the baseline, as kerasette is)
+    else:
+        # kerasette's compiled loops (numba + LLVM, kerasette[fast]) are library code too:
+        # loaded before the baseline as PyTorch's libraries are (main() prints their size)
+        from kerasette import cpu_kernels
+        cpu_kernels.warm_up()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     before = _status_kb("VmRSS")
@@ -82,6 +87,16 @@ def measure(framework, model, limit):
     return r["before_mb"], r["peak_mb"]
 
 
+def _loops_mb():
+    """RSS that loading kerasette's numba loops adds to a process (0 without numba)."""
+    code = ("import kerasette, sys; from kerasette import cpu_kernels\n"
+            "def rss():\n"
+            "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS'))\n"
+            "a = rss(); cpu_kernels.warm_up(); print((rss() - a) / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=MODELS, action="append", help="model(s) (default: mlp and cnn)")
@@ -91,6 +106,8 @@ def main():
     if args.child:
         child(args.child, args.model[0], args.limit)
         return
+    print(f"kerasette's compiled loops (numba, loaded before each epoch's baseline): "
+          f"{_loops_mb():.0f} MB resident")
     for model in args.model or ["mlp", "cnn"]:
         before_k, peak_k = measure("kerasette", model, args.limit)
         line = f"{model}: kerasette epoch +{peak_k - before_k:.0f} MB (RSS {before_k:.0f} -> peak {peak_k:.0f} MB)"

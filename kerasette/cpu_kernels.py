@@ -33,7 +33,7 @@ import numpy as np
 
 from . import context
 
-__all__ = ["available", "usable", "steps_usable", "adam_step", "max_pool_2x2", "max_pool_2x2_grad", "step",
+__all__ = ["available", "warm_up", "usable", "steps_usable", "adam_step", "max_pool_2x2", "max_pool_2x2_grad", "step",
            "tanh"]
 
 _lock = threading.Lock()
@@ -51,9 +51,50 @@ def available():
     return _loops() is not None
 
 
+def warm_up():
+    """Load numba and every loop (float32) now rather than on the first step that uses one:
+    the first training step or ``predict`` of a process then takes no load time (numba and
+    LLVM, ~0.5 s and ~120 MB resident here, once per process; the compiled code comes from
+    numba's disk cache after the first run on a machine). Returns ``available()``.
+
+    Examples:
+        >>> from kerasette import cpu_kernels
+        >>> cpu_kernels.warm_up() == cpu_kernels.available()
+        True
+    """
+    loops = _loops()
+    if loops is None:
+        return False
+    f = np.float32
+    v = np.ones(4, f)
+    loops.adam_step(v.copy(), v, v.copy(), v.copy(), f(1e-3), f(0.1), f(1e-3), f(1e-7))
+    loops.tanh_into(v, v.copy())
+    x, y, arg = np.zeros((1, 2, 2, 4), f), np.zeros((1, 1, 1, 4), f), np.zeros((1, 1, 1, 4), np.uint8)
+    loops.max_pool_2x2(x, y, arg)
+    loops.max_pool_2x2_grad(y, arg, x)
+    s, keep = np.zeros((1, 4), f), np.ones(1, dtype=bool)
+    loops.rnn_step_tanh(s.copy(), s, s, keep, False)
+    loops.rnn_step_grad(s.copy(), s, s, keep, False, s.copy())
+    g4, g3 = np.zeros((1, 16), f), np.zeros((1, 12), f)
+    loops.lstm_step(g4.copy(), g4, s, s, keep, False, s.copy(), s.copy(), s.copy())
+    loops.lstm_step_grad(g4, s, s, s, s, s.copy(), keep, False, g4.copy(), s.copy())
+    loops.gru_step(g3.copy(), g3, np.zeros(12, f), s, keep, False, s.copy(), s.copy())
+    loops.gru_step_grad(g3.copy(), s, s, s, s, keep, False, g3.copy(), s.copy())
+    return True
+
+
 def usable(*arrays):
     """True when the compiled kernels are on and can run on ``arrays``: NumPy arrays of one
-    float dtype (float32 or float64), C-contiguous."""
+    float dtype (float32 or float64), C-contiguous.
+
+    Args:
+        *arrays (numpy.ndarray): the arrays a kernel would read and write.
+
+    Examples:
+        >>> from kerasette import cpu_kernels
+        >>> cpu_kernels.usable(np.ones(3, "float32"), np.ones(3, "float64"))
+        False
+    """
     if not context.current().cpu_kernels:
         return False
     first = arrays[0]
@@ -67,42 +108,82 @@ def usable(*arrays):
 
 def steps_usable(dtype):
     """True when the recurrent ``step`` kernels are on and serve ``dtype`` (float32 only:
-    their tanh and sigmoid are float32-accurate; float64 runs NumPy's)."""
+    their tanh and sigmoid are float32-accurate; float64 runs NumPy's).
+
+    Args:
+        dtype (numpy.dtype): the recurrence's float dtype.
+
+    Examples:
+        >>> from kerasette import cpu_kernels
+        >>> cpu_kernels.steps_usable(np.dtype("float64"))
+        False
+    """
     return context.current().cpu_kernels and dtype == np.float32 and available()
 
 
 def adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon):
     """Adam's update of one weight, in place, in one pass (1-D float arrays of one size):
     ``m += (1 - beta_1) (g - m)``, ``v += (1 - beta_2) (g^2 - v)``,
-    ``w -= alpha m / (sqrt(v) + epsilon)``. Releases the GIL: threads may update slices."""
+    ``w -= alpha m / (sqrt(v) + epsilon)``. Releases the GIL: threads may update slices.
+
+    Args:
+        w (numpy.ndarray): the weight, updated in place.
+        g (numpy.ndarray): its gradient.
+        m (numpy.ndarray): the first moment, updated in place.
+        v (numpy.ndarray): the second moment, updated in place.
+        alpha (float): the step size with both bias corrections folded in.
+        beta_1 (float): the first moment's decay.
+        beta_2 (float): the second moment's decay.
+        epsilon (float): added to ``sqrt(v)``.
+    """
     t = w.dtype.type
     _loops().adam_step(w, g, m, v, t(alpha), t(1 - beta_1), t(1 - beta_2), t(epsilon))
 
 
 def max_pool_2x2(x, y, arg):
-    """2x2 / stride-2 max pooling of C-contiguous ``x (n, H, W, C)`` into ``y (n, H//2, W//2, C)``
-    and the winning tap ``arg`` (uint8 0..3, row-major, the first maximum wins), in one pass
-    (``ops.kernels``' ``max_pool_2x2``). Releases the GIL: threads may pool slices of samples."""
+    """2x2 / stride-2 max pooling in one pass (``ops.kernels``' ``max_pool_2x2``). Releases the
+    GIL: threads may pool slices of samples.
+
+    Args:
+        x (numpy.ndarray): ``(n, H, W, C)``, C-contiguous.
+        y (numpy.ndarray): ``(n, H // 2, W // 2, C)``, written: each window's maximum.
+        arg (numpy.ndarray): uint8 of ``y``'s shape, written: the winning tap 0..3 (row-major;
+            the first maximum wins a tie).
+    """
     _loops().max_pool_2x2(x, y, arg)
 
 
 def max_pool_2x2_grad(g, arg, dx):
-    """Each window's gradient ``g`` to its winning tap ``arg`` in ``dx (n, H, W, C)``, zeros
-    elsewhere (``ops.kernels``' ``max_pool_2x2_grad``)."""
+    """The gradient of ``max_pool_2x2`` (``ops.kernels``' ``max_pool_2x2_grad``).
+
+    Args:
+        g (numpy.ndarray): ``(n, H // 2, W // 2, C)``, the pooled output's gradient.
+        arg (numpy.ndarray): the taps ``max_pool_2x2`` wrote.
+        dx (numpy.ndarray): ``(n, H, W, C)``, written: each window's gradient at its winning
+            tap, zeros everywhere else.
+    """
     _loops().max_pool_2x2_grad(g, arg, dx)
 
 
 def step(name, *args):
-    """Run the recurrent step kernel ``name`` (``rnn_step`` with activation tanh,
-    ``rnn_step_grad``, ``lstm_step``, ``lstm_step_grad``, ``gru_step``, ``gru_step_grad``) on
-    float32 NumPy arrays, with the arguments and results of
-    ``ops.kernels.run(name, xp, *args)``: the arrays written in place must be C-contiguous,
-    ``keep`` is None or one bool per sample."""
+    """Run one recurrent step kernel on float32 NumPy arrays, with the arguments and results of
+    ``ops.kernels.run(name, xp, *args)``.
+
+    Args:
+        name (str): ``"rnn_step"`` (activation tanh), ``"rnn_step_grad"``, ``"lstm_step"``,
+            ``"lstm_step_grad"``, ``"gru_step"`` or ``"gru_step_grad"``.
+        *args: the kernel's arrays, as ``ops.kernels`` documents them: those written in place
+            C-contiguous, ``keep`` None or one bool per sample.
+    """
     return _STEPS[name](_loops(), *args)
 
 
 def tanh(x):
-    """float32 ``tanh`` as the step kernels compute it (a new array; for tests and plots)."""
+    """float32 ``tanh`` as the step kernels compute it (a new array; for tests and plots).
+
+    Args:
+        x (array-like): any shape, cast to float32.
+    """
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty_like(x)
     _loops().tanh_into(x.reshape(-1), out.reshape(-1))

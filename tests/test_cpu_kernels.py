@@ -298,3 +298,7 @@ def test_max_pool_layer_uses_the_kernel_and_matches_the_numpy_path(monkeypatch):
     assert calls
     np.testing.assert_array_equal(ya, yb)
     np.testing.assert_array_equal(ga, gb)
+
+
+def test_warm_up_loads_every_loop_or_reports_none():
+    assert cpu_kernels.warm_up() == cpu_kernels.available()

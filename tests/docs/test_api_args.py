@@ -29,7 +29,7 @@ MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losse
            "kerasette.optimizers", "kerasette.schedules", "kerasette.initializers", "kerasette.activations",
            "kerasette.regularizers", "kerasette.constraints", "kerasette.callbacks", "kerasette.saving",
            "kerasette.datasets.mnist", "kerasette.utils", "kerasette.ops", "kerasette.backend",
-           "kerasette.config", "kerasette.parallel", "kerasette.autograd", "kerasette.distribute",
+           "kerasette.config", "kerasette.parallel", "kerasette.cpu_kernels", "kerasette.autograd", "kerasette.distribute",
            "kerasette.random", "kerasette.applications", "kerasette.applications.imagenet_utils",
            "kerasette.applications.vgg16", "kerasette.applications.vgg19", "kerasette.applications.resnet",
            "kerasette.applications.resnet50", "kerasette.applications.resnet_v2",
