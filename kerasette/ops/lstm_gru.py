@@ -187,6 +187,8 @@ class LSTMFunction(Function):
         gt = g.transpose(1, 0, 2) if g is not None else xp.zeros((T, B, U), dtype=G.dtype)
         run_step = step_runner(xp, G.dtype)          # one kernel per step (lstm_step_grad)
         fused = run_step is not None
+        if fused:
+            gt = xp.ascontiguousarray(gt)             # one copy, not one per step in the kernel
         dA = xp.empty_like(G)
         dA4 = dA.reshape(T, B, 4, U)                   # the same memory, one axis per gate
         h_skip = xp.empty((B, U), dtype=G.dtype) if fused and keep is not None else None
@@ -365,6 +367,8 @@ class GRUFunction(Function):
         dR4 = dR.reshape(T, B, 3, U)       # the same memory, one axis per gate
         run_step = step_runner(xp, G.dtype)
         fused = run_step is not None
+        if fused:
+            gt = xp.ascontiguousarray(gt)             # one copy, not one per step in the kernel
 
         def part(lo, hi):
             # backpropagation through time for samples lo:hi (one thread's share)

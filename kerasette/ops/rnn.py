@@ -152,6 +152,8 @@ class SimpleRNNFunction(Function):
         uT = u.T
         run_step = step_runner(xp, H.dtype)           # one kernel per step (rnn_step_grad)
         fused = run_step is not None
+        if fused:
+            gt = xp.ascontiguousarray(gt)             # one copy, not one per step in the kernel
 
         def part(a, z):
             # backpropagation through time for samples a:z (one thread's share)
