@@ -27,7 +27,11 @@ Options: ``mask (batch, time)`` bool (a masked step carries h and c
 through), ``initial_state`` (LSTM ``[h, c]``, GRU ``[h]``, each ``(batch,
 units)``, differentiable), ``recurrent_dropout_mask (batch, units)``
 (multiplies ``h_{t-1}`` before the recurrent GEMM; same mask every step).
-Only activation tanh with recurrent_activation sigmoid runs fused.
+Only activation tanh with recurrent_activation sigmoid runs fused. Each time step after its
+GEMM is one fused kernel on a device (``ops.kernels`` ``lstm_step`` / ``gru_step`` and their
+gradients), one numba-compiled loop with the same arguments on the CPU for float32 where numba
+is installed (``kerasette.cpu_kernels``), else a few NumPy calls (below); ``rnn.step_runner``
+picks.
 """
 import numpy as _np
 

@@ -85,7 +85,9 @@ class MaxPool2DOp(_Pool):
     multiplies the gradient by them. Both run split over the intra-op threads
     (``kerasette.parallel``). On a device the case is one kernel each way
     (``kernels`` ``max_pool_2x2`` / ``max_pool_2x2_grad``, arg-max kept as uint8); other
-    windows use ``max_pool`` / ``max_pool_grad``.
+    windows use ``max_pool`` / ``max_pool_grad``. On the CPU with numba installed
+    (``kerasette.cpu_kernels``) the 2x2 case is likewise one compiled loop each way, with the
+    same semantics, each intra-op thread pooling its own samples.
 
     Other windows: ``ph*pw - 1`` in-place ``maximum``s over the window slices;
     backward recovers the arg-max tap by tap as ``x_tap == y`` and not already
