@@ -143,13 +143,10 @@ def lstm_step_grad(gates, tc, c_prev, g_out, carry_h, carry_c, keep, has_keep, d
         di_, df_, dg_, do_ = (d_pre[b, :units], d_pre[b, units:2 * units], d_pre[b, 2 * units:3 * units],
                               d_pre[b, 3 * units:])
         tb, cp, go_b, ch, cc, hs = tc[b], c_prev[b], g_out[b], carry_h[b], carry_c[b], h_skip[b]
-        if has_keep and not keep[b]:
+        if has_keep and not keep[b]:                  # masked: h's gradient skips the step
             for u in range(units):
                 hs[u] = go_b[u] + ch[u]
-                di_[u] = 0
-                df_[u] = 0
-                dg_[u] = 0
-                do_[u] = 0
+            d_pre[b, :] = 0
             continue
         for u in range(units):
             gi, gf, gg, go, t = gi_[u], gf_[u], gg_[u], go_[u], tb[u]
@@ -199,15 +196,11 @@ def gru_step_grad(gates, rh, h_prev, g_out, carry, keep, has_keep, d_rec, direct
         gz, gr, gh = gates[b, :units], gates[b, units:2 * units], gates[b, 2 * units:]
         dz_, dr_, dh_ = d_rec[b, :units], d_rec[b, units:2 * units], d_rec[b, 2 * units:]
         rhb, hp, go_b, cb, di = rh[b], h_prev[b], g_out[b], carry[b], direct[b]
-        if has_keep and not keep[b]:
+        if has_keep and not keep[b]:                  # masked: h's gradient skips the step
             for u in range(units):
                 di[u] = go_b[u] + cb[u]
-                dz_[u] = 0
-                dr_[u] = 0
-                dh_[u] = 0
-                gz[u] = 0
-                gr[u] = 0
-                gh[u] = 0
+            d_rec[b, :] = 0
+            gates[b, :] = 0
             continue
         for u in range(units):
             z, r, hh = gz[u], gr[u], gh[u]
