@@ -13,6 +13,7 @@ import warnings
 from .. import backend, context, losses as losses_mod, metrics as metrics_mod, optimizers, parallel
 from ..autograd.engine import backward
 from ..autograd.function import no_grad
+from ..autograd.tensor import Tensor
 from ..callbacks import CallbackList, History, ProgbarLogger
 from ..layers.layer import Layer, first_weight as _first_weight
 from ..layers.symbolic import flatten_structure, map_structure
@@ -711,8 +712,11 @@ class Model(Layer):
         if embedding_inputs(self, "predict_step"):
             return None                           # ids to check on the host: the general path does it
         batch = _to_device(x, True, self._data_device())
+        dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
+        if batch.dtype.kind == "f" and batch.dtype != dtype:
+            batch = batch.astype(dtype)           # as the layer call would cast it
         with no_grad():
-            y = self(batch, training=False)
+            y = self(Tensor(batch), training=False)   # a Tensor: the call's fast path
         return map_structure(lambda t: np.array(backend.to_numpy(getattr(t, "value", t))), y)
 
     @_holding_run_lock

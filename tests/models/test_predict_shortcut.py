@@ -86,3 +86,25 @@ def test_shortcut_left_for_lists_and_large_inputs(spy):
         model.predict([[0.0] * 6], verbose=0)                          # the general path's error
     model.predict(np.zeros((40, 6)), verbose=0)                        # more than one batch
     assert spy == []
+
+
+def test_shortcut_casts_to_a_float64_model(spy):
+    keras.utils.set_random_seed(1)
+    was = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        x = np.random.default_rng(1).normal(size=(2, 3)).astype("float32")
+        quick = model.predict(x, verbose=0)
+        general = model.predict(x, verbose=0, callbacks=[keras.callbacks.Callback()])
+    finally:
+        keras.config.set_floatx(was)
+    assert spy == [1] and quick.dtype == np.float64
+    np.testing.assert_array_equal(quick, general)
+
+
+def test_shortcut_keeps_uint8_images_cast_to_floatx(spy):
+    model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    x = np.arange(8, dtype=np.uint8).reshape(2, 2, 2, 1)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x.astype("float32"), verbose=0))
+    assert spy == [1, 1]
