@@ -12,16 +12,17 @@ The kernels:
   ``Adam._step``, the code that runs without numba.
 - ``max_pool_2x2`` / ``max_pool_2x2_grad``: the 2x2 / stride-2 max pool and its gradient, one
   pass each (the device kernels' semantics: the winning tap kept as a byte).
-- ``step("rnn_step" | "rnn_step_grad" | "lstm_step" | "lstm_step_grad" | "gru_step" |
-  "gru_step_grad", ...)``: one recurrent
-  time step after its GEMM, forward or backward, with the arguments and results of the device
-  kernels of the same names (``ops.kernels``, whose NumPy references they are tested against):
-  the LSTM and GRU then run the same fused per-step code on the CPU as on a GPU. float32 only
-  (their tanh and sigmoid are float32-accurate, see ``kerasette.numba_loops``).
+- ``step(name, ...)`` with ``name`` one of ``rnn_step``, ``rnn_step_grad``, ``lstm_step``,
+  ``lstm_step_grad``, ``gru_step``, ``gru_step_grad``: one recurrent time step after its GEMM,
+  forward or backward, with the arguments and results of the device kernels of the same names
+  (``ops.kernels``, whose NumPy references they are tested against): SimpleRNN, LSTM and GRU
+  then run the same fused per-step code on the CPU as on a GPU. float32 only (their tanh and
+  sigmoid are float32-accurate, see ``kerasette.numba_loops``).
 
 ``tests/test_cpu_kernels.py`` compares each with its reference. Nothing here imports numba or
-compiles until the first call that can use a kernel; the compiled code is cached on disk
-(numba's ``cache=True``), so a later process loads it instead of compiling it again.
+compiles until the first call that can use a kernel. Compiling takes about 1 - 3 s a loop (10 s
+for all of them, once per machine); the compiled code is cached on disk (numba's
+``cache=True``), so a later process loads it instead (about 1 s for numba and every loop).
 
 Use: ``usable(*arrays)`` / ``steps_usable(dtype)`` say whether the kernels can run (numba
 importable, turned on, NumPy arrays of a dtype they serve); then call the kernel. Turn them
@@ -33,8 +34,8 @@ import numpy as np
 
 from . import context
 
-__all__ = ["available", "warm_up", "usable", "steps_usable", "adam_step", "max_pool_2x2", "max_pool_2x2_grad", "step",
-           "tanh"]
+__all__ = ["available", "warm_up", "usable", "steps_usable", "adam_step", "max_pool_2x2",
+           "max_pool_2x2_grad", "step", "tanh"]
 
 _lock = threading.Lock()
 _loaded = []            # [the numba_loops module, or None without numba], filled once
@@ -54,8 +55,8 @@ def available():
 def warm_up():
     """Load numba and every loop (float32) now rather than on the first step that uses one:
     the first training step or ``predict`` of a process then takes no load time (numba and
-    LLVM, ~0.5 s and ~120 MB resident here, once per process; the compiled code comes from
-    numba's disk cache after the first run on a machine). Returns ``available()``.
+    LLVM: ~1 s and ~125 MB resident here, once per process, the compiled code read from numba's
+    disk cache; ~10 s the first time on a machine, when it compiles). Returns ``available()``.
 
     Examples:
         >>> from kerasette import cpu_kernels
