@@ -202,7 +202,6 @@ def step_runner(xp, dtype, on_cpu=True):
     return None
 
 
-
 def _carry_back(xp, d_pre, uT, carry, rmask, direct):
     """``carry = (d_pre @ recurrent_kernel.T) * rmask + direct``: the gradient reaching
     ``h_{t-1}`` from step ``t`` (the fused steps' last part; rmask / direct may be None)."""
