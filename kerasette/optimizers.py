@@ -363,22 +363,21 @@ class Adam(Optimizer):
             kernels.run("adam_update", xp, w, g, m, v, alpha, self.beta_1, self.beta_2, self.epsilon,
                         lr * self.weight_decay if self.weight_decay else 0.0)
             return
-        if not self.amsgrad and cpu_kernels.usable(w, g, m, v):
+        arrays = [w, g, m, v]
+        if not self.amsgrad and cpu_kernels.usable(*arrays):
             # one compiled pass per slice instead of twelve NumPy passes (kerasette[fast])
-            flat = [a.reshape(-1) for a in (w, g, m, v)]
-            parts = parallel.ranges(w.size, min_rows=1 << 15, xp=xp)
-            parallel.run(lambda a, z: cpu_kernels.adam_step(
-                *[x[a:z] for x in flat], alpha, self.beta_1, self.beta_2, self.epsilon), parts)
-            return
-        arrays = [w, g, m, v, self._scratch_like(i, w)]
-        if self.amsgrad:
-            arrays.append(self._slot("velocity_hat", i))
+            step = lambda *s: cpu_kernels.adam_step(*s, alpha, self.beta_1, self.beta_2, self.epsilon)  # noqa: E731
+        else:
+            arrays.append(self._scratch_like(i, w))
+            if self.amsgrad:
+                arrays.append(self._slot("velocity_hat", i))
+            step = lambda *s: self._step(xp, alpha, *s)  # noqa: E731
         parts = [(0, w.size)]
         if xp is np and all(a.flags.c_contiguous for a in arrays):
             # large weights: each intra-op thread updates its own slice (kerasette.parallel)
             arrays = [a.reshape(-1) for a in arrays]
             parts = parallel.ranges(w.size, min_rows=1 << 15, xp=xp)
-        parallel.run(lambda a, z: self._step(xp, alpha, *[x[a:z] for x in arrays]), parts)
+        parallel.run(lambda a, z: step(*[x[a:z] for x in arrays]), parts)
 
     def _fuses_decay(self, w):
         return not self.amsgrad and kernels.on_device(backend.get_array_module(w))

@@ -391,6 +391,24 @@ class _ConvLSTM(Layer):
                 "zero_output_for_mask": self.zero_output_for_mask, **_settings(self.cell)}
 
 
+def _public_init(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
+                seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                **kwargs):
+    """The constructor ConvLSTM1D, ConvLSTM2D and ConvLSTM3D show: Keras's common arguments by
+    name, the refused regularizers / constraints and ``unroll`` / ``zero_output_for_mask`` in
+    ``**kwargs`` (each class's docstring documents them)."""
+    _ConvLSTM.__init__(self, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                       dilation_rate=dilation_rate, activation=activation,
+                       recurrent_activation=recurrent_activation, use_bias=use_bias,
+                       kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, seed=seed, return_sequences=return_sequences,
+                       return_state=return_state, go_backwards=go_backwards, stateful=stateful, **kwargs)
+
+
 class ConvLSTM2D(_ConvLSTM):
     """2-D convolutional LSTM over sequences of images, Keras 3 semantics.
 
@@ -451,19 +469,7 @@ class ConvLSTM2D(_ConvLSTM):
 
     RANK = 2
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 **kwargs):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, seed=seed, return_sequences=return_sequences,
-                         return_state=return_state, go_backwards=go_backwards, stateful=stateful, **kwargs)
+    __init__ = _public_init
 
 
 class ConvLSTM1D(_ConvLSTM):
@@ -509,19 +515,7 @@ class ConvLSTM1D(_ConvLSTM):
 
     RANK = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 **kwargs):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, seed=seed, return_sequences=return_sequences,
-                         return_state=return_state, go_backwards=go_backwards, stateful=stateful, **kwargs)
+    __init__ = _public_init
 
 
 class ConvLSTM3D(_ConvLSTM):
@@ -573,16 +567,4 @@ class ConvLSTM3D(_ConvLSTM):
     RANK = 3
     _splits_batch = False           # conv3d runs on the whole batch (BLAS keeps its threads)
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 **kwargs):
-        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, seed=seed, return_sequences=return_sequences,
-                         return_state=return_state, go_backwards=go_backwards, stateful=stateful, **kwargs)
+    __init__ = _public_init

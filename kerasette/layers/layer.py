@@ -404,7 +404,7 @@ class Layer:
         # float arrays are cast to the layer's dtype (NumPy's float64 data into a float32
         # layer); arrays in the other arguments (RNN states) become Tensors the same way
         # host arrays go where the weights are (a model moved with ``to()``), else to the default device
-        dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
+        dtype = self._input_float_dtype()
         first = first_weight(self) if self.built else None
         home = backend.get_array_module(first.value) if first is not None else None
         inputs = map_structure(lambda x: _to_tensor(x, dtype, home), args[0])
@@ -421,6 +421,11 @@ class Layer:
             if any(m is not None for m in masks):
                 found = masks[0] if len(masks) == 1 else masks
         return self._call_prepared(inputs, rest, kwargs, training, mask, found)
+
+    def _input_float_dtype(self):
+        """The float dtype a call casts float inputs to: the layer's dtype when it is a float
+        dtype, else ``floatx()`` (an integer layer such as ``Embedding``)."""
+        return self.dtype if "float" in str(self.dtype) else backend.floatx()
 
     def _call_prepared(self, inputs, rest, kwargs, training, mask, found_mask):
         """Call ``self.call`` with the context's training flag and depth set. ``mask`` was

@@ -666,7 +666,7 @@ class Model(Layer):
             (batch,) = data.batches(len(data), device=self._data_device())
             with no_grad(), trusting(trusted):
                 y = self.predict_step(batch)
-            return map_structure(lambda t: np.array(backend.to_numpy(getattr(t, "value", t))), y)
+            return _host_copies(y)
         if strategy is not None:
             data = strategy.shard(data, self)      # this rank's share of each batch
         cb = CallbackList(_with_progbar(callbacks, verbose), self,
@@ -712,12 +712,12 @@ class Model(Layer):
         if embedding_inputs(self, "predict_step"):
             return None                           # ids to check on the host: the general path does it
         batch = _to_device(x, True, self._data_device())
-        dtype = self.dtype if "float" in str(self.dtype) else backend.floatx()
+        dtype = self._input_float_dtype()
         if batch.dtype.kind == "f" and batch.dtype != dtype:
             batch = batch.astype(dtype)           # as the layer call would cast it
         with no_grad():
             y = self(Tensor(batch), training=False)   # a Tensor: the call's fast path
-        return map_structure(lambda t: np.array(backend.to_numpy(getattr(t, "value", t))), y)
+        return _host_copies(y)
 
     @_holding_run_lock
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -1107,6 +1107,13 @@ class _LiveLogs(dict):
     def __contains__(self, k):
         self._fill()
         return dict.__contains__(self, k)
+
+
+def _host_copies(outputs):
+    """NumPy copies of a model's outputs (Tensors or arrays, in their structure): what
+    ``predict`` returns, never a view of an array the model or the caller still holds."""
+    import numpy as np
+    return map_structure(lambda t: np.array(backend.to_numpy(getattr(t, "value", t))), outputs)
 
 
 def _materialize(logs):

@@ -102,12 +102,12 @@ class MaxPool2DOp(_Pool):
         pads, out_hw = self._setup(x)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = _padded(xp, x, pads, fill)
-        s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np and cpu_kernels.usable(xpad):
             y, arg = _max_pool_2x2_compiled(xpad)          # one compiled pass (numba)
             if self.needs_grad:
                 self.save(arg, xpad.shape)
             return y
+        s = [_tap_slice(a, b, out_hw, self.strides) for a, b in self._taps()]
         if self.pool == self.strides == (2, 2) and xp is np:
             return self._forward_2x2(xpad, out_hw, s)
         if self.pool == self.strides == (2, 2) and kernels.on_device(xp) and x.dtype.kind == "f":
