@@ -21,6 +21,7 @@ from .data import Dataset, _to_device, unpack_data
 from .data_adapters import BatchSource, _leaf_to_host, closing, is_batch_source, ran_out_warning
 from .checked_ids import check_x, embedding_inputs, trusting
 from .prefetch import default_depth, prefetched
+from ..utils import allocator
 
 __all__ = ["Model"]
 
@@ -51,12 +52,24 @@ def _functional_variant(cls):
 
 
 def _holding_run_lock(method):
-    """Run a Model loop while holding the model's ``_run_lock`` (see there)."""
+    """Run a Model loop while holding the model's ``_run_lock`` (see there), with the
+    allocator's steady thresholds (``utils.allocator.settle``: a ``train_on_batch`` loop)."""
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
+        allocator.settle()
         with self._run_lock():
             return method(self, *args, **kwargs)
     return locked
+
+
+def _holding_freed_memory(method):
+    """Run a Model loop with glibc keeping freed blocks for the next batch (no page
+    faults on each batch's fresh arrays; ``utils.allocator.hold_freed_memory``)."""
+    @functools.wraps(method)
+    def held(self, *args, **kwargs):
+        with allocator.hold_freed_memory():
+            return method(self, *args, **kwargs)
+    return held
 
 
 class Model(Layer):
@@ -385,6 +398,7 @@ class Model(Layer):
         return lock
 
     @_holding_run_lock
+    @_holding_freed_memory
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -550,6 +564,7 @@ class Model(Layer):
         return history
 
     @_holding_run_lock
+    @_holding_freed_memory
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics over the data, in batches, without recording a graph.
@@ -676,7 +691,7 @@ class Model(Layer):
         batches = _pass_batches(data, batch_size, self._data_device(), n_steps)
         # one sample has no batch to split: no region (its threadpoolctl switch costs ~20 us)
         split = not (isinstance(data, Dataset) and len(data) < 2) and self._splits_batch_inside()
-        with no_grad(), parallel.region(split), closing(batches):
+        with no_grad(), parallel.region(split), allocator.hold_freed_memory(), closing(batches):
             for step, batch in enumerate(batches):
                 if step == n_steps:
                     break

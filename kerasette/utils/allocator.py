@@ -1,41 +1,163 @@
-"""Keep freed memory in the process (glibc): large NumPy temporaries stop costing page faults.
+"""glibc's allocator while kerasette trains: freed blocks stay in the process for the next batch.
 
-A training step allocates the same large arrays every batch (conv outputs,
-their gradients: ~11 MB each for MNIST's first conv layer at batch 128).
-glibc hands such blocks back to the kernel when they are freed (``munmap``,
-or trimming the heap top), so the next batch gets fresh pages and pays a
-page fault plus zero-filling for every 4 KiB touched. On the MNIST convnet
-this roughly doubles the epoch time (2-core EPYC: ~75 ms -> ~39 ms per batch
-with the setting below; see ``benchmarks/bench_cnn.py --keep-freed-memory``).
+A training step allocates the same large arrays every batch (an LSTM's gate
+activations: 7 MB at batch 128; a conv layer's output: 11 MB). glibc hands
+freed memory back to the kernel once more than its trim threshold sits free
+at the top of the heap; that threshold follows the largest block freed so
+far (twice its size), which one batch's temporaries together exceed. The
+next batch then gets fresh pages and pays a page fault and a zero-fill for
+every 4 KiB it touches: measured on a full-size MNIST epoch here, ~2,700
+faults a batch for the LSTM, and batches 30 - 50 % slower for SimpleRNN,
+LSTM, GRU and the convnet than with the memory kept.
 
-``keep_freed_memory()`` raises glibc's mmap and trim thresholds so freed
-blocks stay in the heap for reuse: the process's resident memory then stays
-at its high-water mark instead of shrinking between batches. It is opt-in
-(a process-wide allocator policy) and a no-op where glibc is absent. The
-same effect without code: ``MALLOC_MMAP_THRESHOLD_=1073741824
-MALLOC_TRIM_THRESHOLD_=1073741824`` in the environment.
+So ``fit``, ``evaluate`` and ``predict`` run their batches inside
+``hold_freed_memory()``: glibc keeps every freed block (mmap and trim
+thresholds of 1 GiB), and when the outermost such call returns, the
+process gets the thresholds glibc's own adaptive policy reaches at most
+(32 MiB mmap, 64 MiB trim) and ``malloc_trim(0)`` returns what the loop
+held to the kernel. The process's memory after ``fit`` is therefore what
+it would have been, and its peak during ``fit`` the same (the blocks kept
+are the ones the next batch uses again). ``train_on_batch`` and
+``test_on_batch`` loops get those steady thresholds (``settle()``).
+
+This is a process-wide allocator setting, applied only where glibc is the
+allocator, and left alone when the user chose one: ``MALLOC_*_`` or
+``GLIBC_TUNABLES=glibc.malloc...`` in the environment, or
+``keep_freed_memory()``. ``set_enabled(False)`` or
+``KERASETTE_HOLD_FREED_MEMORY=0`` turns it off. (glibc cannot go back to
+its adaptive thresholds once a program sets one, hence the steady values.)
 """
+import contextlib
 import ctypes
 import ctypes.util
+import functools
+import os
+import threading
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["keep_freed_memory", "hold_freed_memory", "settle", "set_enabled", "enabled", "holding"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_HOLD = 1 << 30                    # inside fit / evaluate / predict: keep every freed block
+_STEADY_MMAP = 32 << 20            # glibc's adaptive mmap threshold at its largest ...
+_STEADY_TRIM = 64 << 20            # ... and the trim threshold that goes with it
+
+# one process, one allocator: this state is process-wide on purpose, behind a lock
+_lock = threading.Lock()
+_state = {"holders": 0, "settled": False, "user_chose": False,
+          "enabled": os.environ.get("KERASETTE_HOLD_FREED_MEMORY", "1").strip().lower()
+          not in ("0", "false", "no", "off")}
 
 
 def keep_freed_memory(threshold=1 << 30):
-    """Ask glibc to keep freed blocks up to ``threshold`` bytes for reuse.
+    """Ask glibc to keep freed blocks up to ``threshold`` bytes for reuse, for good.
 
-    Returns True when the allocator accepted the setting, False otherwise
-    (not glibc, e.g. macOS / Windows / musl).
+    The process's resident memory then stays at its high-water mark everywhere,
+    not only inside ``fit``; kerasette's own policy (``hold_freed_memory``)
+    steps aside after this call.
+
+    Args:
+        threshold (int): bytes: the mmap and trim thresholds (default 1 GiB).
+
+    Returns:
+        bool: True when the allocator accepted the setting, False otherwise
+        (not glibc, e.g. macOS / Windows / musl).
     """
+    libc = _glibc()
+    if libc is None:
+        return False
+    with _lock:
+        _state["user_chose"] = True
+        return _set(libc, int(threshold), int(threshold))
+
+
+@contextlib.contextmanager
+def hold_freed_memory():
+    """Run the block with glibc keeping every freed block; re-entrant and
+    shared between threads (the outermost exit settles and trims)."""
+    libc = _glibc() if _state["enabled"] else None
+    if libc is None:
+        yield
+        return
+    with _lock:
+        _state["holders"] += 1
+        if _state["holders"] == 1 and _free_to_set():
+            _set(libc, _HOLD, _HOLD)
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["holders"] -= 1
+            if _state["holders"] == 0 and _free_to_set():
+                _set(libc, _STEADY_MMAP, _STEADY_TRIM)
+                _state["settled"] = True
+                libc.malloc_trim(0)
+
+
+def settle():
+    """The steady thresholds (32 MiB mmap, 64 MiB trim), once: what a loop of
+    ``train_on_batch`` calls gets, outside any ``fit``."""
+    if _state["settled"] or not _state["enabled"]:
+        return
+    libc = _glibc()
+    with _lock:
+        if libc is not None and not _state["settled"] and _state["holders"] == 0 and _free_to_set():
+            _set(libc, _STEADY_MMAP, _STEADY_TRIM)
+        _state["settled"] = True
+
+
+def set_enabled(flag):
+    """Turn kerasette's allocator policy on or off for the process (on by default;
+    ``KERASETTE_HOLD_FREED_MEMORY=0`` starts it off). Thresholds already set stay.
+
+    Args:
+        flag (bool): True to hold freed memory inside ``fit`` / ``evaluate`` / ``predict``.
+    """
+    if not isinstance(flag, bool):
+        raise TypeError(f"allocator.set_enabled: `flag` must be True or False, got {flag!r}")
+    _state["enabled"] = flag
+
+
+def enabled():
+    """Whether kerasette's allocator policy is on (see ``set_enabled``)."""
+    return _state["enabled"]
+
+
+def holding():
+    """Whether some thread is inside ``hold_freed_memory()`` with the policy applied."""
+    return _state["holders"] > 0 and _glibc() is not None and _free_to_set()
+
+
+# ---------------------------------------------------------------- helpers
+
+_USER_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+def _free_to_set():
+    """False when the user chose the allocator's thresholds (environment or
+    ``keep_freed_memory``): kerasette then leaves them alone."""
+    if _state["user_chose"]:
+        return False
+    if any(name in os.environ for name in _USER_ENV):
+        return False
+    return "glibc.malloc." not in os.environ.get("GLIBC_TUNABLES", "")
+
+
+@functools.lru_cache(maxsize=None)
+def _glibc():
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else None."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        libc.gnu_get_libc_version            # glibc only (musl and macOS lack it)
+        mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    ok_mmap = mallopt(_M_MMAP_THRESHOLD, int(threshold)) == 1
-    ok_trim = mallopt(_M_TRIM_THRESHOLD, int(threshold)) == 1
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return libc
+
+
+def _set(libc, mmap_threshold, trim_threshold):
+    ok_mmap = libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold) == 1
+    ok_trim = libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold) == 1
     return ok_mmap and ok_trim

@@ -28,7 +28,7 @@ import pytest
 MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losses", "kerasette.metrics",
            "kerasette.optimizers", "kerasette.schedules", "kerasette.initializers", "kerasette.activations",
            "kerasette.regularizers", "kerasette.constraints", "kerasette.callbacks", "kerasette.saving",
-           "kerasette.datasets.mnist", "kerasette.utils", "kerasette.ops", "kerasette.backend",
+           "kerasette.datasets.mnist", "kerasette.utils", "kerasette.utils.allocator", "kerasette.ops", "kerasette.backend",
            "kerasette.config", "kerasette.parallel", "kerasette.cpu_kernels", "kerasette.autograd", "kerasette.distribute",
            "kerasette.random", "kerasette.applications", "kerasette.applications.imagenet_utils",
            "kerasette.applications.vgg16", "kerasette.applications.vgg19", "kerasette.applications.resnet",
