@@ -44,6 +44,10 @@ class Layer:
         batch_input_shape (tuple | None): the same with the batch axis first (Keras 2 form).
         input_dim (int | None): shorthand for ``input_shape=(input_dim,)``.
         batch_size (int | None): fixed batch size that goes with ``input_shape``.
+        autocast (bool): cast float tensors passed to a call (positional or keyword) to the
+            layer's float dtype, as Keras does: a float32 tensor into a ``dtype="float64"``
+            layer computes in float64, differentiably (default True). With False they pass
+            as they are, and an op refuses a float32 / float64 mix.
 
     Subclass and override ``build(input_shape)`` (create weights with
     ``add_weight``), ``call(inputs, training=None)`` and ``get_config()``.
@@ -64,20 +68,26 @@ class Layer:
     # over kerasette.parallel's intra-op threads (conv, pooling, recurrent): a model
     # holding one trains inside parallel.region(); GEMM-only models keep the BLAS's threads
     _splits_batch = False
+    # whether a call casts float Tensors to the layer's dtype (``autocast``); a Model leaves
+    # that to its layers, as Keras's functional models do
+    _casts_tensor_inputs = True
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # tracking state exists before a subclass's __init__ assigns attributes
         obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[], _weight_regularizers=[],
                             _added_losses=[],
-                            built=False, _inbound_nodes=[], _trainable=True,
+                            built=False, _inbound_nodes=[], _trainable=True, autocast=True,
                             _call_signature=None, supports_masking=False, _build_shapes=None)
         return obj
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
+                 batch_input_shape=None, input_dim=None, batch_size=None, autocast=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        if not isinstance(autocast, bool):
+            raise TypeError(f"{type(self).__name__}: `autocast` must be True or False, got {autocast!r}")
+        self.autocast = autocast
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._trainable = trainable
         self.dtype = dtype or backend.floatx()
@@ -391,7 +401,8 @@ class Layer:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if (len(args) == 1 and type(args[0]) is Tensor and self.built
-                and (not kwargs or (len(kwargs) == 1 and "training" in kwargs))):
+                and (not kwargs or (len(kwargs) == 1 and "training" in kwargs))
+                and self._cast_dtype(args[0].value.dtype) is None):
             # the common eager call (one Tensor, perhaps training=): nothing to convert or search
             x = args[0]
             return self._call_prepared(x, (), {}, kwargs.get("training"), None, x._keras_mask)
@@ -407,10 +418,11 @@ class Layer:
         dtype = self._input_float_dtype()
         first = first_weight(self) if self.built else None
         home = backend.get_array_module(first.value) if first is not None else None
-        inputs = map_structure(lambda x: _to_tensor(x, dtype, home), args[0])
-        rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype, home), a) for a in args[1:])
+        cast = self.autocast and self._casts_tensor_inputs
+        inputs = map_structure(lambda x: _to_tensor(x, dtype, home, cast), args[0])
+        rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype, home, cast), a) for a in args[1:])
         training = kwargs.pop("training", None)
-        kwargs = {k: v if k == "mask" else map_structure(lambda x: _array_to_tensor(x, dtype, home), v)
+        kwargs = {k: v if k == "mask" else map_structure(lambda x: _array_to_tensor(x, dtype, home, cast), v)
                   for k, v in kwargs.items()}
         if not self.built:
             self._build_for(inputs)
@@ -426,6 +438,13 @@ class Layer:
         """The float dtype a call casts float inputs to: the layer's dtype when it is a float
         dtype, else ``floatx()`` (an integer layer such as ``Embedding``)."""
         return self.dtype if "float" in str(self.dtype) else backend.floatx()
+
+    def _cast_dtype(self, dtype):
+        """The dtype a call casts a float Tensor of ``dtype`` to (``autocast``), or None."""
+        if dtype.kind != "f" or not (self.autocast and self._casts_tensor_inputs):
+            return None
+        want = self._input_float_dtype()
+        return want if dtype != want else None
 
     def _call_prepared(self, inputs, rest, kwargs, training, mask, found_mask):
         """Call ``self.call`` with the context's training flag and depth set. ``mask`` was
@@ -494,6 +513,8 @@ class Layer:
         else:
             out_shapes = self.compute_output_shape(in_shapes)
         dtype = _first_dtype(inputs, self.dtype)
+        if "float" in str(dtype) and self.autocast and self._casts_tensor_inputs:
+            dtype = self._input_float_dtype()      # the call casts it (autocast)
         out_dtype = getattr(self, "output_dtype", None) or (dtype if "int" not in str(dtype) else self.dtype)
         outputs = _shapes_to_tensors(out_shapes, out_dtype, self.name)
         out_mask = self._symbolic_mask(in_shapes, masks)
@@ -585,13 +606,21 @@ def _layer_leaves(value):
     return []
 
 
-def _to_tensor(x, float_dtype=None, home=None):
+def _to_tensor(x, float_dtype=None, home=None, cast=False):
     """Inputs as Tensors; host data goes to ``home`` (an array module; None: the default
     device), device arrays stay where they are. Float arrays are cast to ``float_dtype``
-    (default floatx). Tensors pass as they are: a float64 Tensor into a float32 layer
-    is refused by the first op, not silently promoted or truncated."""
+    (default floatx). Float Tensors are cast too when ``cast`` (the layer's ``autocast``),
+    through the differentiable cast op, keeping their mask; otherwise they pass as they
+    are, and a float64 Tensor into a float32 layer is refused by the first op."""
     float_dtype = float_dtype or backend.floatx()
-    if x is None or isinstance(x, (Tensor, int, float, bool)):
+    if isinstance(x, Tensor):
+        if not cast or x.value.dtype.kind != "f" or x.value.dtype == float_dtype:
+            return x
+        from ..ops.math import cast as cast_op
+        y = cast_op(x, float_dtype)
+        y._keras_mask = x._keras_mask
+        return y
+    if x is None or isinstance(x, (int, float, bool)):
         return x
     if not backend.is_array(x):
         import numpy as np
@@ -603,8 +632,8 @@ def _to_tensor(x, float_dtype=None, home=None):
     return Tensor(backend.to_device(x, dev, dtype=dtype))
 
 
-def _array_to_tensor(x, float_dtype, home=None):
-    return _to_tensor(x, float_dtype, home) if backend.is_array(x) else x
+def _array_to_tensor(x, float_dtype, home=None, cast=False):
+    return _to_tensor(x, float_dtype, home, cast) if isinstance(x, Tensor) or backend.is_array(x) else x
 
 
 def first_weight(layer):

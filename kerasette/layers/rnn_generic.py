@@ -452,6 +452,10 @@ class StackedRNNCells(Layer):
         (2, 3)
     """
 
+    # a container: each cell casts its own inputs to its dtype (autocast), so float64
+    # cells in a stack keep float64 whatever the stack's own dtype
+    _casts_tensor_inputs = False
+
     def __init__(self, cells, **kwargs):
         if not isinstance(cells, (list, tuple)) or not cells:
             raise ValueError(f"StackedRNNCells: `cells` must be a non-empty list of cells, got {cells!r}")

@@ -100,6 +100,9 @@ class Model(Layer):
         ((3, 1), 17)
     """
 
+    # a model's layers cast their own inputs (autocast); the model passes Tensors through
+    _casts_tensor_inputs = False
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (len(args) >= 2 or "outputs" in kwargs or "inputs" in kwargs):
             from .functional import Functional

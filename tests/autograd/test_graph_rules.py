@@ -106,11 +106,13 @@ def test_arrays_from_two_devices_are_refused_naming_the_op_and_devices():
 
 
 def test_silent_float_promotion_is_refused_naming_the_op_dtypes_and_fix():
-    layer = layers.Dense(2)
+    layer = layers.Dense(2, autocast=False)
     layer.build((None, 3))
     x = Tensor(backend.to_device(np.ones((1, 3))))              # float64 into a float32 layer
     with pytest.raises(TypeError, match=r"op Dense: got float64 and float32 inputs.*cast one first"):
         layer(x)
+    with pytest.raises(TypeError, match=r"op MatMul: got float64 and float32"):
+        ops.matmul(x, layer.kernel)                             # ops never cast
     assert layer(np.ones((1, 3))).dtype == np.float32           # NumPy data is cast to the layer's dtype
     assert ops.add(Tensor(np.ones(2, "float32")), 2.5).dtype == np.float32   # scalars are weak
     assert ops.cast(Tensor(np.ones(2)), "float32").dtype == np.float32

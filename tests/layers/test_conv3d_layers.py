@@ -94,13 +94,13 @@ def test_layers_compute_what_the_ops_and_numpy_compute():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: layers.MaxPooling3D((2, 3, 2), strides=1, padding="same"),
-    lambda: layers.AveragePooling3D(2, padding="same"),
-    lambda: layers.GlobalAveragePooling3D(),
-    lambda: layers.GlobalMaxPooling3D(keepdims=True),
-    lambda: layers.UpSampling3D((2, 1, 2)),
-    lambda: layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1))),
-    lambda: layers.Cropping3D(((1, 0), (0, 1), (1, 1))),
+    lambda: layers.MaxPooling3D((2, 3, 2), strides=1, padding="same", dtype="float64"),
+    lambda: layers.AveragePooling3D(2, padding="same", dtype="float64"),
+    lambda: layers.GlobalAveragePooling3D(dtype="float64"),
+    lambda: layers.GlobalMaxPooling3D(keepdims=True, dtype="float64"),
+    lambda: layers.UpSampling3D((2, 1, 2), dtype="float64"),
+    lambda: layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1)), dtype="float64"),
+    lambda: layers.Cropping3D(((1, 0), (0, 1), (1, 1)), dtype="float64"),
 ], ids=["max", "avg", "gap", "gmp", "up", "zpad", "crop"])
 def test_gradients_of_the_weightless_layers(make):
     x = np.random.default_rng(3).standard_normal((2, 3, 4, 5, 2))

@@ -24,7 +24,7 @@ def test_merge_values(layer, expected):
                                 layers.maximum, layers.minimum, layers.concatenate])
 def test_functional_forms_and_gradients(fn):
     def f(a, b):
-        return fn([a, b])
+        return fn([a, b], dtype="float64")
     assert gradcheck(f, [A + 0.01, B])
 
 

@@ -47,15 +47,15 @@ def test_values_and_output_shapes(layer, x, expected):
 
 
 @pytest.mark.parametrize("make, x", [
-    (lambda: layers.Cropping1D((2, 1)), SEQ),
-    (lambda: layers.Cropping2D(((1, 1), (0, 2))), IMG),
-    (lambda: layers.UpSampling1D(2), SEQ),
-    (lambda: layers.UpSampling2D((2, 1)), IMG),
-    (lambda: layers.UpSampling2D((2, 3), interpolation="bilinear"), IMG),
-    (lambda: layers.UpSampling2D(2, interpolation="bilinear", data_format="channels_first"), IMG),
-    (lambda: layers.ZeroPadding1D((2, 1)), SEQ),
-    (lambda: layers.Permute((3, 1, 2)), IMG),
-    (lambda: layers.RepeatVector(3), SEQ[:, 0]),
+    (lambda: layers.Cropping1D((2, 1), dtype="float64"), SEQ),
+    (lambda: layers.Cropping2D(((1, 1), (0, 2)), dtype="float64"), IMG),
+    (lambda: layers.UpSampling1D(2, dtype="float64"), SEQ),
+    (lambda: layers.UpSampling2D((2, 1), dtype="float64"), IMG),
+    (lambda: layers.UpSampling2D((2, 3), interpolation="bilinear", dtype="float64"), IMG),
+    (lambda: layers.UpSampling2D(2, interpolation="bilinear", data_format="channels_first", dtype="float64"), IMG),
+    (lambda: layers.ZeroPadding1D((2, 1), dtype="float64"), SEQ),
+    (lambda: layers.Permute((3, 1, 2), dtype="float64"), IMG),
+    (lambda: layers.RepeatVector(3, dtype="float64"), SEQ[:, 0]),
 ])
 def test_gradients(make, x):
     layer = make()
