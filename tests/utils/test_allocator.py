@@ -140,6 +140,9 @@ def test_the_users_choice_is_left_alone(policy, monkeypatch):
     assert calls == []
     assert allocator.keep_freed_memory(1 << 28)
     assert calls == [(1 << 28, 1 << 28)]
+    for bad in (0, -1, 1 << 31, 2.5, True):
+        with pytest.raises(ValueError, match="threshold"):
+            allocator.keep_freed_memory(bad)
     with allocator.hold_freed_memory():          # keep_freed_memory was the user's choice
         assert not allocator.holding()
     assert calls == [(1 << 28, 1 << 28)]
@@ -168,3 +171,31 @@ def test_without_glibc_everything_is_a_no_op(policy, monkeypatch):
     with allocator.hold_freed_memory():
         assert not allocator.holding()
     allocator.settle()
+
+
+@glibc
+def test_the_outermost_exit_trims_only_when_much_is_free(policy, monkeypatch):
+    """A trim after every small call would make the next one fault its working set in again."""
+    trims = []
+    monkeypatch.setattr(allocator, "_trim", lambda lib: trims.append(1))
+    for free, want in ((1 << 20, 0), (allocator._STEADY_TRIM + 1, 1)):
+        monkeypatch.setattr(allocator, "_free_heap_bytes", lambda lib, n=free: n)
+        trims.clear()
+        with allocator.hold_freed_memory():
+            with allocator.hold_freed_memory():
+                pass
+            assert trims == [], "no trim while a hold is open"
+        assert len(trims) == want, (free, trims)
+
+
+@glibc
+def test_free_heap_bytes_reads_the_heap():
+    import numpy as np
+    lib = allocator._glibc()
+    if getattr(lib, "mallinfo2", None) is None:
+        pytest.skip("glibc before 2.33 has no mallinfo2")
+    with allocator.hold_freed_memory():
+        blocks = [np.ones(1 << 18, np.float32) for _ in range(8)]      # 8 MB in 1 MB blocks
+        before = allocator._free_heap_bytes(lib)
+        del blocks
+        assert allocator._free_heap_bytes(lib) - before >= 7 << 20
