@@ -6,7 +6,8 @@
     python benchmarks/bench_cnn.py --repeats 3        # best of 3 (for a noisy machine)
     python benchmarks/bench_cnn.py --blas-threads 1   # NumPy's BLAS on one thread
     KERASETTE_NUM_THREADS=1 python benchmarks/bench_cnn.py   # kerasette's ops unsplit
-    python benchmarks/bench_cnn.py --keep-freed-memory   # glibc keeps freed blocks (see
+    python benchmarks/bench_cnn.py --keep-freed-memory   # glibc keeps freed blocks for good (fit
+                                                         # holds them while it runs anyway;
                                                          # kerasette/utils/allocator.py)
 
 Same architecture (Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2,
@@ -136,8 +137,8 @@ def main(argv=None):
     p.add_argument("--profile", action="store_true", help="time every op's forward/backward")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--keep-freed-memory", action="store_true",
-                   help="kerasette.utils.allocator.keep_freed_memory(): glibc keeps freed blocks "
-                        "(no page faults on each batch's fresh arrays)")
+                   help="kerasette.utils.allocator.keep_freed_memory(): glibc keeps freed blocks for good, "
+                        "between epochs too (fit already holds them while it runs)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="threads of NumPy's BLAS (default: NumPy's own choice, all cores)")
     args = p.parse_args(argv)
