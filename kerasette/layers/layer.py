@@ -418,7 +418,7 @@ class Layer:
         dtype = self._input_float_dtype()
         first = first_weight(self) if self.built else None
         home = backend.get_array_module(first.value) if first is not None else None
-        cast = self.autocast and self._casts_tensor_inputs
+        cast = self._autocasts()
         inputs = map_structure(lambda x: _to_tensor(x, dtype, home, cast), args[0])
         rest = tuple(map_structure(lambda x: _array_to_tensor(x, dtype, home, cast), a) for a in args[1:])
         training = kwargs.pop("training", None)
@@ -439,9 +439,14 @@ class Layer:
         dtype, else ``floatx()`` (an integer layer such as ``Embedding``)."""
         return self.dtype if "float" in str(self.dtype) else backend.floatx()
 
+    def _autocasts(self):
+        """Whether a call casts float tensors to the layer's float dtype (``autocast``; a
+        Model leaves that to its layers)."""
+        return self.autocast and self._casts_tensor_inputs
+
     def _cast_dtype(self, dtype):
         """The dtype a call casts a float Tensor of ``dtype`` to (``autocast``), or None."""
-        if dtype.kind != "f" or not (self.autocast and self._casts_tensor_inputs):
+        if dtype.kind != "f" or not self._autocasts():
             return None
         want = self._input_float_dtype()
         return want if dtype != want else None
@@ -513,7 +518,7 @@ class Layer:
         else:
             out_shapes = self.compute_output_shape(in_shapes)
         dtype = _first_dtype(inputs, self.dtype)
-        if "float" in str(dtype) and self.autocast and self._casts_tensor_inputs:
+        if "float" in str(dtype) and self._autocasts():
             dtype = self._input_float_dtype()      # the call casts it (autocast)
         out_dtype = getattr(self, "output_dtype", None) or (dtype if "int" not in str(dtype) else self.dtype)
         outputs = _shapes_to_tensors(out_shapes, out_dtype, self.name)

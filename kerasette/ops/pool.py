@@ -232,8 +232,8 @@ def _max_pool_2x2_compiled(xpad):
 
 
 def _max_pool_2x2_grad_compiled(g, arg, pad_shape):
-    """The padded input's gradient from ``_max_pool_2x2_compiled``'s taps, split as it was."""
-    g = np.ascontiguousarray(g)
+    """The padded input's gradient from ``_max_pool_2x2_compiled``'s taps, split as it was
+    (``g`` C-contiguous: the caller checked ``cpu_kernels.usable(g)``)."""
     dx = np.empty(tuple(pad_shape), dtype=g.dtype)
     parallel.run(lambda a, z: cpu_kernels.max_pool_2x2_grad(g[a:z], arg[a:z], dx[a:z]),
                  parallel.ranges(g.shape[0], xp=np))
