@@ -270,7 +270,7 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = {k: v for k, v in config.items() if k in _init_args(cls)}
+        config = dict(config)           # every key reaches __init__: unknown ones are refused there
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             config["learning_rate"] = schedules.deserialize(lr, custom_objects)
@@ -567,15 +567,6 @@ def _scale_to_norm(grads, max_norm):
     norm = xp.sqrt(sum((g * g).sum() for g in present))
     factor = max_norm / xp.maximum(norm, max_norm)
     return [None if g is None else g * factor.astype(g.dtype) for g in grads]
-
-
-def _init_args(cls):
-    import inspect
-    names = set()
-    for c in cls.__mro__:
-        if "__init__" in c.__dict__:
-            names |= set(inspect.signature(c.__init__).parameters)
-    return names
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}

@@ -9,19 +9,24 @@ The three preprocessing modes, as Keras defines them (``x`` holds RGB values in 
 - ``"torch"``: ``x / 255``, then subtract ``[0.485, 0.456, 0.406]`` and divide by
   ``[0.229, 0.224, 0.225]`` per RGB channel.
 """
+import hashlib
 import json
+import os
+import threading
 import warnings
 
 import numpy as np
 
 from .. import activations, ops
-from ..utils.file_utils import get_file
 
 __all__ = ["preprocess_input", "decode_predictions"]
 
-CLASS_INDEX = None          # {"0": ["n01440764", "tench"], ...}, read once
-CLASS_INDEX_PATH = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
-CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"       # md5, as Keras checks it
+# Keras's ImageNet class index ({"0": ["n01440764", "tench"], ...}), shipped with the package
+# (Keras downloads the same bytes and checks this md5); read once, on first use.
+CLASS_INDEX_PATH = os.path.join(os.path.dirname(__file__), "data", "imagenet_class_index.json")
+CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"
+_class_index = {}
+_class_index_lock = threading.Lock()
 
 _CAFFE_MEAN = (103.939, 116.779, 123.68)                    # B, G, R
 _TORCH_MEAN = (0.485, 0.456, 0.406)
@@ -116,8 +121,8 @@ def _preprocess_tensor(x, data_format, mode):
 def decode_predictions(preds, top=5):
     """The ``top`` ImageNet classes of each prediction, as ``(class_id, name, score)`` tuples.
 
-    The class index (``imagenet_class_index.json``) is fetched once with
-    :func:`kerasette.utils.get_file` into ``~/.keras/models`` (hash-checked) and kept in memory.
+    The class index is Keras's ``imagenet_class_index.json``, shipped with kerasette (nothing
+    is downloaded), checked against Keras's md5 and read once.
 
     Args:
         preds (np.ndarray | Tensor): scores, shape ``(samples, 1000)``.
@@ -129,7 +134,6 @@ def decode_predictions(preds, top=5):
     Raises:
         ValueError: ``preds`` is not of shape ``(samples, 1000)``.
     """
-    global CLASS_INDEX
     preds = ops.convert_to_numpy(preds) if not isinstance(preds, np.ndarray) else preds
     if preds.ndim != 2 or preds.shape[1] != 1000:
         raise ValueError(f"decode_predictions: expects a batch of ImageNet predictions, shape (samples, "
@@ -137,16 +141,26 @@ def decode_predictions(preds, top=5):
     top = int(top)
     if top < 1:
         raise ValueError(f"decode_predictions: top must be a positive integer, got top={top}")
-    if CLASS_INDEX is None:
-        path = get_file("imagenet_class_index.json", CLASS_INDEX_PATH, cache_subdir="models",
-                        file_hash=CLASS_INDEX_HASH)
-        with open(path, encoding="utf-8") as f:
-            CLASS_INDEX = json.load(f)
+    index = _read_class_index()
     results = []
     for row in preds:
         best = np.argsort(row, kind="stable")[::-1][:top]
-        results.append([tuple(CLASS_INDEX[str(i)]) + (row[i],) for i in best])
+        results.append([tuple(index[str(i)]) + (row[i],) for i in best])
     return results
+
+
+def _read_class_index():
+    """The class index, read from the package and md5-checked on first use."""
+    with _class_index_lock:
+        if CLASS_INDEX_PATH not in _class_index:
+            with open(CLASS_INDEX_PATH, "rb") as f:
+                data = f.read()
+            digest = hashlib.md5(data).hexdigest()
+            if digest != CLASS_INDEX_HASH:
+                raise ValueError(f"decode_predictions: {CLASS_INDEX_PATH} is damaged: md5 {digest}, "
+                                 f"expected {CLASS_INDEX_HASH}; reinstall kerasette")
+            _class_index[CLASS_INDEX_PATH] = json.loads(data)
+        return _class_index[CLASS_INDEX_PATH]
 
 
 # ----------------------------------------------------------------------------- builder helpers

@@ -56,6 +56,9 @@ def deserialize(config, custom_objects=None, safe_mode=None):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize: expected a dict with 'class_name' and 'config', got "
                          f"{_short(config)}")
+    if config["class_name"] == "Sequential" and isinstance(config.get("config"), list):
+        # Keras 2.0-2.1 write a Sequential's config as the bare list of its layers (Keras 3 reads it)
+        config = {**config, "config": {"name": config.get("name"), "layers": config["config"]}}
     if not isinstance(config.get("config", {}), dict):
         raise ValueError(f"deserialize: the 'config' of '{config['class_name']}' must be a dict, got "
                          f"{type(config['config']).__name__}")

@@ -90,7 +90,7 @@ class Functional(Model):
 
     @property
     def output_shape(self):
-        return map_structure(lambda t: t.shape, self._outputs_struct)
+        return _unpack_singleton(map_structure(lambda t: t.shape, self._outputs_struct))
 
     @property
     def layers(self):
@@ -117,7 +117,7 @@ class Functional(Model):
             out = node.layer(*args, **kwargs)
             for kt, v in zip(node.output_tensors, flatten_structure(out)):
                 values[id(kt)] = v
-        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+        return _unpack_singleton(map_structure(lambda t: values[id(t)], self._outputs_struct))
 
     def _flatten_inputs(self, inputs):
         if isinstance(self._inputs_struct, dict) and isinstance(inputs, dict):
@@ -215,6 +215,14 @@ class Functional(Model):
         inputs = _struct_lookup(config["input_layers"], lookup)
         outputs = _struct_lookup(config["output_layers"], lookup)
         return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _unpack_singleton(x):
+    """A one-element list or tuple of outputs stands for its element, as Keras 3's
+    ``Model(inputs, [output])`` returns an array, not a list of one."""
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        return x[0]
+    return x
 
 
 def _order_nodes(inputs, outputs):

@@ -1279,6 +1279,10 @@ def _pick(spec, i, name, n, what, broadcast_list=True):
         if len(spec) != n:
             raise ValueError(f"compile: `{what}` has {len(spec)} entries but the model has {n} outputs")
         return spec[i]
+    if broadcast_list and n == 1 and isinstance(spec, (list, tuple)):
+        if len(spec) != 1:
+            raise ValueError(f"compile: `{what}` has {len(spec)} entries but the model has 1 output")
+        return spec[0]                  # `loss=["mse"]` for a one-output model, as Keras 3
     return spec
 
 
@@ -1296,4 +1300,6 @@ def _align_targets(y, outs, y_pred):
         if len(y) != len(outs):
             raise ValueError(f"Expected targets for {len(outs)} outputs, got {len(y)}")
         return list(y)
+    if isinstance(y, (list, tuple)) and len(y) == 1 and not isinstance(y_pred, (list, tuple)):
+        return [y[0]]                   # `y=[labels]` for a one-output model, as Keras 3
     return [y]

@@ -73,6 +73,18 @@ def one_line(error, limit=500):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def warn_user(message):
+    """``warnings.warn(message)`` attributed to the first caller outside kerasette, however
+    deep in the loading code it is raised (``load_model`` has several entry points)."""
+    import os
+    import sys
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, frame = 2, sys._getframe(1)      # level 1 is this function
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, stacklevel=level)
+
+
 def report_problems(problems, source, model, skip_mismatch):
     """Raise one ``WeightsMismatchError`` listing every problem (nothing has been assigned
     yet), or, with ``skip_mismatch``, warn naming the layers that will be skipped."""

@@ -18,9 +18,13 @@ themselves cannot see, so they are rewritten here before the model is rebuilt:
   with one output, where Keras 3 has the list itself.
 - the optimizer of ``training_config``: tf.keras 2.11+ names its optimizers
   ``"Custom>Adam"`` and writes options Keras 3 does not have (``is_legacy_optimizer``,
-  ``jit_compile``); the built-in name is used, those options dropped when off.
+  ``jit_compile``); the built-in name is used, those options dropped when off. The older
+  optimizers write ``lr`` (Keras 2.0-2.2) and ``decay`` (until 2.10): the rate is read as
+  ``learning_rate``, a decay as ``InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)``.
 
-Layer-level spellings (``batch_input_shape``, ``time_major: false``, ...) are accepted by
+Keras 2.0-2.2's ``SimpleRNN`` also writes ``implementation`` (a computation mode that does
+not change results), dropped here; a Keras 2.0 GRU config without ``reset_after`` is read as
+``reset_after=False``, the only GRU Keras 2.0 had. Layer-level spellings (``batch_input_shape``, ``time_major: false``, ...) are accepted by
 the layers' constructors and ``from_config``.
 """
 from .. import ops
@@ -62,7 +66,26 @@ def from_keras2(config, source="the file"):
     """``config`` (a ``{"class_name", "config"}`` model config written by Keras 2) with every
     functional model in it, nested ones included, in Keras 3's node format, and Keras 2's
     ``hard_sigmoid`` where an activation names it (see the module docstring)."""
-    return _nodes(_activations(config), source)
+    return _nodes(_activations(_recurrent_options(config)), source)
+
+
+def _recurrent_options(config):
+    """Keras 2.0-2.2 write ``implementation`` (0, 1 or 2: how the step is computed, not what)
+    on ``SimpleRNN``, which Keras 3 refuses there (LSTM and GRU keep it, as Keras 3 does); a
+    GRU config from before Keras 2.1.3 has no ``reset_after``: its GRU was the
+    ``reset_after=False`` form, not Keras 3's default."""
+    if isinstance(config, list):
+        return [_recurrent_options(c) for c in config]
+    if not isinstance(config, dict):
+        return config
+    out = {k: _recurrent_options(v) for k, v in config.items()}
+    inner, name = out.get("config"), out.get("class_name")
+    if isinstance(inner, dict):
+        if name in ("SimpleRNN", "SimpleRNNCell") and inner.get("implementation") in (0, 1, 2):
+            out["config"] = {k: v for k, v in inner.items() if k != "implementation"}
+        if name in ("GRU", "GRUCell") and "reset_after" not in inner:
+            out["config"] = {**inner, "reset_after": False}
+    return out
 
 
 def _activations(config):
@@ -90,8 +113,9 @@ def _nodes(config, source):
 
 
 def keras2_training_config(training):
-    """``training_config`` with a tf.keras 2.11+ optimizer config (``"Custom>Adam"``) read
-    as the built-in optimizer it names."""
+    """``training_config`` with a Keras 2 optimizer config read as Keras 3's: tf.keras 2.11+
+    names (``"Custom>Adam"``) as the built-in optimizer, and the spellings of the older
+    optimizers (``lr``, ``decay``, ``epsilon: null``) as the same rule in Keras 3's words."""
     from .. import registry
     from ..optimizers import Optimizer
     if not isinstance(training, dict):
@@ -104,28 +128,61 @@ def keras2_training_config(training):
     if not isinstance(opt, dict) or not isinstance(opt.get("class_name"), str):
         return training
     name = opt["class_name"]
+    inner = opt.get("config") if isinstance(opt.get("config"), dict) else {}
     if name.startswith("Custom>") and registry.lookup(name) is None:
         plain = name[len("Custom>"):]
         cls = registry.builtin(plain, kinds=("optimizer",), want="class")
         if isinstance(cls, type) and issubclass(cls, Optimizer):
-            inner = opt.get("config") if isinstance(opt.get("config"), dict) else {}
             inner = {k: v for k, v in inner.items()
                      if not (k in _OPTIMIZER_KERAS2_ONLY and v in _OPTIMIZER_KERAS2_ONLY[k])}
-            opt = {**opt, "class_name": plain, "config": inner}
-            opt.pop("registered_name", None)
-            training = {**training, "optimizer_config": opt}
-    return training
+            opt = {k: v for k, v in opt.items() if k != "registered_name"}
+            opt["class_name"] = plain
+    opt = {**opt, "config": _legacy_optimizer_options(inner)}
+    return {**training, "optimizer_config": opt}
+
+
+def _legacy_optimizer_options(inner):
+    """Keras 2's optimizer options in Keras 3's words. Keras 2.0-2.2 call the rate ``lr``;
+    every Keras 2 optimizer before 2.11 takes ``decay``, the rate at step t being
+    ``lr / (1 + decay * t)`` (Keras 3's ``InverseTimeDecay`` with ``decay_steps=1``); Keras
+    2.2's ``epsilon: null`` means its fuzz factor 1e-7."""
+    inner = dict(inner)
+    if "lr" in inner and "learning_rate" not in inner:
+        inner["learning_rate"] = inner.pop("lr")
+    decay = inner.pop("decay", 0.0)
+    if decay:
+        rate = inner.get("learning_rate", 0.001)
+        if isinstance(rate, dict) or isinstance(decay, bool) or not isinstance(decay, (int, float)):
+            raise ModelConfigError(f"optimizer: Keras 2's `decay={decay!r}` cannot be combined "
+                                   f"with a learning rate of {rate!r}")
+        inner["learning_rate"] = {"module": "keras.optimizers.schedules",
+                                  "class_name": "InverseTimeDecay", "registered_name": None,
+                                  "config": {"initial_learning_rate": rate, "decay_steps": 1,
+                                             "decay_rate": decay, "staircase": False}}
+    if "epsilon" in inner and inner["epsilon"] is None:
+        inner["epsilon"] = 1e-7
+    return inner
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 def _keeps_first_node(entry):
-    """A nested model built on an ``Input``: Keras 2 counts its own first node."""
+    """A nested model built on an input: Keras 2 counts its own first node. That is a model
+    whose first layer is an ``InputLayer`` (tf.keras) or, in a ``Sequential``, a first layer
+    given its input shape (standalone Keras 2.0-2.2, whose Sequential configs hold no
+    ``InputLayer``; 2.0-2.1 write them as a bare list of layers)."""
     if entry.get("class_name") not in _MODEL_CLASSES:
         return False
     inner = entry.get("config")
-    layers = inner.get("layers") if isinstance(inner, dict) else None
-    return bool(layers) and isinstance(layers[0], dict) and layers[0].get("class_name") == "InputLayer"
+    layers = inner.get("layers") if isinstance(inner, dict) else inner
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+        return False
+    first = layers[0]
+    if first.get("class_name") == "InputLayer":
+        return True
+    config = first.get("config")
+    return (entry.get("class_name") == "Sequential" and isinstance(config, dict)
+            and config.get("batch_input_shape") is not None)
 
 
 def _convert_entry(entry, shift, model, source):

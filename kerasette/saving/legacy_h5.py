@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from .errors import (ModelConfigError, SavingError, WeightsFileError, WeightsMismatchError,
-                     one_line, report_problems)
+                     one_line, report_problems, warn_user)
 from .formats import CONFIG_LIMIT, StoredArray, build_budget, get_object, link_kind, load_json, read_attr, stored_value
 from .h5_weights import keras_layer_order, plan_optimizer
 
@@ -107,7 +107,12 @@ def legacy_optimizer_arrays(h5, source="file"):
     differently, so they are not used. The datasets are checked, not read
     (``StoredArray``s)."""
     version = _text(read_attr(h5, "keras_version", source, default=""))
-    if link_kind(h5, "optimizer_weights") is None or not version.startswith("3."):
+    if link_kind(h5, "optimizer_weights") is None:
+        return None
+    if not version.startswith("3."):
+        warn_user(f"{source} was written by Keras {one_line(version or '?', 40)}, whose optimizer "
+                  f"state is ordered differently: the model's weights were loaded, the optimizer "
+                  f"starts afresh (as in Keras 3)")
         return None
     group = get_object(h5, "optimizer_weights", source)
     names = _names(read_attr(group, "weight_names", source, limit=CONFIG_LIMIT, default=[]))

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import tarfile
 import zipfile
 
@@ -384,32 +385,52 @@ def test_preprocess_bad_arguments():
 
 # ------------------------------------------------------------------------ decode_predictions
 
-def _serve_class_index(tmp_path, monkeypatch):
-    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
-    src = tmp_path / "imagenet_class_index.json"
-    src.write_text(json.dumps(index))
-    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
-    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_PATH", src.as_uri())
-    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_HASH", hashlib.md5(src.read_bytes()).hexdigest())
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
-
-
-def test_decode_predictions(tmp_path, monkeypatch):
-    _serve_class_index(tmp_path, monkeypatch)
+def test_decode_predictions_reads_the_shipped_class_index(monkeypatch):
+    monkeypatch.setattr(imagenet_utils, "_class_index", {})
+    with open(imagenet_utils.CLASS_INDEX_PATH, "rb") as f:
+        assert hashlib.md5(f.read()).hexdigest() == imagenet_utils.CLASS_INDEX_HASH
     preds = np.zeros((2, 1000), "float32")
     preds[0, [5, 17, 999]] = [0.2, 0.5, 0.3]
     preds[1, 42] = 1.0
     out = apps.resnet50.decode_predictions(preds, top=3)
-    assert [r[:2] for r in out[0]] == [("n00000017", "class_17"), ("n00000999", "class_999"),
-                                       ("n00000005", "class_5")]
+    assert [r[:2] for r in out[0]] == [("n01580077", "jay"), ("n15075141", "toilet_tissue"),
+                                       ("n01496331", "electric_ray")]
     np.testing.assert_allclose([r[2] for r in out[0]], [0.5, 0.3, 0.2])
-    assert out[1][0][:2] == ("n00000042", "class_42") and len(out[1]) == 3
-    assert (tmp_path / "home" / "models" / "imagenet_class_index.json").exists()
+    assert out[1][0][:2] == ("n01687978", "agama") and len(out[1]) == 3
     assert len(apps.mobilenet_v2.decode_predictions(keras.ops.convert_to_tensor(preds))[0]) == 5
 
 
-def test_decode_predictions_bad_shape(monkeypatch):
-    monkeypatch.setattr(imagenet_utils, "get_file", lambda *a, **k: pytest.fail("nothing may be fetched"))
+def test_decode_predictions_refuses_a_damaged_class_index(tmp_path, monkeypatch):
+    bad = tmp_path / "imagenet_class_index.json"
+    bad.write_text(json.dumps({str(i): ["n0", "x"] for i in range(1000)}))
+    monkeypatch.setattr(imagenet_utils, "_class_index", {})
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX_PATH", str(bad))
+    with pytest.raises(ValueError, match="is damaged: md5 .*expected c2c37ea5"):
+        imagenet_utils.decode_predictions(np.zeros((1, 1000)))
+
+
+@needs_keras
+def test_decode_predictions_matches_keras(tmp_path):
+    real = _keras()
+    from keras.src.backend import config as real_config
+    cache = tmp_path / "keras_home"
+    (cache / "models").mkdir(parents=True)
+    shutil.copy(imagenet_utils.CLASS_INDEX_PATH, cache / "models")  # Keras finds it and checks its md5
+    preds = np.random.default_rng(3).random((3, 1000)).astype("float32")
+    old = real_config._KERAS_DIR
+    real_config._KERAS_DIR = str(cache)
+    try:
+        from keras.src.applications import imagenet_utils as real_utils
+        real_utils.CLASS_INDEX = None
+        want = real.applications.imagenet_utils.decode_predictions(preds, top=7)
+    finally:
+        real_config._KERAS_DIR = old
+    got = imagenet_utils.decode_predictions(preds, top=7)
+    assert [[r[:2] for r in row] for row in got] == [[tuple(r[:2]) for r in row] for row in want]
+    np.testing.assert_allclose([[r[2] for r in row] for row in got], [[r[2] for r in row] for row in want])
+
+
+def test_decode_predictions_bad_shape():
     with pytest.raises(ValueError, match=r"\(samples, 1000\); got shape \(2, 10\)"):
         imagenet_utils.decode_predictions(np.zeros((2, 10)))
 
