@@ -185,6 +185,13 @@ def _kernel_samples(rng):
     arg = rng.integers(0, 4, (n, h // 2, w // 2, c)).astype("uint8")
     out.append(("max_pool_2x2_grad", [f(n, h // 2, w // 2, c), arg, x.shape], None))
     out.append(("col2im", [f(n * ho * wo, 9 * c), x.shape, (3, 3), (ho, wo)], None))
+    for pool, strides in (((3, 3), (2, 2)), ((2, 3), (1, 2))):    # overlapping and uneven windows
+        po = ((h - pool[0]) // strides[0] + 1, (w - pool[1]) // strides[1] + 1)
+        out.append(("max_pool", [x, pool, strides], None))
+        taps = rng.integers(0, pool[0] * pool[1], (n, *po, c)).astype("int32")
+        out.append(("max_pool_grad", [f(n, *po, c), taps, x.shape, pool, strides], None))
+    for nesterov in (False, True):
+        out.append(("sgd_momentum_update", [f(300, 40), f(300, 40), f(300, 40), 0.01, 0.9, nesterov], 0))
     b, u = 16, 24                                     # lstm_step(_grad): with and without a mask
     for keep in (None, rng.random(b) > 0.3):
         out.append(("lstm_step", [f(b, 4 * u), f(b, 4 * u), f(b, u), f(b, u), keep,

@@ -579,10 +579,23 @@ def resolve_class(config, custom=None, kinds=None):
     if cls is None:
         cls = builtin(name, kinds or _kinds_of_module(config.get("module")), want="class")
     if cls is None:
-        raise ValueError(f"Could not locate class '{name}'. Make sure custom classes are decorated "
-                         f"with `@keras.saving.register_keras_serializable()` or passed in "
-                         f"`custom_objects`.")
+        raise UnknownClassError(name)
     return cls
+
+
+class UnknownClassError(ValueError):
+    """A config names a class that is neither built in nor registered; ``where`` lists the
+    layers it sits in, innermost first (filled in by the models rebuilding their layers)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+        self.where = []
+
+    def __str__(self):
+        where = "".join(f", in {w}" for w in self.where)
+        return (f"Could not locate class '{self.name}'{where}. Make sure custom classes are decorated "
+                f"with `@keras.saving.register_keras_serializable()` or passed in `custom_objects`.")
 
 
 def instantiate(cls, config, custom=None):

@@ -67,6 +67,17 @@ def deserialize(config, custom_objects=None, safe_mode=None):
                                              kinds=("layer", "model"))
 
 
+
+def deserialize_member(entry, index, owner, custom_objects=None):
+    """``deserialize`` for entry ``index`` of model ``owner``'s layer list; a class that
+    cannot be found is reported with where it sits (layer number and name, model)."""
+    try:
+        return deserialize(entry, custom_objects)
+    except registry.UnknownClassError as e:
+        name = entry.get("name") or entry.get("config", {}).get("name")
+        e.where.append(f"layer {index} ('{name}') of model '{owner}'")
+        raise
+
 def _short(value):
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."

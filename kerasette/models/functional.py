@@ -4,7 +4,7 @@ from collections import OrderedDict
 from ..layers.core import shape_str
 from ..layers.input_layer import InputLayer
 from ..layers.merge import _OpLayer
-from ..layers.serialization import deserialize, serialize
+from ..layers.serialization import deserialize_member, serialize
 from ..layers.symbolic import KerasTensor, flatten_structure, map_structure
 from .model import Model
 
@@ -181,8 +181,8 @@ class Functional(Model):
         created = {}
         outputs_of = {}      # (layer name, node index) -> flat output KerasTensors
         pending = []
-        for entry in config["layers"]:
-            layer = deserialize(entry, custom_objects)
+        for i, entry in enumerate(config["layers"]):
+            layer = deserialize_member(entry, i, config.get("name"), custom_objects)
             name = entry.get("name", layer.name)
             created[name] = layer
             if isinstance(layer, InputLayer):

@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
-from ..layers.serialization import deserialize, serialize
+from ..layers.serialization import deserialize_member, serialize
 from ..layers.symbolic import KerasTensor
 from .model import Model
 
@@ -177,8 +177,8 @@ class Sequential(Model):
     @classmethod
     def _from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for entry in config["layers"]:
-            model.add(deserialize(entry, custom_objects))
+        for i, entry in enumerate(config["layers"]):
+            model.add(deserialize_member(entry, i, model.name, custom_objects))
         shape = config.get("build_input_shape")
         if shape is not None and model._input_layer is None and model._stack:
             model.build(tuple(shape))

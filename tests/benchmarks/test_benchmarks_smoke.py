@@ -94,3 +94,17 @@ def test_scaling_cases_train_and_plot(tmp_path):
     png = tmp_path / "s.png"
     scaling.plot(results, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gpu_check_has_sample_arguments_for_every_kernel():
+    """gpu_check.py runs each kernel of the registry against its reference on a real GPU; its
+    samples must cover the registry and fit each reference (checked here with NumPy)."""
+    import gpu_check
+    from kerasette.ops import kernels
+    samples = gpu_check._kernel_samples(np.random.default_rng(0))
+    assert {name for name, _, _ in samples} == set(kernels.KERNELS)
+    for name, args, inplace in samples:
+        out = kernels.KERNELS[name].reference(np, *[a.copy() if isinstance(a, np.ndarray) else a
+                                                   for a in args])
+        if inplace is None:
+            assert all(np.isfinite(o).all() for o in (out if isinstance(out, tuple) else (out,))), name

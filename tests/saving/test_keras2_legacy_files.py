@@ -19,6 +19,7 @@ import pytest
 import kerasette as keras
 from kerasette import layers
 from kerasette.optimizers import schedules
+from kerasette.saving.errors import ModelConfigError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 WRITERS = {"k20_": "2.0.8", "k22_": "2.2.4", "k24_": "2.4.0"}
@@ -181,3 +182,17 @@ def test_deserialize_reads_a_sequential_config_given_as_a_list():
                                                                       "batch_input_shape": [None, 3]}}]})
     assert isinstance(model, keras.Sequential) and model.layers[0].name == "d"
     assert model.predict(np.ones((1, 3), "float32"), verbose=0).shape == (1, 2)
+
+
+def test_a_class_kerasette_lacks_is_named_with_where_it_sits(tmp_path):
+    target = tmp_path / "unknown.h5"
+    target.write_bytes(open(path("k22_functional"), "rb").read())
+    with h5py.File(target, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        (nested,) = [l for l in config["config"]["layers"] if l["name"] == "nested_seq"]
+        nested["config"]["layers"][1]["class_name"] = "FancyDense"
+        f.attrs["model_config"] = json.dumps(config)
+    where = (r"Could not locate class 'FancyDense', in layer 1 \('ns_d1'\) of model 'nested_seq', "
+             r"in layer \d+ \('nested_seq'\) of model 'k22_functional'\.")
+    with pytest.raises(ModelConfigError, match=where):
+        keras.models.load_model(target)
