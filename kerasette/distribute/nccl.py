@@ -4,7 +4,9 @@
 (``local_rank % number of GPUs``), makes it current, has rank 0 draw the NCCL
 unique id and broadcasts it with MPI, then opens a ``cupy.cuda.nccl``
 communicator. Array collectives (gradient buckets, the weights broadcast at the
-start) run on NCCL on a dedicated stream; Python objects and the small log
+start) run on NCCL on a dedicated stream, each ordered after the compute stream's
+work queued before it, so that gradient buckets start during backward
+(``start_allreduce``) and ``finish_allreduce`` waits once; Python objects and the small log
 vectors go through the MPI communicator, whose arrival notices also name a rank
 that does not arrive. A NCCL collective is bounded like an MPI one: the stream
 is polled until the deadline, then the NCCL communicator is aborted and the
@@ -76,14 +78,54 @@ class NCCLCommunicator:
                 NCCL communicator is then aborted).
             TypeError: a CuPy array of a dtype NCCL cannot reduce.
         """
+        return self.finish_allreduce(self.start_allreduce(buffers, what=what))
+
+    def start_allreduce(self, buffers, pending=None, what="allreduce"):
+        """Queue the sums of ``buffers`` on this rank's NCCL stream, after the work queued so far
+        on the current stream, without waiting: the gradient buckets of ``DataParallel`` start
+        during backward as each one is ready. NumPy arrays are summed over MPI at once.
+
+        Args:
+            buffers (list[array]): as for ``allreduce``; every rank adds the same buffers in
+                the same order.
+            pending (PendingNCCL | None): a collective started earlier to add them to; None
+                enters a new one (one arrival notice).
+            what (str): the collective's name in a ``CollectiveTimeoutError``.
+
+        Returns:
+            PendingNCCL: for ``finish_allreduce``.
+        """
+        if pending is None:
+            pending = PendingNCCL(what)
         host = [b for b in buffers if self._device(b) is None]
         dev = [b for b in buffers if self._device(b) is not None]
-        t = self.mpi.allreduce(host, what=what) if host else 0.0
+        for b in dev:
+            self._dtype(b)                       # refuse before anything is queued
+        if host:
+            pending.seconds += self.mpi.allreduce(host, what=what)
         if dev:
-            t += self._run(what, lambda s: [self.comm.allReduce(b.data.ptr, b.data.ptr, b.size,
-                                                                self._dtype(b), self.nccl.NCCL_SUM, s)
-                                            for b in dev])
-        return t
+            if not pending.launched:
+                self.mpi.arrive(what)
+                pending.launched = True
+            self._launch(lambda s: [self.comm.allReduce(b.data.ptr, b.data.ptr, b.size, self._dtype(b),
+                                                        self.nccl.NCCL_SUM, s) for b in dev])
+        return pending
+
+    def progress(self, pending):
+        """Nothing to do: NCCL moves its collectives along on the GPU by itself.
+
+        Args:
+            pending (PendingNCCL): from ``start_allreduce``.
+        """
+
+    def finish_allreduce(self, pending):
+        """Wait (bounded by the timeout) until the collective is complete and make the current
+        stream wait for it; returns the seconds waited.
+
+        Args:
+            pending (PendingNCCL): from ``start_allreduce``; its buffers hold the sums after.
+        """
+        return pending.seconds + (self._wait(pending.what) if pending.launched else 0.0)
 
     def bcast(self, buffers, root=0, what="broadcast"):
         """Overwrite each array with rank ``root``'s, in place: CuPy arrays over NCCL, NumPy
@@ -145,19 +187,28 @@ class NCCLCommunicator:
                             f"expected one of {sorted(str(d) for d in self._dtypes)}") from None
 
     def _run(self, what, launch):
-        """Enter a collective: MPI's arrival notice (so a missing rank can be named), the
-        NCCL calls on our stream after the compute stream's work, then poll until done."""
-        cupy = self.cupy
+        """A collective from start to end: the arrival notice, the NCCL calls, the wait."""
         self.mpi.arrive(what)
-        ready = cupy.cuda.Event()
-        ready.record(cupy.cuda.get_current_stream())
+        self._launch(launch)
+        return self._wait(what)
+
+    def _launch(self, launch):
+        """The NCCL calls of ``launch(stream_ptr)`` as one group on our stream, ordered after
+        the work queued on the current (compute) stream so far."""
+        ready = self.cupy.cuda.Event()
+        ready.record(self.cupy.cuda.get_current_stream())
         self.stream.wait_event(ready)
-        t0 = time.perf_counter()
         self.nccl.groupStart()
         try:
             launch(self.stream.ptr)
         finally:
             self.nccl.groupEnd()
+
+    def _wait(self, what):
+        """Poll until our stream's queued collectives are done (aborting and naming the
+        missing rank after the timeout), then order the current stream after them."""
+        cupy = self.cupy
+        t0 = time.perf_counter()
         done = cupy.cuda.Event()
         done.record(self.stream)
         deadline = None if self.timeout is None else t0 + self.timeout
@@ -171,3 +222,11 @@ class NCCLCommunicator:
             time.sleep(0.0001)
         cupy.cuda.get_current_stream().wait_event(done)
         return time.perf_counter() - t0
+
+
+class PendingNCCL:
+    """An allreduce started by ``NCCLCommunicator.start_allreduce``: its name, whether NCCL
+    calls were queued (one arrival notice for all), and the seconds its MPI part took."""
+
+    def __init__(self, what):
+        self.what, self.launched, self.seconds = what, False, 0.0

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import types
 
 import numpy as np
 import pytest
@@ -472,6 +473,32 @@ def test_nccl_collective_that_does_not_finish_aborts_and_names_the_rank():
                        match=r"rank 1 of 2 did not arrive at 'fit: gradient allreduce' \(NCCL\)"):
         comm.allreduce([_DeviceArray(8)], what="fit: gradient allreduce")
     assert ("abort",) in calls
+
+
+def test_nccl_buckets_start_one_by_one_and_are_waited_for_once():
+    """The overlap path of DataParallel: each bucket queued on the NCCL stream as it is
+    started (one arrival notice for the step), one wait in finish_allreduce."""
+    from kerasette.distribute.nccl import NCCLCommunicator
+    from kerasette.distribute.strategy import DataParallel
+    cupy, _ = _fake_cupy(n_devices=1)
+    nccl, calls = _fake_nccl()
+    mpi = _HostMPI(rank=0, size=2)
+    comm = NCCLCommunicator(mpi, cupy=cupy, nccl=nccl)
+    calls.clear()
+    a, b = _DeviceArray(100), _DeviceArray(7)
+    pending = comm.start_allreduce([a], what="fit: gradient allreduce")
+    assert calls == [("groupStart",), ("allReduce", a.data.ptr, a.data.ptr, 100, 7, 0, 0xABC), ("groupEnd",)]
+    comm.progress(pending)
+    assert comm.start_allreduce([b], pending, what="fit: gradient allreduce") is pending
+    assert calls[3:] == [("groupStart",), ("allReduce", b.data.ptr, b.data.ptr, 7, 7, 0, 0xABC), ("groupEnd",)]
+    assert mpi.arrivals == ["fit: gradient allreduce"]
+    assert comm.finish_allreduce(pending) >= 0.0
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    strategy = types.SimpleNamespace(overlap=True, communicator=comm)
+    assert DataParallel._can_overlap(strategy, model)    # the GPU path overlaps too
+    with pytest.raises(TypeError, match="complex64"):
+        comm.start_allreduce([_DeviceArray(3, "complex64")])
+    assert len(calls) == 6                              # nothing queued for the refused array
 
 
 # -- examples/mnist_distributed.py on a slice ----------------------------------------------------
