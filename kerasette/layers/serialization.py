@@ -67,7 +67,6 @@ def deserialize(config, custom_objects=None, safe_mode=None):
                                              kinds=("layer", "model"))
 
 
-
 def deserialize_member(entry, index, owner, custom_objects=None):
     """``deserialize`` for entry ``index`` of model ``owner``'s layer list; a class that
     cannot be found is reported with where it sits (layer number and name, model)."""
@@ -77,6 +76,7 @@ def deserialize_member(entry, index, owner, custom_objects=None):
         name = entry.get("name") or entry.get("config", {}).get("name")
         e.where.append(f"layer {index} ('{name}') of model '{owner}'")
         raise
+
 
 def _short(value):
     text = repr(value)
