@@ -1,4 +1,5 @@
-"""Optimizers: SGD (momentum, Nesterov), Adam, AdamW, RMSprop, Adagrad.
+"""Optimizers: SGD (momentum, Nesterov), Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam,
+Adadelta, Ftrl, Lion, Lamb, Adafactor.
 
 Updates follow Keras 3's formulas exactly and run in place on the weight
 arrays (no new arrays per weight beyond one scratch buffer), so an epoch's
@@ -18,7 +19,8 @@ from . import backend, cpu_kernels, parallel, schedules
 from .flat_params import FlatParams
 from .ops import kernels
 
-__all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "serialize", "deserialize"]
+__all__ = ["schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam",
+           "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "get", "serialize", "deserialize"]
 
 
 class Optimizer:
@@ -47,6 +49,11 @@ class Optimizer:
     """
 
     slot_names = ()
+    # whether ``update`` is elementwise, so that one call on the flat buffers of every weight
+    # gives the per-weight results (False for rules with per-weight norms or factored slots)
+    elementwise = True
+    # how many arrays ``_extra_state`` gives once built (saved after the slots)
+    _extra_state_count = 0
 
     def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, weight_decay=None, **kwargs):
@@ -84,7 +91,40 @@ class Optimizer:
         self._vars = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._vars)}
         for name in self.slot_names:
-            self.slots[name] = [backend.get_array_module(v.value).zeros_like(v.value) for v in self._vars]
+            self.slots[name] = [self._new_slot(name, v.value) for v in self._vars]
+
+    def _new_slot(self, name, value):
+        """Slot ``name``'s starting array for a weight whose array is ``value`` (default zeros
+        like it; a subclass may give another value or shape)."""
+        return backend.get_array_module(value).zeros_like(value)
+
+    def _slot_shape(self, name, shape):
+        """The shape of slot ``name`` for a weight of shape ``shape`` (default the same)."""
+        return tuple(shape)
+
+    def _keras_slot_groups(self):
+        """How Keras 3 builds this optimizer's slots, which is their order in its files: a tuple
+        of groups, each group's slots created weight by weight, interleaved (Adam:
+        ``(("momentum", "velocity"),)``: m0, v0, m1, v1, ...). Default: each slot its own group."""
+        return tuple((n,) for n in self.slot_names)
+
+    def _extra_state(self):
+        """State besides the slots that Keras 3 saves after them (a list of arrays; default none)."""
+        return []
+
+    def _restore_extra_state(self, arrays):
+        """Set the state ``_extra_state`` gave from ``arrays`` (read from a file).
+
+        Args:
+            arrays (list): one array per entry of ``_extra_state()``, in its order.
+        """
+        if arrays:
+            raise ValueError(f"{type(self).__name__}: keeps no state besides its slots, got "
+                             f"{len(arrays)} more arrays")
+
+    def _begin_step(self):
+        """Called once per step, after ``iterations`` was incremented and before the updates
+        (state shared by every weight, such as Nadam's momentum-schedule product)."""
 
     @property
     def built(self):
@@ -123,6 +163,7 @@ class Optimizer:
         if trainable_variables is None:
             trainable_variables = self._vars
         grads = [getattr(g, "value", g) for g in grads]
+        _check_gradients(type(self).__name__, grads, trainable_variables)
         if not self.built:
             self.build(trainable_variables)
         missing = [v for v in trainable_variables if id(v) not in self._index]
@@ -131,6 +172,7 @@ class Optimizer:
         grads = self._clip(grads)
         lr = self.learning_rate            # a schedule sees the 0-based step, as in Keras
         self.iterations += 1
+        self._begin_step()
         # large host updates split over the intra-op threads (each update's parallel.ranges),
         # also for models whose layers run outside the region (an MLP: 2.0 -> 1.1 ms of Adam per step)
         with parallel.region(_host_elements(grads) >= _SPLIT_MIN_ELEMENTS):
@@ -174,7 +216,7 @@ class Optimizer:
         """Whether this step runs flat: a built-in elementwise rule, every weight given a
         gradient, on one device (not the CPU, where gathering the gradients costs more than the
         per-weight calls it saves). Packs (again) when the weights or slots were replaced."""
-        if (not self._vars or self._repacks > _MAX_PACKS
+        if (not self._vars or self._repacks > _MAX_PACKS or not self.elementwise
                 or not kernels.on_device(backend.get_array_module(self._vars[0].value))
                 or type(self).update.__module__ != __name__):
             return False                       # the CPU: no per-weight walk below, every step
@@ -231,7 +273,7 @@ class Optimizer:
         for k, v in enumerate(new_vars):
             self._index[id(v)] = start + k
         for name in self.slot_names:
-            self.slots[name].extend(backend.get_array_module(v.value).zeros_like(v.value) for v in new_vars)
+            self.slots[name].extend(self._new_slot(name, v.value) for v in new_vars)
 
     def _clip(self, grads):
         if self.clipvalue is not None:
@@ -245,7 +287,8 @@ class Optimizer:
 
     @property
     def variables(self):
-        """The per-weight slot arrays, weight by weight (e.g. Adam: m0, v0, m1, v1, ...).
+        """The per-weight slot arrays, weight by weight (e.g. Adam: m0, v0, m1, v1, ...), then
+        any state shared by all weights (Nadam's momentum-schedule product).
 
         ``kerasette.saving`` writes them (with the iteration count and learning rate)
         in Keras 3's own file order."""
@@ -255,7 +298,7 @@ class Optimizer:
         for i in range(len(self._vars)):
             for name in self.slot_names:
                 out.append(self.slots[name][i])
-        return out
+        return out + list(self._extra_state())
 
     def get_config(self):
         lr = self._learning_rate
@@ -381,6 +424,9 @@ class Adam(Optimizer):
 
     def _fuses_decay(self, w):
         return not self.amsgrad and kernels.on_device(backend.get_array_module(w))
+
+    def _keras_slot_groups(self):
+        return (("momentum", "velocity"),) + ((("velocity_hat",),) if self.amsgrad else ())
 
     def _step(self, xp, alpha, w, g, m, v, tmp, vhat=None):
         """The Adam step on (slices of) one weight, in place; ``tmp`` is scratch."""
@@ -511,10 +557,8 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
-    def build(self, variables):
-        super().build(variables)
-        for a in self.slots["accumulator"]:
-            a += self.initial_accumulator_value
+    def _new_slot(self, name, value):
+        return backend.get_array_module(value).full_like(value, self.initial_accumulator_value)
 
     def update(self, w, g, i, lr):
         xp = backend.get_array_module(w)
@@ -525,6 +569,504 @@ class Adagrad(Optimizer):
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
+
+
+class Adamax(Optimizer):
+    """Adamax, Adam with the infinity norm, as Keras 3 writes it::
+
+        m += (g - m) * (1 - beta_1);  u = max(beta_2 * u, |g|)
+        w -= lr * m / ((1 - beta_1**t) * (u + epsilon))
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        beta_1 (float): decay of the first-moment average, in ``[0, 1)`` (default 0.9).
+        beta_2 (float): decay of the infinity norm, in ``[0, 1]`` (default 0.999).
+        epsilon (float): added to the norm, ``>= 0`` (default 1e-7).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Adamax(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9, -0.9]
+    """
+    slot_names = ("momentum", "norm")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        _check_range("Adamax", "beta_1", beta_1, 0, 1, high_open=True)
+        _check_range("Adamax", "beta_2", beta_2, 0, 1)
+        _check_range("Adamax", "epsilon", epsilon, 0, None)
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        m, u = self._slot("momentum", i), self._slot("norm", i)
+        m += (g - m) * (1 - self.beta_1)
+        u *= self.beta_2
+        xp.maximum(u, xp.abs(g), out=u)
+        w -= (lr / (1 - self.beta_1 ** self.iterations)) * m / (u + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Nadam(Optimizer):
+    """Nadam, Adam with Nesterov momentum (Dozat's momentum schedule), as Keras 3 writes it::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96**t);  prod_t = mu_1 * ... * mu_t
+        m += (g - m) * (1 - beta_1);  v += (g*g - v) * (1 - beta_2)
+        m_hat = mu_{t+1} * m / (1 - prod_t * mu_{t+1}) + (1 - mu_t) * g / (1 - prod_t)
+        w -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)
+
+    The product ``prod_t`` is state shared by every weight, saved after the slots (as Keras 3
+    saves it).
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        beta_1 (float): decay of the first-moment average, in ``[0, 1)`` (default 0.9).
+        beta_2 (float): decay of the second-moment average, in ``[0, 1)`` (default 0.999).
+        epsilon (float): added to the denominator, ``>= 0`` (default 1e-7).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Nadam(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.8937, -0.8937]
+    """
+    slot_names = ("momentum", "velocity")
+    _extra_state_count = 1
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        _check_range("Nadam", "beta_1", beta_1, 0, 1, high_open=True)
+        _check_range("Nadam", "beta_2", beta_2, 0, 1, high_open=True)
+        _check_range("Nadam", "epsilon", epsilon, 0, None)
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self._u_product = np.float32(1.0)     # float32, the variable Keras keeps and saves
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def _mu(self, t):
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
+
+    def _begin_step(self):
+        self._u_product = np.float32(self._u_product * np.float32(self._mu(self.iterations)))
+
+    def _extra_state(self):
+        return [np.array(self._u_product, dtype=np.float32)] if self.built else []
+
+    def _restore_extra_state(self, arrays):
+        if len(arrays) != 1 or np.shape(arrays[0]) != ():
+            raise ValueError(f"Nadam: expects one scalar (the momentum-schedule product) after the "
+                             f"slots, got {len(arrays)} arrays")
+        self._u_product = np.float32(arrays[0])
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        t = self.iterations
+        mu, mu_next = self._mu(t), self._mu(t + 1)
+        prod = float(self._u_product)
+        m, v = self._slot("momentum", i), self._slot("velocity", i)
+        m += (g - m) * (1 - self.beta_1)
+        v += (g * g - v) * (1 - self.beta_2)
+        m_hat = (mu_next / (1 - prod * mu_next)) * m + ((1 - mu) / (1 - prod)) * g
+        denom = xp.sqrt(v * (1 / (1 - self.beta_2 ** t)))
+        denom += self.epsilon
+        m_hat *= lr
+        m_hat /= denom
+        w -= m_hat
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta as Keras 3 writes it (``rms(x) = sqrt(x + epsilon)``)::
+
+        acc_g = rho * acc_g + (1 - rho) * g*g
+        delta = -rms(acc_d) * g / rms(acc_g)
+        acc_d = rho * acc_d + (1 - rho) * delta*delta
+        w += lr * delta
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001;
+            1.0 is the original paper's form).
+        rho (float): the decay rate of both averages, in ``[0, 1]`` (default 0.95).
+        epsilon (float): added under the square roots, ``>= 0`` (default 1e-7).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Adadelta(learning_rate=1.0)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9986, -0.9986]
+    """
+    slot_names = ("accumulated_grad", "accumulated_delta_var")
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        _check_range("Adadelta", "rho", rho, 0, 1)
+        _check_range("Adadelta", "epsilon", epsilon, 0, None)
+        super().__init__(learning_rate, **kwargs)
+        self.rho, self.epsilon = rho, epsilon
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        acc_g, acc_d = self._slot("accumulated_grad", i), self._slot("accumulated_delta_var", i)
+        acc_g *= self.rho
+        acc_g += (1 - self.rho) * (g * g)
+        delta = xp.sqrt(acc_d + self.epsilon)
+        delta *= g
+        delta /= xp.sqrt(acc_g + self.epsilon)          # -delta, the step's direction
+        acc_d *= self.rho
+        acc_d += (1 - self.rho) * (delta * delta)
+        delta *= lr
+        w -= delta
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal ("Follow The Regularized Leader"), as Keras 3 writes it::
+
+        g2 = g + 2 * l2_shrinkage * w;  n_new = n + g*g
+        z += g2 - (n_new**-p - n**-p) / lr * w;  n = n_new      (p = learning_rate_power)
+        w = (clip(z, -l1, l1) - z) / (n**-p / lr + 2 * (l2 + beta / (2 * lr)))
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        learning_rate_power (float): how the per-entry rate falls with the accumulated squared
+            gradients, ``<= 0`` (default -0.5; 0 keeps the rate fixed).
+        initial_accumulator_value (float): starting value of the accumulators, ``>= 0``
+            (default 0.1).
+        l1_regularization_strength (float): ``>= 0`` (default 0).
+        l2_regularization_strength (float): the stabilizing L2 penalty, ``>= 0`` (default 0).
+        l2_shrinkage_regularization_strength (float): the magnitude L2 penalty added to the
+            gradient, ``>= 0`` (default 0).
+        beta (float): the paper's beta, added to the L2 strength as ``beta / (2 * lr)``
+            (default 0).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Ftrl(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.381, -0.381]
+    """
+    slot_names = ("accumulator", "linear")
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                 l2_shrinkage_regularization_strength=0.0, beta=0.0, **kwargs):
+        _check_range("Ftrl", "learning_rate_power", learning_rate_power, None, 0)
+        _check_range("Ftrl", "initial_accumulator_value", initial_accumulator_value, 0, None)
+        _check_range("Ftrl", "l1_regularization_strength", l1_regularization_strength, 0, None)
+        _check_range("Ftrl", "l2_regularization_strength", l2_regularization_strength, 0, None)
+        _check_range("Ftrl", "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength,
+                     0, None)
+        _check_range("Ftrl", "beta", beta, 0, None)
+        super().__init__(learning_rate, **kwargs)
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def _new_slot(self, name, value):
+        fill = self.initial_accumulator_value if name == "accumulator" else 0.0
+        return backend.get_array_module(value).full_like(value, fill)
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        n, z = self._slot("accumulator", i), self._slot("linear", i)
+        p = -self.learning_rate_power
+        l1 = self.l1_regularization_strength
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        n_new = n + g * g
+        n_pow = xp.power(n_new, p)
+        z += g
+        if self.l2_shrinkage_regularization_strength:
+            z += (2 * self.l2_shrinkage_regularization_strength) * w
+        z -= (n_pow - xp.power(n, p)) * (1 / lr) * w
+        n[...] = n_new
+        n_pow *= 1 / lr
+        n_pow += 2 * l2                                  # the quadratic term
+        w[...] = (xp.clip(z, -l1, l1) - z) / n_pow
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+class Lion(Optimizer):
+    """Lion (EvoLved Sign Momentum) as Keras 3 writes it::
+
+        w -= lr * sign(beta_1 * m + (1 - beta_1) * g)
+        m = beta_2 * m + (1 - beta_2) * g
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001;
+            typically 3-10x smaller than AdamW's).
+        beta_1 (float): weight of the momentum in the step's sign, in ``(0, 1]`` (default 0.9).
+        beta_2 (float): decay of the momentum, in ``[0, 1]`` (default 0.99).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Lion(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9, -0.9]
+    """
+    slot_names = ("momentum",)
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
+        _check_range("Lion", "beta_1", beta_1, 0, 1, low_open=True)
+        _check_range("Lion", "beta_2", beta_2, 0, 1)
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        m = self._slot("momentum", i)
+        step = xp.sign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+        step *= lr
+        w -= step
+        m *= self.beta_2
+        m += (1.0 - self.beta_2) * g
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Lamb(Optimizer):
+    """LAMB: Adam's bias-corrected step scaled per weight by ``||w|| / ||step||``, as Keras 3
+    writes it::
+
+        m += (g - m) * (1 - beta_1);  v += (g*g - v) * (1 - beta_2)
+        step = (m / (1 - beta_1**t)) / (sqrt(v / (1 - beta_2**t)) + epsilon)
+        w -= lr * r * step,  r = ||w|| / ||step|| (1 when either norm is 0)
+
+    The norms are each weight's own, so the step runs weight by weight (never on the packed
+    buffers).
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001).
+        beta_1 (float): decay of the first-moment average, in ``[0, 1)`` (default 0.9).
+        beta_2 (float): decay of the second-moment average, in ``[0, 1)`` (default 0.999).
+        epsilon (float): added to the denominator, ``>= 0`` (default 1e-7).
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Lamb(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([3.0, -4.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [2.6464, -3.6464]
+    """
+    slot_names = ("momentum", "velocity")
+    elementwise = False
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        _check_range("Lamb", "beta_1", beta_1, 0, 1, high_open=True)
+        _check_range("Lamb", "beta_2", beta_2, 0, 1, high_open=True)
+        _check_range("Lamb", "epsilon", epsilon, 0, None)
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        t = self.iterations
+        m, v = self._slot("momentum", i), self._slot("velocity", i)
+        m += (g - m) * (1 - self.beta_1)
+        v += (g * g - v) * (1 - self.beta_2)
+        denom = xp.sqrt(v * (1 / (1 - self.beta_2 ** t)))
+        denom += self.epsilon
+        step = m * (1 / (1 - self.beta_1 ** t))
+        step /= denom
+        w_norm = xp.sqrt(xp.sum(w * w))
+        s_norm = xp.sqrt(xp.sum(step * step))
+        # computed where the arrays are: no device-to-host copy of the norms
+        ratio = xp.where((w_norm > 0) & (s_norm > 0), w_norm / xp.where(s_norm > 0, s_norm, 1), 1)
+        step *= (lr * ratio).astype(w.dtype)
+        w -= step
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adafactor(Optimizer):
+    """Adafactor as Keras 3 writes it: the second moment of a weight of rank >= 2 kept factored
+    over its last two axes (a row and a column average), and steps clipped by their RMS::
+
+        rho = min(lr, 1/sqrt(t));  alpha = max(epsilon_2, rms(w)) * rho
+        b = 1 - t**beta_2_decay;   s = g*g + epsilon_1
+        rank >= 2: r = b*r + (1-b)*mean(s, -1);  c = b*c + (1-b)*mean(s, -2)
+                   v = (r / mean(r, -1))[..., None] * c[..., None, :]
+        otherwise: v = b*v + (1-b)*s
+        u = g / sqrt(v);  w -= alpha * u / max(1, rms(u) / clip_threshold)
+
+    Slots per weight, in Keras's order: ``r`` (shape ``w.shape[:-1]``), ``c``
+    (``w.shape[:-2] + w.shape[-1:]``), ``velocity`` (``w``'s shape); ``r`` and ``c`` are scalar
+    placeholders for weights of rank < 2. The step runs weight by weight.
+
+    Args:
+        learning_rate (float | LearningRateSchedule | callable): step size (default 0.001),
+            capped at ``1/sqrt(t)`` at step ``t``.
+        beta_2_decay (float): the second-moment decay exponent, ``<= 0`` (default -0.8).
+        epsilon_1 (float): added to the squared gradient, ``>= 0`` (default 1e-30).
+        epsilon_2 (float): the smallest weight RMS the step scales with, ``>= 0`` (default 1e-3).
+        clip_threshold (float): the RMS above which a step is scaled down, ``> 0`` (default 1.0).
+        relative_step (bool): cap a constant learning rate at ``1/sqrt(t)`` (default True).
+            Keras 3 caps the rate in the step size either way, so False changes nothing; kept
+            for the config.
+        **kwargs: ``name``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``weight_decay``
+            as for ``Optimizer``; Keras 2's ``lr`` and options kerasette does not implement
+            (EMA, loss scaling) are refused.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> opt = keras.optimizers.Adafactor(learning_rate=0.1)
+        >>> v = keras.Variable(np.array([1.0, -1.0]))
+        >>> opt.apply_gradients([(np.array([0.5, -0.5]), v)])
+        >>> v.numpy().round(4).tolist()
+        [0.9, -0.9]
+    """
+    slot_names = ("r", "c", "velocity")
+    elementwise = False
+
+    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3,
+                 clip_threshold=1.0, relative_step=True, **kwargs):
+        _check_range("Adafactor", "beta_2_decay", beta_2_decay, None, 0)
+        _check_range("Adafactor", "epsilon_1", epsilon_1, 0, None)
+        _check_range("Adafactor", "epsilon_2", epsilon_2, 0, None)
+        _check_range("Adafactor", "clip_threshold", clip_threshold, 0, None, low_open=True)
+        if not isinstance(relative_step, (bool, np.bool_)):
+            raise ValueError(f"Adafactor: relative_step must be True or False, got {relative_step!r}")
+        super().__init__(learning_rate, **kwargs)
+        self.beta_2_decay, self.epsilon_1, self.epsilon_2 = beta_2_decay, epsilon_1, epsilon_2
+        self.clip_threshold, self.relative_step = clip_threshold, bool(relative_step)
+
+    def _keras_slot_groups(self):
+        return (self.slot_names,)
+
+    def _new_slot(self, name, value):
+        return backend.get_array_module(value).zeros(self._slot_shape(name, value.shape), dtype=value.dtype)
+
+    def _slot_shape(self, name, shape):
+        shape = tuple(shape)
+        if name == "velocity":
+            return shape
+        if len(shape) < 2:
+            return ()
+        return shape[:-1] if name == "r" else shape[:-2] + shape[-1:]
+
+    def update(self, w, g, i, lr):
+        xp = backend.get_array_module(w)
+        t = self.iterations
+        cap = 1.0 / math.sqrt(t)
+        if self.relative_step and not callable(self._learning_rate):
+            lr = min(lr, cap)
+        rho = min(lr, cap)
+        alpha = xp.maximum(self.epsilon_2, xp.sqrt(xp.mean(w * w))) * rho
+        s = g * g
+        s += self.epsilon_1
+        b = 1.0 - t ** self.beta_2_decay
+        v = self._slot("velocity", i)
+        if w.ndim >= 2:
+            r, c = self._slot("r", i), self._slot("c", i)
+            r *= b
+            r += (1 - b) * xp.mean(s, axis=-1)
+            c *= b
+            c += (1 - b) * xp.mean(s, axis=-2)
+            xp.multiply((r / xp.mean(r, axis=-1, keepdims=True))[..., None], c[..., None, :], out=v)
+        else:
+            v *= b
+            v += (1 - b) * s
+        u = g / xp.sqrt(v)
+        scale = alpha / xp.maximum(1.0, xp.sqrt(xp.mean(u * u)) / self.clip_threshold)
+        u *= scale.astype(w.dtype)
+        w -= u
+
+    def get_config(self):
+        return {**super().get_config(), "beta_2_decay": self.beta_2_decay, "epsilon_1": self.epsilon_1,
+                "epsilon_2": self.epsilon_2, "clip_threshold": self.clip_threshold,
+                "relative_step": self.relative_step}
+
+
+def _check_range(owner, key, value, low, high, low_open=False, high_open=False):
+    """Refuse ``value`` unless it is a real number within ``[low, high]`` (either end open or
+    None for unbounded), with a one-line message naming the optimizer and the argument."""
+    inside = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+              and (low is None or (value > low if low_open else value >= low))
+              and (high is None or (value < high if high_open else value <= high)))
+    if not inside:
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        where = f"{left}{lo}, {hi}{right}"
+        raise ValueError(f"{owner}: {key} must be a number in {where}, got {value!r}")
+
+
+def _check_gradients(owner, grads, variables):
+    """One gradient per variable, each of its variable's shape: checked before any state changes."""
+    if variables is None:
+        raise ValueError(f"{owner} optimizer: no trainable_variables given and the optimizer is not built")
+    variables = variables if isinstance(variables, list) else list(variables)
+    if len(grads) != len(variables):
+        raise ValueError(f"{owner} optimizer: got {len(grads)} gradients (grads) for {len(variables)} "
+                         f"variables (trainable_variables)")
+    for k, (g, v) in enumerate(zip(grads, variables)):
+        if g is not None and hasattr(g, "shape") and tuple(g.shape) != tuple(v.value.shape):
+            raise ValueError(f"{owner} optimizer: the gradient of variable "
+                             f"'{getattr(v, 'path', None) or v.name}' has shape {tuple(g.shape)}, "
+                             f"expected the variable's {tuple(v.value.shape)} (grads[{k}])")
 
 
 # Keras 3 arguments accepted when they hold their "off" value
@@ -569,7 +1111,9 @@ def _scale_to_norm(grads, max_norm):
     return [None if g is None else g * factor.astype(g.dtype) for g in grads]
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "adamax": Adamax, "nadam": Nadam, "adadelta": Adadelta, "ftrl": Ftrl, "lion": Lion,
+            "lamb": Lamb, "adafactor": Adafactor}
 
 
 def get(identifier):

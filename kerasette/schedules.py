@@ -12,7 +12,7 @@ Examples:
 import math
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-           "CosineDecay", "serialize", "deserialize"]
+           "CosineDecay", "PolynomialDecay", "CosineDecayRestarts", "serialize", "deserialize"]
 
 
 class LearningRateSchedule:
@@ -165,6 +165,109 @@ class CosineDecay(LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "alpha": self.alpha, "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps,
                 "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial`` to ``end_learning_rate`` along ``(1 - step / decay_steps) ** power``, then
+    constant (with ``cycle``: decay again over each next multiple of ``decay_steps``)::
+
+        (initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end
+        cycle: decay_steps * max(1, ceil(step / decay_steps)) in place of decay_steps
+
+    Args:
+        initial_learning_rate (float): the rate at step 0.
+        decay_steps (int): the steps the decay takes, ``> 0``.
+        end_learning_rate (float): the rate reached (default 0.0001).
+        power (float): the polynomial's power (default 1.0: linear).
+        cycle (bool): restart the decay, over a longer span, past ``decay_steps`` (default False).
+        name (str | None): kept in the config (default "PolynomialDecay").
+
+    Examples:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.01)
+        >>> [round(float(lr(s)), 6) for s in (0, 5, 10, 20)]
+        [0.1, 0.055, 0.01, 0.01]
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, name="PolynomialDecay"):
+        if not decay_steps > 0:
+            raise ValueError(f"PolynomialDecay: decay_steps must be > 0, got {decay_steps}")
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.end_learning_rate, self.power, self.cycle = end_learning_rate, power, cycle
+        self.name = name
+
+    def __call__(self, step):
+        span = self.decay_steps
+        if self.cycle:
+            span = span * (1.0 if step == 0 else math.ceil(step / self.decay_steps))
+        else:
+            step = min(step, span)
+        frac = 1 - step / span
+        span_of_rates = self.initial_learning_rate - self.end_learning_rate
+        return span_of_rates * frac ** self.power + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
+                "name": self.name}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): the ``i``-th period (from 0) lasts
+    ``first_decay_steps * t_mul**i`` steps, starts at ``initial * m_mul**i`` and decays along a
+    half cosine to ``alpha`` times that start.
+
+    Args:
+        initial_learning_rate (float): the rate at step 0.
+        first_decay_steps (int): the length of the first period, ``> 0``.
+        t_mul (float): each period's length over the previous one's (default 2.0).
+        m_mul (float): each period's starting rate over the previous one's (default 1.0).
+        alpha (float): the lowest rate of a period as a fraction of its start (default 0.0).
+        name (str | None): kept in the config (default "SGDRDecay").
+
+    Examples:
+        >>> from kerasette.optimizers import schedules
+        >>> lr = schedules.CosineDecayRestarts(0.1, first_decay_steps=10, m_mul=0.5)
+        >>> [round(float(lr(s)), 6) for s in (0, 5, 10, 30)]
+        [0.1, 0.05, 0.05, 0.025]
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
+                 name="SGDRDecay"):
+        if not first_decay_steps > 0:
+            raise ValueError(f"CosineDecayRestarts: first_decay_steps must be > 0, got {first_decay_steps}")
+        if not t_mul > 0:
+            raise ValueError(f"CosineDecayRestarts: t_mul must be > 0, got {t_mul}")
+        self.initial_learning_rate, self.first_decay_steps = initial_learning_rate, first_decay_steps
+        self.t_mul, self.m_mul, self.alpha = t_mul, m_mul, alpha
+        self.name = name
+
+    def __call__(self, step):
+        done = step / self.first_decay_steps          # in units of the first period
+        if self.t_mul == 1.0:
+            period = math.floor(done)
+            frac = done - period
+        else:
+            # periods 0..i-1 span (1 - t_mul**i) / (1 - t_mul) first periods
+            def start(i):
+                return (1.0 - self.t_mul ** i) / (1.0 - self.t_mul)
+            left = 1.0 - done * (1.0 - self.t_mul)
+            if left <= 0:               # t_mul < 1: past the end of infinitely many periods
+                return math.nan         # (as Keras: the logarithm of a negative number)
+            period = math.floor(math.log(left) / math.log(self.t_mul))
+            while period > 0 and start(period) > done:         # the logarithm's rounding, at
+                period -= 1                                    # a restart, either way
+            while start(period + 1) <= done:
+                period += 1
+            frac = (done - start(period)) / self.t_mul ** period
+        cosine = 0.5 * self.m_mul ** period * (1.0 + math.cos(math.pi * frac))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul, "m_mul": self.m_mul,
+                "alpha": self.alpha, "name": self.name}
 
 
 def serialize(schedule):

@@ -19,7 +19,8 @@ object tree, found by walking attributes (``keras/src/saving/saving_lib.py``):
   ``1`` the learning rate (absent for schedules), then the slot arrays, built
   group by group in Keras's order (Adam: momentum and velocity interleaved per
   weight, then ``velocity_hat`` when ``amsgrad``; RMSprop: all velocities, then
-  momentums, then average gradients).
+  momentums, then average gradients; each optimizer's ``_keras_slot_groups`` says how),
+  then any state shared by all weights (Nadam's momentum-schedule product).
 
 Loading checks everything before assigning anything: a mismatch raises one
 ``WeightsMismatchError`` listing each offending layer with the expected and
@@ -36,7 +37,7 @@ import numpy as np
 from .. import backend
 from ..layers.layer import Layer
 from ..naming import to_snake_case
-from ..optimizers import Adam, Optimizer
+from ..optimizers import Optimizer
 from .errors import WeightsFileError, WeightsMismatchError, one_line, report_problems
 from .formats import (CONFIG_LIMIT, StoredArray, get_object, is_group, link_kind, read_attr,
                       stored_value)
@@ -199,6 +200,7 @@ def optimizer_arrays(opt, order=None):
             for i in index:
                 for name in group:
                     out.append(backend.to_numpy(opt.slots[name][i]))
+        out.extend(np.asarray(backend.to_numpy(a)) for a in opt._extra_state())
     return out
 
 
@@ -224,7 +226,8 @@ def plan_optimizer(opt, model, arrays, source="file"):
         variables += [v for v in opt._vars if id(v) not in known]
     groups = _slot_groups(opt)
     n_slots = sum(len(g) for g in groups) * len(variables)
-    header = len(arrays) - n_slots
+    n_extra = opt._extra_state_count
+    header = len(arrays) - n_slots - n_extra
     problem = None
     if len(arrays) in (1, 2) and n_slots and all(len(a.shape) == 0 for a in arrays):
         arrays = [stored_value(a) for a in arrays]
@@ -236,7 +239,7 @@ def plan_optimizer(opt, model, arrays, source="file"):
         pass
     elif header not in (1, 2):
         problem = (f"it has {len(arrays)} arrays where optimizer '{opt.name}' "
-                   f"({type(opt).__name__}, {len(variables)} weights) expects {n_slots + 2}")
+                   f"({type(opt).__name__}, {len(variables)} weights) expects {n_slots + n_extra + 2}")
     else:
         expected, k = [], header
         for group in groups:
@@ -244,10 +247,13 @@ def plan_optimizer(opt, model, arrays, source="file"):
                 for name in group:
                     expected.append((name, v))
         for (name, v), a in zip(expected, arrays[k:]):
-            if tuple(a.shape) != tuple(v.shape):
+            want = opt._slot_shape(name, v.shape)
+            if tuple(a.shape) != want:
                 problem = (f"slot '{name}' of weight '{getattr(v, 'path', v.name)}' has shape "
-                           f"{tuple(a.shape)} in the file, {tuple(v.shape)} in the model")
+                           f"{tuple(a.shape)} in the file, {want} in the model")
                 break
+        if problem is None and any(len(a.shape) != 0 for a in arrays[k + n_slots:]):
+            problem = f"its {n_extra} array(s) after the slots are not scalars"
         if problem is None and (len(arrays[0].shape) != 0
                                 or (header == 2 and len(arrays[1].shape) != 0)):
             problem = "its iteration count / learning rate are not scalars"
@@ -267,12 +273,14 @@ def plan_optimizer(opt, model, arrays, source="file"):
             # the file keeps float32; keep our more precise value when it is the same one
             if np.float32(opt.learning_rate) != np.float32(arrays[1]):
                 opt.learning_rate = float(arrays[1])
-        it = iter(arrays[header:])
+        it = iter(arrays[header:header + n_slots])
         for group in groups:
             for v in variables:
                 for name in group:
                     slot = opt.slots[name][opt._index[id(v)]]
                     slot[...] = backend.to_device(next(it), backend.get_array_module(slot))
+        if n_extra:
+            opt._restore_extra_state([np.asarray(a) for a in arrays[header + n_slots:]])
     return apply
 
 
@@ -415,14 +423,8 @@ def _functional_order(model):
 
 def _slot_groups(opt):
     """How Keras builds the optimizer's slots: lists created one after another,
-    names within a list interleaved per weight."""
-    names = tuple(opt.slot_names)
-    if isinstance(opt, Adam):
-        groups = [("momentum", "velocity")]
-        if "velocity_hat" in names:
-            groups.append(("velocity_hat",))
-        return groups
-    return [(n,) for n in names]
+    names within a list interleaved per weight (``Optimizer._keras_slot_groups``)."""
+    return [tuple(g) for g in opt._keras_slot_groups()]
 
 
 # -- reading -----------------------------------------------------------------------

@@ -145,7 +145,8 @@ def _legacy_optimizer_options(inner):
     """Keras 2's optimizer options in Keras 3's words. Keras 2.0-2.2 call the rate ``lr``;
     every Keras 2 optimizer before 2.11 takes ``decay``, the rate at step t being
     ``lr / (1 + decay * t)`` (Keras 3's ``InverseTimeDecay`` with ``decay_steps=1``); Keras
-    2.2's ``epsilon: null`` means its fuzz factor 1e-7."""
+    2.2's ``epsilon: null`` means its fuzz factor 1e-7; Keras 2's Nadam ``schedule_decay`` is
+    Keras 3's fixed 0.004 (another value is refused)."""
     inner = dict(inner)
     if "lr" in inner and "learning_rate" not in inner:
         inner["learning_rate"] = inner.pop("lr")
@@ -161,6 +162,12 @@ def _legacy_optimizer_options(inner):
                                              "decay_rate": decay, "staircase": False}}
     if "epsilon" in inner and inner["epsilon"] is None:
         inner["epsilon"] = 1e-7
+    if "schedule_decay" in inner:           # Keras 2's Nadam; Keras 3's fixes it at 0.004
+        schedule = inner.pop("schedule_decay")
+        if schedule != 0.004:
+            raise ModelConfigError(f"optimizer: Keras 2's Nadam `schedule_decay={schedule!r}` has no "
+                                   f"Keras 3 equivalent (Keras 3's Nadam uses 0.004); load the model "
+                                   f"with compile=False and compile it again")
     return inner
 
 

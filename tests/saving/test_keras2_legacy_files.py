@@ -197,3 +197,27 @@ def test_a_class_kerasette_lacks_is_named_with_where_it_sits(tmp_path):
              r"in layer \d+ \('nested_seq'\) of model 'k22_functional'\.")
     with pytest.raises(ModelConfigError, match=where):
         keras.models.load_model(target)
+
+
+def test_keras_2_nadam_schedule_decay(tmp_path):
+    """Keras 2's Nadam(lr, schedule_decay=0.004) is Keras 3's Nadam; another schedule_decay has
+    no Keras 3 equivalent and is refused with the way out."""
+    for schedule, ok in ((0.004, True), (0.01, False)):
+        target = tmp_path / f"nadam_{schedule}.h5"
+        target.write_bytes(open(path("k22_mlp"), "rb").read())
+        with h5py.File(target, "r+") as f:
+            training = json.loads(f.attrs["training_config"])
+            training["optimizer_config"] = {"class_name": "Nadam", "config": {
+                "lr": 0.002, "beta_1": 0.9, "beta_2": 0.999, "epsilon": None, "schedule_decay": schedule}}
+            f.attrs["training_config"] = json.dumps(training)
+        if ok:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                optimizer = keras.models.load_model(target).optimizer
+            assert isinstance(optimizer, keras.optimizers.Nadam)
+            np.testing.assert_allclose(float(optimizer.learning_rate), 0.002, rtol=1e-6)
+        else:
+            with pytest.raises(ModelConfigError, match=r"Nadam `schedule_decay=0.01` has no Keras 3 "
+                                                        r"equivalent.*compile=False"):
+                keras.models.load_model(target)
+            assert keras.models.load_model(target, compile=False).optimizer is None
