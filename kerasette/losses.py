@@ -5,6 +5,10 @@ The mean reduction is what averages parameter gradients over the batch
 softmax node, the cross-entropies use the fused ``softmax - onehot``
 gradient on its logits instead of differentiating through the softmax.
 """
+import math
+
+import numpy as np
+
 from . import backend, ops
 from .naming import to_snake_case as _snake
 from .autograd.tensor import Tensor
@@ -14,7 +18,15 @@ __all__ = ["align_label_rank", "Loss", "MeanSquaredError", "MeanAbsoluteError", 
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
            "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
-           "binary_focal_crossentropy", "categorical_focal_crossentropy", "get", "deserialize", "serialize"]
+           "binary_focal_crossentropy", "categorical_focal_crossentropy", "get", "deserialize", "serialize",
+           # the rest of the Keras 3 catalogue
+           "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge",
+           "CategoricalHinge", "KLDivergence", "LogCosh", "MeanAbsolutePercentageError",
+           "MeanSquaredLogarithmicError", "Poisson", "CosineSimilarity", "Dice", "Tversky", "Circle",
+           "CategoricalGeneralizedCrossEntropy", "CTC", "hinge", "squared_hinge", "categorical_hinge",
+           "kl_divergence", "log_cosh", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+           "poisson", "cosine_similarity", "dice", "tversky", "circle",
+           "categorical_generalized_cross_entropy", "ctc"]
 
 
 class Loss:
@@ -25,7 +37,9 @@ class Loss:
     ``y_pred``'s device (label values cast to its float dtype, so int64 labels do not turn
     a float32 backward pass into float64), aligns labels one axis off the predictions
     (``align_label_rank``), multiplies by ``sample_weight`` (broadcast over trailing axes)
-    and then reduces.
+    and then reduces. Integer predictions are taken in ``floatx``. Per-sample values that carry
+    a mask (``_keras_mask``: ``Circle`` marks its non-zero values) count only where it is set:
+    the averaging reductions divide by the number of values kept, as Keras does.
 
     Args:
         name (str | None): the loss's name; default None takes the class name in snake case
@@ -63,6 +77,11 @@ class Loss:
         if sample_weight is not None:
             sw = sample_weight if isinstance(sample_weight, Tensor) else _as_labels(sample_weight, y_pred)
             sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
+        mask = getattr(per_sample, "_keras_mask", None) if isinstance(per_sample, Tensor) else None
+        if mask is not None:          # values the loss marks as not counting (Circle's zeros)
+            mask = _mask_weights(mask, self.reduction, per_sample.dtype)
+            sw = mask if sw is None else ops.multiply(sw, mask)
+        if sw is not None:
             per_sample = ops.multiply(per_sample, sw)
         if self.reduction == "sum":
             return ops.sum(per_sample)
@@ -351,24 +370,672 @@ class SparseCategoricalCrossentropy(Loss):
 
     def validate(self, y, output_shape, where="y"):
         super().validate(y, output_shape, where)
-        import numpy as np
-        y = np.asarray(backend.to_numpy(y))
-        n_classes = output_shape[-1]
-        if y.ndim == len(output_shape) and y.shape[-1] == 1:
-            y = y[..., 0]
-        if y.ndim != len(output_shape) - 1:
-            raise ValueError(f"{type(self).__name__}: `{where}` should hold integer class ids of shape "
-                             f"(n,) for outputs of shape {tuple(output_shape)}; got shape {y.shape}")
-        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
-            raise ValueError(f"{type(self).__name__}: `{where}` must hold integer class ids, "
-                             f"got non-integer values")
-        if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
-            raise ValueError(f"{type(self).__name__}: `{where}` class ids must be in [0, {n_classes}) "
-                             f"for a model with {n_classes} outputs; got values in "
-                             f"[{y.min()}, {y.max()}]")
+        _check_class_ids(self, y, output_shape, where)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
+
+
+class _KerasArgsLoss(Loss):
+    """A Keras 3 loss whose constructor takes ``(..., reduction, name, dtype)``; ``_args`` names
+    the further constructor arguments that ``get_config`` writes."""
+
+    _args = ()
+
+    def get_config(self):
+        return {**super().get_config(), **{k: getattr(self, k) for k in self._args}}
+
+
+class BinaryFocalCrossentropy(_ProbabilisticLoss):
+    """Binary focal cross-entropy (Lin et al., 2017): the binary cross-entropy of each element
+    scaled by ``(1 - p_t)**gamma``, ``p_t`` being the probability given to the true label, so
+    that confident, correct predictions weigh less; averaged over ``axis``
+    (``binary_focal_crossentropy``).
+
+    Args:
+        apply_class_balancing (bool): also weigh the positives by ``alpha`` and the negatives by
+            ``1 - alpha`` (default False).
+        alpha (float): in [0, 1], the positives' weight with ``apply_class_balancing``
+            (default 0.25).
+        gamma (float): the focusing exponent (default 2.0; 0 gives the binary cross-entropy).
+        from_logits (bool): ``y_pred`` holds raw scores (a sigmoid is applied; default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + 0.5 * s`` (default 0).
+        axis (int): the axis averaged over (default -1).
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"binary_focal_crossentropy"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: ``alpha`` or ``label_smoothing`` outside [0, 1], ``gamma`` not a number.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> loss = keras.losses.BinaryFocalCrossentropy(gamma=2.0)
+        >>> round(float(loss(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy()), 4)
+        0.2678
+    """
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", dtype=None):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, name=name,
+                         reduction=reduction, dtype=dtype)
+        _check_focal(type(self).__name__, alpha, gamma, label_smoothing, alpha_in_01=True)
+        _check_axis(type(self).__name__, axis, allow_none=False)
+        self.apply_class_balancing, self.alpha, self.gamma, self.axis = \
+            apply_class_balancing, alpha, gamma, axis
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis,
+                "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma}
+
+    def call(self, y_true, y_pred):
+        """Per-sample focal cross-entropy (``binary_focal_crossentropy``)."""
+        return binary_focal_crossentropy(y_true, y_pred, self.apply_class_balancing, self.alpha,
+                                         self.gamma, self.from_logits, self.label_smoothing,
+                                         self.axis)
+
+
+class CategoricalFocalCrossentropy(_ProbabilisticLoss):
+    """Categorical focal cross-entropy: the cross-entropy of one-hot (or soft) labels with each
+    class's term scaled by ``alpha * (1 - p)**gamma`` (``categorical_focal_crossentropy``).
+
+    Args:
+        alpha (float | list[float]): the weighting factor, one for all classes or one per class
+            (default 0.25).
+        gamma (float): the focusing exponent (default 2.0; 0 and ``alpha=1`` give the
+            cross-entropy).
+        from_logits (bool): ``y_pred`` holds raw scores (a softmax along ``axis`` is applied;
+            default False).
+        label_smoothing (float): in [0, 1]; labels become ``y * (1 - s) + s / classes``
+            (default 0).
+        axis (int): the class axis (default -1).
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"categorical_focal_crossentropy"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: ``label_smoothing`` outside [0, 1], ``alpha`` or ``gamma`` not numbers.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> loss = keras.losses.CategoricalFocalCrossentropy()
+        >>> round(float(loss(np.array([[0, 1, 0], [0, 0, 1]]), np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])).numpy()), 4)
+        0.2332
+    """
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy", dtype=None):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, name=name,
+                         reduction=reduction, dtype=dtype)
+        _check_focal(type(self).__name__, alpha, gamma, label_smoothing, alpha_in_01=False)
+        _check_axis(type(self).__name__, axis, allow_none=False)
+        self.alpha, self.gamma, self.axis = alpha, gamma, axis
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "alpha": self.alpha, "gamma": self.gamma}
+
+    def call(self, y_true, y_pred):
+        """Per-sample focal cross-entropy (``categorical_focal_crossentropy``)."""
+        return categorical_focal_crossentropy(y_true, y_pred, self.alpha, self.gamma, self.from_logits,
+                                              self.label_smoothing, self.axis)
+
+
+class Hinge(_KerasArgsLoss):
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)`` per sample; labels are -1/1, and labels
+    that are all 0/1 are taken as -1/1.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"hinge"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.Hinge()(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy()), 4)
+        1.3
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample hinge loss."""
+        return ops.mean(_hinge_margin(y_true, y_pred), axis=-1)
+
+
+class SquaredHinge(_KerasArgsLoss):
+    """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` per sample; labels are -1/1, and labels
+    that are all 0/1 are taken as -1/1.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"squared_hinge"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.SquaredHinge()(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy()), 4)
+        1.86
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample squared hinge loss."""
+        return ops.mean(ops.square(_hinge_margin(y_true, y_pred)), axis=-1)
+
+
+class CategoricalHinge(_KerasArgsLoss):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` per sample: the
+    highest score of a wrong class against the score of the true one (one-hot labels).
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"categorical_hinge"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.CategoricalHinge()(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy()), 4)
+        1.4
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample categorical hinge loss."""
+        pos = ops.sum(y_true * y_pred, axis=-1)
+        neg = ops.max((1.0 - y_true) * y_pred, axis=-1)
+        return ops.maximum(neg - pos + 1.0, 0.0)
+
+
+class KLDivergence(_KerasArgsLoss):
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred), axis=-1)`` per sample,
+    both clipped to ``[epsilon, 1]``.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"kl_divergence"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.KLDivergence()(np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]])).numpy()), 4)
+        0.1438
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample KL divergence."""
+        eps = backend.epsilon()
+        t, p = ops.clip(y_true, eps, 1.0), ops.clip(y_pred, eps, 1.0)
+        return ops.sum(t * ops.log(t / p), axis=-1)
+
+
+class LogCosh(_KerasArgsLoss):
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` per sample, computed stably as
+    ``x + softplus(-2x) - log(2)``: about ``x**2 / 2`` for small errors and ``|x| - log(2)``
+    for large ones.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"log_cosh"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.LogCosh()(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])).numpy()), 4)
+        0.1084
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample log-cosh error."""
+        x = ops.subtract(y_pred, y_true)
+        return ops.mean(x + ops.softplus(-2.0 * x) - math.log(2.0), axis=-1)
+
+
+class MeanAbsolutePercentageError(_KerasArgsLoss):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)`` per sample.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"mean_absolute_percentage_error"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> float(keras.losses.MeanAbsolutePercentageError()(np.array([[2.0, 4.0]]), np.array([[1.0, 5.0]])).numpy())
+        37.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample mean absolute percentage error."""
+        scale = ops.maximum(ops.abs(y_true), backend.epsilon())
+        return 100.0 * ops.mean(ops.abs(ops.subtract(y_true, y_pred) / scale), axis=-1)
+
+
+class MeanSquaredLogarithmicError(_KerasArgsLoss):
+    """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)`` per sample
+    (values at or below 0 count as ``epsilon``).
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"mean_squared_logarithmic_error"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.MeanSquaredLogarithmicError()(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy()), 4)
+        0.2402
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample mean squared logarithmic error."""
+        eps = backend.epsilon()
+        d = ops.log(ops.maximum(y_pred, eps) + 1.0) - ops.log(ops.maximum(y_true, eps) + 1.0)
+        return ops.mean(ops.square(d), axis=-1)
+
+
+class Poisson(_KerasArgsLoss):
+    """``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`` per sample (the Poisson
+    negative log-likelihood of counts ``y_true`` at rates ``y_pred``, up to a constant).
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"poisson"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.Poisson()(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])).numpy()), 4)
+        0.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample Poisson loss."""
+        return ops.mean(y_pred - y_true * ops.log(y_pred + backend.epsilon()), axis=-1)
+
+
+class CosineSimilarity(_KerasArgsLoss):
+    """Minus the cosine similarity of ``y_true`` and ``y_pred`` along ``axis``:
+    ``-sum(unit(y_true) * unit(y_pred), axis)``, in [-1, 1]; -1 when they point the same way,
+    0 when orthogonal or when either is zero (norms below ``epsilon`` count as ``epsilon``).
+
+    Args:
+        axis (int): the axis the vectors lie along (default -1).
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"cosine_similarity"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> loss = keras.losses.CosineSimilarity(reduction="none")
+        >>> loss(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [1.0, 1.0]])).numpy().round(4).tolist()
+        [-0.0, -1.0]
+    """
+
+    _args = ("axis",)
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self).__name__, axis, allow_none=False)
+        self.axis = axis
+
+    def call(self, y_true, y_pred):
+        """Per-sample negative cosine similarity along ``axis``."""
+        return ops.negative(ops.sum(_unit(y_true, self.axis) * _unit(y_pred, self.axis), axis=self.axis))
+
+
+class Dice(_KerasArgsLoss):
+    """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + epsilon)``,
+    the sums taken over ``axis``: by default over every axis (batch included), one value for
+    the whole batch; ``axis=(1, 2, 3)`` gives one value per image of a ``(batch, h, w, c)``
+    mask.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"dice"``.
+        axis (int | tuple[int] | None): the axes summed over (default None: all of them).
+        dtype (None): ignored (see ``Loss``).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> y_true = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]])
+        >>> y_pred = np.array([[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]])
+        >>> keras.losses.Dice(reduction="none", axis=(1, 2, 3))(y_true, y_pred).numpy().round(4).tolist()
+        [0.5, 0.7576]
+    """
+
+    _args = ("axis",)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self).__name__, axis, allow_none=True)
+        self.axis = tuple(axis) if isinstance(axis, list) else axis     # a list read from JSON
+
+    def call(self, y_true, y_pred):
+        """The Dice loss, summed over ``axis``."""
+        return _dice(y_true, y_pred, self.axis)
+
+
+class Tversky(_KerasArgsLoss):
+    """Tversky loss ``1 - I / (I + alpha * A + beta * B + epsilon)`` with ``I = sum(y_true *
+    y_pred)``, ``A = sum(y_true * (1 - y_pred))`` and ``B = sum((1 - y_true) * y_pred)``, the
+    sums taken over ``axis`` (as Keras 3 computes it: its documentation calls the term ``alpha``
+    weighs the false positives). ``alpha = beta = 0.5`` gives the Dice loss.
+
+    Args:
+        alpha (float): the weight of ``A`` (default 0.5), at least 0.
+        beta (float): the weight of ``B`` (default 0.5), at least 0.
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"tversky"``.
+        axis (int | tuple[int] | None): the axes summed over (default None: all of them,
+            batch included, one value for the batch).
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: ``alpha`` or ``beta`` is not a number at least 0, or ``axis`` is not
+            None, an int or a tuple of ints.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> loss = keras.losses.Tversky(alpha=0.3, beta=0.7)
+        >>> round(float(loss(np.array([[1.0, 0.0, 1.0]]), np.array([[0.9, 0.2, 0.6]])).numpy()), 4)
+        0.162
+    """
+
+    _args = ("alpha", "beta", "axis")
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None,
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        where = type(self).__name__
+        _check_number(where, "alpha", alpha, low=0.0)
+        _check_number(where, "beta", beta, low=0.0)
+        _check_axis(where, axis, allow_none=True)
+        self.alpha, self.beta = alpha, beta
+        self.axis = tuple(axis) if isinstance(axis, list) else axis     # a list read from JSON
+
+    def call(self, y_true, y_pred):
+        """The Tversky loss, summed over ``axis``."""
+        return _tversky(y_true, y_pred, self.alpha, self.beta, self.axis)
+
+
+class Circle(_KerasArgsLoss):
+    """Circle loss (Sun et al., 2020) between integer labels ``(batch,)`` and L2-normalised
+    embeddings ``(batch, d)``: every pair of samples of the batch is a positive (same label;
+    a sample with itself is left out with ``remove_diagonal``) or a negative, and each pair's
+    cosine distance is pulled below ``margin`` (positives) or pushed above ``1 - margin``
+    (negatives), weighted by how far it is from its optimum. One value per sample; as in Keras,
+    the samples whose loss is 0 are left out of the average.
+
+    Args:
+        gamma (float): the scale of the similarity scores (default 80.0), above 0.
+        margin (float): the relaxation margin (default 0.4).
+        remove_diagonal (bool): leave each sample's pair with itself out of its positives
+            (default True).
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"circle"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: ``gamma`` is not a number above 0, or ``margin`` not a number.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> emb = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+        >>> round(float(keras.losses.Circle()(np.array([0, 0, 1, 1]), emb).numpy()), 4)
+        3.2009
+    """
+
+    _args = ("gamma", "margin", "remove_diagonal")
+    align_labels = False
+    class_id_labels = True
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True, reduction="sum_over_batch_size",
+                 name="circle", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_number(type(self).__name__, "gamma", gamma, low=0.0, low_open=True)
+        _check_number(type(self).__name__, "margin", margin)
+        self.gamma, self.margin, self.remove_diagonal = gamma, margin, bool(remove_diagonal)
+
+    def call(self, y_true, y_pred):
+        """Per-sample circle loss of the batch's pairs."""
+        return _circle(y_true, y_pred, None, None, self.remove_diagonal, self.gamma, self.margin)
+
+
+class CategoricalGeneralizedCrossEntropy(_KerasArgsLoss):
+    """Generalized cross-entropy (Zhang and Sabuncu, 2018) of integer labels: ``(1 - p**q) / q``
+    with ``p`` the probability given to the true class; it tends to the cross-entropy as ``q``
+    goes to 0 and is the mean absolute error at ``q = 1``, more robust to noisy labels.
+
+    Args:
+        q (float): in (0, 1), the noise parameter (default 0.5).
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"categorical_generalized_cross_entropy"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: ``q`` is not in the open interval (0, 1) (Keras refuses it too).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> y_pred = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(keras.losses.CategoricalGeneralizedCrossEntropy()(np.array([0, 1, 0, 1]), y_pred).numpy()), 4)
+        0.3599
+    """
+
+    _args = ("q",)
+    align_labels = False
+    class_id_labels = True
+
+    def validate(self, y, output_shape, where="y"):
+        super().validate(y, output_shape, where)
+        _check_class_ids(self, y, output_shape, where)
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy",
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_q(type(self).__name__, q)
+        self.q = q
+
+    def call(self, y_true, y_pred):
+        """Per-sample generalized cross-entropy."""
+        labels = getattr(y_true, "value", y_true)
+        if labels.ndim == len(y_pred.shape) and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+        if tuple(labels.shape) != tuple(y_pred.shape[:-1]):
+            raise ValueError(f"{type(self).__name__}: labels of shape {tuple(labels.shape)} do not fit "
+                             f"predictions of shape {tuple(y_pred.shape)} (expected integer labels "
+                             f"{tuple(y_pred.shape[:-1])})")
+        p = _pick(y_pred, labels.astype("int64"))
+        return (1.0 - ops.power(p, self.q)) / self.q
+
+
+class CTC(_KerasArgsLoss):
+    """Connectionist temporal classification loss (``ops.ctc_loss``) per sample, as Keras's
+    ``CTC``: ``y_true`` holds integer labels ``(batch, max_length)``, 0 being the blank and the
+    padding (a label's length is its count of non-zero entries), and ``y_pred`` the logits
+    ``(batch, time, classes)``, every frame of which is used.
+
+    Args:
+        reduction (str | None): as for ``Loss`` (default ``"sum_over_batch_size"``).
+        name (str): default ``"ctc"``.
+        dtype (None): ignored (see ``Loss``).
+
+    Raises:
+        ValueError: (when called) labels not of rank 2 or logits not of rank 3.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> logits = np.zeros((1, 3, 3))
+        >>> round(float(keras.losses.CTC()(np.array([[1, 2]]), logits).numpy()), 4)   # log(27 / 5)
+        1.6864
+    """
+
+    align_labels = False
+    class_id_labels = True
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        """Per-sample CTC loss."""
+        labels = getattr(y_true, "value", y_true)
+        if labels.ndim != 2:
+            raise ValueError(f"{type(self).__name__}: y_true must hold integer labels of shape "
+                             f"(batch, max_length), got shape {tuple(labels.shape)}")
+        if len(y_pred.shape) != 3:
+            raise ValueError(f"{type(self).__name__}: y_pred must hold logits of shape "
+                             f"(batch, time, classes), got shape {tuple(y_pred.shape)}")
+        xp = backend.get_array_module(labels)
+        label_length = (labels != 0).sum(axis=-1)
+        frames = xp.full((y_pred.shape[0],), y_pred.shape[1], dtype="int64")
+        return ops.ctc_loss(labels, y_pred, label_length, frames, mask_index=0)
+
+
+# -- the formulas the classes above share -------------------------------------------------------
+
+def _hinge_margin(y_true, y_pred):
+    """``max(1 - y_true * y_pred, 0)`` element by element, labels that are all 0/1 taken as -1/1
+    (decided on the labels' device: no host read)."""
+    t = getattr(y_true, "value", y_true)
+    binary = ((t == 0) | (t == 1)).all()
+    signs = ops.where(binary, 2.0 * y_true - 1.0, y_true)
+    return ops.maximum(1.0 - signs * y_pred, 0.0)
+
+
+def _unit(x, axis):
+    """``x`` over its L2 norm along ``axis`` (norms below ``epsilon`` count as ``epsilon``;
+    written through the squared norm so that a zero vector has a finite gradient)."""
+    eps = backend.epsilon()
+    return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), eps * eps))
+
+
+def _dice(y_true, y_pred, axis):
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + epsilon)`` over ``axis``."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    inter = ops.sum(y_true * y_pred, axis=axis)
+    total = ops.sum(y_true, axis=axis) + ops.sum(y_pred, axis=axis)
+    return 1.0 - 2.0 * inter / (total + backend.epsilon())
+
+
+def _tversky(y_true, y_pred, alpha, beta, axis):
+    """``1 - I / (I + alpha * A + beta * B + epsilon)`` over ``axis`` (see ``Tversky``)."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    inter = ops.sum(y_true * y_pred, axis=axis)
+    missed = ops.sum(y_true * (1.0 - y_pred), axis=axis)
+    extra = ops.sum((1.0 - y_true) * y_pred, axis=axis)
+    return 1.0 - inter / (inter + alpha * missed + beta * extra + backend.epsilon())
+
+
+_NO_PAIR = -1e30        # log(0) for pairs outside a mask: finite, so no NaN gradient
+
+
+def _circle(y_true, y_pred, ref_labels, ref_embeddings, remove_diagonal, gamma, margin):
+    """Per-sample circle loss (see ``Circle``); the result carries ``_keras_mask`` (its
+    positive entries), which the ``Loss`` reduction averages over, as Keras does."""
+    labels = getattr(y_true, "value", y_true)
+    refs = labels if ref_labels is None else _as_labels(ref_labels, y_pred, class_ids=True).value
+    ref = y_pred if ref_embeddings is None else _as_labels(ref_embeddings, y_pred)
+    xp = backend.get_array_module(labels)
+    query, keys = labels.reshape(-1, 1), refs.reshape(-1, 1)
+    positive = query == keys.T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~xp.eye(query.shape[0], keys.shape[0], dtype=bool)
+    dist = ops.maximum(1.0 - ops.matmul(y_pred, ops.transpose(ref)), 0.0)
+    pos_w = ops.maximum((margin + dist) * positive.astype(dist.dtype), 0.0)
+    neg_w = ops.maximum((1.0 + margin - dist) * negative.astype(dist.dtype), 0.0)
+    pos_logits = ops.where(positive, -gamma * pos_w * (margin - dist), _NO_PAIR)
+    neg_logits = ops.where(negative, gamma * neg_w * (1.0 - margin - dist), _NO_PAIR)
+    out = ops.softplus(ops.logsumexp(pos_logits, axis=1) + ops.logsumexp(neg_logits, axis=1))
+    out._keras_mask = out.value > 0
+    return out
+
+
+def _check_number(where, arg, value, low=None, high=None, low_open=False, high_open=False):
+    """Refuse ``value`` unless it is a real number in the given bounds, in one line naming the
+    loss and the argument."""
+    import numbers
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"{'<' if high_open else '<='} {high:g}")
+        need = "a number" + (" " + " and ".join(bounds) if bounds else "")
+        raise ValueError(f"{where}: {arg} must be {need}, got {value!r}")
+
+
+def _check_focal(where, alpha, gamma, label_smoothing, alpha_in_01):
+    """The focal losses' arguments: ``alpha`` (in [0, 1] for the binary loss; a number or one
+    number per class for the categorical one), ``gamma`` and ``label_smoothing`` in [0, 1]."""
+    if alpha_in_01:
+        _check_number(where, "alpha", alpha, low=0.0, high=1.0)
+    elif isinstance(alpha, (list, tuple)):
+        for a in alpha:
+            _check_number(where, "alpha", a)
+    else:
+        _check_number(where, "alpha", alpha)
+    _check_number(where, "gamma", gamma)
+    _check_number(where, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+
+
+def _check_q(where, q):
+    _check_number(where, "q", q, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def _check_axis(where, axis, allow_none):
+    ok = isinstance(axis, int) and not isinstance(axis, bool)
+    if allow_none and not ok:
+        ok = axis is None or (isinstance(axis, (list, tuple)) and len(axis) > 0 and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in axis))
+    if not ok:
+        need = "None, an int or a tuple of ints" if allow_none else "an int"
+        raise ValueError(f"{where}: axis must be {need}, got {axis!r}")
+
+
+def _check_class_ids(loss, y, output_shape, where):
+    """Refuse labels that are not integer class ids ``(n, ...)`` (or ``(n, ..., 1)``) in
+    ``[0, classes)`` for outputs of ``output_shape`` (the sparse losses' ``validate``)."""
+    y = np.asarray(backend.to_numpy(y))
+    n_classes = output_shape[-1]
+    if y.ndim == len(output_shape) and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.ndim != len(output_shape) - 1:
+        raise ValueError(f"{type(loss).__name__}: `{where}` should hold integer class ids of shape "
+                         f"(n,) for outputs of shape {tuple(output_shape)}; got shape {y.shape}")
+    if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise ValueError(f"{type(loss).__name__}: `{where}` must hold integer class ids, "
+                         f"got non-integer values")
+    if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{type(loss).__name__}: `{where}` class ids must be in [0, {n_classes}) "
+                         f"for a model with {n_classes} outputs; got values in "
+                         f"[{y.min()}, {y.max()}]")
 
 
 def _xent(labels, y_pred, from_logits, sparse):
@@ -391,18 +1058,37 @@ def _pick(logp, labels):
     return ops.sum(ops.multiply(logp, onehot), axis=-1)
 
 
+def _mask_weights(mask, reduction, dtype):
+    """Keras's rule for a mask on the per-sample values: the averaging reductions divide by the
+    number of values kept (each kept value weighs ``total / kept``), the others zero the rest."""
+    xp = backend.get_array_module(mask)
+    kept = mask.astype(dtype)
+    if reduction in ("sum_over_batch_size", "mean"):
+        count = kept.sum()
+        kept = kept * xp.where(count > 0, kept.size / xp.maximum(count, 1), 0).astype(dtype)
+    return Tensor(kept)
+
+
 REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 
 
 def _per_sample(loss, y_true, y_pred):
-    """``loss.call`` on labels made ready by the loss's rules: on ``y_pred``'s device, in its
-    float dtype (not class ids) and rank-aligned (``align_label_rank``); unreduced."""
-    if not hasattr(y_pred, "dtype"):          # lists and numbers, as Keras takes them
+    """``loss.call`` on labels made ready by the loss's rules (``_prepare``); unreduced."""
+    return loss.call(*_prepare(loss, y_true, y_pred))
+
+
+def _prepare(loss, y_true, y_pred):
+    """``(y_true, y_pred)`` as ``loss`` takes them: integer predictions in ``floatx`` (a loss is
+    a float), labels on ``y_pred``'s device, in its float dtype (not class ids) and
+    rank-aligned (``align_label_rank``)."""
+    if not isinstance(y_pred, Tensor):        # arrays, lists and numbers, as Keras takes them
         y_pred = ops.convert_to_tensor(y_pred)
+    if y_pred.dtype.kind not in "fc":         # integer or bool predictions (Keras casts them)
+        y_pred = ops.cast(y_pred, backend.floatx())
     y_true = _as_labels(y_true, y_pred, class_ids=loss.class_id_labels)
     if loss.align_labels:
         y_true = align_label_rank(y_true, tuple(y_pred.shape))
-    return loss.call(y_true, y_pred)
+    return y_true, y_pred
 
 
 def _as_labels(y_true, y_pred, class_ids=False):
@@ -666,8 +1352,292 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     p = ops.softmax(y_pred, axis=axis) if from_logits else y_pred
     eps = backend.epsilon()
     p = ops.clip(p / ops.sum(p, axis=axis, keepdims=True), eps, 1 - eps)
-    focal = alpha * ops.power(1 - p, gamma) * ops.negative(y_true * ops.log(p))
+    if isinstance(alpha, (list, tuple)):      # one weight per class, along the class axis
+        trailing = len(p.shape) - 1 - (axis % len(p.shape))
+        alpha = backend.to_device(np.asarray(alpha, dtype=p.dtype).reshape((-1,) + (1,) * trailing),
+                                  backend.get_array_module(p.value))
+    focal = ops.multiply(ops.power(1 - p, gamma), alpha) * ops.negative(y_true * ops.log(p))
     return ops.sum(focal, axis=axis)
+
+
+def hinge(y_true, y_pred):
+    """Per-sample hinge loss ``mean(max(1 - y_true * y_pred, 0), axis=-1)`` (``Hinge``); labels
+    that are all 0/1 are taken as -1/1.
+
+    Args:
+        y_true (array | Tensor | list): -1/1 (or 0/1) labels of ``y_pred``'s shape (ranks aligned
+            as for ``mean_squared_error``).
+        y_pred (Tensor | array | list): scores ``(batch, ..., d)``.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.hinge(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy().round(4).tolist()
+        [1.1, 1.5]
+    """
+    return _per_sample(Hinge(), y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` (``SquaredHinge``); labels
+    that are all 0/1 are taken as -1/1.
+
+    Args:
+        y_true (array | Tensor | list): -1/1 (or 0/1) labels of ``y_pred``'s shape.
+        y_pred (Tensor | array | list): scores ``(batch, ..., d)``.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.squared_hinge(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy().round(4).tolist()
+        [1.46, 2.26]
+    """
+    return _per_sample(SquaredHinge(), y_true, y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Per-sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``
+    (``CategoricalHinge``).
+
+    Args:
+        y_true (array | Tensor | list): one-hot labels ``(batch, ..., classes)``.
+        y_pred (Tensor | array | list): scores of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.categorical_hinge(np.array([[0, 1], [0, 0]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy().round(4).tolist()
+        [1.2, 1.6]
+    """
+    return _per_sample(CategoricalHinge(), y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    """Per-sample ``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to
+    ``[epsilon, 1]`` (``KLDivergence``).
+
+    Args:
+        y_true (array | Tensor | list): a probability distribution per sample.
+        y_pred (Tensor | array | list): a probability distribution of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.kl_divergence(np.array([[0.0, 1.0], [0.2, 0.8]]), np.array([[0.6, 0.4], [0.4, 0.6]])).numpy().round(4).tolist()
+        [0.9163, 0.0915]
+    """
+    return _per_sample(KLDivergence(), y_true, y_pred)
+
+
+def poisson(y_true, y_pred):
+    """Per-sample ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`` (``Poisson``).
+
+    Args:
+        y_true (array | Tensor | list): observed counts.
+        y_pred (Tensor | array | list): predicted rates of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.poisson([[0, 1], [0, 0]], [[1.0, 1.0], [0.0, 0.0]]).numpy().round(4).tolist()
+        [1.0, 0.0]
+    """
+    return _per_sample(Poisson(), y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    """Per-sample ``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed stably (``LogCosh``).
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (Tensor | array | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.log_cosh(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])).numpy().round(4).tolist()
+        [0.2169, 0.0]
+    """
+    return _per_sample(LogCosh(), y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``
+    (``MeanAbsolutePercentageError``).
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (Tensor | array | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.mean_absolute_percentage_error([[1.0, 2.0]], [[1.5, 2.0]]).numpy().tolist()
+        [25.0]
+    """
+    return _per_sample(MeanAbsolutePercentageError(), y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``
+    (``MeanSquaredLogarithmicError``).
+
+    Args:
+        y_true (array | Tensor | list): targets.
+        y_pred (Tensor | array | list): predictions of the same shape.
+
+    Returns:
+        Tensor: ``(batch, ...)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.mean_squared_logarithmic_error(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).numpy().round(4).tolist()
+        [0.2402]
+    """
+    return _per_sample(MeanSquaredLogarithmicError(), y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample minus the cosine similarity along ``axis`` (``CosineSimilarity``).
+
+    Args:
+        y_true (array | Tensor | list): vectors ``(batch, ..., d)``.
+        y_pred (Tensor | array | list): vectors of the same shape.
+        axis (int): the axis the vectors lie along (default -1).
+
+    Returns:
+        Tensor: the shape without ``axis``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.cosine_similarity([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]]).numpy().round(4).tolist()
+        [-0.0, -1.0]
+    """
+    return _per_sample(CosineSimilarity(axis=axis), y_true, y_pred)
+
+
+def dice(y_true, y_pred, axis=None):
+    """The Dice loss over ``axis`` (``Dice``): one value for the whole batch by default.
+
+    Args:
+        y_true (array | Tensor | list): 0/1 masks.
+        y_pred (Tensor | array | list): probabilities of the same shape.
+        axis (int | tuple[int] | None): the axes summed over (default None: all of them).
+
+    Returns:
+        Tensor: the shape without ``axis`` (a scalar for None).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.dice([[1.0, 0.0, 1.0]], [[0.9, 0.2, 0.6]]).numpy()), 4)
+        0.1892
+    """
+    return _per_sample(Dice(axis=axis), y_true, y_pred)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """The Tversky loss over ``axis`` (``Tversky``): one value for the whole batch by default.
+
+    Args:
+        y_true (array | Tensor | list): 0/1 masks.
+        y_pred (Tensor | array | list): probabilities of the same shape.
+        alpha (float): the weight of ``sum(y_true * (1 - y_pred))`` (default 0.5), at least 0.
+        beta (float): the weight of ``sum((1 - y_true) * y_pred)`` (default 0.5), at least 0.
+        axis (int | tuple[int] | None): the axes summed over (default None: all of them).
+
+    Returns:
+        Tensor: the shape without ``axis`` (a scalar for None).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> round(float(keras.losses.tversky([[1.0, 0.0, 1.0]], [[0.9, 0.2, 0.6]], alpha=0.3, beta=0.7).numpy()), 4)
+        0.162
+    """
+    return _per_sample(Tversky(alpha=alpha, beta=beta, axis=axis), y_true, y_pred)
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True, gamma=80, margin=0.4):
+    """Per-sample circle loss (``Circle``) of integer labels and L2-normalised embeddings, the
+    pairs taken against ``ref_embeddings`` (default: the batch itself).
+
+    Args:
+        y_true (array | Tensor | list): integer labels ``(batch,)``.
+        y_pred (Tensor | array | list): embeddings ``(batch, d)``, L2-normalised.
+        ref_labels (array | Tensor | None): the reference embeddings' labels ``(m,)``
+            (default None: ``y_true``).
+        ref_embeddings (array | Tensor | None): reference embeddings ``(m, d)`` (default None:
+            ``y_pred``).
+        remove_diagonal (bool): leave pair ``(i, i)`` out of the positives (default True).
+        gamma (float): the scale of the similarity scores (default 80), above 0.
+        margin (float): the relaxation margin (default 0.4).
+
+    Returns:
+        Tensor: ``(batch,)``; its ``_keras_mask`` marks the entries above 0 (the ``Loss``
+        reduction averages over those, as Keras).
+
+    Examples:
+        >>> import kerasette as keras
+        >>> emb = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
+        >>> keras.losses.circle(np.array([0, 0, 1, 1]), emb).numpy().round(2).tolist()
+        [0.0, 6.4, 6.4, 0.0]
+    """
+    loss = Circle(gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
+    y_true, y_pred = _prepare(loss, y_true, y_pred)
+    return _circle(y_true, y_pred, ref_labels, ref_embeddings, remove_diagonal, gamma, margin)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Per-sample generalized cross-entropy ``(1 - p**q) / q`` of integer labels
+    (``CategoricalGeneralizedCrossEntropy``).
+
+    Args:
+        y_true (array | Tensor | list): integer class ids ``(batch,)`` or ``(batch, 1)``.
+        y_pred (Tensor | array | list): probabilities ``(batch, classes)``.
+        q (float): in (0, 1), the noise parameter (no default, as in Keras).
+
+    Returns:
+        Tensor: ``(batch,)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> y_pred = np.array([[0.7, 0.3], [0.2, 0.8]])
+        >>> keras.losses.categorical_generalized_cross_entropy(np.array([0, 1]), y_pred, q=0.5).numpy().round(4).tolist()
+        [0.3267, 0.2111]
+    """
+    return _per_sample(CategoricalGeneralizedCrossEntropy(q=q), y_true, y_pred)
+
+
+def ctc(y_true, y_pred):
+    """Per-sample CTC loss (``CTC``): integer labels ``(batch, max_length)`` (0 is the blank and
+    the padding) against logits ``(batch, time, classes)``.
+
+    Args:
+        y_true (array | Tensor | list): integer labels ``(batch, max_length)``.
+        y_pred (Tensor | array | list): logits ``(batch, time, classes)``.
+
+    Returns:
+        Tensor: ``(batch,)``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> keras.losses.ctc(np.array([[1, 2]]), np.zeros((1, 3, 3))).numpy().round(4).tolist()
+        [1.6864]
+    """
+    return _per_sample(CTC(), y_true, y_pred)
 
 
 def _smoothed(y_true, label_smoothing, classes):
@@ -683,17 +1653,36 @@ def _only_last_axis(fn, axis):
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+# the short names Keras 2 had as functions (Keras 3 takes them as strings, below)
+kld = KLD = kl_divergence
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+logcosh = log_cosh
 
-_BY_NAME = {
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "huber": Huber,
+# every built-in function and the Loss class that computes it (``get(fn)`` gives the class,
+# with the function's defaults); categorical_generalized_cross_entropy has no default ``q``
+_FUNCTIONS = {
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy, hinge: Hinge,
+    squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge, kl_divergence: KLDivergence,
+    log_cosh: LogCosh, mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, poisson: Poisson,
+    cosine_similarity: CosineSimilarity, dice: Dice, tversky: Tversky, circle: Circle, ctc: CTC,
 }
-_CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
-_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError, huber: Huber,
-              binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
-              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+_CLASSES = {c.__name__: c for c in list(_FUNCTIONS.values()) + [CategoricalGeneralizedCrossEntropy]}
+# the names ``get`` / ``compile(loss=...)`` take, as ``keras.losses.get``: each class's name,
+# each function's name (given as its class) and Keras's short aliases. As in Keras 3,
+# CategoricalGeneralizedCrossEntropy is not among them (a config dict or the class is).
+_BY_NAME = {**{c.__name__: c for c in _FUNCTIONS.values()},
+            **{f.__name__: c for f, c in _FUNCTIONS.items()},
+            "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "kld": KLDivergence,
+            "KLD": KLDivergence, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+            "mse": MeanSquaredError, "MSE": MeanSquaredError, "mape": MeanAbsolutePercentageError,
+            "MAPE": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError,
+            "MSLE": MeanSquaredLogarithmicError}
 
 
 def get(identifier):
@@ -726,7 +1715,8 @@ def get(identifier):
         from . import registry
         found = registry.lookup(identifier)         # registered / custom_objects / scope
         if found is None:
-            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(_BY_NAME)}; a custom one "
+            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(k for k in _BY_NAME if k.islower())} "
+                             f"(and the class names); a custom one "
                              f"must be registered with @keras.saving.register_keras_serializable() "
                              f"or passed in custom_objects")
         return get(found() if isinstance(found, type) else found)

@@ -4,6 +4,7 @@ Totals are kept as arrays on the device and only turned into Python floats
 by ``result()``, so updating a metric never forces a device-to-host copy.
 """
 from . import backend
+from . import losses as _losses
 from .losses import align_label_rank
 from .naming import to_snake_case
 
@@ -840,10 +841,7 @@ class MeanAbsolutePercentageError(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
-        diff = xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), backend.epsilon()))
-        return 100.0 * diff.mean(axis=-1)
+        return _loss_values(_losses.mean_absolute_percentage_error, y_true, y_pred)
 
 
 class MeanSquaredLogarithmicError(_BuiltinWrapper):
@@ -865,11 +863,7 @@ class MeanSquaredLogarithmicError(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        eps = backend.epsilon()
-        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
-        d = xp.log(xp.maximum(y_pred, eps) + 1.0) - xp.log(xp.maximum(y_true, eps) + 1.0)
-        return (d * d).mean(axis=-1)
+        return _loss_values(_losses.mean_squared_logarithmic_error, y_true, y_pred)
 
 
 class RootMeanSquaredError(_BuiltinWrapper):
@@ -929,12 +923,7 @@ class LogCoshError(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        if y_pred.dtype.kind != "f":                  # integer predictions: computed in float32
-            y_pred = y_pred.astype("float32")
-        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
-        x = y_pred - y_true
-        return (x + xp.logaddexp(0.0, -2.0 * x) - _np.log(2.0).astype(x.dtype)).mean(axis=-1)
+        return _loss_values(_losses.log_cosh, y_true, y_pred)
 
 
 class CosineSimilarity(_BuiltinWrapper):
@@ -960,13 +949,7 @@ class CosineSimilarity(_BuiltinWrapper):
         self.axis = axis
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        y_true, y_pred = _same_rank(y_true.astype(y_pred.dtype), y_pred)
-
-        def unit(v):
-            norm = xp.sqrt(xp.maximum((v * v).sum(axis=self.axis, keepdims=True), backend.epsilon()))
-            return v / norm
-        return (unit(y_true) * unit(y_pred)).sum(axis=self.axis)
+        return -_loss_values(_losses.cosine_similarity, y_true, y_pred, axis=self.axis)
 
 
 class PearsonCorrelation(_BuiltinWrapper):
@@ -1036,6 +1019,13 @@ class ConcordanceCorrelation(_BuiltinWrapper):
 
 
 # -- probabilistic -----------------------------------------------------------------------------
+
+def _loss_values(fn, y_true, y_pred, **kwargs):
+    """The per-sample values of the loss function ``fn`` on raw arrays, as a raw array: the
+    metrics that are losses (hinge, Poisson, ...) take their formula from ``kerasette.losses``."""
+    from .autograd.tensor import Tensor
+    return _raw(fn(Tensor(y_true), Tensor(y_pred), **kwargs))
+
 
 def _clip01(xp, p):
     eps = backend.epsilon()
@@ -1183,11 +1173,7 @@ class KLDivergence(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        eps = backend.epsilon()
-        t = xp.clip(y_true.astype(y_pred.dtype), eps, 1)
-        p = xp.clip(y_pred, eps, 1)
-        return (t * xp.log(t / p)).sum(axis=-1)
+        return _loss_values(_losses.kl_divergence, y_true, y_pred)
 
 
 class Poisson(_BuiltinWrapper):
@@ -1209,18 +1195,10 @@ class Poisson(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        t = y_true.astype(y_pred.dtype)
-        return (y_pred - t * xp.log(y_pred + backend.epsilon())).mean(axis=-1)
+        return _loss_values(_losses.poisson, y_true, y_pred)
 
 
 # -- hinge ------------------------------------------------------------------------------------
-
-def _hinge_labels(xp, y_true):
-    """0/1 labels become -1/1 (decided on the device: no host read)."""
-    binary = ((y_true == 0) | (y_true == 1)).all()
-    return xp.where(binary, 2.0 * y_true - 1.0, y_true).astype(y_true.dtype)
-
 
 class Hinge(_BuiltinWrapper):
     """Running mean of ``mean(max(1 - y_true * y_pred, 0), axis=-1)`` (0/1 labels taken as -1/1).
@@ -1241,9 +1219,7 @@ class Hinge(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        t = _hinge_labels(xp, y_true.astype(y_pred.dtype))
-        return xp.maximum(1.0 - t * y_pred, 0.0).mean(axis=-1)
+        return _loss_values(_losses.hinge, y_true, y_pred)
 
 
 class SquaredHinge(_BuiltinWrapper):
@@ -1265,9 +1241,7 @@ class SquaredHinge(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        t = _hinge_labels(xp, y_true.astype(y_pred.dtype))
-        return (xp.maximum(1.0 - t * y_pred, 0.0) ** 2).mean(axis=-1)
+        return _loss_values(_losses.squared_hinge, y_true, y_pred)
 
 
 class CategoricalHinge(_BuiltinWrapper):
@@ -1289,11 +1263,7 @@ class CategoricalHinge(_BuiltinWrapper):
         super().__init__(name=name, dtype=dtype)
 
     def _values(self, y_true, y_pred):
-        xp = backend.get_array_module(y_pred)
-        t = y_true.astype(y_pred.dtype)
-        pos = (t * y_pred).sum(axis=-1)
-        neg = ((1.0 - t) * y_pred).max(axis=-1)
-        return xp.maximum(neg - pos + 1.0, 0.0)
+        return _loss_values(_losses.categorical_hinge, y_true, y_pred)
 
 
 # -- confusion-matrix metrics ----------------------------------------------------------------
@@ -2363,7 +2333,9 @@ del _cls
 
 from .losses import (mean_squared_error, mean_absolute_error, binary_crossentropy,  # noqa: E402
                      categorical_crossentropy, sparse_categorical_crossentropy, huber,
-                     binary_focal_crossentropy, categorical_focal_crossentropy)
+                     binary_focal_crossentropy, categorical_focal_crossentropy,
+                     mean_absolute_percentage_error, mean_squared_logarithmic_error, hinge,
+                     squared_hinge, categorical_hinge, kl_divergence, poisson, log_cosh)
 
 
 def _batch_values(metric, y_true, y_pred, same_rank=False):
@@ -2471,150 +2443,6 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     """
     return _batch_values(SparseTopKCategoricalAccuracy(k=k, from_sorted_ids=from_sorted_ids),
                          y_true, y_pred)
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    """Per sample ``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``.
-
-    Args:
-        y_true (array | Tensor | list): targets.
-        y_pred (array | Tensor | list): predictions of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.mean_absolute_percentage_error([[1.0, 2.0]], [[1.5, 2.0]]).numpy().tolist()
-        [25.0]
-    """
-    return _batch_values(MeanAbsolutePercentageError(), y_true, y_pred)
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    """Per sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``.
-
-    Args:
-        y_true (array | Tensor | list): targets.
-        y_pred (array | Tensor | list): predictions of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.mean_squared_logarithmic_error([[0.0, 1.0]], [[1.0, 1.0]]).numpy().round(4).tolist()
-        [0.2402]
-    """
-    return _batch_values(MeanSquaredLogarithmicError(), y_true, y_pred)
-
-
-def hinge(y_true, y_pred):
-    """Per sample ``mean(max(1 - y_true * y_pred, 0), axis=-1)``; 0/1 labels are taken as -1/1.
-
-    Args:
-        y_true (array | Tensor | list): -1/1 (or 0/1) labels.
-        y_pred (array | Tensor | list): scores of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
-        [1.1, 1.5]
-    """
-    return _batch_values(Hinge(), y_true, y_pred)
-
-
-def squared_hinge(y_true, y_pred):
-    """Per sample ``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)``; 0/1 labels are taken as -1/1.
-
-    Args:
-        y_true (array | Tensor | list): -1/1 (or 0/1) labels.
-        y_pred (array | Tensor | list): scores of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.squared_hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
-        [1.46, 2.26]
-    """
-    return _batch_values(SquaredHinge(), y_true, y_pred)
-
-
-def categorical_hinge(y_true, y_pred):
-    """Per sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``.
-
-    Args:
-        y_true (array | Tensor | list): one-hot labels ``(batch, ..., classes)``.
-        y_pred (array | Tensor | list): scores of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.categorical_hinge([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
-        [1.2, 1.6]
-    """
-    return _batch_values(CategoricalHinge(), y_true, y_pred)
-
-
-def kl_divergence(y_true, y_pred):
-    """Per sample ``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[epsilon, 1]``.
-
-    Args:
-        y_true (array | Tensor | list): a probability distribution per sample.
-        y_pred (array | Tensor | list): a probability distribution of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.kl_divergence([[0.0, 1.0], [0.2, 0.8]], [[0.6, 0.4], [0.4, 0.6]]).numpy().round(4).tolist()
-        [0.9163, 0.0915]
-    """
-    return _batch_values(KLDivergence(), y_true, y_pred)
-
-
-def poisson(y_true, y_pred):
-    """Per sample ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``.
-
-    Args:
-        y_true (array | Tensor | list): observed counts.
-        y_pred (array | Tensor | list): predicted rates of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.poisson([[0, 1], [0, 0]], [[1.0, 1.0], [0.0, 0.0]]).numpy().round(4).tolist()
-        [1.0, 0.0]
-    """
-    return _batch_values(Poisson(), y_true, y_pred)
-
-
-def log_cosh(y_true, y_pred):
-    """Per sample ``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed stably.
-
-    Args:
-        y_true (array | Tensor | list): targets.
-        y_pred (array | Tensor | list): predictions of the same shape.
-
-    Returns:
-        Tensor: ``(batch, ...)``.
-
-    Examples:
-        >>> import kerasette as keras
-        >>> keras.metrics.log_cosh([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]).numpy().round(4).tolist()
-        [0.2169, 0.0]
-    """
-    return _batch_values(LogCoshError(), y_true, y_pred)
 
 
 def pearson_correlation(y_true, y_pred, axis=-1):

@@ -162,17 +162,18 @@ class StandinArray:
         self._a[_wrapped_indices(_unwrap_key(key), self._a.shape)] = value._a if type(value) is StandinArray else value
 
     # -- operators (filled in below) ---------------------------------------------
+    # (through _wrap: NumPy gives a scalar for a 0-d array, CuPy a 0-d device array)
     def __neg__(self):
-        return StandinArray(-self._a)
+        return _wrap(-self._a)
 
     def __pos__(self):
-        return StandinArray(+self._a)
+        return _wrap(+self._a)
 
     def __abs__(self):
-        return StandinArray(abs(self._a))
+        return _wrap(abs(self._a))
 
     def __invert__(self):
-        return StandinArray(~self._a)
+        return _wrap(~self._a)
 
 
 def _binary(name):
