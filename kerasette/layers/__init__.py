@@ -65,3 +65,13 @@ __all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "Glob
             "GlobalAvgPool3D", "GlobalMaxPool3D"]
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: E402
 __all__ += ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
+# -- more of the Keras catalogue: normalization, dropout, 3-D transposed convolution, adaptive pooling
+from .normalization import GroupNormalization, UnitNormalization, RMSNormalization  # noqa: E402
+from .regularization import SpatialDropout3D, AlphaDropout  # noqa: E402
+__all__ += ["GroupNormalization", "UnitNormalization", "RMSNormalization", "SpatialDropout3D", "AlphaDropout"]
+from .conv_transpose import Conv3DTranspose, Convolution3DTranspose  # noqa: E402
+__all__ += ["Conv3DTranspose", "Convolution3DTranspose"]
+from .pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,  # noqa: E402
+                      AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+__all__ += ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"]

@@ -1,14 +1,20 @@
-"""Pooling layers (MaxPooling2D, AveragePooling2D, the global ones) and ZeroPadding2D;
-all channels_last ``(batch, height, width, channels)``."""
+"""Pooling layers (MaxPooling2D, AveragePooling2D, the global ones) and ZeroPadding2D, all
+channels_last ``(batch, height, width, channels)``; and the adaptive poolings
+(AdaptiveAveragePooling1D / 2D / 3D, AdaptiveMaxPooling1D / 2D / 3D), which pool to a fixed
+output size and also take ``channels_first`` (only the axes they pool over move)."""
 from .. import ops
 from ..ops.conv import conv_output_length, normalize_padding, normalize_tuple
+from ..ops.nn_api import adaptive_average_pool, adaptive_max_pool
 from ..ops.pool import avg_pool2d, max_pool2d
 from .conv import check_data_format
 from .core import shape_str
 from .layer import Layer
+from .reshaping import standardize_data_format
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "ZeroPadding2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"]
+           "ZeroPadding2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+           "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+           "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"]
 
 
 def _check_rank4(layer, shape):
@@ -237,3 +243,238 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+
+
+# -- adaptive pooling ---------------------------------------------------------------------------
+
+class _AdaptivePooling(Layer):
+    """Pools each spatial axis of length ``L`` into ``n`` bins, bin ``i`` spanning positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n)`` (exclusive), Keras 3's (and PyTorch's) rule.
+    A subclass sets ``RANK`` (the number of spatial axes), ``AXES`` (their names) and ``_op``."""
+
+    RANK, AXES = 0, ()
+    _op = None
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        sizes = (output_size,) * self.RANK if not isinstance(output_size, (list, tuple)) else tuple(output_size)
+        if len(sizes) != self.RANK or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                               for n in sizes):
+            raise ValueError(f"{where}: output_size must be a positive int or a tuple of {self.RANK} positive "
+                             f"ints ({', '.join(self.AXES)}), got {output_size!r}")
+        self.output_size = sizes
+        self.data_format = standardize_data_format(self, data_format)
+
+    def _spatial(self, shape):
+        return tuple(shape[2:]) if self.data_format == "channels_first" else tuple(shape[1:-1])
+
+    def _check(self, shape):
+        shape = tuple(shape)
+        if len(shape) != self.RANK + 2:
+            layout = ("(batch, channels, " + ", ".join(self.AXES) + ")" if self.data_format == "channels_first"
+                      else "(batch, " + ", ".join(self.AXES) + ", channels)")
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected input of rank {self.RANK + 2} "
+                             f"{layout}, got shape {shape_str(shape)}")
+
+    def _check_symbolic_input(self, inputs):
+        self._check(inputs.shape)
+
+    def call(self, inputs):
+        self._check(inputs.shape)
+        return type(self)._op(inputs, self.output_size, data_format=self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        if self.data_format == "channels_first":
+            return (input_shape[0], input_shape[1]) + self.output_size
+        return (input_shape[0],) + self.output_size + (input_shape[-1],)
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size, "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """Average pooling to a fixed output size, whatever the input's size: each output
+    position is the mean of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the mean of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``AveragePooling1D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, steps, channels)`` (``(batch, channels, steps)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int]): the output's length.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveAveragePooling1D(3)(np.zeros((2, 10, 4))).shape
+        (2, 3, 4)
+    """
+
+    RANK, AXES = 1, ("steps",)
+    _op = staticmethod(adaptive_average_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """Average pooling to a fixed output size, whatever the input's size: each output
+    position is the mean of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the mean of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``AveragePooling2D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, height, width, channels)`` (``(batch, channels, height, width)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int, int]): the output's height and width; an int for both.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveAveragePooling2D((2, 3))(np.zeros((2, 7, 9, 4))).shape
+        (2, 2, 3, 4)
+    """
+
+    RANK, AXES = 2, ("height", "width")
+    _op = staticmethod(adaptive_average_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """Average pooling to a fixed output size, whatever the input's size: each output
+    position is the mean of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the mean of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``AveragePooling3D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, depth, height, width, channels)`` (``(batch, channels, depth, height, width)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int, int, int]): the output's depth, height and width; an int for all three.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveAveragePooling3D(2)(np.zeros((1, 5, 6, 7, 3))).shape
+        (1, 2, 2, 2, 3)
+    """
+
+    RANK, AXES = 3, ("depth", "height", "width")
+    _op = staticmethod(adaptive_average_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """Max pooling to a fixed output size, whatever the input's size: each output
+    position is the max of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the max of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``MaxPooling1D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, steps, channels)`` (``(batch, channels, steps)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int]): the output's length.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveMaxPooling1D(3)(np.zeros((2, 10, 4))).shape
+        (2, 3, 4)
+    """
+
+    RANK, AXES = 1, ("steps",)
+    _op = staticmethod(adaptive_max_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """Max pooling to a fixed output size, whatever the input's size: each output
+    position is the max of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the max of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``MaxPooling2D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, height, width, channels)`` (``(batch, channels, height, width)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int, int]): the output's height and width; an int for both.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveMaxPooling2D((2, 3))(np.zeros((2, 7, 9, 4))).shape
+        (2, 2, 3, 4)
+    """
+
+    RANK, AXES = 2, ("height", "width")
+    _op = staticmethod(adaptive_max_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """Max pooling to a fixed output size, whatever the input's size: each output
+    position is the max of one bin of input positions per axis.
+
+    Along an axis of length ``L`` pooled to ``n``, output ``i`` takes the max of input positions
+    ``floor(i * L / n)`` to ``ceil((i + 1) * L / n) - 1`` (Keras 3's rule, PyTorch's bins): for
+    ``L`` a multiple of ``n`` that is ``MaxPooling3D`` with ``pool_size = strides = L // n``; otherwise
+    the bins differ in size by one and may overlap. ``n`` may exceed ``L`` (positions repeat).
+
+    Input ``(batch, depth, height, width, channels)`` (``(batch, channels, depth, height, width)`` with
+    ``channels_first``) -> output with the spatial axes of sizes ``output_size``.
+
+    Args:
+        output_size (int | tuple[int, int, int]): the output's depth, height and width; an int for all three.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> keras.layers.AdaptiveMaxPooling3D(2)(np.zeros((1, 5, 6, 7, 3))).shape
+        (1, 2, 2, 2, 3)
+    """
+
+    RANK, AXES = 3, ("depth", "height", "width")
+    _op = staticmethod(adaptive_max_pool)
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(output_size, data_format=data_format, **kwargs)

@@ -1,5 +1,5 @@
-"""Regularization layers: SpatialDropout1D / SpatialDropout2D, GaussianNoise,
-GaussianDropout (active only in training) and ActivityRegularization (adds a penalty
+"""Regularization layers: SpatialDropout1D / 2D / 3D, GaussianNoise, GaussianDropout,
+AlphaDropout (active only in training) and ActivityRegularization (adds a penalty
 on its input to the loss).
 
 Each random layer draws from its own ``keras.random.SeedGenerator(seed)``, as ``Dropout``
@@ -16,8 +16,8 @@ from .core import shape_str
 from .layer import Layer
 from .reshaping import standardize_data_format
 
-__all__ = ["SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-           "ActivityRegularization"]
+__all__ = ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
+           "AlphaDropout", "ActivityRegularization"]
 
 
 def _where(layer):
@@ -148,6 +148,118 @@ class SpatialDropout2D(_SpatialDropout):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Dropout of whole 3-D feature maps: a dropped channel is zero at every voxel (the
+    others are scaled by ``1/(1-rate)``); the identity at inference.
+
+    Input ``(batch, depth, height, width, channels)`` (``(batch, channels, depth, height,
+    width)`` with ``channels_first``); output shape = input shape.
+
+    Args:
+        rate (float): fraction of the channels to drop, in ``[0, 1)``.
+        data_format (str | None): ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: a tensor of rank 5.
+        training (bool | None): drop only when True (``fit`` passes True).
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> out = keras.layers.SpatialDropout3D(0.5)(np.ones((2, 3, 3, 3, 8)), training=True).numpy()
+        >>> bool((out == out[:, :1, :1, :1, :]).all())   # the same channels at every voxel
+        True
+    """
+    _rank, _layout = 5, "(batch, depth, height, width, channels)"
+
+    def _noise_shape(self):
+        return (None, None, 1, 1, 1) if self.data_format == "channels_first" else (None, 1, 1, 1, None)
+
+
+class AlphaDropout(Layer):
+    """Dropout that keeps the mean and variance of its inputs (for self-normalising
+    networks with ``selu``): a dropped element is set to ``-selu_alpha * selu_scale`` instead
+    of 0, then the result is mapped by the affine ``a * x + b`` that restores zero mean and
+    unit variance (Keras's ``a`` and ``b``); the identity at inference.
+
+    Output shape = input shape; masks pass through.
+
+    Args:
+        rate (float): the drop probability, in ``[0, 1)``.
+        noise_shape (tuple | None): shape of the keep / drop mask, broadcast to the input
+            (None entries take the input's size); None (default) draws one per element.
+        seed (int | None): seed of the layer's ``keras.random.SeedGenerator``: two layers
+            made with the same seed draw the same noise at each step; None draws the seed
+            from the generator ``keras.utils.set_random_seed`` seeds.
+        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+
+    Call arguments:
+        inputs: any tensor.
+        training (bool | None): drop only when True (``fit`` passes True).
+
+    Examples:
+        >>> import kerasette as keras, numpy as np
+        >>> x = np.random.default_rng(0).standard_normal((400, 250))
+        >>> y = keras.layers.AlphaDropout(0.2)(x, training=True).numpy()
+        >>> bool(abs(y.mean()) < 0.05 and abs(y.std() - 1.0) < 0.05)    # mean 0 and variance 1 kept
+        True
+    """
+
+    _ALPHA = 1.6732632423543772848170429916717
+    _SCALE = 1.0507009873554804934193349852946
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _rate(self, rate)
+        if noise_shape is not None:
+            if not isinstance(noise_shape, (list, tuple)) or not all(
+                    n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0)
+                    for n in noise_shape):
+                raise ValueError(f"{_where(self)}: noise_shape must be None or a tuple of positive ints and "
+                                 f"Nones, got {noise_shape!r}")
+            noise_shape = tuple(None if n is None else int(n) for n in noise_shape)
+        self.noise_shape = noise_shape
+        self.seed = _seed(self, seed)
+        self.seed_generator = random.SeedGenerator(self.seed)
+        self.supports_masking = True
+
+    def _mask_shape(self, shape):
+        if self.noise_shape is None:
+            return tuple(shape)
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"{_where(self)}: noise_shape {self.noise_shape} needs one entry per axis of the "
+                             f"input, got shape {shape_str(tuple(shape))}")
+        return tuple(n if d is None else d for d, n in zip(self.noise_shape, shape))
+
+    def _check_symbolic_input(self, inputs):
+        if self.noise_shape is not None:
+            self._mask_shape(inputs.shape)
+
+    def call(self, inputs, training=None):
+        shape = self._mask_shape(tuple(inputs.shape))
+        if not (training and self.rate > 0):
+            return inputs
+        draw = random.uniform(shape, dtype=str(inputs.dtype), seed=self.seed_generator).value
+        xp = backend.get_array_module(inputs.value)
+        keep = (backend.to_device(draw, xp) >= self.rate).astype(inputs.dtype)
+        alpha_p = -self._ALPHA * self._SCALE
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        # a * (x * keep + alpha_p * (1 - keep)) + b, the constants folded into one array
+        return ops.add(ops.multiply(inputs, keep * a), (1 - keep) * (a * alpha_p) + b)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
 
 
 class GaussianNoise(Layer):

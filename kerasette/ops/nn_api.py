@@ -1210,33 +1210,53 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 # ---- adaptive pooling (PyTorch's bins: floor(i L / n) to ceil((i + 1) L / n)) -----------------
 
+def adaptive_bins(length, size):
+    """The ``size`` bins ``[start, end)`` of adaptive pooling over ``length`` positions:
+    ``start = floor(i * length / size)``, ``end = ceil((i + 1) * length / size)`` (PyTorch's rule,
+    which Keras 3 follows on every backend); bins may overlap by one position.
+
+    Args:
+        length (int): the input's size along the axis.
+        size (int): the output's size along the axis.
+
+    Examples:
+        >>> from kerasette.ops.nn_api import adaptive_bins
+        >>> adaptive_bins(5, 3)
+        [(0, 2), (1, 4), (3, 5)]
+    """
+    return [(i * length // size, -(-(i + 1) * length // size)) for i in range(int(size))]
+
+
 def _adaptive_pool(inputs, output_size, data_format, reduce, where):
-    import itertools
     t = _t(inputs)
     spatial = t.ndim - 2
     if spatial not in (1, 2, 3):
         raise ValueError(f"{where}: expected a 3-D, 4-D or 5-D input, got shape {t.shape}")
     sizes = (output_size,) * spatial if isinstance(output_size, (int, np.integer)) else tuple(output_size)
-    if len(sizes) != spatial:
-        raise ValueError(f"{where}: output_size needs {spatial} entries for shape {t.shape}, got {output_size!r}")
+    if len(sizes) != spatial or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes):
+        raise ValueError(f"{where}: output_size needs {spatial} positive ints for shape {t.shape}, "
+                         f"got {output_size!r}")
     first = data_format == "channels_first"
     if not first and data_format not in (None, "channels_last"):
         raise ValueError(f"{where}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     axes = list(range(2, t.ndim)) if first else list(range(1, t.ndim - 1))
-    bins = []
+    xp = xpof(t.value)
+    # a bin of the output is a box: its mean (max) is the mean (max) over one axis at a time,
+    # so the axes are pooled in turn, each with a few whole-array ops (no loop over the bins)
     for ax, n in zip(axes, sizes):
-        length = t.shape[ax]
-        bins.append([(i * length // n, -(-(i + 1) * length // n)) for i in range(int(n))])
-    cells = []
-    for combo in itertools.product(*bins):
-        key = [builtins.slice(None)] * t.ndim
-        for ax, (a, b) in zip(axes, combo):
-            key[ax] = builtins.slice(a, b)
-        cells.append(reduce(s.get_item(t, tuple(key)), axis=tuple(axes)))
-    out = s.stack(cells, axis=-1 if first else 1)              # cells in row-major order
-    shape = (t.shape[0], t.shape[1]) + tuple(int(n) for n in sizes) if first else \
-        (t.shape[0],) + tuple(int(n) for n in sizes) + (t.shape[-1],)
-    return s.reshape(out, shape)
+        bins = adaptive_bins(t.shape[ax], n)
+        if reduce == "mean":            # a matmul with the (length, n) matrix of 1 / bin size
+            weights = np.zeros((t.shape[ax], int(n)), dtype=t.dtype)
+            for i, (a, b) in enumerate(bins):
+                weights[a:b, i] = 1.0 / (b - a)
+            moved = s.moveaxis(t, ax, -1)
+            t = s.moveaxis(m.matmul(moved, _const(backend.to_device(weights, xp))), -1, ax)
+        else:                           # gather (n, widest bin) positions, then max over the bin
+            width = builtins.max(b - a for a, b in bins)
+            index = np.array([[builtins.min(a + j, b - 1) for j in range(width)] for a, b in bins])
+            gathered = s.get_item(t, (builtins.slice(None),) * ax + (backend.to_device(index, xp),))
+            t = m.max(gathered, axis=ax + 1)        # a repeated position gets its gradient once
+    return t
 
 
 def adaptive_average_pool(inputs, output_size, data_format=None):
@@ -1247,7 +1267,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
         output_size (int | tuple): the output's spatial size.
         data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
     """
-    return _adaptive_pool(inputs, output_size, data_format, m.mean, "adaptive_average_pool")
+    return _adaptive_pool(inputs, output_size, data_format, "mean", "adaptive_average_pool")
 
 
 def adaptive_max_pool(inputs, output_size, data_format=None):
@@ -1258,7 +1278,7 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
         output_size (int | tuple): the output's spatial size.
         data_format (str | None): ``"channels_last"`` (default) or ``"channels_first"``.
     """
-    return _adaptive_pool(inputs, output_size, data_format, m.max, "adaptive_max_pool")
+    return _adaptive_pool(inputs, output_size, data_format, "max", "adaptive_max_pool")
 
 
 # ---- einops-style rearrange ----------------------------------------------------------------
