@@ -77,8 +77,8 @@ class Loss:
         if sample_weight is not None:
             sw = sample_weight if isinstance(sample_weight, Tensor) else _as_labels(sample_weight, y_pred)
             sw = ops.reshape(sw, tuple(sw.shape) + (1,) * (len(per_sample.shape) - len(sw.shape)))
-        mask = getattr(per_sample, "_keras_mask", None) if isinstance(per_sample, Tensor) else None
-        if mask is not None:          # values the loss marks as not counting (Circle's zeros)
+        mask = _loss_mask(per_sample, y_pred)
+        if mask is not None:
             mask = _mask_weights(mask, self.reduction, per_sample.dtype)
             sw = mask if sw is None else ops.multiply(sw, mask)
         if sw is not None:
@@ -1056,6 +1056,18 @@ def _pick(logp, labels):
     """``logp[..., labels]`` per sample, differentiably (one-hot product)."""
     onehot = ops.one_hot(labels, logp.shape[-1], dtype=logp.dtype)
     return ops.sum(ops.multiply(logp, onehot), axis=-1)
+
+
+def _loss_mask(per_sample, y_pred):
+    """Which per-sample values count: the predictions' mask (``_keras_mask``, e.g. the time
+    steps after ``Embedding(mask_zero=True)``) where it has the values' shape, and the mask the
+    loss itself sets (Circle's zeros); both when both, as Keras. None when neither."""
+    masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in (y_pred, per_sample)]
+    masks = [getattr(m, "value", m) for m in masks if m is not None]
+    masks = [m for m in masks if tuple(m.shape) == tuple(per_sample.shape)]
+    if not masks:
+        return None
+    return masks[0] if len(masks) == 1 else masks[0] & masks[1]
 
 
 def _mask_weights(mask, reduction, dtype):

@@ -160,12 +160,17 @@ class Metric:
         """
         if type(self).values is Metric.values:
             raise NotImplementedError(f"{type(self).__name__}.update_state is not implemented")
+        pred_mask = getattr(y_pred, "_keras_mask", None)     # e.g. after Embedding(mask_zero=True)
         y_true, y_pred = _raw(y_true), _raw(y_pred)
         if self.align_labels:
             y_true = align_label_rank(y_true, tuple(y_pred.shape))
         v = self.values(y_true, y_pred)
         total, count = self.__dict__.get("total", 0.0), self.__dict__.get("count", 0.0)
         self._running_mean = True
+        if pred_mask is not None:       # Keras: the predictions' mask weighs each value, 0 or 1
+            pred_mask = _raw(getattr(pred_mask, "value", pred_mask)).astype(v.dtype)
+            sample_weight = pred_mask if sample_weight is None else _masked_weights(
+                pred_mask, sample_weight, v, v.dtype)
         if sample_weight is not None:
             sw = _raw(sample_weight)
             sw = sw.reshape(sw.shape + (1,) * (v.ndim - sw.ndim))
@@ -700,6 +705,14 @@ class _MeanState(Metric):
         return _out(self._mean())
 
 
+
+def _masked_weights(mask, sample_weight, values, dtype):
+    """``sample_weight`` times a boolean ``mask``, brought to the same rank first."""
+    sw = _arr(sample_weight, like=values, dtype=dtype)
+    mask, sw = _same_rank(mask.astype(dtype), sw)
+    return sw * mask
+
+
 class MeanMetricWrapper(_MeanState):
     """The running (weighted) mean of ``fn(y_true, y_pred, **kwargs)``, as
     ``keras.metrics.MeanMetricWrapper``: ``fn`` returns a value per sample (or per
@@ -731,13 +744,16 @@ class MeanMetricWrapper(_MeanState):
         return _arr(self._fn(Tensor(y_true), Tensor(y_pred), **self._fn_kwargs))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        pred_mask = getattr(y_pred, "_keras_mask", None)     # e.g. after Embedding(mask_zero=True)
         xp, y_true, y_pred = _inputs(y_true, y_pred)
         values = _arr(self._values(y_true, y_pred))
         mask = self.__dict__.pop("_values_mask", None)
         if mask is not None and sample_weight is not None:    # Keras: a values mask only
-            sw = _arr(sample_weight, like=values, dtype=self.dtype)   # scales given weights
-            mask, sw = _same_rank(mask.astype(self.dtype), sw)
-            sample_weight = sw * mask
+            sample_weight = _masked_weights(mask, sample_weight, values, self.dtype)  # scales given weights
+        if pred_mask is not None:       # Keras: the predictions' mask weighs every value, 0 or 1
+            pred_mask = _arr(getattr(pred_mask, "value", pred_mask))
+            sample_weight = (pred_mask.astype(self.dtype) if sample_weight is None
+                             else _masked_weights(pred_mask, sample_weight, values, self.dtype))
         self._add(values, sample_weight)
 
     def get_config(self):
