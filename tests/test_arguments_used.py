@@ -49,9 +49,6 @@ IGNORED = {
         "steps_per_execution": "one step per call; the results are the same",
         "jit_compile": "nothing is compiled; the results are the same",
         "auto_scale_loss": "no mixed precision, so there is no loss scale"},
-    "kerasette.Model.summary": {"positions": "the column split is fixed (the table fits 80 columns)",
-                                "kwargs": "Keras's expand_nested, show_trainable, layer_range: the table "
-                                          "shows every layer"},
 }
 
 

@@ -976,16 +976,25 @@ class Model(Layer):
         from ..layers.serialization import serialize
         return json.dumps(serialize(self), **kwargs)
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
         """Print a table of layers, output shapes and parameter counts.
 
         Args:
             line_length (int | None): the table's width in columns (default 80); every line
                 fits it, long cells wrap.
-            positions (list | None): accepted for Keras compatibility; the column split is fixed.
+            positions (list | None): where each column ends, as fractions of the line (all
+                <= 1) or as columns; 3 entries, 4 with ``show_trainable`` (default: 45 %,
+                78 %, the rest).
             print_fn (callable | None): called with the whole table as one string (default
                 ``print``).
-            **kwargs: accepted for Keras compatibility (``expand_nested``, ...).
+            expand_nested (bool): also list the layers inside nested models, indented under
+                their model's row.
+            show_trainable (bool): add a "Trainable" column: ``Y`` / ``N`` for layers with
+                weights, ``-`` for the others.
+            layer_range (list | tuple | None): two layer-name patterns (``re.match``): show the
+                layers from the first match of the first to the last match of the second, both
+                included (default: all).
 
         Examples:
             >>> import kerasette as keras
@@ -995,7 +1004,8 @@ class Model(Layer):
             True
         """
         from .summary import summary_text
-        text = summary_text(self, line_length)     # an unbuilt model: ``?`` shapes, as Keras 3
+        text = summary_text(self, line_length, positions, expand_nested=bool(expand_nested),
+                            show_trainable=bool(show_trainable), layer_range=layer_range)
         (print_fn or print)(text)
 
     def _assert_built(self, what):

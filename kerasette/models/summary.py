@@ -1,26 +1,30 @@
 """``model.summary()``: a Keras-like table of layers, output shapes and parameters."""
+import re
+
 from ..layers.core import shape_str
 from ..layers.symbolic import map_structure
 
 __all__ = ["summary_text"]
 
 
-def summary_text(model, line_length=None):
+def summary_text(model, line_length=None, positions=None, expand_nested=False, show_trainable=False,
+                 layer_range=None):
     """The summary table as a string, every line at most ``line_length`` (default 80)
     columns wide; a cell too long for its column continues on the next line. A model not
     built yet (a subclassed model before its first call, a ``Sequential`` without ``Input``)
-    shows, as Keras 3, ``?`` shapes and ``0 (unbuilt)`` parameters."""
+    shows, as Keras 3, ``?`` shapes and ``0 (unbuilt)`` parameters. The other arguments are
+    ``Model.summary``'s (Keras 3's meanings)."""
+    header = ["Layer (type)", "Output Shape", "Param #"] + (["Trainable"] if show_trainable else [])
     width = max(int(line_length or 80), 40)
     inner = width - 2                              # between the two border characters
-    cols = [int(inner * 0.45), int(inner * 0.33)]
-    cols.append(inner - sum(cols))
+    cols = _widths(positions, inner, len(header))
+    layers = _layers(model)
+    lo, hi = _range(layers, layer_range)
     rows = []
-    for layer in _layers(model):
-        kind = getattr(layer, "keras_class_name", None) or type(layer).__name__   # an op: Keras's class
-        rows.append((f"{layer.name} ({kind})", _out_shape(layer), _params(layer)))
+    for layer in layers[lo:hi]:
+        rows.extend(_rows(layer, 0, expand_nested, show_trainable))
     line = "─" * inner
-    out = [f'Model: "{model.name}"', "┏" + line + "┓",
-           *_row(("Layer (type)", "Output Shape", "Param #"), cols), "┡" + line + "┩"]
+    out = [f'Model: "{model.name}"', "┏" + line + "┓", *_row(header, cols), "┡" + line + "┩"]
     for r in rows:
         out.extend(_row(r, cols))
     out.append("└" + line + "┘")
@@ -33,6 +37,59 @@ def summary_text(model, line_length=None):
         n = sum(_count(a) for a in model.optimizer.variables)
         out.append(f" Optimizer params: {n:,}")
     return "\n".join(out)
+
+
+def _rows(layer, depth, expand_nested, show_trainable):
+    """The row of ``layer`` (its name indented under a nested model's row, as Keras 3), then,
+    with ``expand_nested``, those of the layers inside it."""
+    kind = getattr(layer, "keras_class_name", None) or type(layer).__name__   # an op: Keras's class
+    prefix = "   " * depth + "└ " if depth else ""
+    row = [f"{prefix}{layer.name} ({kind})", _out_shape(layer), _params(layer)]
+    if show_trainable:
+        row.append(("Y" if layer.trainable else "N") if getattr(layer, "weights", None) else "-")
+    rows = [row]
+    if expand_nested and getattr(layer, "layers", None):
+        for inner in layer.layers:
+            if type(inner).__name__ != "InputLayer":
+                rows.extend(_rows(inner, depth + 1, expand_nested, show_trainable))
+    return rows
+
+
+def _widths(positions, inner, n):
+    """Column widths from Keras's ``positions`` (where each column ends: fractions of the line
+    when all are <= 1, else columns); default 45 % / 33 % / the rest (and a Trainable column)."""
+    if positions is None:
+        positions = [0.45, 0.78, 1.0] if n == 3 else [0.40, 0.66, 0.85, 1.0]
+    positions = list(positions)
+    if len(positions) != n or not all(isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0
+                                      for p in positions):
+        raise ValueError(f"summary: positions must be {n} increasing positive numbers (where each column "
+                         f"ends), got {positions!r}")
+    ends = [int(p * inner) if all(q <= 1 for q in positions) else int(p) for p in positions]
+    ends[-1] = inner
+    widths = [b - a for a, b in zip([0] + ends[:-1], ends)]
+    if any(w < 4 for w in widths):
+        raise ValueError(f"summary: positions {positions!r} leave a column narrower than 4 in a line "
+                         f"of {inner + 2}")
+    return widths
+
+
+def _range(layers, layer_range):
+    """``[start, stop)`` of the layers shown: Keras's ``layer_range``, two name patterns
+    (``re.match``), the first and last layer shown, both included."""
+    if layer_range is None:
+        return 0, len(layers)
+    if (not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2
+            or not all(isinstance(p, str) for p in layer_range)):
+        raise ValueError(f"summary: layer_range must be a list or tuple of 2 layer names (patterns), "
+                         f"got {layer_range!r}")
+    first = [i for i, l in enumerate(layers) if re.match(layer_range[0], l.name)]
+    last = [i for i, l in enumerate(layers) if re.match(layer_range[1], l.name)]
+    if not first or not last:
+        raise ValueError(f"summary: layer_range {list(layer_range)} matches no layer of "
+                         f"{[l.name for l in layers]}")
+    lo, hi = min(first), max(last)
+    return (min(last), max(first) + 1) if lo > hi else (lo, hi + 1)
 
 
 def _layers(model):
