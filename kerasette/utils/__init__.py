@@ -7,6 +7,7 @@ from .py_dataset import PyDataset, Sequence
 from .sequences import pad_sequences, split_dataset, timeseries_dataset_from_array
 from .image_dataset import image_dataset_from_directory
 from .file_utils import get_file
+from .progbar import Progbar
 from .plot import model_to_dot, plot_model
 from ..registry import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
                         get_custom_objects, get_registered_name, get_registered_object,
@@ -14,7 +15,7 @@ from ..registry import (CustomObjectScope, custom_object_scope, deserialize_kera
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "clear_session",
            "PyDataset", "Sequence", "pad_sequences", "timeseries_dataset_from_array", "split_dataset",
-           "image_dataset_from_directory", "plot_model", "model_to_dot", "get_file",
+           "image_dataset_from_directory", "plot_model", "model_to_dot", "get_file", "Progbar",
            # also keras.utils names in Keras 3 (the same functions as keras.saving's)
            "register_keras_serializable", "get_custom_objects", "get_registered_name",
            "get_registered_object", "serialize_keras_object", "deserialize_keras_object",

@@ -112,11 +112,11 @@ def _seconds(t):
     return f"{t:.1f}s" if t < 10 else f"{t:.0f}s"
 
 
-def _per_step(t, n):
+def _per_step(t, n, unit="step"):
     if not n:
         return None
     s = t / n
-    return f"{s * 1e3:.0f}ms/step" if s < 1 else f"{s:.2f}s/step"
+    return f"{s * 1e3:.0f}ms/{unit}" if s < 1 else f"{s:.2f}s/{unit}"
 
 
 def _clock(t):
@@ -153,11 +153,12 @@ class Progress:
         interval: seconds between progress lines in ``"lines"`` mode; ``None`` or 0
             prints only the line at the end of the pass.
         refresh: seconds between bar redraws.
+        unit: what a step is called in the per-step time (``12ms/step``).
     """
 
     def __init__(self, title, total, mode="lines", stream=None, width=None, interval=None,
-                 refresh=0.1):
-        self.title, self.total, self.mode = title, total, mode
+                 refresh=0.1, unit="step"):
+        self.title, self.total, self.mode, self.unit = title, total, mode, unit
         self.stream = stream if stream is not None else sys.stdout
         self.interval, self.refresh = interval, refresh
         self.t0 = self.last_line = time.perf_counter()
@@ -167,12 +168,12 @@ class Progress:
         if mode == "bar":
             from tqdm import tqdm
             self.width = width or terminal_width(self.stream)
-            self.bar = tqdm(total=total, desc=title, unit="step", file=self.stream, ncols=self.width,
+            self.bar = tqdm(total=total, desc=title, unit=unit, file=self.stream, ncols=self.width,
                             leave=True, mininterval=refresh, dynamic_ncols=False,
                             bar_format=self._format([]))
         elif mode == "notebook":
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=total, desc=title, unit="step", leave=True)
+            self.bar = tqdm(total=total, desc=title, unit=unit, leave=True)
 
     # -- the bar's layout ---------------------------------------------------------------
     _LAYOUTS = (
@@ -182,6 +183,10 @@ class Progress:
         "{desc}: {n_fmt}/{total_fmt} [{elapsed}]",
         "{desc}: {n_fmt}/{total_fmt}",
     )
+
+    def _layouts(self):
+        """The layouts, without the ``"title: "`` lead when there is no title."""
+        return self._LAYOUTS if self.title else tuple(f[len("{desc}: "):] for f in self._LAYOUTS)
 
     def _measure(self, fmt):
         """Columns that ``fmt`` takes without its bar, at the widest the counts and times
@@ -197,7 +202,7 @@ class Progress:
 
     def _per_step(self):
         """``"  12ms/step"``: the mean time per step so far, padded to a fixed width."""
-        text = _per_step(time.perf_counter() - self.t0, self.n) or "?ms/step"
+        text = _per_step(time.perf_counter() - self.t0, self.n, self.unit) or f"?ms/{self.unit}"
         return f"{text:>10}"
 
     def _format(self, items, final=False):
@@ -206,13 +211,13 @@ class Progress:
         the metrics (``close`` prints them on the lines below)."""
         text = " - ".join(items).replace("{", "{{").replace("}", "}}")
         per_step = self._per_step()
-        for fmt in self._LAYOUTS:
+        for fmt in self._layouts():
             fmt = fmt.replace("{per_step}", per_step)
             full = fmt + (" " + text if text else "")
             need = self._measure(full) + _MARGIN + (MIN_BAR if "{bar}" in fmt else 0)
             if need <= self.width:
                 return full
-        shortest = self._LAYOUTS[-1]
+        shortest = self._layouts()[-1]
         if final:
             return self._format([]) if items else shortest
         kept = []
@@ -247,8 +252,9 @@ class Progress:
 
     def _line(self, now, logs, eta=False):
         t = now - self.t0
-        parts = [self.title, f"{self.n}/{self.total}" if self.total is not None else f"{self.n}", _seconds(t)]
-        ps = _per_step(t, self.n)
+        parts = [self.title] if self.title else []
+        parts += [f"{self.n}/{self.total}" if self.total is not None else f"{self.n}", _seconds(t)]
+        ps = _per_step(t, self.n, self.unit)
         if ps:
             parts.append(ps)
         if eta and self.total and self.n:
