@@ -14,9 +14,21 @@ from . import layers, models, utils, datasets, saving, distribute, applications
 from .layers import Input, Layer
 from .models import Model, Sequential
 from .utils.info import show_config
+from .layers.symbolic import KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .optimizers import Optimizer
+from .initializers import Initializer
+from .regularizers import Regularizer
+
+
+def version():
+    """kerasette's version, as ``keras.version()`` gives Keras's (``"0.1.0"``)."""
+    return __version__
 
 __all__ = ["backend", "config", "ops", "random", "initializers", "activations", "regularizers", "constraints", "losses",
            "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "applications", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device",
-           "show_config"]
+           "show_config", "KerasTensor", "Loss", "Metric", "Optimizer", "Initializer", "Regularizer",
+           "version"]
 

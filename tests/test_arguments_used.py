@@ -36,6 +36,7 @@ IGNORED = {
         "value_shape": "as query_shape", "key_shape": "as query_shape"},
     "kerasette.losses.Loss": {"dtype": "Keras 3's loss dtype; the loss is computed in y_pred's dtype, "
                                        "as Keras 3 on torch returns it"},
+    "kerasette.Loss": {"dtype": "as kerasette.losses.Loss (the same class)"},
     "kerasette.losses.MeanSquaredError": {"dtype": "as Loss"},
     "kerasette.losses.MeanAbsoluteError": {"dtype": "as Loss"},
     "kerasette.models.Functional.call": {"training": "set by Layer.__call__ in the context",

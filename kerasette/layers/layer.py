@@ -147,6 +147,22 @@ class Layer:
         """
         return _infer_by_running(self, input_shape)
 
+    @property
+    def compute_dtype(self):
+        """The dtype the layer computes in: its ``dtype`` (Keras 3's name; kerasette has no
+        mixed-precision policies, so it is also ``variable_dtype`` and ``input_dtype``)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights: its ``dtype``."""
+        return self.dtype
+
+    @property
+    def input_dtype(self):
+        """The dtype float inputs are cast to when ``autocast`` is on: its ``dtype``."""
+        return self.dtype
+
     def compute_mask(self, inputs, mask=None):
         """The mask the output carries: the input's if ``supports_masking``, else None.
 

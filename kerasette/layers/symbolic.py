@@ -9,7 +9,15 @@ __all__ = ["KerasTensor", "Node", "is_symbolic", "flatten_structure", "map_struc
 
 
 class KerasTensor:
-    """A placeholder with ``shape`` (``None`` for the batch axis) and ``dtype``."""
+    """A placeholder with ``shape`` (``None`` for the batch axis) and ``dtype``.
+
+    Args:
+        shape (tuple): the shape, ``None`` where a size is not known (the batch axis).
+        dtype (str): the dtype of the values it stands for (default ``"float32"``).
+        name (str | None): a name for messages and summaries.
+        node (Node | None): the node that produced it (None for an ``Input`` before wiring).
+        index (int): which output of that node it is (default 0).
+    """
 
     _keras_symbolic = True
 
