@@ -39,8 +39,7 @@ IGNORED = {
     "kerasette.Loss": {"dtype": "as kerasette.losses.Loss (the same class)"},
     "kerasette.losses.MeanSquaredError": {"dtype": "as Loss"},
     "kerasette.losses.MeanAbsoluteError": {"dtype": "as Loss"},
-    "kerasette.models.Functional.call": {"training": "set by Layer.__call__ in the context",
-                                         "mask": "masks travel on the input tensors"},
+    "kerasette.models.Functional.call": {"mask": "masks travel on the input tensors"},
     "kerasette.random.SeedGenerator.next": {"ordered": "draws are always ordered"},
     "kerasette.Input": {"optional": "an optional input is fed like any other (None is refused at call)"},
     "kerasette.Model": {"args": "(inputs, outputs) are taken by Model.__new__, which makes the model "

@@ -1,5 +1,6 @@
 """kerasette.layers: the Layer base and the built-in layers (Keras names)."""
 from .layer import Layer
+from .input_spec import InputSpec
 from .input_layer import Input, InputLayer
 from .core import Dense, Activation, Dropout, Flatten, Reshape, Lambda, Masking
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
@@ -11,7 +12,7 @@ from ..autograd import function as _function
 
 _function._SYMBOLIC_HOOK[:] = [_symbolic._apply_op_symbolically]
 
-__all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
+__all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Lambda", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot", "serialize", "deserialize", "EinsumDense"]
@@ -75,3 +76,13 @@ from .pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, Adapti
                       AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
 __all__ += ["AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
             "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D"]
+# -- encodings and spectral normalization
+from .category_encoding import CategoryEncoding, Discretization  # noqa: E402
+from .spectral_normalization import SpectralNormalization  # noqa: E402
+__all__ += ["CategoryEncoding", "Discretization", "SpectralNormalization"]
+# -- image augmentation (active in training, the identity at inference)
+from .augmentation import (RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomShear,  # noqa: E402
+                           RandomCrop, RandomContrast, RandomBrightness, RandomGrayscale, RandomInvert,
+                           RandomSharpness)
+__all__ += ["RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomShear", "RandomCrop",
+            "RandomContrast", "RandomBrightness", "RandomGrayscale", "RandomInvert", "RandomSharpness"]

@@ -15,6 +15,7 @@ from .. import backend, constraints, context, initializers, regularizers
 from ..naming import to_snake_case
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor, Variable
+from .input_spec import check_input_spec
 from .symbolic import KerasTensor, Node, flatten_structure, is_symbolic, map_structure
 
 __all__ = ["Layer", "unique_name", "reset_uids"]
@@ -78,7 +79,8 @@ class Layer:
         obj.__dict__.update(_trainable_variables=[], _non_trainable_variables=[], _weight_regularizers=[],
                             _added_losses=[],
                             built=False, _inbound_nodes=[], _trainable=True, autocast=True,
-                            _call_signature=None, supports_masking=False, _build_shapes=None)
+                            _call_signature=None, supports_masking=False, _build_shapes=None,
+                            input_spec=None)
         return obj
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
@@ -416,7 +418,7 @@ class Layer:
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if (len(args) == 1 and type(args[0]) is Tensor and self.built
+        if (len(args) == 1 and type(args[0]) is Tensor and self.built and self.input_spec is None
                 and (not kwargs or (len(kwargs) == 1 and "training" in kwargs))
                 and self._cast_dtype(args[0].value.dtype) is None):
             # the common eager call (one Tensor, perhaps training=): nothing to convert or search
@@ -428,6 +430,8 @@ class Layer:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}': called without inputs")
             args = (kwargs.pop("inputs"),)
+        if self.input_spec is not None:
+            check_input_spec(self, args[0])
         # float arrays are cast to the layer's dtype (NumPy's float64 data into a float32
         # layer); arrays in the other arguments (RNN states) become Tensors the same way
         # host arrays go where the weights are (a model moved with ``to()``), else to the default device
@@ -518,6 +522,8 @@ class Layer:
     def _symbolic_call(self, args, kwargs):
         """Record a Node and return KerasTensors with inferred shapes."""
         inputs = args[0] if args else kwargs.get("inputs")
+        if self.input_spec is not None:
+            check_input_spec(self, inputs)
         in_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else tuple(t.shape), inputs)
         if not self.built:
             self._build_shapes = in_shapes

@@ -114,6 +114,10 @@ class Functional(Model):
         for node in self._nodes:
             args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.args)
             kwargs = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.kwargs)
+            if training is not None and "training" in kwargs:
+                # Keras's rule: the model's training flag overrides the one a node recorded (Keras 3
+                # files record `training: false` for layers whose call defaults to it)
+                kwargs["training"] = training
             out = node.layer(*args, **kwargs)
             for kt, v in zip(node.output_tensors, flatten_structure(out)):
                 values[id(kt)] = v

@@ -116,3 +116,4 @@ from .lstm_gru import lstm, gru  # noqa: E402  (the LSTM / GRU recurrences as on
 # FFTs, control flow); nn_api's ``take`` (any axis, axis=None flattens) replaces embedding's
 from .numpy_api import *  # noqa: E402,F401,F403
 from .nn_api import *  # noqa: E402,F401,F403
+from . import image  # noqa: E402,F401  (keras.ops.image: affine_transform, rgb_to_grayscale)

@@ -228,6 +228,35 @@ def catalogue_more_model():
     return keras.Model(x, layers.Dense(2)(h), name="catalogue_more")
 
 
+def augmentation_model():
+    """The image augmentation layers, at real factors: made with seed=None they draw from the
+    global generator, which set_random_seed restarts, so a model and its reloaded clone augment
+    a training step alike (and predict, where they are the identity / a centre crop)."""
+    x = keras.Input((8, 8, 3), name="photo")
+    h = layers.RandomTranslation(0.1, (-0.2, 0.1), fill_mode="wrap")(layers.RandomFlip()(x))
+    h = layers.RandomZoom(0.2, interpolation="nearest")(layers.RandomRotation(0.1, fill_mode="constant")(h))
+    h = layers.RandomShear(0.2, 0.1)(h)
+    h = layers.RandomBrightness(0.1, value_range=(-4, 4))(layers.RandomContrast(0.3, value_range=(-4, 4))(h))
+    h = layers.RandomInvert(0.2, value_range=(-4, 4))(layers.RandomGrayscale(0.3)(h))
+    h = layers.RandomCrop(6, 6)(layers.RandomSharpness(0.4, value_range=(-4, 4))(h))
+    h = layers.Conv2D(3, 3, activation="relu")(h)
+    return keras.Model(x, layers.Dense(2)(layers.Flatten()(h)), name="augmentation")
+
+
+def encoding_spectral_model():
+    """SpectralNormalization over Conv2D and Dense (trained: u and the kernels move each step),
+    Discretization (given and adapted boundaries) and CategoryEncoding."""
+    x = keras.Input((4, 4, 2), name="grid")
+    c = layers.SpectralNormalization(layers.Conv2D(3, 2, activation="relu"))(x)
+    flat = layers.Flatten()(x)
+    counts = layers.CategoryEncoding(4, "count")(layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5])(flat))
+    adapted = layers.Discretization(num_bins=3, output_mode="multi_hot")
+    adapted.adapt(np.random.default_rng(5).normal(size=(20, 32)))
+    d = layers.SpectralNormalization(layers.Dense(3, activation="tanh"), power_iterations=2)(flat)
+    h = layers.Concatenate()([layers.Flatten()(c), counts, adapted(flat), d])
+    return keras.Model(x, layers.Dense(2)(h), name="encoding_spectral")
+
+
 MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "sequence": (sequence_model, lambda r, n: r.normal(size=(n, 6, 3))),
           "tokens": (token_model, lambda r, n: r.integers(0, 10, size=(n, 5))),
@@ -238,7 +267,9 @@ MODELS = {"image": (image_model, lambda r, n: r.normal(size=(n, 6, 6, 2))),
           "attention_rnn": (attention_rnn_model, lambda r, n: r.normal(size=(n, 5, 3))),
           "volume": (volume_model, lambda r, n: r.normal(size=(n, 4, 6, 6, 2))),
           "conv_lstm": (conv_lstm_model, lambda r, n: r.normal(size=(n, 3, 4, 4, 2))),
-          "catalogue_more": (catalogue_more_model, lambda r, n: r.normal(size=(n, 6, 6, 4)))}
+          "catalogue_more": (catalogue_more_model, lambda r, n: r.normal(size=(n, 6, 6, 4))),
+          "encoding_spectral": (encoding_spectral_model, lambda r, n: r.normal(size=(n, 4, 4, 2))),
+          "augmentation": (augmentation_model, lambda r, n: r.normal(size=(n, 8, 8, 3)))}
 OPTIMIZERS = {
     "image": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "sequence": lambda: keras.optimizers.RMSprop(keras.optimizers.schedules.CosineDecay(
@@ -255,6 +286,8 @@ OPTIMIZERS = {
     "volume": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "conv_lstm": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
     "catalogue_more": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "encoding_spectral": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+    "augmentation": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
 }
 
 
