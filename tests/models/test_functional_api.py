@@ -252,3 +252,24 @@ def test_ops_model_layers_weights_and_files_match_keras(tmp_path):
     other = _ops_model(k3)
     other.load_weights(str(tmp_path / "s.weights.h5"))
     np.testing.assert_allclose(k3.ops.convert_to_numpy(other(x)), want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_model_training_flag_overrides_a_recorded_training_false():
+    """Keras 3 configs record ``training: false`` on the nodes of layers such as Dropout; the
+    model's own flag wins, as in Keras's functional call (else a loaded model never drops)."""
+    config = {"name": "m", "trainable": True,
+              "layers": [{"module": "keras.layers", "class_name": "InputLayer", "name": "input_layer",
+                          "config": {"batch_shape": [None, 50], "dtype": "float32", "name": "input_layer"},
+                          "inbound_nodes": []},
+                         {"module": "keras.layers", "class_name": "Dropout", "name": "drop",
+                          "config": {"name": "drop", "rate": 0.5, "seed": 1},
+                          "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+                              "shape": [None, 50], "dtype": "float32",
+                              "keras_history": ["input_layer", 0, 0]}}],
+                              "kwargs": {"training": False}}]}],
+              "input_layers": [["input_layer", 0, 0]], "output_layers": [["drop", 0, 0]]}
+    model = keras.Model.from_config(config)
+    x = np.ones((4, 50), "float32")
+    np.testing.assert_array_equal(model(x).numpy(), x)
+    dropped = model(x, training=True).numpy()
+    assert (dropped == 0).any() and np.allclose(dropped[dropped != 0], 2.0)
