@@ -319,6 +319,16 @@ _ALIASES = {
 }
 
 
+
+# Keras 3's other names for the same classes (``keras.initializers.he_normal()``, ...)
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+glorot_uniform, glorot_normal, he_normal, he_uniform = GlorotUniform, GlorotNormal, HeNormal, HeUniform
+lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
+orthogonal = OrthogonalInitializer = Orthogonal
+identity = IdentityInitializer = Identity
+
+
 def get(identifier):
     """An initializer from a name (``"glorot_uniform"``), a config dict, or a callable.
 

@@ -28,3 +28,20 @@ def test_layer_dtype_properties():
     layer = keras.layers.Dense(2, dtype="float64")
     assert (layer.compute_dtype, layer.variable_dtype, layer.input_dtype) == ("float64",) * 3
     assert keras.layers.Dense(2).compute_dtype == "float32"
+
+
+def test_initializers_by_their_lowercase_keras_names():
+    init = keras.initializers
+    pairs = {"zeros": init.Zeros, "ones": init.Ones, "constant": init.Constant, "he_normal": init.HeNormal,
+             "he_uniform": init.HeUniform, "glorot_normal": init.GlorotNormal,
+             "glorot_uniform": init.GlorotUniform, "lecun_normal": init.LecunNormal,
+             "lecun_uniform": init.LecunUniform, "random_normal": init.RandomNormal,
+             "random_uniform": init.RandomUniform, "truncated_normal": init.TruncatedNormal,
+             "variance_scaling": init.VarianceScaling, "orthogonal": init.Orthogonal,
+             "OrthogonalInitializer": init.Orthogonal, "identity": init.Identity,
+             "IdentityInitializer": init.Identity}
+    for name, cls in pairs.items():
+        assert getattr(init, name) is cls, name
+    layer = keras.layers.Dense(3, kernel_initializer=init.he_normal(seed=1))
+    layer.build((None, 4))
+    assert layer.kernel.shape == (4, 3) and layer.get_config()["kernel_initializer"]["class_name"] == "HeNormal"
