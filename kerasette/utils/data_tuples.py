@@ -1,8 +1,6 @@
 """Keras 3's small helpers for custom ``train_step`` / ``test_step`` code and functional graphs:
 ``unpack_x_y_sample_weight``, ``pack_x_y_sample_weight``, ``is_keras_tensor``,
 ``get_source_inputs``."""
-from ..layers.symbolic import KerasTensor
-
 __all__ = ["unpack_x_y_sample_weight", "pack_x_y_sample_weight", "is_keras_tensor", "get_source_inputs"]
 
 
@@ -61,6 +59,7 @@ def is_keras_tensor(x):
     Args:
         x (object): anything.
     """
+    from ..layers.symbolic import KerasTensor        # utils sits below layers (DESIGN.md)
     return isinstance(x, KerasTensor)
 
 
@@ -81,7 +80,7 @@ def get_source_inputs(tensor):
         >>> [t.name for t in keras.utils.get_source_inputs(out)]
         ['a', 'b']
     """
-    if not isinstance(tensor, KerasTensor):
+    if not is_keras_tensor(tensor):
         return tensor
     found, stack, seen = [], [tensor], set()
     while stack:                                  # depth first, left to right, without recursion
