@@ -8,6 +8,7 @@ from .sequences import pad_sequences, split_dataset, timeseries_dataset_from_arr
 from .image_dataset import image_dataset_from_directory
 from .file_utils import get_file
 from .progbar import Progbar
+from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .data_tuples import (get_source_inputs, is_keras_tensor, pack_x_y_sample_weight,
                           unpack_x_y_sample_weight)
 from .plot import model_to_dot, plot_model
@@ -17,7 +18,7 @@ from ..registry import (CustomObjectScope, custom_object_scope, deserialize_kera
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "clear_session",
            "PyDataset", "Sequence", "pad_sequences", "timeseries_dataset_from_array", "split_dataset",
-           "image_dataset_from_directory", "plot_model", "model_to_dot", "get_file", "Progbar",
+           "image_dataset_from_directory", "plot_model", "model_to_dot", "get_file", "Progbar", "load_img", "img_to_array", "array_to_img", "save_img",
            "unpack_x_y_sample_weight", "pack_x_y_sample_weight", "is_keras_tensor", "get_source_inputs",
            # also keras.utils names in Keras 3 (the same functions as keras.saving's)
            "register_keras_serializable", "get_custom_objects", "get_registered_name",
