@@ -10,7 +10,7 @@ from .backend import set_random_seed, device_scope as device
 from .autograd import Tensor, Variable, no_grad, gradcheck
 from . import random  # keras.random: seeded draws, SeedGenerator
 from . import ops, initializers, activations, regularizers, constraints, losses, metrics, optimizers, callbacks
-from . import layers, models, utils, datasets, saving, distribute, applications
+from . import layers, models, utils, datasets, saving, distribute, applications, tree
 from .layers import Input, InputSpec, Layer
 from .models import Model, Sequential
 from .utils.info import show_config
@@ -30,5 +30,5 @@ __all__ = ["backend", "config", "ops", "random", "initializers", "activations", 
            "metrics", "optimizers", "callbacks", "layers", "models", "utils", "datasets", "saving", "distribute", "applications", "Input", "Layer", "Model",
            "Sequential", "Tensor", "Variable", "no_grad", "gradcheck", "set_random_seed", "device",
            "show_config", "KerasTensor", "Loss", "Metric", "Optimizer", "Initializer", "Regularizer",
-           "InputSpec", "version"]
+           "InputSpec", "version", "tree"]
 

@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(kerasette.__file__).parent
 
 # rank of each top-level room; a module-level import must go to a lower rank (or its own room)
 RANK = {
-    "context": 0, "naming": 0,
+    "context": 0, "naming": 0, "tree": 0,
     "backend": 1, "parallel": 1, "registry": 1, "cpu_kernels": 1, "numba_loops": 1,
     "autograd": 2, "config": 2, "flat_params": 2,
     "ops": 3, "testing": 3, "utils": 3, "datasets": 3, "random": 3,

@@ -30,7 +30,7 @@ MODULES = ["kerasette", "kerasette.layers", "kerasette.models", "kerasette.losse
            "kerasette.regularizers", "kerasette.constraints", "kerasette.callbacks", "kerasette.saving",
            "kerasette.datasets.mnist", "kerasette.datasets.fashion_mnist", "kerasette.datasets.cifar10",
            "kerasette.datasets.cifar100", "kerasette.datasets.imdb", "kerasette.datasets.reuters",
-           "kerasette.datasets.boston_housing", "kerasette.datasets.california_housing", "kerasette.utils", "kerasette.utils.allocator", "kerasette.ops", "kerasette.backend",
+           "kerasette.datasets.boston_housing", "kerasette.datasets.california_housing", "kerasette.tree", "kerasette.utils", "kerasette.utils.allocator", "kerasette.ops", "kerasette.backend",
            "kerasette.config", "kerasette.parallel", "kerasette.cpu_kernels", "kerasette.autograd", "kerasette.distribute",
            "kerasette.random", "kerasette.applications", "kerasette.applications.imagenet_utils",
            "kerasette.applications.vgg16", "kerasette.applications.vgg19", "kerasette.applications.resnet",
