@@ -41,6 +41,11 @@ class BatchNormalization(Layer):
         gamma_regularizer (None): not implemented; must be None.
         beta_constraint (None): not implemented; must be None.
         gamma_constraint (None): not implemented; must be None.
+        renorm (bool): False; True (Keras's batch renormalization) is not implemented and
+            refused.
+        renorm_clipping (dict | None): the renorm correction's clipping; like Keras, read only
+            with ``renorm=True`` (kept, unused, otherwise).
+        renorm_momentum (float): the renorm statistics' momentum; as ``renorm_clipping``.
         synchronized (bool): False; True (statistics across devices) is refused, as Keras
             does outside TensorFlow.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -62,7 +67,8 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+                 beta_constraint=None, gamma_constraint=None, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
@@ -72,6 +78,11 @@ class BatchNormalization(Layer):
         if synchronized:
             raise ValueError(f"BatchNormalization '{self.name}': synchronized=True is only supported "
                              f"with the TensorFlow backend")
+        if renorm:
+            raise NotImplementedError(f"BatchNormalization '{self.name}': renorm=True (batch renormalization) "
+                                      f"is not supported by kerasette yet; pass renorm=False")
+        # recent Keras 3 (3.15 here) writes these into every config; without renorm they change nothing (as in Keras)
+        self.renorm, self.renorm_clipping, self.renorm_momentum = False, renorm_clipping, float(renorm_momentum)
         refuse_unsupported(self, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
                    beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.axis = int(axis)
