@@ -95,3 +95,16 @@ def test_add_loss_terms_of_a_branch_skipped_in_the_last_pass_are_dropped():
     model(np.full((1, 2), 3.0, "float32"))             # only `a` runs now: b's old term is cleared
     assert [float(t.numpy()) for t in model.losses] == [6.0]
     assert model.b.losses == []
+
+
+def test_a_frozen_layer_adds_no_weight_penalty():
+    """As Keras 3: ``model.losses`` holds the penalties of trainable weights only."""
+    frozen = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.1), kernel_initializer="ones")
+    model = keras.Sequential([keras.Input((3,)), frozen,
+                              keras.layers.Dense(1, kernel_regularizer="l1", kernel_initializer="ones")])
+    np.testing.assert_allclose([float(l.numpy()) for l in model.losses], [0.6, 0.02], rtol=1e-6)
+    frozen.trainable = False
+    np.testing.assert_allclose([float(l.numpy()) for l in model.losses], [0.02], rtol=1e-6)
+    model.compile("sgd", "mse")
+    x, y = np.zeros((2, 3), "float32"), np.zeros((2, 1), "float32")
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), 0.02, rtol=1e-5)

@@ -24,14 +24,15 @@ ConvLSTM3D the same with ``conv3d`` (``kerasette.ops.conv3d``) in place of ``con
 """
 import numpy as np
 
-from .. import activations, backend, initializers, ops, random
+from .. import activations, backend, initializers, ops, random, regularizers
 from ..autograd.tensor import Tensor
 from ..ops.conv import conv2d, conv_output_length, normalize_padding
 from ..ops.conv3d import conv3d
 from .conv import _layer_args, check_data_format
-from .core import refuse_unsupported, shape_str
+from .core import shape_str
 from .layer import Layer
-from .recurrent import _as_float_tensor, _dropout_mask, _mask_array, carried_copies, sequence_output_mask
+from .recurrent import (_as_float_tensor, _dropout_mask, _mask_array, carried_copies, sequence_output_mask,
+                        set_weight_penalties, weight_penalty_config)
 
 __all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
 
@@ -44,12 +45,15 @@ def _where(layer):
 
 class ConvLSTMCell(Layer):
     """The weights and settings of a ConvLSTM layer (Keras's ``conv_lstm_cell``); the layer
-    checks the settings and runs the recurrence. Not a public layer (nor is it in Keras 3)."""
+    checks the settings and runs the recurrence. Not a public layer (nor is it in Keras 3).
+    ``penalties`` are the weights' regularizers and constraints, the arguments of
+    ``set_weight_penalties`` in its order."""
 
     def __init__(self, rank, filters, kernel_size, strides, padding, data_format, dilation_rate, activation,
                  recurrent_activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-                 unit_forget_bias, dropout, recurrent_dropout, seed, **kwargs):
+                 unit_forget_bias, dropout, recurrent_dropout, seed, penalties=(None,) * 6, **kwargs):
         super().__init__(**kwargs)
+        set_weight_penalties(self, *penalties)
         self.rank = rank
         self.filters = filters
         self.kernel_size, self.strides, self.padding = kernel_size, strides, padding
@@ -70,13 +74,17 @@ class ConvLSTMCell(Layer):
         """``input_shape``: one step, ``(batch, *spatial, channels)``."""
         channels = int(input_shape[-1])
         self.kernel = self.add_weight(shape=self.kernel_size + (channels, _GATES * self.filters),
-                                      initializer=self.kernel_initializer, name="kernel")
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(shape=self.kernel_size + (self.filters, _GATES * self.filters),
-                                                initializer=self.recurrent_initializer, name="recurrent_kernel")
+                                                initializer=self.recurrent_initializer, name="recurrent_kernel",
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(_GATES * self.filters,), initializer=self.bias_initializer,
-                                        name="bias")
+                                        name="bias", regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
             if self.unit_forget_bias:
                 value = self.bias.numpy().copy()
                 value[self.filters:2 * self.filters] = 1          # Keras: ones, whatever bias_initializer
@@ -84,12 +92,15 @@ class ConvLSTMCell(Layer):
         self.built = True
 
     def get_config(self):
-        return {**super().get_config(), **_settings(self)}
+        config = {**super().get_config(), **_settings(self)}
+        del config["activity_regularizer"]          # the layer's (Keras's cell has none)
+        return config
 
 
-def _settings(cell):
-    """The cell's settings in Keras's ``get_config`` order (regularizers and constraints are
-    refused, hence None)."""
+def _settings(cell, activity_regularizer=None):
+    """The cell's settings in Keras's ``get_config`` order, with the layer's
+    ``activity_regularizer`` among them."""
+    penalties = weight_penalty_config(cell)
     return {"filters": cell.filters, "kernel_size": cell.kernel_size, "strides": cell.strides,
             "padding": cell.padding, "data_format": cell.data_format, "dilation_rate": cell.dilation_rate,
             "activation": activations.serialize(cell.activation),
@@ -97,10 +108,14 @@ def _settings(cell):
             "use_bias": cell.use_bias, "kernel_initializer": initializers.serialize(cell.kernel_initializer),
             "recurrent_initializer": initializers.serialize(cell.recurrent_initializer),
             "bias_initializer": initializers.serialize(cell.bias_initializer),
-            "unit_forget_bias": cell.unit_forget_bias, "kernel_regularizer": None,
-            "recurrent_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-            "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
-            "dropout": cell.dropout, "recurrent_dropout": cell.recurrent_dropout, "seed": cell.seed}
+            "unit_forget_bias": cell.unit_forget_bias, "kernel_regularizer": penalties["kernel_regularizer"],
+            "recurrent_regularizer": penalties["recurrent_regularizer"],
+            "bias_regularizer": penalties["bias_regularizer"],
+            "activity_regularizer": regularizers.serialize(activity_regularizer),
+            "kernel_constraint": penalties["kernel_constraint"],
+            "recurrent_constraint": penalties["recurrent_constraint"],
+            "bias_constraint": penalties["bias_constraint"], "dropout": cell.dropout,
+            "recurrent_dropout": cell.recurrent_dropout, "seed": cell.seed}
 
 
 class _ConvLSTM(Layer):
@@ -118,10 +133,9 @@ class _ConvLSTM(Layer):
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                           activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        penalties = (kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+                     recurrent_constraint, bias_constraint)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(f"{_where(self)}: filters must be a positive integer, got {filters!r}")
         n = self.RANK
@@ -140,8 +154,8 @@ class _ConvLSTM(Layer):
         self.cell = ConvLSTMCell(n, int(filters), kernel_size, strides, padding, data_format, dilation_rate,
                                  activation, recurrent_activation, use_bias, kernel_initializer,
                                  recurrent_initializer, bias_initializer, unit_forget_bias, dropout,
-                                 recurrent_dropout, seed, dtype=self.dtype, trainable=self.trainable,
-                                 name="conv_lstm_cell")
+                                 recurrent_dropout, seed, penalties, dtype=self.dtype,
+                                 trainable=self.trainable, name="conv_lstm_cell")
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -168,6 +182,12 @@ class _ConvLSTM(Layer):
     dropout = property(lambda self: self.cell.dropout)
     recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
     seed = property(lambda self: self.cell.seed)
+    kernel_regularizer = property(lambda self: self.cell.kernel_regularizer)
+    recurrent_regularizer = property(lambda self: self.cell.recurrent_regularizer)
+    bias_regularizer = property(lambda self: self.cell.bias_regularizer)
+    kernel_constraint = property(lambda self: self.cell.kernel_constraint)
+    recurrent_constraint = property(lambda self: self.cell.recurrent_constraint)
+    bias_constraint = property(lambda self: self.cell.bias_constraint)
 
     # -- shapes ---------------------------------------------------------------------------
 
@@ -388,7 +408,8 @@ class _ConvLSTM(Layer):
         return {**super().get_config(), "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards,
                 "stateful": self.stateful, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask, **_settings(self.cell)}
+                "zero_output_for_mask": self.zero_output_for_mask,
+                **_settings(self.cell, self.activity_regularizer)}
 
 
 def _public_init(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -398,7 +419,7 @@ def _public_init(self, filters, kernel_size, strides=1, padding="valid", data_fo
                 seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                 **kwargs):
     """The constructor ConvLSTM1D, ConvLSTM2D and ConvLSTM3D show: Keras's common arguments by
-    name, the refused regularizers / constraints and ``unroll`` / ``zero_output_for_mask`` in
+    name, the regularizers / constraints and ``unroll`` / ``zero_output_for_mask`` in
     ``**kwargs`` (each class's docstring documents them)."""
     _ConvLSTM.__init__(self, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
                        dilation_rate=dilation_rate, activation=activation,
@@ -450,8 +471,19 @@ class ConvLSTM2D(_ConvLSTM):
         unroll (bool): accepted for Keras compatibility (the loop is always a Python loop).
         zero_output_for_mask (bool): outputs at masked steps are zeros instead of the
             previous output (default False).
-        **kwargs: regularizers and constraints (``kernel_regularizer``, ...,
-            ``activity_regularizer``) are not implemented and refused unless None; ``name``,
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss
+            (e.g. ``keras.regularizers.L2(1e-4)``); default None (passed in ``**kwargs``, as
+            the six settings below).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output (each
+            returned tensor, ``h`` and ``c`` too with ``return_state``), divided by the batch
+            size, added to the loss at every call, as Keras 3.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each
+            optimizer step (e.g. ``keras.constraints.MaxNorm(3)``).
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``.
+        **kwargs: those seven, ``unroll`` and ``zero_output_for_mask``; ``name``,
             ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
@@ -503,9 +535,17 @@ class ConvLSTM1D(_ConvLSTM):
         return_state (bool): also return the final ``h`` and ``c`` (default False).
         go_backwards (bool): process the sequence from the end (default False).
         stateful (bool): carry the final states to the next batch (default False).
-        **kwargs: ``unroll``, ``zero_output_for_mask`` and the refused regularizers /
-            constraints as for ``ConvLSTM2D``; ``name``, ``trainable``, ``dtype`` as for every
-            ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` (in ``**kwargs``,
+            as the six below; all as for ``ConvLSTM2D``).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        activity_regularizer (str | Regularizer | None): penalty on the output(s), divided by
+            the batch size.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each step.
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``.
+        **kwargs: those seven, ``unroll`` and ``zero_output_for_mask`` as for ``ConvLSTM2D``;
+            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Examples:
         >>> import kerasette as keras, numpy as np
@@ -554,9 +594,17 @@ class ConvLSTM3D(_ConvLSTM):
         return_state (bool): also return the final ``h`` and ``c`` (default False).
         go_backwards (bool): process the sequence from the end (default False).
         stateful (bool): carry the final states to the next batch (default False).
-        **kwargs: ``unroll``, ``zero_output_for_mask`` and the refused regularizers /
-            constraints as for ``ConvLSTM2D``; ``name``, ``trainable``, ``dtype`` as for every
-            ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` (in ``**kwargs``,
+            as the six below; all as for ``ConvLSTM2D``).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        activity_regularizer (str | Regularizer | None): penalty on the output(s), divided by
+            the batch size.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each step.
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``.
+        **kwargs: those seven, ``unroll`` and ``zero_output_for_mask`` as for ``ConvLSTM2D``;
+            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Examples:
         >>> import kerasette as keras, numpy as np

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import backend, constraints, context, initializers, regularizers
+from .. import backend, constraints, context, initializers, ops, regularizers
 from ..naming import to_snake_case
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor, Variable
@@ -273,14 +273,23 @@ class Layer:
 
     @property
     def losses(self):
-        """Extra loss terms of this layer and its sublayers (scalar Tensors): the weight
-        penalties (recomputed on each access, so they join the current step's graph) and
-        what ``add_loss`` recorded during the last outermost call. ``Model.compute_loss``
-        adds them to the loss."""
-        out = [reg(var) for var, reg in self._weight_regularizers] + list(self._added_losses)
+        """Extra loss terms of this layer and its sublayers (scalar Tensors), in Keras 3's
+        order: what ``add_loss`` (and an ``activity_regularizer``) recorded during the last
+        outermost call, this layer's first, then the penalties of the trainable weights
+        (recomputed on each access, so they join the current step's graph; a frozen layer's
+        weights add none, as in Keras). ``Model.compute_loss`` adds them to the loss."""
+        added, penalties = [], []
+        self._gather_losses(added, penalties)
+        if penalties:                   # as Keras: penalties of trainable weights only (not frozen ones)
+            trainable = {id(v) for v in self.trainable_weights}
+            penalties = [(var, reg) for var, reg in penalties if id(var) in trainable]
+        return added + [reg(var) for var, reg in penalties]
+
+    def _gather_losses(self, added, penalties):
+        added.extend(self._added_losses)
+        penalties.extend(self._weight_regularizers)
         for layer in self._sublayers():
-            out.extend(layer.losses)
-        return out
+            layer._gather_losses(added, penalties)
 
     def add_loss(self, loss):
         """Add a scalar term to the training loss from inside ``call`` (e.g. a KL penalty).
@@ -499,11 +508,27 @@ class Layer:
         finally:
             ctx.training = outer
             ctx.depth -= 1
+        activity = self.__dict__.get("activity_regularizer")
+        if activity is not None:
+            self._add_activity_penalties(activity, outputs)
         if mask is not None or type(self).compute_mask is not Layer.compute_mask:
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None and isinstance(outputs, Tensor):
                 outputs._keras_mask = getattr(out_mask, "value", out_mask)
         return outputs
+
+    def _add_activity_penalties(self, regularizer, outputs):
+        """Keras 3's ``activity_regularizer``, for the layers that take one (the recurrent
+        layers and cells): each Tensor the call returned is penalised, the penalty divided by
+        the output's batch size (zero for an empty batch), and added with ``add_loss``."""
+        for out in flatten_structure(outputs):
+            if not isinstance(out, Tensor):
+                continue
+            penalty = regularizer(out)
+            if len(out.shape):
+                batch = out.shape[0]
+                penalty = ops.divide(penalty, float(batch)) if batch else ops.multiply(penalty, 0.0)
+            self.add_loss(penalty)
 
     def _build_for(self, inputs):
         shapes = map_structure(lambda t: tuple(t.shape), inputs)

@@ -20,10 +20,10 @@ after one GEMM for the input projection of all steps. The sequence handling
 (masks, ``go_backwards``, ``return_sequences``, ``stateful``, dropout drawn
 once per sequence, ``Bidirectional``) is SimpleRNN's on both paths.
 """
-from .. import activations, backend, ops, random
+from .. import activations, backend, ops, random, regularizers
 from ..autograd.tensor import Tensor
 from ..ops.lstm_gru import gru, lstm
-from .core import refuse_unsupported, shape_str
+from .core import shape_str
 from .layer import Layer
 from .recurrent import SimpleRNN, SimpleRNNCell, _as_float_tensor, _dropout_mask, carried_copies, refuse_time_major
 from .rnn_generic import run_steps
@@ -118,8 +118,17 @@ class LSTMCell(_GatedCell):
         recurrent_initializer (str | Initializer): default ``"orthogonal"``.
         bias_initializer (str | Initializer): default ``"zeros"``.
         unit_forget_bias (bool): start the forget gate's bias at 1 (default True).
-        **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
-            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss;
+            default None (passed in ``**kwargs``, as all the settings below).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each
+            optimizer step (e.g. ``keras.constraints.MaxNorm(3)``).
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``.
+        **kwargs: those six, ``dropout``, ``recurrent_dropout``, ``seed`` and
+            ``activity_regularizer`` as for ``SimpleRNNCell``; ``name``, ``trainable``,
+            ``dtype`` as for every ``Layer``.
 
     Examples:
         >>> import kerasette as keras, numpy as np
@@ -145,7 +154,7 @@ class LSTMCell(_GatedCell):
         self._add_kernels(input_shape)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(shape=(4 * self.units,), initializer=self.bias_initializer, name="bias")
+            self.bias = self._add_bias((4 * self.units,))
             if self.unit_forget_bias:
                 value = self.bias.numpy().copy()
                 value[self.units:2 * self.units] = 1         # Keras: ones, whatever bias_initializer
@@ -218,8 +227,18 @@ class GRUCell(_GatedCell):
         reset_after (bool): True (Keras 3's default): ``hh = activation(x_h + r * (h @ U_h +
             b_h))``, bias ``(2, 3*units)``; False (the older form, Keras 2.0-2.2's default):
             ``hh = activation(x_h + (r * h) @ U_h)``, bias ``(3*units,)``.
-        **kwargs: ``dropout``, ``recurrent_dropout``, ``seed`` as for ``SimpleRNNCell``;
-            ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss;
+            default None (passed in ``**kwargs``, as all the settings below).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias`` (both rows with
+            ``reset_after=True``).
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each
+            optimizer step (e.g. ``keras.constraints.MaxNorm(3)``).
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``.
+        **kwargs: those six, ``dropout``, ``recurrent_dropout``, ``seed`` and
+            ``activity_regularizer`` as for ``SimpleRNNCell``; ``name``, ``trainable``,
+            ``dtype`` as for every ``Layer``.
 
     Examples:
         >>> import kerasette as keras, numpy as np
@@ -243,8 +262,7 @@ class GRUCell(_GatedCell):
     def build(self, input_shape):
         self._add_kernels(input_shape)
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        self.bias = (self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias")
-                     if self.use_bias else None)
+        self.bias = self._add_bias(shape) if self.use_bias else None
         self.built = True
 
     def _fusable(self):
@@ -331,7 +349,7 @@ class _GatedRNN(SimpleRNN):
         time_major = kwargs.pop("time_major", False)         # in every Keras 2 config
         Layer.__init__(self, **kwargs)
         refuse_time_major(self, time_major)
-        refuse_unsupported(self, activity_regularizer=activity_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.cell = self.CELL(units, dtype=self.dtype, trainable=self.trainable, name=self.CELL_NAME,
                               **cell_kwargs)
         self.return_sequences = bool(return_sequences)
@@ -458,9 +476,22 @@ class LSTM(_GatedRNN):
             (``reset_states()`` clears them); default False.
         unroll (bool): accepted for Keras compatibility (the fused loop over time runs inside
             one graph node, the composed one as a Python loop).
-        **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
-            ``implementation`` are accepted and ignored; regularizers and constraints are not
-            implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss
+            (e.g. ``keras.regularizers.L2(1e-4)``); default None (passed in ``**kwargs``, as
+            the six settings below).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output (each
+            returned tensor, the states too with ``return_state``), divided by the batch size,
+            added to the loss at every call, as Keras 3.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each
+            optimizer step (e.g. ``keras.constraints.MaxNorm(3)``).
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``. Penalties and
+            constraints act on the weights, so the fused recurrence runs as without them.
+        **kwargs: those seven; ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``;
+            ``use_cudnn`` and ``implementation`` are accepted and ignored; ``name``,
+            ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
         inputs: ``(batch, time, features)``.
@@ -542,9 +573,22 @@ class GRU(_GatedRNN):
             (``reset_states()`` clears them); default False.
         unroll (bool): accepted for Keras compatibility (the fused loop over time runs inside
             one graph node, the composed one as a Python loop).
-        **kwargs: ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``; ``use_cudnn`` and
-            ``implementation`` are accepted and ignored; regularizers and constraints are not
-            implemented (refused); ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss
+            (e.g. ``keras.regularizers.L2(1e-4)``); default None (passed in ``**kwargs``, as
+            the six settings below).
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output (each
+            returned tensor, the states too with ``return_state``), divided by the batch size,
+            added to the loss at every call, as Keras 3.
+        kernel_constraint (str | Constraint | None): projection of ``kernel`` after each
+            optimizer step (e.g. ``keras.constraints.MaxNorm(3)``).
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``.
+        bias_constraint (str | Constraint | None): the same for ``bias``. Penalties and
+            constraints act on the weights, so the fused recurrence runs as without them.
+        **kwargs: those seven; ``seed``, ``zero_output_for_mask`` as for ``SimpleRNN``;
+            ``use_cudnn`` and ``implementation`` are accepted and ignored; ``name``,
+            ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
         inputs: ``(batch, time, features)``.

@@ -20,10 +20,10 @@ convolutional LSTM (``ConvLSTM1D/2D/3D``), whose inputs have spatial axes.
 """
 import numpy as np
 
-from .. import activations, backend, initializers, ops, random
+from .. import activations, backend, constraints, initializers, ops, random, regularizers
 from ..autograd.tensor import Tensor
 from ..ops.rnn import FUSED_ACTIVATIONS, simple_rnn
-from .core import refuse_unsupported, shape_str
+from .core import shape_str
 from .layer import Layer
 from .symbolic import KerasTensor
 
@@ -45,19 +45,26 @@ class SimpleRNNCell(Layer):
         kernel_initializer (str | Initializer): default ``"glorot_uniform"``.
         recurrent_initializer (str | Initializer): default ``"orthogonal"``.
         bias_initializer (str | Initializer): default ``"zeros"``.
-        kernel_regularizer (None): not implemented; must be None.
-        recurrent_regularizer (None): not implemented; must be None.
-        bias_regularizer (None): not implemented; must be None.
-        kernel_constraint (None): not implemented; must be None.
-        recurrent_constraint (None): not implemented; must be None.
-        bias_constraint (None): not implemented; must be None.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the
+            loss (e.g. ``keras.regularizers.L2(1e-4)``); default None.
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``;
+            default None.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``; default None.
+        kernel_constraint (str | Constraint | None): projection applied to ``kernel`` after
+            each optimizer step (e.g. ``keras.constraints.MaxNorm(3)``); default None.
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``;
+            default None.
+        bias_constraint (str | Constraint | None): the same for ``bias``; default None.
         dropout (float): fraction of inputs dropped in training, in ``[0, 1)``; default 0.
         recurrent_dropout (float): fraction of the previous state dropped, in ``[0, 1)``;
             default 0.
         seed (int | None): seed of the cell's ``keras.random.SeedGenerator`` (its dropout
             masks): two cells made with the same seed draw the same masks; None draws from
             the global generator, which ``keras.utils.set_random_seed`` restarts.
-        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        **kwargs: ``activity_regularizer`` (str | Regularizer | None): as on any Keras layer,
+            a penalty on what a call of the cell returns (the step's output and states), each
+            divided by the batch size, added to the loss; ``name``, ``trainable``, ``dtype``
+            as for every ``Layer``.
 
     Examples:
         >>> import kerasette as keras, numpy as np
@@ -72,14 +79,14 @@ class SimpleRNNCell(Layer):
                  recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  seed=None, **kwargs):
+        activity_regularizer = kwargs.pop("activity_regularizer", None)     # Keras's Layer argument
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive integer, "
                              f"got {units!r}")
-        refuse_unsupported(self, kernel_regularizer=kernel_regularizer,
-                            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                            bias_constraint=bias_constraint)
+        set_weight_penalties(self, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                             kernel_constraint, recurrent_constraint, bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         for label, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= rate < 1:
                 raise ValueError(f"{type(self).__name__} '{self.name}': {label} must be in [0, 1), "
@@ -102,9 +109,12 @@ class SimpleRNNCell(Layer):
 
     def build(self, input_shape):
         self._add_kernels(input_shape)
-        self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
-                     if self.use_bias else None)
+        self.bias = self._add_bias((self.units,)) if self.use_bias else None
         self.built = True
+
+    def _add_bias(self, shape):
+        return self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias",
+                               regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def _add_kernels(self, input_shape):
         """``kernel (features, GATES*units)`` and ``recurrent_kernel (units, GATES*units)``."""
@@ -113,9 +123,11 @@ class SimpleRNNCell(Layer):
             raise ValueError(f"{type(self).__name__} '{self.name}': the feature axis of the input must be "
                              f"known, got input shape {shape_str(input_shape)}")
         k = self.GATES * self.units
-        self.kernel = self.add_weight(shape=(features, k), initializer=self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight(shape=(features, k), initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(shape=(self.units, k), initializer=self.recurrent_initializer,
-                                                name="recurrent_kernel")
+                                                name="recurrent_kernel", regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
 
     def call(self, sequence, states, training=False):
         """One step; returns ``(h_t, [h_t])`` (or ``(h_t, h_t)`` for a bare state).
@@ -153,14 +165,41 @@ class SimpleRNNCell(Layer):
         return (input_shape[0], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
-                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        config = {**super().get_config(), "units": self.units,
+                  "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                  "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                  "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                  "bias_initializer": initializers.serialize(self.bias_initializer),
+                  **weight_penalty_config(self),
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+        if self.activity_regularizer is not None:      # Keras's Layer writes it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+
+def set_weight_penalties(owner, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                         kernel_constraint, recurrent_constraint, bias_constraint):
+    """The regularizers and constraints of a recurrent cell's three weights (``kernel``,
+    ``recurrent_kernel``, ``bias``), resolved from Keras arguments onto ``owner``; ``build``
+    hands them to ``add_weight``, so the penalties join ``losses`` and the optimizer projects
+    the weights after each step. They act on the weights, never on the recurrence: the fused
+    kernels run as without them."""
+    owner.kernel_regularizer = regularizers.get(kernel_regularizer)
+    owner.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+    owner.bias_regularizer = regularizers.get(bias_regularizer)
+    owner.kernel_constraint = constraints.get(kernel_constraint)
+    owner.recurrent_constraint = constraints.get(recurrent_constraint)
+    owner.bias_constraint = constraints.get(bias_constraint)
+
+
+def weight_penalty_config(cell):
+    """The ``get_config`` entries ``set_weight_penalties`` set, in Keras's order."""
+    return {"kernel_regularizer": regularizers.serialize(cell.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(cell.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(cell.bias_regularizer),
+            "kernel_constraint": constraints.serialize(cell.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(cell.recurrent_constraint),
+            "bias_constraint": constraints.serialize(cell.bias_constraint)}
 
 
 def refuse_time_major(layer, time_major):
@@ -189,13 +228,20 @@ class SimpleRNN(Layer):
         kernel_initializer (str | Initializer): input kernel (default ``"glorot_uniform"``).
         recurrent_initializer (str | Initializer): recurrent kernel (default ``"orthogonal"``).
         bias_initializer (str | Initializer): bias (default ``"zeros"``).
-        kernel_regularizer (None): not implemented for recurrent layers; must be None.
-        recurrent_regularizer (None): not implemented; must be None.
-        bias_regularizer (None): not implemented; must be None.
-        activity_regularizer (None): not implemented; must be None.
-        kernel_constraint (None): not implemented; must be None.
-        recurrent_constraint (None): not implemented; must be None.
-        bias_constraint (None): not implemented; must be None.
+        kernel_regularizer (str | Regularizer | None): penalty on ``kernel`` added to the loss
+            (e.g. ``keras.regularizers.L2(1e-4)``); default None.
+        recurrent_regularizer (str | Regularizer | None): penalty on ``recurrent_kernel``;
+            default None.
+        bias_regularizer (str | Regularizer | None): penalty on ``bias``; default None.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output (each
+            returned tensor, the state too with ``return_state``), divided by the batch size,
+            added to the loss at every call, as Keras 3's LSTM and GRU apply theirs (Keras
+            3.15's SimpleRNN takes the argument but drops it); default None.
+        kernel_constraint (str | Constraint | None): projection applied to ``kernel`` after
+            each optimizer step (e.g. ``keras.constraints.MaxNorm(3)``); default None.
+        recurrent_constraint (str | Constraint | None): the same for ``recurrent_kernel``;
+            default None.
+        bias_constraint (str | Constraint | None): the same for ``bias``; default None.
         dropout (float): fraction of the inputs dropped in training, in ``[0, 1)``
             (one mask per sequence, as Keras); default 0.
         recurrent_dropout (float): fraction of the state dropped in training, in ``[0, 1)``;
@@ -241,7 +287,7 @@ class SimpleRNN(Layer):
         time_major = kwargs.pop("time_major", False)
         super().__init__(**kwargs)
         refuse_time_major(self, time_major)
-        refuse_unsupported(self, activity_regularizer=activity_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias,
                                   kernel_initializer=kernel_initializer,
                                   recurrent_initializer=recurrent_initializer,
@@ -270,6 +316,12 @@ class SimpleRNN(Layer):
     kernel_initializer = property(lambda self: self.cell.kernel_initializer)
     recurrent_initializer = property(lambda self: self.cell.recurrent_initializer)
     bias_initializer = property(lambda self: self.cell.bias_initializer)
+    kernel_regularizer = property(lambda self: self.cell.kernel_regularizer)
+    recurrent_regularizer = property(lambda self: self.cell.recurrent_regularizer)
+    bias_regularizer = property(lambda self: self.cell.bias_regularizer)
+    kernel_constraint = property(lambda self: self.cell.kernel_constraint)
+    recurrent_constraint = property(lambda self: self.cell.recurrent_constraint)
+    bias_constraint = property(lambda self: self.cell.bias_constraint)
     state_size = property(lambda self: [self.cell.units])
 
     def build(self, input_shape):
@@ -419,7 +471,7 @@ class SimpleRNN(Layer):
     def get_config(self):
         config = {k: v for k, v in self.cell.get_config().items()
                   if k not in ("name", "trainable", "dtype", "batch_input_shape")}
-        config["activity_regularizer"] = None
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**super().get_config(), **config, "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards,
                 "stateful": self.stateful, "unroll": self.unroll,

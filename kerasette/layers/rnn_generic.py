@@ -23,7 +23,7 @@ import inspect
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, ops, regularizers
 from ..autograd.tensor import Tensor
 from .core import shape_str
 from .layer import Layer
@@ -167,7 +167,9 @@ class RNN(Layer):
     differentiable ops. A built-in ``SimpleRNNCell`` / ``LSTMCell`` / ``GRUCell`` (those
     classes exactly, not subclasses) runs as the fused ``SimpleRNN`` / ``LSTM`` / ``GRU``
     node instead: the same values, faster, and its dropout masks drawn once per sequence
-    as Keras's cells do (a cell called step by step draws them at every step).
+    as Keras's cells do (a cell called step by step draws them at every step). A cell
+    given its own ``activity_regularizer`` is called step by step (its penalty is on each
+    step's output and states, as Keras adds it).
 
     Args:
         cell (Layer | list): the cell; a list of cells is wrapped in ``StackedRNNCells``.
@@ -183,7 +185,9 @@ class RNN(Layer):
             output (default False; ``Bidirectional`` sets it with ``return_sequences``).
         time_major (bool): Keras 2's option; only False (inputs ``(batch, time, ...)``) is
             implemented.
-        **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
+        **kwargs: ``activity_regularizer`` (str | Regularizer | None): a penalty on each
+            tensor the layer returns, divided by the batch size, added to the loss, as on any
+            Keras layer; ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
 
     Call arguments:
         sequences: ``(batch, time, features)``.
@@ -213,7 +217,9 @@ class RNN(Layer):
                             ("zero_output_for_mask", zero_output_for_mask)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ValueError(f"RNN: {label} must be True or False, got {flag!r}")
+        activity_regularizer = kwargs.pop("activity_regularizer", None)     # Keras's Layer argument
         super().__init__(**kwargs)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -295,8 +301,8 @@ class RNN(Layer):
         from .lstm_gru import GRU, LSTM, GRUCell, LSTMCell
         from .recurrent import SimpleRNN, SimpleRNNCell
         kind = {SimpleRNNCell: SimpleRNN, LSTMCell: LSTM, GRUCell: GRU}.get(type(self.cell))
-        if kind is None:
-            return None
+        if kind is None or self.cell.activity_regularizer is not None:
+            return None             # a cell's activity penalty is taken at each step's call
         box = self.__dict__.get("_fused_box")
         fused = box.layer if box is not None else None
         if fused is None or fused.cell is not self.cell:
@@ -412,10 +418,13 @@ class RNN(Layer):
 
     def get_config(self):
         from .serialization import serialize
-        return {**super().get_config(), "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards,
-                "stateful": self.stateful, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask, "cell": serialize(self.cell)}
+        config = {**super().get_config(), "return_sequences": self.return_sequences,
+                  "return_state": self.return_state, "go_backwards": self.go_backwards,
+                  "stateful": self.stateful, "unroll": self.unroll,
+                  "zero_output_for_mask": self.zero_output_for_mask, "cell": serialize(self.cell)}
+        if self.activity_regularizer is not None:      # Keras's Layer writes it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
