@@ -8,7 +8,7 @@ Keras's 1-D layout.
 """
 import numpy as np
 
-from .. import activations, ops
+from .. import activations, ops, regularizers
 from ..ops.conv import normalize_padding, normalize_tuple
 from .conv import check_data_format
 from .core import shape_str
@@ -66,13 +66,12 @@ class ConvFamily(Layer):
                              f"dilation_rate {dilation} > 1 (as in Keras)")
         padding = normalize_padding(padding, where=self._where())
         data_format = check_data_format(self, data_format)
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"{self._where()}: activity_regularizer not supported by kerasette "
-                                      f"yet; pass None")
+        activity_regularizer = regularizers.get(activity_regularizer)
         activation = activations.get(activation)
         self.kernel_size, self.strides, self.dilation_rate = kernel_size, strides, dilation
         self.padding, self.data_format = padding, data_format
         self.activation, self.use_bias = activation, bool(use_bias)
+        self.activity_regularizer = activity_regularizer
         self._fused = activations.fusable_name(activation)
 
     def _as_2d(self, values, fill=1):
@@ -138,4 +137,4 @@ class ConvFamily(Layer):
         return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "activity_regularizer": None}
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}

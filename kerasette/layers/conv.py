@@ -1,9 +1,9 @@
 """Convolution layers: Conv2D (channels_last, Keras's weight layout)."""
 import numpy as np
 
-from .. import activations
+from .. import activations, regularizers
 from ..ops.conv import conv2d, conv_output_length, normalize_padding, normalize_tuple
-from .core import kernel_bias_config, refuse_unsupported, set_kernel_bias_options, shape_str
+from .core import kernel_bias_config, set_kernel_bias_options, shape_str
 from .layer import Layer
 
 __all__ = ["Conv2D", "Convolution2D", "check_data_format"]
@@ -58,9 +58,9 @@ class _Conv(Layer):
         if groups != 1:
             raise NotImplementedError(f"{where}: groups={groups!r} is not supported (only groups=1)")
         self.groups = 1
-        refuse_unsupported(self, activity_regularizer=activity_regularizer)
         set_kernel_bias_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
                                 bias_regularizer, kernel_constraint, bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self._fused = activations.fusable_name(self.activation)
@@ -94,7 +94,8 @@ class _Conv(Layer):
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **kernel_bias_config(self)}
+                **kernel_bias_config(self),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
 
 class Conv2D(_Conv):
@@ -125,8 +126,8 @@ class Conv2D(_Conv):
             relu / tanh / sigmoid run fused with the convolution.
         use_bias (bool): add a bias ``(filters,)`` (default True).
         **kwargs: ``kernel_initializer`` (default ``"glorot_uniform"``), ``bias_initializer``
-            (``"zeros"``), ``kernel_regularizer``, ``bias_regularizer``, ``kernel_constraint``,
-            ``bias_constraint`` as for ``Dense``; ``name``, ``trainable``, ``dtype`` as for
+            (``"zeros"``), ``kernel_regularizer``, ``bias_regularizer``, ``activity_regularizer``,
+            ``kernel_constraint``, ``bias_constraint`` as for ``Dense``; ``name``, ``trainable``, ``dtype`` as for
             every ``Layer``.
 
     Examples:

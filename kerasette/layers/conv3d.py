@@ -136,9 +136,6 @@ class Conv3D(_Conv):
                    dilation_rate=self.dilation_rate, bias=self.bias, groups=self.groups)
         return y if self._fused is None else self.activation(y)
 
-    def get_config(self):
-        return {**super().get_config(), "activity_regularizer": None}      # Keras 3 writes the key
-
 
 # -- windowed pooling -------------------------------------------------------------------------
 

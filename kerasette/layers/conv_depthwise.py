@@ -100,7 +100,8 @@ class DepthwiseConv2D(_DepthwiseConv):
         bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
         depthwise_regularizer (str | Regularizer | None): penalty on the kernel added to the loss.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         depthwise_constraint (str | Constraint | None): projection of the kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -148,7 +149,8 @@ class DepthwiseConv1D(_DepthwiseConv):
         bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
         depthwise_regularizer (str | Regularizer | None): penalty on the kernel added to the loss.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         depthwise_constraint (str | Constraint | None): projection of the kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -267,7 +269,8 @@ class SeparableConv2D(_SeparableConv):
         depthwise_regularizer (str | Regularizer | None): penalty on the depthwise kernel.
         pointwise_regularizer (str | Regularizer | None): penalty on the pointwise kernel.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         depthwise_constraint (str | Constraint | None): projection of the depthwise kernel after each step.
         pointwise_constraint (str | Constraint | None): projection of the pointwise kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
@@ -325,7 +328,8 @@ class SeparableConv1D(_SeparableConv):
         depthwise_regularizer (str | Regularizer | None): penalty on the depthwise kernel.
         pointwise_regularizer (str | Regularizer | None): penalty on the pointwise kernel.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         depthwise_constraint (str | Constraint | None): projection of the depthwise kernel after each step.
         pointwise_constraint (str | Constraint | None): projection of the pointwise kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.

@@ -95,7 +95,8 @@ class Conv2DTranspose(_ConvTranspose):
         bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
         kernel_regularizer (str | Regularizer | None): penalty on the kernel added to the loss.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         kernel_constraint (str | Constraint | None): projection of the kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -144,7 +145,8 @@ class Conv1DTranspose(_ConvTranspose):
         bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
         kernel_regularizer (str | Regularizer | None): penalty on the kernel added to the loss.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         kernel_constraint (str | Constraint | None): projection of the kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -199,7 +201,8 @@ class Conv3DTranspose(_ConvTranspose):
         bias_initializer (str | Initializer): initializer of the bias (default ``"zeros"``).
         kernel_regularizer (str | Regularizer | None): penalty on the kernel added to the loss.
         bias_regularizer (str | Regularizer | None): penalty on the bias.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         kernel_constraint (str | Constraint | None): projection of the kernel after each step.
         bias_constraint (str | Constraint | None): projection of the bias after each step.
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.

@@ -45,7 +45,8 @@ class Dense(Layer):
         kernel_regularizer (str | Regularizer | None): penalty on the kernel added to the
             loss (e.g. ``keras.regularizers.L2(1e-4)``); default None.
         bias_regularizer (str | Regularizer | None): penalty on the bias; default None.
-        activity_regularizer (None): not implemented; anything but None is refused.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         kernel_constraint (str | Constraint | None): projection applied to the kernel after
             each optimizer step (e.g. ``keras.constraints.MaxNorm(3)``); default None.
         bias_constraint (str | Constraint | None): the same for the bias; default None.
@@ -62,9 +63,9 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_unsupported(self, activity_regularizer=activity_regularizer)
         set_kernel_bias_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
                                 bias_regularizer, kernel_constraint, bias_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -107,7 +108,10 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
+        # Keras writes activity_regularizer (after dtype) only when it is set
+        extra = ({"activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+                 if self.activity_regularizer is not None else {})
+        return {**super().get_config(), **extra, "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 **kernel_bias_config(self)}
 

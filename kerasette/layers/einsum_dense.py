@@ -6,7 +6,7 @@ the kernel's shape is read off the equation (input sizes for letters the
 input has, ``output_shape`` for the rest). Built on the differentiable
 ``ops.einsum``, so its backward is einsums too.
 """
-from .. import activations, ops
+from .. import activations, ops, regularizers
 from .core import kernel_bias_config, refuse_unsupported, set_kernel_bias_options, shape_str
 from .layer import Layer
 
@@ -31,7 +31,8 @@ class EinsumDense(Layer):
         bias_initializer (str | Initializer): default ``"zeros"``.
         kernel_regularizer (str | Regularizer | None): penalty on the kernel; default None.
         bias_regularizer (str | Regularizer | None): penalty on the bias; default None.
-        activity_regularizer (None): not implemented; must be None.
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         kernel_constraint (str | Constraint | None): projection after each step; default None.
         bias_constraint (str | Constraint | None): the same for the bias; default None.
         lora_rank (None): LoRA is not implemented; must be None.
@@ -49,7 +50,8 @@ class EinsumDense(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_unsupported(self, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
+        refuse_unsupported(self, lora_rank=lora_rank)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         set_kernel_bias_options(self, kernel_initializer, bias_initializer, kernel_regularizer,
                                 bias_regularizer, kernel_constraint, bias_constraint)
         self.equation = equation.replace(" ", "")
@@ -126,4 +128,5 @@ class EinsumDense(Layer):
         return {**super().get_config(), "equation": self.equation,
                 "output_shape": list(self.partial_output_shape),
                 "activation": activations.serialize(self.activation), "bias_axes": self.bias_axes,
-                **kernel_bias_config(self)}
+                **kernel_bias_config(self),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}

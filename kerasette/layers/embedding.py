@@ -28,7 +28,8 @@ class Embedding(Layer):
             ``ids != 0`` that recurrent layers and GlobalAveragePooling1D honour (default False).
         weights (list | None): optional initial ``[embeddings]``, shape ``(input_dim, output_dim)``.
         lora_rank (None): LoRA is not implemented; must be None.
-        activity_regularizer (None): not implemented; must be None (Keras 3.15 configs hold it).
+        activity_regularizer (str | Regularizer | None): penalty on the layer's output, divided
+            by the batch size and added to the loss (as Keras); default None.
         input_length (int | None): accepted for Keras 2 compatibility and ignored (the
             sequence length comes from the input).
         **kwargs: ``name``, ``trainable``, ``dtype`` as for every ``Layer``.
@@ -49,7 +50,8 @@ class Embedding(Layer):
         for arg, val in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val <= 0:
                 raise ValueError(f"{where}: {arg} must be a positive integer, got {val!r}")
-        refuse_unsupported(self, lora_rank=lora_rank, activity_regularizer=activity_regularizer)
+        refuse_unsupported(self, lora_rank=lora_rank)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
@@ -127,5 +129,6 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}

@@ -241,9 +241,11 @@ def test_bad_arguments_are_one_line_errors_naming_the_layer(cls, kwargs, match):
     assert str(e.value).startswith(f"{cls.__name__} 'bad': ") and "\n" not in str(e.value)
 
 
-def test_activity_regularizer_is_refused():
-    with pytest.raises(NotImplementedError, match="Conv3D 'r': activity_regularizer"):
-        layers.Conv3D(2, 3, activity_regularizer="l2", name="r")
+def test_activity_regularizer_penalises_the_output():
+    layer = layers.Conv3D(2, 3, activity_regularizer="l2", name="r")
+    out = layer(np.ones((2, 4, 4, 4, 1), dtype="float32")).numpy()
+    np.testing.assert_allclose(float(layer.losses[0].numpy()), 0.01 * (out ** 2).sum() / 2, rtol=1e-5)
+    assert layer.get_config()["activity_regularizer"]["class_name"] == "L2"
 
 
 def test_bad_input_shapes_leave_the_layer_unbuilt():

@@ -189,12 +189,14 @@ def test_bad_arguments_are_one_line_errors_naming_the_layer(cls, kwargs, match):
 
 @pytest.mark.parametrize("cls,args", [(layers.Conv2DTranspose, (2, 3)), (layers.DepthwiseConv2D, (3,)),
                                       (layers.SeparableConv1D, (2, 3))])
-def test_channels_first_and_activity_regularizer_are_refused(cls, args):
+def test_channels_first_is_refused_and_activity_regularizer_used(cls, args):
     with pytest.raises(ValueError, match=r"data_format='channels_first' is not supported") as e:
         cls(*args, data_format="channels_first", name="cf")
     assert str(e.value).startswith(f"{cls.__name__} 'cf'") and "\n" not in str(e.value)
-    with pytest.raises(NotImplementedError, match="activity_regularizer"):
-        cls(*args, activity_regularizer="l2")
+    layer = cls(*args, activity_regularizer="l1")
+    x = np.ones((2, 5, 2) if cls is layers.SeparableConv1D else (2, 5, 5, 2), dtype="float32")
+    out = layer(x).numpy()
+    np.testing.assert_allclose(float(layer.losses[0].numpy()), 0.01 * np.abs(out).sum() / 2, rtol=1e-5)
 
 
 def test_bad_input_shapes_leave_the_layer_unbuilt():

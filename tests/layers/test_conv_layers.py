@@ -107,11 +107,9 @@ def test_conv2d_bad_arguments(kwargs, match):
         assert "Conv2D 'bad'" in str(e)
 
 
-def test_conv2d_unsupported_groups_and_activity_regularizer():
+def test_conv2d_unsupported_groups():
     with pytest.raises(NotImplementedError, match="groups"):
         layers.Conv2D(2, 3, groups=2)
-    with pytest.raises(NotImplementedError, match="activity_regularizer"):
-        layers.Conv2D(2, 3, activity_regularizer="l2")
 
 
 def test_conv2d_wrong_channel_count_for_built_layer():
