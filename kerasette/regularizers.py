@@ -12,9 +12,12 @@ Examples:
     >>> float(regularizers.L1L2(l1=0.5, l2=0.25)(np.array([1.0, -2.0])).numpy())
     2.75
 """
+import math
+
 from . import ops
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "deserialize", "serialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
+           "orthogonal_regularizer", "get", "deserialize", "serialize"]
 
 
 class Regularizer:
@@ -108,9 +111,50 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-l1, l2, l1_l2 = L1, L2, L1L2
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards being orthogonal to each other:
+    ``factor * 0.5 * sum(|<u_i, u_j>|, i != j) / (n * (n - 1) / 2)`` over the L2-normalized rows
+    ``u_i`` (``mode="rows"``) or columns, as Keras 3's.
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+    Args:
+        factor (float): the penalty's weight, a finite number >= 0 (default 0.01).
+        mode (str): ``"rows"`` (default; for a Dense kernel ``(in, units)``, its input
+            features) or ``"columns"``.
+
+    Examples:
+        >>> import kerasette as keras
+        >>> reg = keras.regularizers.OrthogonalRegularizer(factor=1.0)
+        >>> round(float(reg(np.array([[1.0, 0.0], [1.0, 1.0]])).numpy()), 4)
+        0.7071
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if (isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor)
+                or factor < 0):
+            raise ValueError(f"OrthogonalRegularizer: factor must be a finite number >= 0, got {factor!r}")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f'OrthogonalRegularizer: mode must be "rows" or "columns", got {mode!r}')
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        if len(x.shape) != 2:
+            raise ValueError(f"OrthogonalRegularizer: the weight must have rank 2, got shape {tuple(x.shape)}")
+        rows = self.mode == "rows"
+        unit = ops.normalize(x, axis=1 if rows else 0)
+        gram = ops.matmul(unit, ops.transpose(unit)) if rows else ops.matmul(ops.transpose(unit), unit)
+        n = x.shape[0] if rows else x.shape[1]
+        off_diagonal = ops.multiply(gram, 1.0 - ops.eye(n, dtype=unit.dtype))
+        pairs = n * (n - 1) / 2.0
+        return ops.multiply(ops.sum(ops.abs(off_diagonal)), self.factor * 0.5 / pairs)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+            "orthogonal_regularizer": OrthogonalRegularizer, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def get(identifier):

@@ -109,3 +109,45 @@ def test_a_frozen_layer_adds_no_weight_penalty():
     model.compile("sgd", "mse")
     x, y = np.zeros((2, 3), "float32"), np.zeros((2, 1), "float32")
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), 0.02, rtol=1e-5)
+
+
+def test_orthogonal_regularizer():
+    reg = regularizers.get("orthogonal_regularizer")
+    assert isinstance(reg, regularizers.OrthogonalRegularizer) and reg.get_config() == {"factor": 0.01, "mode": "rows"}
+    w = np.random.default_rng(0).normal(size=(5, 3))
+    for mode, axis in (("rows", 1), ("columns", 0)):
+        unit = w / np.linalg.norm(w, axis=axis, keepdims=True)
+        gram = unit @ unit.T if mode == "rows" else unit.T @ unit
+        n = gram.shape[0]
+        want = 0.3 * 0.5 * np.abs(gram - np.diag(np.diag(gram))).sum() / (n * (n - 1) / 2)
+        np.testing.assert_allclose(float(regularizers.OrthogonalRegularizer(0.3, mode)(w).numpy()), want, rtol=1e-6)
+    again = regularizers.deserialize(regularizers.serialize(regularizers.OrthogonalRegularizer(0.2, "columns")))
+    assert again.get_config() == {"factor": 0.2, "mode": "columns"}
+    with pytest.raises(ValueError, match="factor must be a finite number >= 0, got -1"):
+        regularizers.OrthogonalRegularizer(-1)
+    with pytest.raises(ValueError, match='mode must be "rows" or "columns"'):
+        regularizers.OrthogonalRegularizer(mode="diag")
+    with pytest.raises(ValueError, match=r"must have rank 2, got shape \(3,\)"):
+        regularizers.OrthogonalRegularizer()(np.ones(3))
+    layer = layers.Dense(4, kernel_regularizer="orthogonal_regularizer")
+    layer.build((None, 3))
+    assert float(layer.losses[0].numpy()) >= 0.0
+
+
+def test_orthogonal_regularizer_gradient():
+    w = keras.Variable(np.random.default_rng(1).normal(size=(4, 3)))
+    assert keras.gradcheck(lambda t: regularizers.OrthogonalRegularizer(0.5, "columns")(t), [w])
+
+
+def test_orthogonal_regularizer_equals_keras():
+    import importlib.util
+    import os
+    if importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch") is None:
+        pytest.skip("real Keras 3 (with torch) is not installed")
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras as real
+    w = np.random.default_rng(2).normal(size=(6, 4)).astype("float32")
+    for mode in ("rows", "columns"):
+        want = real.ops.convert_to_numpy(real.regularizers.OrthogonalRegularizer(0.3, mode)(real.ops.convert_to_tensor(w)))
+        got = regularizers.OrthogonalRegularizer(0.3, mode)(w).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5)
