@@ -167,10 +167,7 @@ class Metric:
         v = self.values(y_true, y_pred)
         total, count = self.__dict__.get("total", 0.0), self.__dict__.get("count", 0.0)
         self._running_mean = True
-        if pred_mask is not None:       # Keras: the predictions' mask weighs each value, 0 or 1
-            pred_mask = _raw(getattr(pred_mask, "value", pred_mask)).astype(v.dtype)
-            sample_weight = pred_mask if sample_weight is None else _masked_weights(
-                pred_mask, sample_weight, v, v.dtype)
+        sample_weight = _masked_weights(pred_mask, sample_weight, v, v.dtype)
         if sample_weight is not None:
             sw = _raw(sample_weight)
             sw = sw.reshape(sw.shape + (1,) * (v.ndim - sw.ndim))
@@ -707,9 +704,15 @@ class _MeanState(Metric):
 
 
 def _masked_weights(mask, sample_weight, values, dtype):
-    """``sample_weight`` times a boolean ``mask``, brought to the same rank first."""
-    sw = _arr(sample_weight, like=values, dtype=dtype)
-    mask, sw = _same_rank(mask.astype(dtype), sw)
+    """``sample_weight`` times a boolean ``mask`` (0 / 1 weights), ranks brought together
+    first: Keras's rule for the predictions' mask in a mean metric. No mask: ``sample_weight``
+    as given; no weights: the mask's."""
+    if mask is None:
+        return sample_weight
+    mask = _arr(mask, like=values, dtype=dtype)
+    if sample_weight is None:
+        return mask
+    mask, sw = _same_rank(mask, _arr(sample_weight, like=values, dtype=dtype))
     return sw * mask
 
 
@@ -748,12 +751,9 @@ class MeanMetricWrapper(_MeanState):
         xp, y_true, y_pred = _inputs(y_true, y_pred)
         values = _arr(self._values(y_true, y_pred))
         mask = self.__dict__.pop("_values_mask", None)
-        if mask is not None and sample_weight is not None:    # Keras: a values mask only
-            sample_weight = _masked_weights(mask, sample_weight, values, self.dtype)  # scales given weights
-        if pred_mask is not None:       # Keras: the predictions' mask weighs every value, 0 or 1
-            pred_mask = _arr(getattr(pred_mask, "value", pred_mask))
-            sample_weight = (pred_mask.astype(self.dtype) if sample_weight is None
-                             else _masked_weights(pred_mask, sample_weight, values, self.dtype))
+        if sample_weight is not None:   # Keras: a values mask only scales given weights
+            sample_weight = _masked_weights(mask, sample_weight, values, self.dtype)
+        sample_weight = _masked_weights(pred_mask, sample_weight, values, self.dtype)
         self._add(values, sample_weight)
 
     def get_config(self):

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..ops import image as image_ops
 from .core import shape_str
 from .layer import Layer
+from .preprocessing import _crop_box, _slice_image
 from .reshaping import check_interpolation, resize_images, standardize_data_format
 
 __all__ = ["RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomShear", "RandomCrop",
@@ -485,13 +486,6 @@ class RandomShear(_AffineLayer):
         return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
 
 
-def _crop_box(height, width, target_height, target_width):
-    """The largest centred window of the target aspect ratio: (top, left, crop_h, crop_w)."""
-    crop_h = max(min(height, int(float(width * target_height) / target_width)), 1)
-    crop_w = max(min(width, int(float(height * target_width) / target_height)), 1)
-    return int(float(height - crop_h) / 2), int(float(width - crop_w) / 2), crop_h, crop_w
-
-
 class RandomCrop(_RandomImageLayer):
     """Crops a random ``height x width`` window during training (one window for the whole
     batch, as Keras 3); at inference, and in training when the image is not larger than the
@@ -530,10 +524,7 @@ class RandomCrop(_RandomImageLayer):
         self.height, self.width = int(height), int(width)
 
     def _slice(self, x, top, left, h, w):
-        key = [slice(None)] * 4
-        h_axis, w_axis = (2, 3) if self.data_format == "channels_first" else (1, 2)
-        key[h_axis], key[w_axis] = slice(top, top + h), slice(left, left + w)
-        return ops.get_item(x, tuple(key))
+        return _slice_image(x, (2, 3) if self.data_format == "channels_first" else (1, 2), top, left, h, w)
 
     def _centre(self, x):
         h, w = self._hw(x)
