@@ -66,32 +66,22 @@ def from_keras2(config, source="the file"):
     """``config`` (a ``{"class_name", "config"}`` model config written by Keras 2) with every
     functional model in it, nested ones included, in Keras 3's node format, and Keras 2's
     ``hard_sigmoid`` where an activation names it (see the module docstring)."""
-    return _nodes(_activations(_recurrent_options(config)), source)
+    return _nodes(rewrite_configs(config, _keras2_spellings), source)
 
 
-def _recurrent_options(config):
-    """Keras 2.0-2.2 write ``implementation`` (0, 1 or 2: how the step is computed, not what)
-    on ``SimpleRNN``, which Keras 3 refuses there (LSTM and GRU keep it, as Keras 3 does); a
-    GRU config from before Keras 2.1.3 has no ``reset_after``: its GRU was the
+def _keras2_spellings(class_name, inner):
+    """One object's config in Keras 3's words: Keras 2's ``hard_sigmoid`` where an activation
+    names it; Keras 2.0-2.2's ``implementation`` (0, 1 or 2: how the step is computed, not
+    what) dropped from ``SimpleRNN``, which Keras 3 refuses there (LSTM and GRU keep it, as
+    Keras 3 does); a GRU config from before Keras 2.1.3 has no ``reset_after``: its GRU was the
     ``reset_after=False`` form, not Keras 3's default."""
-    if isinstance(config, list):
-        return [_recurrent_options(c) for c in config]
-    if not isinstance(config, dict):
-        return config
-    out = {k: _recurrent_options(v) for k, v in config.items()}
-    inner, name = out.get("config"), out.get("class_name")
-    if isinstance(inner, dict):
-        if name in ("SimpleRNN", "SimpleRNNCell") and inner.get("implementation") in (0, 1, 2):
-            out["config"] = {k: v for k, v in inner.items() if k != "implementation"}
-        if name in ("GRU", "GRUCell") and "reset_after" not in inner:
-            out["config"] = {**inner, "reset_after": False}
-    return out
-
-
-def _activations(config):
-    return rewrite_configs(config, lambda inner: {
-        k: ("keras2>hard_sigmoid" if k in _ACTIVATION_KEYS and v == "hard_sigmoid" else v)
-        for k, v in inner.items()})
+    inner = {k: ("keras2>hard_sigmoid" if k in _ACTIVATION_KEYS and v == "hard_sigmoid" else v)
+             for k, v in inner.items()}
+    if class_name in ("SimpleRNN", "SimpleRNNCell") and inner.get("implementation") in (0, 1, 2):
+        del inner["implementation"]
+    if class_name in ("GRU", "GRUCell") and "reset_after" not in inner:
+        inner["reset_after"] = False
+    return inner
 
 
 def _nodes(config, source):

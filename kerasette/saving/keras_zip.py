@@ -127,13 +127,13 @@ def strip_keras_only(config):
     ``input_axes``/``output_axes`` of initializers) which
     kerasette's layers do not take. Any other value is kept, so a feature that
     is actually used still fails loudly in the layer's constructor."""
-    return rewrite_configs(config, lambda inner: {k: v for k, v in inner.items()
-                                                  if not (k in _KERAS_ONLY and v in (None, False))})
+    return rewrite_configs(config, lambda class_name, inner: {
+        k: v for k, v in inner.items() if not (k in _KERAS_ONLY and v in (None, False))})
 
 
 def rewrite_configs(config, fn):
     """``config`` with every object's ``{"class_name", "config": {...}}`` inner dict replaced by
-    ``fn(inner)``, at any depth (layers, their initializers, nested models)."""
+    ``fn(class_name, inner)``, at any depth (layers, their initializers, nested models)."""
     if isinstance(config, list):
         return [rewrite_configs(v, fn) for v in config]
     if not isinstance(config, dict):
@@ -141,7 +141,7 @@ def rewrite_configs(config, fn):
     out = {k: rewrite_configs(v, fn) for k, v in config.items()}
     inner = out.get("config")
     if "class_name" in out and isinstance(inner, dict):
-        out["config"] = fn(inner)
+        out["config"] = fn(out["class_name"], inner)
     return out
 
 
