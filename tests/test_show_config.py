@@ -1,5 +1,7 @@
 """kerasette.show_config(): the facts a bug report needs."""
 import importlib.metadata
+import os
+import platform
 import subprocess
 import sys
 
@@ -19,8 +21,10 @@ def test_show_config_reports_versions_device_and_threads(capsys):
     assert lines["device"].strip() == kerasette.backend.device()
     assert lines["floatx"].strip() == "float32"
     assert lines["intra-op threads"].strip() == str(parallel.num_threads())
+    kernels = {p["library"]: p["kernels"] for p in kerasette.show_config(mode="dicts")["blas"]}
     for path, n in parallel.blas_threads().items():
-        assert f"{n} threads ({path})" in out
+        shown = f", {kernels[path]} kernels" if kernels[path] else ""
+        assert f"{n} threads{shown} ({path})" in out
 
 
 def test_show_config_as_a_dict():
@@ -31,6 +35,26 @@ def test_show_config_as_a_dict():
     assert {p["library"]: p["threads"] for p in info["blas"]} == parallel.blas_threads()
     with pytest.raises(ValueError, match="show_config: mode must be 'stdout' or 'dicts', got 'json'"):
         kerasette.show_config(mode="json")
+
+
+def test_show_config_names_the_blas_kernels_and_what_forces_them():
+    import threadpoolctl
+    pools = [p for p in threadpoolctl.threadpool_info() if p.get("internal_api") == "openblas"]
+    if not pools or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("needs NumPy on an x86-64 OpenBLAS (whose kernels OPENBLAS_CORETYPE picks)")
+    info = kerasette.show_config(mode="dicts")
+    assert {p["library"]: p["kernels"] for p in info["blas"]} == {p["filepath"]: p.get("architecture")
+                                                                   for p in threadpoolctl.threadpool_info()}
+    code = "import kerasette; kerasette.show_config()"
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Haswell kernels" in out.stdout
+    assert "kernels forced by OPENBLAS_CORETYPE=Haswell: unset it" in out.stdout
+    assert "OPENBLAS_CORETYPE=Haswell" in out.stdout.split("environment:")[1]
+    env.pop("OPENBLAS_CORETYPE")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "forced by" not in out.stdout
 
 
 def test_show_config_does_not_import_cupy_and_survives_a_bad_device():

@@ -38,8 +38,8 @@ import numpy as _np
 from .. import backend, parallel
 from . import kernels
 from ..autograd.function import Function
-from .rnn import (_carry_back, _input_grads, _previous, _recurrent_kernel_grad, _recurrent_step,
-                  full_batch_constants, step_runner)
+from .rnn import (_carry_back, _column_sums, _contiguous_transpose, _input_grads, _previous,
+                  _recurrent_kernel_grad, _recurrent_step, full_batch_constants, input_projection, step_runner)
 
 __all__ = ["lstm", "gru", "LSTMFunction", "GRUFunction"]
 
@@ -90,13 +90,6 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
     return GRUFunction(go_backwards=go_backwards)(inputs, kernel, recurrent_kernel, bias, h0, mask, rmask)
 
 
-def _time_major(xp, x, go_backwards):
-    xt = x.transpose(1, 0, 2)
-    if go_backwards:
-        xt = xt[::-1]
-    return xp.ascontiguousarray(xt)
-
-
 def _keep(xp, mask, go_backwards):
     if mask is None:
         return None
@@ -118,12 +111,9 @@ class LSTMFunction(Function):
 
     def forward(self, x, w, u, b, h0, c0, mask, rmask):
         xp = backend.get_array_module(x, w)
-        B, T, F = x.shape
+        B, T = x.shape[:2]
         U = u.shape[0]
-        xt = _time_major(xp, x, self.go_backwards)
-        G = parallel.matmul(xt.reshape(T * B, F), w, xp=xp).reshape(T, B, 4 * U)   # becomes the gate activations
-        if b is not None:
-            G += b
+        xt, G = input_projection(xp, x, w, b, self.go_backwards)    # G becomes the gate activations
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         C = xp.empty((T, B, U), dtype=G.dtype)
@@ -180,8 +170,8 @@ class LSTMFunction(Function):
         else:
             carry = c0 if c0 is not None else xp.zeros((B, U), dtype=G.dtype)
         if self.needs_grad:
-            self.save(xt if self.needs_grad[1] else None, w, u, G, H, C, TC, h0, c0, keep, rmask)
-            self.has_bias = b is not None
+            ng = self.needs_grad
+            self.save(xt if ng[1] or (b is not None and ng[3]) else None, w, u, G, H, C, TC, h0, c0, keep, rmask)
         return H.transpose(1, 0, 2), carry
 
     def backward(self, g, g_carry):
@@ -202,7 +192,7 @@ class LSTMFunction(Function):
         carry_c = xp.zeros((B, U), dtype=G.dtype)
         if g_carry is not None:
             carry_c += g_carry
-        uT = u.T
+        uT = _contiguous_transpose(xp, u)
 
         def part(lo, hi):
             # backpropagation through time for samples lo:hi (one thread's share)
@@ -245,12 +235,10 @@ class LSTMFunction(Function):
 
         parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
-        gx, gw = _input_grads(self, xt, w, dA, self.go_backwards)
-        gu = gb = None
+        gx, gw, gb = _input_grads(self, xt, w, dA, self.go_backwards, bias_index=3)
+        gu = None
         if ng[2]:
             gu = _recurrent_kernel_grad(xp, _previous(xp, H, h0), rmask, dA)
-        if self.has_bias and ng[3]:
-            gb = dA.reshape(T * B, 4 * U).sum(axis=0)
         return gx, gw, gu, gb, carry_h, carry_c, None, None
 
 
@@ -300,12 +288,9 @@ class GRUFunction(Function):
 
     def forward(self, x, w, u, b, h0, mask, rmask):
         xp = backend.get_array_module(x, w)
-        B, T, F = x.shape
+        B, T = x.shape[:2]
         U = u.shape[0]
-        xt = _time_major(xp, x, self.go_backwards)
-        G = parallel.matmul(xt.reshape(T * B, F), w, xp=xp).reshape(T, B, 3 * U)   # becomes z, r, hh
-        if b is not None:
-            G += b[0]
+        xt, G = input_projection(xp, x, w, None if b is None else b[0], self.go_backwards)   # becomes z, r, hh
         keep = _keep(xp, mask, self.go_backwards)
         H = xp.empty((T, B, U), dtype=G.dtype)
         RH = xp.empty((T, B, U), dtype=G.dtype)                        # h_{t-1} @ U_h + b_h, for backward
@@ -354,8 +339,8 @@ class GRUFunction(Function):
 
         parallel.run(part, parallel.ranges(B, xp=xp))
         if self.needs_grad:
-            self.save(xt if self.needs_grad[1] else None, w, u, G, H, RH, h0, keep, rmask)
-            self.has_bias = b is not None
+            ng = self.needs_grad
+            self.save(xt if ng[1] or (b is not None and ng[3]) else None, w, u, G, H, RH, h0, keep, rmask)
         return H.transpose(1, 0, 2)
 
     def backward(self, g):
@@ -366,7 +351,7 @@ class GRUFunction(Function):
         Hprev = _previous(xp, H, h0)
         dR = xp.empty_like(G)              # dL/d(h_{t-1} @ recurrent_kernel + recurrent bias)
         carry = xp.zeros((B, U), dtype=G.dtype)
-        uT = u.T
+        uT = _contiguous_transpose(xp, u)
 
         dR4 = dR.reshape(T, B, 3, U)       # the same memory, one axis per gate
         run_step = step_runner(xp, G.dtype)
@@ -405,12 +390,12 @@ class GRUFunction(Function):
 
         parallel.run(part, parallel.ranges(B, xp=xp))
         ng = self.needs_grad
-        gx, gw = _input_grads(self, xt, w, G, self.go_backwards)
+        gx, gw, gb_input = _input_grads(self, xt, w, G, self.go_backwards, bias_index=3)
         gu = gb = None
         if ng[2]:
             gu = _recurrent_kernel_grad(xp, Hprev, rmask, dR)
-        if self.has_bias and ng[3]:
-            gb = xp.stack([G.reshape(T * B, 3 * U).sum(axis=0), dR.reshape(T * B, 3 * U).sum(axis=0)])
+        if gb_input is not None:
+            gb = xp.stack([gb_input, _column_sums(xp, dR.reshape(T * B, 3 * U))])
         return gx, gw, gu, gb, carry, None, None
 
 

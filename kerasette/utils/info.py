@@ -8,7 +8,8 @@ __all__ = ["show_config"]
 
 _PACKAGES = ("numpy", "h5py", "tqdm", "threadpoolctl", "mpi4py")
 _ENV = ("KERASETTE_DEVICE", "KERASETTE_NUM_THREADS", "KERASETTE_CHECK_NUMERICS",
-        "KERASETTE_PROGRESS_INTERVAL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        "KERASETTE_PROGRESS_INTERVAL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def _version(dist):
@@ -48,7 +49,8 @@ def _config():
         pools, info["blas"] = [], f"unavailable ({type(e).__name__}: {e})"
     threads = parallel.blas_threads() if pools else {}
     info["blas"] = [{"api": p.get("internal_api") or p.get("user_api"), "version": p.get("version"),
-                     "threads": threads.get(p["filepath"], p.get("num_threads")), "library": p["filepath"]}
+                     "threads": threads.get(p["filepath"], p.get("num_threads")), "library": p["filepath"],
+                     "kernels": p.get("architecture")}
                     for p in pools] or info.get("blas", "none loaded")
     info["environment"] = {k: os.environ[k] for k in _ENV if k in os.environ}
     return info
@@ -61,7 +63,9 @@ def show_config(mode="stdout"):
         mode: ``"stdout"`` (default) prints the report; ``"dicts"`` returns it as a dict
             instead (keys: ``kerasette``, ``python``, ``machine``, ``numpy``, ``h5py``, ``tqdm``,
             ``threadpoolctl``, ``mpi4py``, ``cupy``, ``device``, ``floatx``,
-            ``intra-op threads``, ``blas``, ``environment``).
+            ``intra-op threads``, ``blas``, ``environment``). Each ``blas`` entry names its
+            ``kernels`` (OpenBLAS's architecture, e.g. ``SkylakeX`` for AVX-512): a BLAS held to
+            older kernels (``OPENBLAS_CORETYPE``) runs GEMMs, most of training, up to ~1.5x slower.
 
     Returns:
         None with ``mode="stdout"``; the report as a dict with ``mode="dicts"``.
@@ -87,7 +91,12 @@ def show_config(mode="stdout"):
                 continue
             print(f"{key + ':':<{width}} {len(value)} thread pool(s)")
             for p in value:
-                print(f"  {p['api']} {p['version'] or ''}: {p['threads']} threads ({p['library']})")
+                kernels = f", {p['kernels']} kernels" if p.get("kernels") else ""
+                print(f"  {p['api']} {p['version'] or ''}: {p['threads']} threads{kernels} ({p['library']})")
+                if p.get("kernels") and p["api"] == "openblas" and "OPENBLAS_CORETYPE" in os.environ:
+                    # a forced kernel set can be several times slower than the one OpenBLAS picks
+                    print(f"    (kernels forced by OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}: "
+                          f"unset it to let OpenBLAS pick this CPU's own)")
         elif key == "environment":
             print(f"{key + ':':<{width}} " + (", ".join(f"{k}={v}" for k, v in value.items()) or "(no settings)"))
         else:
