@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kerasette as keras  # noqa: E402
-from common import load_line, result_line, threads_line  # noqa: E402
+from common import blas_line, load_line, result_line, threads_line  # noqa: E402
 
 THROUGHPUT_TARGET = 1.2
 LATENCY_TARGET = 1.5
@@ -107,6 +107,7 @@ def main():
     args = p.parse_args()
     print(load_line())
     print(threads_line())
+    print(blas_line())
     (_, _), (x, _) = keras.datasets.mnist.load_data()
     x = (x[:args.n].astype("float32") / 255)[..., None]
     for name, (model, tmodel, to_torch) in models().items():

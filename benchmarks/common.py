@@ -3,7 +3,7 @@ import json
 import os
 import time
 
-__all__ = ["torch_train_epoch", "report", "threads_line", "load_line", "result_line"]
+__all__ = ["torch_train_epoch", "report", "threads_line", "load_line", "result_line", "blas_kernels", "blas_line"]
 
 #: how far above its GEMM floor (benchmarks/floor.py) each model's epoch may be (issue 17)
 FLOOR_TARGET = 1.5
@@ -34,6 +34,7 @@ def report(name, kerasette_s, torch_s, target, floor_s=None):
     targets, and one ``RESULT {...}`` JSON line that ``benchmarks/suite.py`` collects.
     ``torch_s`` is None where PyTorch is not installed."""
     print(threads_line())
+    print(blas_line())
     print(f"kerasette: {kerasette_s:.2f} s/epoch")
     if torch_s is not None:
         print(f"pytorch:   {torch_s:.2f} s/epoch")
@@ -51,8 +52,36 @@ def report(name, kerasette_s, torch_s, target, floor_s=None):
 
 
 def result_line(name, **values):
-    """One ``RESULT {"name": ..., ...}`` line for ``benchmarks/suite.py`` (values in seconds)."""
-    print("RESULT " + json.dumps({"name": name, **values}))
+    """One ``RESULT {"name": ..., ...}`` line for ``benchmarks/suite.py`` (values in seconds),
+    with the BLAS kernels NumPy ran (``blas_kernels``)."""
+    print("RESULT " + json.dumps({"name": name, **values, "blas": blas_kernels()}))
+
+
+def blas_kernels():
+    """The kernels of NumPy's BLAS, e.g. ``"openblas SkylakeX"`` (AVX-512) or ``"openblas Haswell"``
+    (AVX2), with ``" (forced by OPENBLAS_CORETYPE)"`` where that variable picked them.
+
+    Every benchmark's GEMMs, and so most of kerasette's epoch, run on these kernels while
+    PyTorch runs MKL / oneDNN's for the CPU it finds; an OpenBLAS held to older kernels is up to
+    ~1.8x slower on the same GEMM (docs/guides/performance.md, "Which BLAS kernels run")."""
+    import numpy  # noqa: F401 - loads the BLAS that threadpoolctl then reports
+    import threadpoolctl
+    pools = [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return "none found"
+    p = pools[0]
+    name = f"{p.get('internal_api')} {p.get('architecture') or '?'}"
+    if p.get("internal_api") == "openblas" and os.environ.get("OPENBLAS_CORETYPE"):
+        name += " (forced by OPENBLAS_CORETYPE)"
+    return name
+
+
+def blas_line():
+    """``BLAS kernels: ...`` for the printout, with the way out when they are forced."""
+    kernels = blas_kernels()
+    hint = ("; unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this command to run this CPU's own"
+            if "forced" in kernels else "")
+    return f"BLAS kernels: {kernels}{hint}"
 
 
 def threads_line():

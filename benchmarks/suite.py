@@ -4,7 +4,9 @@ fresh processes, the median and every run's figure printed.
     python benchmarks/suite.py                 # 3 runs of everything (about 15 minutes on 2 cores)
     python benchmarks/suite.py --runs 1 --limit 6400 --json out.json   # quick look
 
-Run it on a quiet machine: the load average is printed before each benchmark.
+Run it on a quiet machine: the load average is printed before each benchmark, and the BLAS
+kernels the runs used under the table (``OPENBLAS_CORETYPE`` can hold NumPy's OpenBLAS to older,
+slower ones: docs/guides/performance.md, "Which BLAS kernels run").
 """
 import argparse
 import json
@@ -89,6 +91,8 @@ def main():
     print(f"\n{'figure':<{width}}  {'target':>8}  {'median':>8}  runs")
     for label, target, med, allv in rows:
         print(f"{label:<{width}}  {target:>8}  {med:>8}  {allv}")
+    kernels = sorted({r.get("blas", "?") for records in runs for r in records})
+    print(f"\nBLAS kernels: {', '.join(kernels)}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(runs, f, indent=1)

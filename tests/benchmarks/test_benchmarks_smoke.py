@@ -11,6 +11,7 @@ import pytest
 BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
 sys.path.insert(0, os.path.abspath(BENCH))
 
+import common  # noqa: E402
 import floor  # noqa: E402
 import suite  # noqa: E402
 
@@ -58,6 +59,18 @@ def test_suite_table_takes_medians_and_ratios():
     assert ("cnn_memory kerasette/pytorch", "<= 1", "0.50", "0.50") in mem
 
 
+def test_blas_kernels_name_the_library_and_a_forced_kernel_set(monkeypatch):
+    import threadpoolctl
+    pool = next(p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas")
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    assert common.blas_kernels() == f"{pool['internal_api']} {pool.get('architecture') or '?'}"
+    assert "unset" not in common.blas_line()
+    if pool["internal_api"] == "openblas":
+        monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+        assert common.blas_kernels().endswith(" (forced by OPENBLAS_CORETYPE)")
+        assert "unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE" in common.blas_line()
+
+
 def _run(script, *args):
     out = subprocess.run([sys.executable, os.path.join(BENCH, script), *args], capture_output=True, text=True,
                          timeout=300)
@@ -73,6 +86,7 @@ def test_epoch_benchmarks_print_all_three_times(script, args, name):
     (result,), text = _run(script, *args)
     assert result["name"] == name and result["kerasette"] > 0 and result["floor"] > 0
     assert "ratio kerasette/floor" in text
+    assert result["blas"] == common.blas_kernels() and f"BLAS kernels: {result['blas']}" in text
     if result["pytorch"] is not None:
         assert "ratio kerasette/pytorch" in text
 
