@@ -12,6 +12,9 @@ The kernels:
   ``Adam._step``, the code that runs without numba.
 - ``max_pool_2x2`` / ``max_pool_2x2_grad``: the 2x2 / stride-2 max pool and its gradient, one
   pass each (the device kernels' semantics: the winning tap kept as a byte).
+- ``col2im``: a convolution's input gradient from its column gradient ``g @ kernel.T``, one pass
+  (the device kernel's semantics); measured against the per-tap GEMMs and strided adds it
+  replaces in ``Conv2DOp.backward``: 1.6 against 2.1 ms for 64 images of MNIST's second layer.
 - ``step(name, ...)`` with ``name`` one of ``rnn_step``, ``rnn_step_grad``, ``lstm_step``,
   ``lstm_step_grad``, ``gru_step``, ``gru_step_grad``: one recurrent time step after its GEMM,
   forward or backward, with the arguments and results of the device kernels of the same names
@@ -35,7 +38,7 @@ import numpy as np
 from . import context
 
 __all__ = ["available", "warm_up", "usable", "steps_usable", "adam_step", "max_pool_2x2",
-           "max_pool_2x2_grad", "step", "tanh"]
+           "max_pool_2x2_grad", "col2im", "step", "tanh"]
 
 _lock = threading.Lock()
 _loaded = []            # [the numba_loops module, or None without numba], filled once
@@ -73,6 +76,7 @@ def warm_up():
     x, y, arg = np.zeros((1, 2, 2, 4), f), np.zeros((1, 1, 1, 4), f), np.zeros((1, 1, 1, 4), np.uint8)
     loops.max_pool_2x2(x, y, arg)
     loops.max_pool_2x2_grad(y, arg, x)
+    loops.col2im(np.zeros((1, 4), f), x, 1, 1, 1, 1, 1, 1, 1, 1)
     s, keep = np.zeros((1, 4), f), np.ones(1, dtype=bool)
     loops.rnn_step_tanh(s.copy(), s, s, keep, False)
     loops.rnn_step_grad(s.copy(), s, s, keep, False, s.copy())
@@ -164,6 +168,25 @@ def max_pool_2x2_grad(g, arg, dx):
             tap, zeros everywhere else.
     """
     _loops().max_pool_2x2_grad(g, arg, dx)
+
+
+def col2im(dcols, dx, out_hw, kernel_hw, strides=(1, 1), dilation=(1, 1)):
+    """A convolution's input gradient from its column gradient, in one pass (``ops.kernels``'
+    ``col2im``, writing into ``dx`` instead of returning a new array). Releases the GIL: threads
+    may each do a slice of samples.
+
+    Args:
+        dcols (numpy.ndarray): ``(n*Ho*Wo, kh*kw*C)``, C-contiguous: ``g @ kernel.T``, one row
+            per output pixel, taps row-major then channels (im2col's column order).
+        dx (numpy.ndarray): ``(n, H, W, C)`` (the padded input's shape), C-contiguous, written
+            whole: every pixel gets the sum over the taps that read it, zero where none did.
+        out_hw (tuple): ``(Ho, Wo)``.
+        kernel_hw (tuple): ``(kh, kw)``.
+        strides (tuple): ``(sh, sw)``.
+        dilation (tuple): ``(dh, dw)``.
+    """
+    (ho, wo), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel_hw, strides, dilation
+    _loops().col2im(dcols, dx, ho, wo, kh, kw, sh, sw, dh, dw)
 
 
 def step(name, *args):

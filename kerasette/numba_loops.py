@@ -264,3 +264,23 @@ def max_pool_2x2_grad(g, arg, dx):
                     d = dx[s, 2 * i + tap // 2, 2 * j + tap % 2]
                     for k in range(c):
                         d[k] = gb[k] if ab[k] == tap else zero
+
+
+@_loop
+def col2im(dcols, dx, out_h, out_w, kh, kw, sh, sw, dh, dw):
+    """The convolution's input gradient from its column gradient (``ops.kernels``' ``col2im``):
+    ``dx (n, H, W, C)`` is zeroed, then row ``(s, oh, ow)`` of ``dcols (n*Ho*Wo, kh*kw*C)`` is added
+    tap by tap into the ``C`` channels of the pixel that tap read. The inner loop runs over the
+    channels of one pixel, contiguous in both arrays: it vectorises."""
+    n, _, _, c = dx.shape
+    dx[:] = 0
+    for s in range(n):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                row = dcols[(s * out_h + oh) * out_w + ow]
+                for i in range(kh):
+                    for j in range(kw):
+                        d = dx[s, oh * sh + i * dh, ow * sw + j * dw]
+                        base = (i * kw + j) * c
+                        for k in range(c):
+                            d[k] += row[base + k]

@@ -302,3 +302,57 @@ def test_max_pool_layer_uses_the_kernel_and_matches_the_numpy_path(monkeypatch):
 
 def test_warm_up_loads_every_loop_or_reports_none():
     assert cpu_kernels.warm_up() == cpu_kernels.available()
+
+
+# ---- col2im (the convolution's input gradient) ---------------------------------------------------
+
+@numba_missing
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_shape,kernel_hw,strides,dilation", [
+    ((3, 9, 8, 5), (3, 3), (1, 1), (1, 1)),
+    ((2, 11, 10, 4), (3, 2), (2, 3), (1, 1)),        # strided: rows / columns no tap reads stay 0
+    ((2, 12, 12, 3), (3, 3), (1, 1), (2, 3)),        # dilated
+    ((1, 5, 5, 33), (5, 5), (1, 1), (1, 1)),
+])
+def test_col2im_kernel_matches_the_device_kernels_reference(x_shape, kernel_hw, strides, dilation, dtype):
+    from kerasette.ops import kernels
+    n, h, w, c = x_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel_hw, strides, dilation
+    out_hw = ((h - (kh - 1) * dh - 1) // sh + 1, (w - (kw - 1) * dw - 1) // sw + 1)
+    dcols = np.random.default_rng(8).normal(size=(n * out_hw[0] * out_hw[1], kh * kw * c)).astype(dtype)
+    dx = np.full(x_shape, 7.0, dtype)                # every element must be written
+    cpu_kernels.col2im(dcols, dx, out_hw, kernel_hw, strides, dilation)
+    want = kernels.KERNELS["col2im"].reference(np, dcols, x_shape, kernel_hw, out_hw, strides, dilation)
+    np.testing.assert_allclose(dx, want, rtol=1e-6 if dtype == "float32" else 1e-13, atol=1e-6)
+
+
+@numba_missing
+@pytest.mark.parametrize("padding,strides,dilation", [("same", 1, 1), ("valid", 2, 1), ("same", 1, 2)])
+def test_conv_input_gradient_uses_the_kernel_and_matches_the_per_tap_path(monkeypatch, padding, strides, dilation):
+    calls = []
+    real = cpu_kernels.col2im
+    monkeypatch.setattr(cpu_kernels, "col2im", lambda *a: (calls.append(1), real(*a)))
+    from kerasette.autograd import Tensor, backward
+    from kerasette.ops.conv import Conv2DOp
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(5, 11, 10, 6)).astype("float32")
+    k = rng.normal(size=(3, 3, 6, 7)).astype("float32")
+    b = rng.normal(size=(7,)).astype("float32")
+
+    def run(on):
+        was = config.cpu_kernels()
+        config.set_cpu_kernels(on)
+        try:
+            ts = [Tensor(a, requires_grad=True) for a in (x, k, b)]
+            with parallel.region(True):
+                y = Conv2DOp(strides=(strides,) * 2, padding=padding, dilation_rate=(dilation,) * 2,
+                             activation="relu")(*ts)
+                backward((y * y).sum())
+            return [y.numpy()] + [t.grad for t in ts]
+        finally:
+            config.set_cpu_kernels(was)
+
+    with_kernel, per_tap = run(True), run(False)
+    assert calls
+    for a, b_ in zip(with_kernel, per_tap):
+        np.testing.assert_allclose(a, b_, rtol=1e-5, atol=1e-4)

@@ -7,7 +7,10 @@ GEMM with the kernel reshaped to ``(kh*kw*C, F)``; bias and relu / tanh /
 sigmoid can be fused into the node. Backward: ``dkernel = cols.T @ g`` (one
 GEMM on the saved columns) and, for the input, one GEMM per kernel tap
 ``g @ kernel[i, j].T`` added into the matching strided slice of the padded
-input (``kh*kw`` adds: no ``np.add.at``, no loop over pixels or samples).
+input (``kh*kw`` adds: no ``np.add.at``, no loop over pixels or samples); with numba
+(``kerasette.cpu_kernels``), one GEMM ``g @ kernel.T`` into a column gradient and one compiled
+col2im pass instead, the device path's form (1.6 against 2.1 ms for 64 images of MNIST's second
+layer on AVX-512 OpenBLAS; the per-tap GEMMs have an inner dimension of only ``F``).
 The column buffers come from a small pool, reused batch after batch. With a
 bias, the columns carry a last column of ones and the kernel matrix a last row
 holding the bias, so the forward GEMM adds the bias and the kernel-gradient
@@ -38,8 +41,7 @@ import threading
 
 import numpy as np
 
-from .. import backend
-from .. import parallel
+from .. import backend, cpu_kernels, parallel
 from ..autograd.function import Function
 from . import kernels
 from .nn import _ACT_BWD, _ACT_FWD
@@ -275,8 +277,16 @@ class Conv2DOp(Function):
             # the masked gradient only lives inside this method: a pooled buffer
             scratch = _POOL.get(xp, g2.shape, g2.dtype)
         want_dx = bool(self.needs_grad[0])
-        # the device's col2im writes every element; the CPU's per-tap adds need zeros
-        dxp = (xp.empty if kernels.on_device(xp) else xp.zeros)(pad_shape, dtype=g2.dtype) if want_dx else None
+        # on the CPU with numba: dx as one GEMM into a column gradient and one compiled col2im
+        # pass (1.6 against 2.1 ms for 64 images of MNIST's second layer), else per-tap GEMMs
+        wmat_t = None
+        if want_dx and xp is np and kh * kw > 1 and g2.dtype == w.dtype:
+            wmat_t = np.ascontiguousarray(w.reshape(k, f).T)
+            wmat_t = wmat_t if cpu_kernels.usable(wmat_t) else None
+        # the col2im kernels write every element; the CPU's per-tap adds need zeros
+        dxp = None
+        if want_dx:
+            dxp = (xp.empty if kernels.on_device(xp) or wmat_t is not None else xp.zeros)(pad_shape, dtype=g2.dtype)
         want_gb = self.has_bias and self.needs_grad[2] and (cols is None or cols.shape[1] == k)
         act_bwd = _ACT_BWD.get(self.activation)
 
@@ -292,6 +302,11 @@ class Conv2DOp(Function):
                 dcols = gp @ w.reshape(k, f).T
                 dxp[a:z] = kernels.run("col2im", xp, dcols, (z - a,) + tuple(pad_shape[1:]), (kh, kw),
                                        (ho, wo), self.strides, self.dilation)
+            elif wmat_t is not None:
+                dcols = _POOL.get(xp, (gp.shape[0], k), g2.dtype)
+                np.matmul(gp, wmat_t, out=dcols)
+                cpu_kernels.col2im(dcols, dxp[a:z], (ho, wo), (kh, kw), self.strides, self.dilation)
+                _POOL.put(dcols)
             elif want_dx:
                 self._add_input_grad(xp, gp, w, dxp[a:z], (ho, wo))
             gwb = _gemm_tn(xp, cols[rows], gp) if cols is not None else None
