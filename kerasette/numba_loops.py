@@ -284,3 +284,28 @@ def col2im(dcols, dx, out_h, out_w, kh, kw, sh, sw, dh, dw):
                         base = (i * kw + j) * c
                         for k in range(c):
                             d[k] += row[base + k]
+
+
+@_loop
+def dropout_mask(out, key, rate, scale, wide):
+    """Dropout's mask in one pass: ``out[i] = scale`` where the ``i``-th uniform draw of the
+    counter-based stream keyed by ``key`` is ``>= rate``, else 0 (``kerasette.random``'s
+    ``_HashGenerator``: SplitMix64 of ``key + (i + 1) * golden``; the draw takes the top 24 bits
+    as a float32, or with ``wide`` the top 53 as a float64, exactly as that generator does).
+    ``out`` is 1-D; ``rate`` and ``scale`` have its dtype."""
+    k = np.uint64(key)
+    golden, m1, m2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+    zero = out.dtype.type(0)
+    for i in range(out.size):
+        z = np.uint64(i + 1) * golden + k
+        z ^= z >> np.uint64(30)
+        z *= m1
+        z ^= z >> np.uint64(27)
+        z *= m2
+        z ^= z >> np.uint64(31)
+        if wide:
+            u = np.float64(z >> np.uint64(11)) * 1.1102230246251565e-16            # 2 ** -53
+            out[i] = scale if u >= rate else zero
+        else:
+            v = np.float32(z >> np.uint64(40)) * np.float32(5.960464477539063e-08)   # 2 ** -24
+            out[i] = scale if v >= rate else zero

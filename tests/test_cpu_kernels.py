@@ -356,3 +356,30 @@ def test_conv_input_gradient_uses_the_kernel_and_matches_the_per_tap_path(monkey
     assert calls
     for a, b_ in zip(with_kernel, per_tap):
         np.testing.assert_allclose(a, b_, rtol=1e-5, atol=1e-4)
+
+
+# ---- dropout's mask -------------------------------------------------------------------------------
+
+@numba_missing
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 0.9])
+def test_dropout_mask_kernel_draws_the_hash_generators_numbers(dtype, rate):
+    from kerasette.random import _HashGenerator
+    key = 0x5DEECE66D1234567
+    out = np.full((37, 129), 3.0, dtype)
+    cpu_kernels.dropout_mask(out, key, rate)
+    draw = _HashGenerator(np, key).random((37, 129), dtype=dtype)
+    want = (draw >= rate).astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - rate))
+    np.testing.assert_array_equal(out, want)
+    assert abs((out == 0).mean() - rate) < 0.02
+
+
+@numba_missing
+def test_dropout_draws_the_same_mask_with_and_without_kernels(kernels_on):
+    from kerasette import random
+    x = np.ones((64, 300), "float32")
+    a = np.asarray(random.dropout(x, 0.3, seed=7))
+    config.set_cpu_kernels(False)
+    b = np.asarray(random.dropout(x, 0.3, seed=7))
+    np.testing.assert_array_equal(a, b)
+    assert sorted(set(a.ravel().tolist())) == [0.0, np.float32(1 / 0.7)]
