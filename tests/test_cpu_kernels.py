@@ -383,3 +383,19 @@ def test_dropout_draws_the_same_mask_with_and_without_kernels(kernels_on):
     b = np.asarray(random.dropout(x, 0.3, seed=7))
     np.testing.assert_array_equal(a, b)
     assert sorted(set(a.ravel().tolist())) == [0.0, np.float32(1 / 0.7)]
+
+
+@numba_missing
+@pytest.mark.parametrize("chunk_bytes", [1, 3000, 1 << 20])        # one sample a block, a few, all
+def test_conv_input_gradient_in_blocks_of_samples_matches_the_per_tap_sum(chunk_bytes):
+    from kerasette.ops.conv import Conv2DOp, _input_grad_compiled
+    rng = np.random.default_rng(10)
+    n, (ho, wo), (kh, kw), c, f = 7, (5, 4), (3, 3), 3, 4
+    g2 = rng.normal(size=(n * ho * wo, f)).astype("float32")
+    w = rng.normal(size=(kh, kw, c, f)).astype("float32")
+    got = np.full((n, ho + kh - 1, wo + kw - 1, c), 5.0, "float32")
+    _input_grad_compiled(g2, np.ascontiguousarray(w.reshape(-1, f).T), got, (ho, wo), (kh, kw), (1, 1), (1, 1),
+                         chunk_bytes=chunk_bytes)
+    want = np.zeros_like(got)
+    Conv2DOp()._add_input_grad(np, g2, w, want, (ho, wo))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
