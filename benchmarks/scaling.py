@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
 import kerasette as keras  # noqa: E402
-from common import load_line, torch_train_epoch  # noqa: E402
+from common import blas_kernels, load_line, torch_train_epoch  # noqa: E402
 
 JSON = os.path.join(HERE, "results", "scaling.json")
 PNG = os.path.join(HERE, "..", "docs", "guides", "img", "scaling.png")
@@ -38,9 +38,9 @@ PNG = os.path.join(HERE, "..", "docs", "guides", "img", "scaling.png")
 SWEEPS = {
     "mlp_width": ("MLP hidden width", [256, 512, 1024, 2048, 4096], [256, 1024], 2560),
     "batch": ("MLP batch size", [32, 64, 128, 256, 512, 1024], [64, 512], 8192),
-    "rnn_steps": ("SimpleRNN(128) time steps", [28, 64, 128, 256, 512], [28, 128], 512),
-    "lstm_steps": ("LSTM(128) time steps", [28, 64, 128, 256, 512], [28, 128], 512),
-    "image": ("convnet image side (px)", [28, 56, 84, 112], [28, 56], 256),
+    "rnn_steps": ("SimpleRNN(128) time steps", [28, 64, 128, 256, 512], [28, 128], 2048),
+    "lstm_steps": ("LSTM(128) time steps", [28, 64, 128, 256, 512], [28, 128], 2048),
+    "image": ("convnet image side (px)", [28, 56, 84, 112], [28, 56], 1024),
 }
 
 
@@ -118,7 +118,7 @@ def plot(results, path=PNG):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = [s for s in SWEEPS if s in results]
+    names = [s for s in SWEEPS if s in results]           # (results["blas"]: the kernels used)
     fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 5.6), squeeze=False)
     for j, s in enumerate(names):
         r = results[s]
@@ -160,7 +160,7 @@ def main():
             plot(json.load(f), args.png)
         return
     print(load_line())
-    results = {}
+    results = {"blas": blas_kernels()}
     for s in args.sweep or list(SWEEPS):
         values = SWEEPS[s][2] if args.quick else SWEEPS[s][1]
         r = results[s] = {"values": values, "kerasette": [], "pytorch": []}
