@@ -95,8 +95,9 @@ def test_mlp_fit_matches_numpy():
     x, y = _data()
     ref, got = _compare(_mlp(), x, y, dict(optimizer="adam", loss="sparse_categorical_crossentropy",
                                            metrics=["accuracy"]),
-                        dict(batch_size=16, epochs=2, validation_split=0.25))
+                        dict(batch_size=16, epochs=6, validation_split=0.25))
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(got["history"])
+    # 6 epochs of 5 steps: 2 were too few to see the loss fall through dropout's noise
     assert got["history"]["loss"][-1] < got["history"]["loss"][0]
 
 
