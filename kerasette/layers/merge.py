@@ -302,6 +302,42 @@ class _OpLayer(Layer):
                 "arguments": serialize_keras_object(_mark_tuples(constants), f"{self.name}.arguments"),
                 "positions": list(self.positions)}
 
+    def as_keras_op(self, input_tensors):
+        """This node as Keras 3 writes an op applied to symbolic tensors, ``(entry, args)``:
+        the layer entry (``module: keras.src.ops.*``, the op's class and its settings) and the
+        call's arguments with ``input_tensors`` in place; None where Keras has no such op or a
+        constant is not plain JSON (the node then saves as ``_OpLayer``, which only kerasette reads).
+        Keras itself then loads a functional model that applies these ops, and kerasette reads
+        the node back as it reads Keras's own (``_KerasOp``)."""
+        spec = _AS_KERAS_OPS.get(type(self.op).__name__) if self.op is not None else None
+        if spec is None or not type(self.op).__module__.startswith("kerasette.ops."):
+            return None
+        family, setting_names = spec
+        name = type(self.op).__name__
+        settings = {k: v for k, v in vars(self.op).items() if not k.startswith("_")}
+        key = _keras_index_key(settings.pop("key")) if name == "GetItem" and "key" in settings else None
+        if set(settings) != set(setting_names) - {"key"} or (name == "GetItem" and key is None):
+            return None
+        args = list(self.arguments)
+        for i, t in zip(self.positions, input_tensors):
+            args[i] = t
+        constants = [a for i, a in enumerate(args) if i not in self.positions]
+        if not all(_plain_json(a) for a in constants) or not all(_plain_json(v) for v in settings.values()):
+            return None
+        config = {"name": self.name}
+        if name == "GetItem":
+            if len(args) != 1:
+                return None
+            args = [args[0], key]
+        elif name == "Concatenate":
+            args = [args]
+            config.update(settings)
+        else:
+            config.update(settings)
+        entry = {"module": f"keras.src.ops.{family}", "class_name": name, "config": config,
+                 "registered_name": name}
+        return entry, args
+
     @classmethod
     def from_config(cls, config):
         from ..registry import deserialize_keras_object
@@ -311,6 +347,40 @@ class _OpLayer(Layer):
         if "arguments" in config:
             config["arguments"] = deserialize_keras_object(config["arguments"])
         return cls(**config)
+
+
+#: kerasette op classes that save as Keras 3's op of the same class name (``keras.src.ops.<family>``),
+#: with the settings Keras keeps in the op's config; each is loaded by real Keras in
+#: tests/saving/test_keras_op_nodes.py. GetItem's key is a call argument in Keras, not a setting.
+_AS_KERAS_OPS = {
+    "Add": ("numpy", ()), "Subtract": ("numpy", ()), "Multiply": ("numpy", ()), "Divide": ("numpy", ()),
+    "Tanh": ("numpy", ()), "Square": ("numpy", ()), "Sqrt": ("numpy", ()), "Exp": ("numpy", ()),
+    "Relu": ("nn", ()), "Sigmoid": ("nn", ()),
+    "Mean": ("numpy", ("axis", "keepdims")), "Sum": ("numpy", ("axis", "keepdims")),
+    "Concatenate": ("numpy", ("axis",)), "GetItem": ("numpy", ("key",)),
+}
+
+
+def _plain_json(value):
+    """A constant Keras's config format holds as itself: a number, bool, None, or a list of them."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain_json(v) for v in value)
+    return value is None or type(value) in (bool, int, float)
+
+
+def _keras_index_key(key):
+    """An index key as Keras 3 writes GetItem's argument (slices as ``__slice__`` objects, a
+    tuple as a list), or None for a key it would not write the same way (arrays, Ellipsis)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = []
+    for p in parts:
+        if isinstance(p, slice) and all(v is None or type(v) is int for v in (p.start, p.stop, p.step)):
+            out.append({"class_name": "__slice__", "config": {"start": p.start, "stop": p.stop, "step": p.step}})
+        elif type(p) is int:
+            out.append(p)
+        else:
+            return None
+    return out if isinstance(key, tuple) else out[0]
 
 
 def _op_config(op, layer_name):

@@ -158,13 +158,21 @@ class Functional(Model):
         node_ids = {}
         layers = []
         for layer in self._graph_layers:
+            own = [n for n in layer._inbound_nodes if n in self._nodes]
+            keras_op = layer.as_keras_op(own[0].input_tensors) \
+                if isinstance(layer, _OpLayer) and len(own) == 1 else None
+            if keras_op is not None:         # an op on symbolic tensors, as Keras 3 writes it
+                entry, args = keras_op
+                entry["name"] = layer.name
+                entry["inbound_nodes"] = [{"args": _serialize_args(args), "kwargs": {}}]
+                layers.append(entry)
+                continue
             entry = serialize(layer)
             entry["name"] = layer.name
             nodes = []
-            for n in layer._inbound_nodes:
-                if n in self._nodes:
-                    node_ids[id(n)] = layer._inbound_nodes.index(n)
-                    nodes.append({"args": _serialize_args(n.args), "kwargs": _serialize_args(n.kwargs)})
+            for n in own:
+                node_ids[id(n)] = layer._inbound_nodes.index(n)
+                nodes.append({"args": _serialize_args(n.args), "kwargs": _serialize_args(n.kwargs)})
             entry["inbound_nodes"] = nodes
             layers.append(entry)
         ref = lambda t: [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]  # noqa: E731
