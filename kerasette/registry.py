@@ -547,7 +547,7 @@ def _deserialize(config, custom, kinds):
     module = config.get("module")
     if isinstance(module, str) and module.startswith("keras.src.ops.") and lookup(name, custom) is None:
         from .layers.merge import _KerasOp          # an op node of a Keras 3 functional model
-        return _KerasOp(name, inner)
+        return _KerasOp(name, inner, module)
     cls = resolve_class(config, custom, kinds)
     if isinstance(cls, types.FunctionType):
         return cls

@@ -160,6 +160,18 @@ class Tensor:
     def __abs__(self):
         return _ops().abs(self)
 
+    def __mod__(self, o):
+        return _ops().mod(self, o)
+
+    def __rmod__(self, o):
+        return _ops().mod(o, self)
+
+    def __floordiv__(self, o):
+        return _ops().floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return _ops().floor_divide(o, self)
+
     def __getitem__(self, key):
         return _ops().get_item(self, key)
 

@@ -11,6 +11,8 @@ from . import symbolic as _symbolic
 from ..autograd import function as _function
 
 _function._SYMBOLIC_HOOK[:] = [_symbolic._apply_op_symbolically]
+from .. import ops as _ops  # noqa: E402
+_ops._SYMBOLIC_FALLBACK[:] = [_symbolic.symbolic_op_call]
 
 __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Lambda", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",

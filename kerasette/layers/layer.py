@@ -760,7 +760,7 @@ def _infer_by_running(layer, input_shape, more_args=(), more_kwargs=None, masks=
     fill = lambda t: _zeros(t.shape) if isinstance(t, KerasTensor) else t   # noqa: E731
     more_args = map_structure(fill, tuple(more_args))
     more_kwargs = {k: map_structure(fill, v) for k, v in (more_kwargs or {}).items() if k != "training"}
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):       # zeros, not the user's data: 1/x may warn
         out = layer(dummy, *more_args, training=False, **more_kwargs)
     batch_none = any(_is_shape(s) and s and s[0] is None for s in _shape_leaves(input_shape))
     return map_structure(lambda t: ((None,) + tuple(t.shape[1:])) if batch_none else tuple(t.shape), out)

@@ -452,9 +452,10 @@ class _KerasOp:
 
     built = True
 
-    def __init__(self, class_name, config):
+    def __init__(self, class_name, config, module=None):
         from .. import ops
         from ..naming import to_snake_case
+        self.module = module
         config = dict(config or {})
         self.name = config.pop("name", None) or to_snake_case(class_name)
         config.pop("dtype", None)
@@ -487,6 +488,10 @@ class _KerasOp:
         node = getattr(out, "node", None)
         if node is not None and isinstance(node.layer, _OpLayer):
             node.layer.name = self.name         # the name Keras gave it (model.get_layer finds it)
+            if node.layer.fn is not None:       # no graph form (NotEqual, Any): it saves as Keras's node
+                node.layer.__class__ = _KerasFunctionOpLayer
+                node.layer.keras_class_name = self.class_name
+                node.layer.keras_node = (self.module, dict(self.settings), list(args), dict(kwargs))
         return out
 
 
@@ -511,12 +516,27 @@ class _KerasOp:
 
 class _KerasFunctionOpLayer(_OpLayer):
     """A Keras op node (``NotEqual``, ``Any``, ...) of a loaded functional model whose
-    ``kerasette.ops`` function has no symbolic form: it runs, but cannot be saved again."""
+    ``kerasette.ops`` function has no graph form: it runs, and saves again as the Keras node it was
+    read from (the class, settings and call arguments Keras wrote); one read from a legacy
+    ``.h5``, which drops the op's module, cannot be saved again."""
+
+    def as_keras_op(self, input_tensors):
+        module, settings, args, kwargs = getattr(self, "keras_node", (None, None, None, None))
+        if not isinstance(module, str) or not module.startswith("keras.src.ops.") \
+                or module == _LEGACY_OP_MODULE or kwargs:
+            return None
+        name = self.keras_class_name
+        return ({"module": module, "class_name": name, "config": {"name": self.name, **settings},
+                 "registered_name": name}, list(args))
 
     def get_config(self):
         raise TypeError(f"Cannot save layer '{self.name}': it is the Keras op "
                         f"'{getattr(self, 'keras_class_name', '?')}' of a loaded file, which kerasette "
                         f"runs but cannot save yet")
+
+
+#: the module a legacy .h5's op node is marked with (``saving.legacy_h5``): not Keras's own
+_LEGACY_OP_MODULE = "keras.src.ops.from_legacy_h5"
 
 
 def _decode_values(value):

@@ -89,6 +89,48 @@ class KerasTensor:
         from .. import ops
         return ops.get_item(self, key)
 
+    # comparisons and the other operators Keras's KerasTensor has (``==`` / ``!=`` stay identity:
+    # the graph code compares and looks up tensors; use ops.equal / ops.not_equal)
+    def __gt__(self, o):
+        from .. import ops
+        return ops.greater(self, o)
+
+    def __ge__(self, o):
+        from .. import ops
+        return ops.greater_equal(self, o)
+
+    def __lt__(self, o):
+        from .. import ops
+        return ops.less(self, o)
+
+    def __le__(self, o):
+        from .. import ops
+        return ops.less_equal(self, o)
+
+    def __abs__(self):
+        from .. import ops
+        return ops.absolute(self)
+
+    def __mod__(self, o):
+        from .. import ops
+        return ops.mod(self, o)
+
+    def __rmod__(self, o):
+        from .. import ops
+        return ops.mod(o, self)
+
+    def __floordiv__(self, o):
+        from .. import ops
+        return ops.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        from .. import ops
+        return ops.floor_divide(o, self)
+
+    def __rpow__(self, o):
+        from .. import ops
+        return ops.power(o, self)
+
 
 def _apply_op_symbolically(function, inputs):
     """An op called on KerasTensors (``ops.relu(x)``, ``x + 1`` in functional code) becomes
@@ -101,7 +143,67 @@ def _apply_op_symbolically(function, inputs):
     arguments = [None if i in positions else x for i, x in enumerate(inputs)]
     layer = _OpLayer(op=function, arguments=arguments, positions=positions,
                      name=unique_name(_op_name(type(function).__name__)))
-    return layer(*[inputs[i] for i in positions])
+    tensors = [inputs[i] for i in positions]
+    # the op's own output dtype (a cast, a comparison), not its first input's; an op that cannot
+    # run on zeros keeps the first input's (its shape inference reports the error)
+    try:
+        layer.output_dtype = _output_dtype(lambda *real: layer.call(list(real) if len(real) > 1 else real[0]),
+                                           tensors)
+    except Exception:  # noqa: BLE001
+        pass
+    return layer(*tensors)
+
+
+def symbolic_op_call(fn, args, kwargs):
+    """A public ``kerasette.ops`` function called on KerasTensors (``kerasette.ops`` sends every
+    such call here): the op's own symbolic result when it has one (an op made of graph nodes
+    records them), a plain value as is (``ops.shape`` gives ``(None, 4)``), else one graph node
+    that calls ``fn`` on the real tensors when the model runs. Its output shape and dtype come
+    from a run on zeros; an error the op raises there (a bad axis) is raised here, at the call.
+    Such a node saves only where it maps to a Keras op (``_OpLayer.as_keras_op``)."""
+    from ..autograd.tensor import Tensor
+    try:
+        out = fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - no symbolic form: the node below runs it on real tensors
+        out = _NO_SYMBOLIC_FORM
+    if out is not _NO_SYMBOLIC_FORM:
+        leaves = flatten_structure(out)
+        if leaves and all(isinstance(t, KerasTensor) for t in leaves):
+            return out
+        if not any(isinstance(t, (KerasTensor, Tensor)) or hasattr(t, "__array__") for t in leaves):
+            return out
+    return _function_node(fn, args, kwargs)
+
+
+_NO_SYMBOLIC_FORM = object()
+
+
+def _function_node(fn, args, kwargs):
+    from .merge import _OpLayer
+    from .layer import unique_name
+    tensors = [t for t in flatten_structure((args, kwargs)) if isinstance(t, KerasTensor)]
+
+    def run(*real):
+        it = iter(real)
+        a, k = map_structure(lambda t: next(it) if isinstance(t, KerasTensor) else t, (tuple(args), dict(kwargs)))
+        return fn(*a, **k)
+    run.__name__ = fn.__name__
+    layer = _OpLayer(fn=run, name=unique_name(fn.__name__))
+    layer.output_dtype = _output_dtype(run, tensors)
+    return layer(*tensors)
+
+
+def _output_dtype(run, tensors):
+    """The dtype ``run`` gives on zeros of the tensors' shapes and dtypes (batch 1 for None)."""
+    import numpy as np
+    from ..autograd import no_grad
+    from .. import backend
+    dummies = [backend.to_device(np.zeros(tuple(1 if d is None else d for d in t.shape), dtype=t.dtype))
+               for t in tensors]
+    with no_grad(), np.errstate(all="ignore"):       # zeros, not the user's data: 1/x may warn
+        out = run(*dummies)
+    first = flatten_structure(out)[0]
+    return str(getattr(first, "dtype", backend.floatx()))
 
 
 def _op_name(class_name):

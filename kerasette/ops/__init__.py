@@ -117,3 +117,67 @@ from .lstm_gru import lstm, gru  # noqa: E402  (the LSTM / GRU recurrences as on
 from .numpy_api import *  # noqa: E402,F401,F403
 from .nn_api import *  # noqa: E402,F401,F403
 from . import image  # noqa: E402,F401  (keras.ops.image: affine_transform, rgb_to_grayscale)
+
+
+# ---- ops on functional-API placeholders ---------------------------------------------------------
+# An op built from graph nodes (``Function``s) records itself when given KerasTensors; many others
+# (comparisons, ``expand_dims``, ``cos``, ``argmax``, ...) compute with their inputs' values or
+# shapes and cannot. Every public function below is wrapped so that, given KerasTensors, it goes to
+# the hook kerasette.layers sets (``layers.symbolic.symbolic_op_call``): the op's own symbolic
+# form when it has one, else one graph node that runs the op on the real tensors.
+_SYMBOLIC_FALLBACK = []
+_PLAIN = {"convert_to_tensor", "convert_to_numpy", "zeros", "ones"}
+
+
+def _any_symbolic(args, kwargs):
+    """Whether a KerasTensor is among the arguments or one level inside a list / tuple of them.
+    (Plain loops, and the common argument types skipped by type: ~0.2 us a call. This module's
+    ``any`` is the op.)"""
+    for a in args:
+        if type(a) not in _NOT_SYMBOLIC and _symbolic_arg(a):
+            return True
+    if kwargs:
+        for a in kwargs.values():
+            if type(a) not in _NOT_SYMBOLIC and _symbolic_arg(a):
+                return True
+    return False
+
+
+def _symbolic_arg(a):
+    if getattr(a, "_keras_symbolic", False):
+        return True
+    if type(a) in (list, tuple):
+        for b in a:
+            if getattr(b, "_keras_symbolic", False):
+                return True
+    return False
+
+
+def _not_symbolic_types():
+    import numpy
+    return frozenset({Tensor, numpy.ndarray, float, int, bool, str, type(None)})
+
+
+_NOT_SYMBOLIC = _not_symbolic_types()
+
+
+def _symbolic_aware(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        if _SYMBOLIC_FALLBACK and _any_symbolic(args, kwargs):
+            return _SYMBOLIC_FALLBACK[0](fn, args, kwargs)
+        return fn(*args, **kwargs)
+    return op
+
+
+def _wrap_public_functions(namespace):
+    import types
+    for name, obj in list(namespace.items()):
+        if (not name.startswith("_") and name not in _PLAIN and type(obj) is types.FunctionType
+                and obj.__module__.startswith("kerasette.ops")):
+            namespace[name] = _symbolic_aware(obj)
+
+
+_wrap_public_functions(globals())

@@ -25,6 +25,7 @@ import numpy as np
 from .errors import (ModelConfigError, SavingError, WeightsFileError, WeightsMismatchError,
                      one_line, report_problems, warn_user)
 from .formats import CONFIG_LIMIT, StoredArray, build_budget, get_object, link_kind, load_json, read_attr, stored_value
+from ..layers.merge import _LEGACY_OP_MODULE
 from .h5_weights import keras_layer_order, plan_optimizer
 
 __all__ = ["is_legacy", "load_legacy_weights", "legacy_weights_group", "legacy_model_config",
@@ -224,7 +225,7 @@ def _mark_op_nodes(config):
             and "trainable" not in inner and isinstance(nodes, list) and nodes
             and all(isinstance(n, dict) and "args" in n for n in nodes)
             and lookup(name) is None and _is_op_function(getattr(ops, to_snake_case(name), None))):
-        config = {**config, "module": "keras.src.ops.from_legacy_h5"}   # what registry reads as an op
+        config = {**config, "module": _LEGACY_OP_MODULE}   # what registry reads as an op
     return config
 
 
