@@ -281,6 +281,18 @@ class _OpLayer(Layer):
     def __call__(self, *args, **kwargs):
         return super().__call__(list(args) if len(args) > 1 else args[0], **kwargs)
 
+    def _symbolic_call(self, args, kwargs):
+        # the op's own output dtype (a cast, a comparison), not its first input's, from a run on
+        # zeros; an op that cannot run there keeps the default (shape inference reports its error)
+        from .symbolic import KerasTensor, _output_dtype, flatten_structure
+        tensors = [t for t in flatten_structure(args) if isinstance(t, KerasTensor)]
+        try:
+            self.output_dtype = _output_dtype(lambda *real: self.call(list(real) if len(real) > 1 else real[0]),
+                                              tensors)
+        except Exception:  # noqa: BLE001
+            pass
+        return super()._symbolic_call(args, kwargs)
+
     def call(self, inputs):
         tensors = inputs if isinstance(inputs, list) else [inputs]
         if self.fn is not None:

@@ -143,15 +143,7 @@ def _apply_op_symbolically(function, inputs):
     arguments = [None if i in positions else x for i, x in enumerate(inputs)]
     layer = _OpLayer(op=function, arguments=arguments, positions=positions,
                      name=unique_name(_op_name(type(function).__name__)))
-    tensors = [inputs[i] for i in positions]
-    # the op's own output dtype (a cast, a comparison), not its first input's; an op that cannot
-    # run on zeros keeps the first input's (its shape inference reports the error)
-    try:
-        layer.output_dtype = _output_dtype(lambda *real: layer.call(list(real) if len(real) > 1 else real[0]),
-                                           tensors)
-    except Exception:  # noqa: BLE001
-        pass
-    return layer(*tensors)
+    return layer(*[inputs[i] for i in positions])
 
 
 def symbolic_op_call(fn, args, kwargs):
@@ -188,9 +180,7 @@ def _function_node(fn, args, kwargs):
         a, k = map_structure(lambda t: next(it) if isinstance(t, KerasTensor) else t, (tuple(args), dict(kwargs)))
         return fn(*a, **k)
     run.__name__ = fn.__name__
-    layer = _OpLayer(fn=run, name=unique_name(fn.__name__))
-    layer.output_dtype = _output_dtype(run, tensors)
-    return layer(*tensors)
+    return _OpLayer(fn=run, name=unique_name(fn.__name__))(*tensors)
 
 
 def _output_dtype(run, tensors):

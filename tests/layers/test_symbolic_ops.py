@@ -74,3 +74,12 @@ def test_a_node_without_a_saved_form_says_so_when_saved(tmp_path):
     model = keras.Model(a, ops.cumsum(a, axis=1))
     with pytest.raises(Exception, match="cumsum"):
         model.save(str(tmp_path / "m.keras"))
+
+
+def test_an_op_nodes_dtype_survives_a_config_round_trip_and_a_clone():
+    a = keras.Input((4,))
+    model = keras.Model(a, ops.cast(a, "int32"))
+    assert model.outputs[0].dtype == "int32"
+    for again in (keras.Model.from_config(model.get_config()), keras.models.clone_model(model)):
+        assert again.outputs[0].dtype == "int32"
+        assert again.predict(np.ones((2, 4), "float32"), verbose=0).dtype == np.int32
