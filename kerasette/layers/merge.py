@@ -321,9 +321,11 @@ class _OpLayer(Layer):
         constant is not plain JSON (the node then saves as ``_OpLayer``, which only kerasette reads).
         Keras itself then loads a functional model that applies these ops, and kerasette reads
         the node back as it reads Keras's own (``_KerasOp``)."""
-        spec = _AS_KERAS_OPS.get(type(self.op).__name__) if self.op is not None else None
+        if self.fn is not None:
+            return _keras_call_node(self)
+        spec = _AS_KERAS_OPS.get(type(self.op).__name__)
         if spec is None or not type(self.op).__module__.startswith("kerasette.ops."):
-            return None
+            return _keras_call_node(self)        # the public op's call, when this node is all of it
         family, setting_names = spec
         name = type(self.op).__name__
         settings = {k: v for k, v in vars(self.op).items() if not k.startswith("_")}
@@ -348,7 +350,7 @@ class _OpLayer(Layer):
             config.update(settings)
         entry = {"module": f"keras.src.ops.{family}", "class_name": name, "config": config,
                  "registered_name": name}
-        return entry, args
+        return entry, args, {}
 
     @classmethod
     def from_config(cls, config):
@@ -373,11 +375,56 @@ _AS_KERAS_OPS = {
 }
 
 
-def _plain_json(value):
+def _keras_call_node(layer):
+    """``(entry, args, kwargs)`` of Keras's node for an op that runs as a function node here
+    (``ops.expand_dims(x, 1)`` on a placeholder: ``layer.op_call``), from Keras's signature of that
+    op (``saving/keras_op_signatures.json``, made by tests/fixtures/make_keras_op_signatures.py):
+    the parameters of its constructor go in the config, those of its call in the node's arguments.
+    None when the op, a parameter or a value has no such place."""
+    import inspect
+    from .symbolic import KerasTensor, flatten_structure
+    call = getattr(layer, "op_call", None)
+    spec = _keras_op_signatures().get(call[0].__name__) if call is not None else None
+    if spec is None:
+        return None
+    fn, args, kwargs = call
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    config, call_args = {"name": layer.name}, {}
+    for p, v in bound.arguments.items():
+        symbolic = any(isinstance(t, KerasTensor) for t in flatten_structure(v))
+        if p in spec["init"] and not symbolic and _plain_json(v, strings=True):
+            config[p] = list(v) if isinstance(v, tuple) else v
+        elif p in spec["call"] and (symbolic or _plain_json(v, strings=True)):
+            call_args[p] = v
+        else:
+            return None
+    positional = []
+    for p in spec["call"]:
+        if p not in call_args:
+            break
+        positional.append(call_args.pop(p))
+    name = spec["class_name"]
+    return ({"module": spec["module"], "class_name": name, "config": config, "registered_name": name},
+            positional, call_args)
+
+
+def _keras_op_signatures():
+    import json
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving", "keras_op_signatures.json")
+    with open(path) as f:
+        return json.load(f)["ops"]
+
+
+def _plain_json(value, strings=False):
     """A constant Keras's config format holds as itself: a number, bool, None, or a list of them."""
     if isinstance(value, (list, tuple)):
-        return all(_plain_json(v) for v in value)
-    return value is None or type(value) in (bool, int, float)
+        return all(_plain_json(v, strings) for v in value)
+    return value is None or type(value) in (bool, int, float) or (strings and type(value) is str)
 
 
 def _keras_index_key(key):
@@ -470,13 +517,15 @@ class _KerasOp:
         self.module = module
         config = dict(config or {})
         self.name = config.pop("name", None) or to_snake_case(class_name)
-        config.pop("dtype", None)
         fn_name = to_snake_case(class_name)
         fn = getattr(ops, fn_name, None) if fn_name in getattr(ops, "__all__", ()) or \
             fn_name in vars(ops) and not fn_name.startswith("_") else None
         if fn is None or not callable(fn) or isinstance(fn, type):
             raise ValueError(f"Keras op '{class_name}' (layer '{self.name}') has no kerasette.ops "
                              f"counterpart '{fn_name}'")
+        import inspect
+        if isinstance(config.get("dtype"), dict) or "dtype" not in inspect.signature(fn).parameters:
+            config.pop("dtype", None)           # the op's dtype policy, not an argument (Cast's is)
         self.fn, self.settings, self.class_name = fn, config, class_name
 
     def __call__(self, *args, **kwargs):
@@ -539,7 +588,7 @@ class _KerasFunctionOpLayer(_OpLayer):
             return None
         name = self.keras_class_name
         return ({"module": module, "class_name": name, "config": {"name": self.name, **settings},
-                 "registered_name": name}, list(args))
+                 "registered_name": name}, list(args), {})
 
     def get_config(self):
         raise TypeError(f"Cannot save layer '{self.name}': it is the Keras op "

@@ -161,6 +161,7 @@ def symbolic_op_call(fn, args, kwargs):
     if out is not _NO_SYMBOLIC_FORM:
         leaves = flatten_structure(out)
         if leaves and all(isinstance(t, KerasTensor) for t in leaves):
+            _remember_call(out, fn, args, kwargs)
             return out
         if not any(isinstance(t, (KerasTensor, Tensor)) or hasattr(t, "__array__") for t in leaves):
             return out
@@ -168,6 +169,19 @@ def symbolic_op_call(fn, args, kwargs):
 
 
 _NO_SYMBOLIC_FORM = object()
+
+
+def _remember_call(out, fn, args, kwargs):
+    """When ``fn`` made exactly one op node on the call's own placeholders, that node keeps the
+    call (``op_call``): an op Keras has but ``_AS_KERAS_OPS`` does not list (``ops.where``) then
+    saves as Keras's node too. An op made of several nodes keeps each node's own form."""
+    from .merge import _OpLayer
+    node = getattr(out, "node", None)
+    if node is None or not isinstance(node.layer, _OpLayer) or node.layer.op is None:
+        return
+    given = [id(t) for t in flatten_structure((args, kwargs)) if isinstance(t, KerasTensor)]
+    if [id(t) for t in node.input_tensors] == given:
+        node.layer.op_call = (fn, tuple(args), dict(kwargs))
 
 
 def _function_node(fn, args, kwargs):
@@ -180,7 +194,9 @@ def _function_node(fn, args, kwargs):
         a, k = map_structure(lambda t: next(it) if isinstance(t, KerasTensor) else t, (tuple(args), dict(kwargs)))
         return fn(*a, **k)
     run.__name__ = fn.__name__
-    return _OpLayer(fn=run, name=unique_name(fn.__name__))(*tensors)
+    layer = _OpLayer(fn=run, name=unique_name(fn.__name__))
+    layer.op_call = (fn, tuple(args), dict(kwargs))      # what saves it as Keras's node (as_keras_op)
+    return layer(*tensors)
 
 
 def _output_dtype(run, tensors):

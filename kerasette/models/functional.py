@@ -162,9 +162,9 @@ class Functional(Model):
             keras_op = layer.as_keras_op(own[0].input_tensors) \
                 if isinstance(layer, _OpLayer) and len(own) == 1 else None
             if keras_op is not None:         # an op on symbolic tensors, as Keras 3 writes it
-                entry, args = keras_op
+                entry, args, kwargs = keras_op
                 entry["name"] = layer.name
-                entry["inbound_nodes"] = [{"args": _serialize_args(args), "kwargs": {}}]
+                entry["inbound_nodes"] = [{"args": _serialize_args(args), "kwargs": _serialize_args(kwargs)}]
                 layers.append(entry)
                 continue
             entry = serialize(layer)

@@ -71,9 +71,10 @@ def test_plain_values_pass_through_and_eager_calls_are_unchanged():
 
 def test_a_node_without_a_saved_form_says_so_when_saved(tmp_path):
     a = keras.Input((4, 6))
-    model = keras.Model(a, ops.cumsum(a, axis=1))
-    with pytest.raises(Exception, match="cumsum"):
+    model = keras.Model(a, ops.take(a, np.array([0, 2]), axis=1))     # an array constant: no config form
+    with pytest.raises(Exception, match="take"):
         model.save(str(tmp_path / "m.keras"))
+    assert not (tmp_path / "m.keras").exists()
 
 
 def test_an_op_nodes_dtype_survives_a_config_round_trip_and_a_clone():
