@@ -1,4 +1,6 @@
 """Merge layers: combine a list of tensors (Add, Concatenate, Dot, ...)."""
+import functools
+
 from .. import ops
 from .layer import Layer
 
@@ -412,7 +414,9 @@ def _keras_call_node(layer):
             positional, call_args)
 
 
+@functools.lru_cache(maxsize=1)
 def _keras_op_signatures():
+    """The shipped table (read once; never modified)."""
     import json
     import os
     path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "saving", "keras_op_signatures.json")
