@@ -64,14 +64,14 @@ def blas_kernels():
     Every benchmark's GEMMs, and so most of kerasette's epoch, run on these kernels while
     PyTorch runs MKL / oneDNN's for the CPU it finds; an OpenBLAS held to older kernels is up to
     ~1.8x slower on the same GEMM (docs/guides/performance.md, "Which BLAS kernels run")."""
-    import numpy  # noqa: F401 - loads the BLAS that threadpoolctl then reports
-    import threadpoolctl
-    pools = [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+    import kerasette
+    pools = kerasette.show_config(mode="dicts")["blas"]         # what a bug report shows
+    pools = [p for p in pools if p["api"] != "openmp"] if isinstance(pools, list) else []
     if not pools:
         return "none found"
     p = pools[0]
-    name = f"{p.get('internal_api')} {p.get('architecture') or '?'}"
-    if p.get("internal_api") == "openblas" and os.environ.get("OPENBLAS_CORETYPE"):
+    name = f"{p['api']} {p['kernels'] or '?'}"
+    if p["forced_by"]:
         name += " (forced by OPENBLAS_CORETYPE)"
     return name
 

@@ -37,7 +37,7 @@ def test_show_config_as_a_dict():
         kerasette.show_config(mode="json")
 
 
-def test_show_config_names_the_blas_kernels_and_what_forces_them():
+def test_show_config_names_the_blas_kernels_and_what_forces_them(monkeypatch):
     import threadpoolctl
     pools = [p for p in threadpoolctl.threadpool_info() if p.get("internal_api") == "openblas"]
     if not pools or platform.machine() not in ("x86_64", "AMD64"):
@@ -45,6 +45,11 @@ def test_show_config_names_the_blas_kernels_and_what_forces_them():
     info = kerasette.show_config(mode="dicts")
     assert {p["library"]: p["kernels"] for p in info["blas"]} == {p["filepath"]: p.get("architecture")
                                                                    for p in threadpoolctl.threadpool_info()}
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")      # read when the report is made
+    forced = {p["forced_by"] for p in kerasette.show_config(mode="dicts")["blas"] if p["api"] == "openblas"}
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "")             # an empty value forces nothing
+    unforced = {p["forced_by"] for p in kerasette.show_config(mode="dicts")["blas"]}
+    assert forced == {"OPENBLAS_CORETYPE=Haswell"} and unforced == {None}
     code = "import kerasette; kerasette.show_config()"
     env = dict(os.environ, OPENBLAS_CORETYPE="Haswell")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -50,10 +50,17 @@ def _config():
     threads = parallel.blas_threads() if pools else {}
     info["blas"] = [{"api": p.get("internal_api") or p.get("user_api"), "version": p.get("version"),
                      "threads": threads.get(p["filepath"], p.get("num_threads")), "library": p["filepath"],
-                     "kernels": p.get("architecture")}
+                     "kernels": p.get("architecture"), "forced_by": _forced_kernels(p)}
                     for p in pools] or info.get("blas", "none loaded")
     info["environment"] = {k: os.environ[k] for k in _ENV if k in os.environ}
     return info
+
+
+def _forced_kernels(pool):
+    """``"OPENBLAS_CORETYPE=<value>"`` when that variable picked an OpenBLAS pool's kernels (an
+    empty value picks nothing), else None."""
+    forced = os.environ.get("OPENBLAS_CORETYPE") if pool.get("internal_api") == "openblas" else None
+    return f"OPENBLAS_CORETYPE={forced}" if forced else None
 
 
 def show_config(mode="stdout"):
@@ -64,8 +71,9 @@ def show_config(mode="stdout"):
             instead (keys: ``kerasette``, ``python``, ``machine``, ``numpy``, ``h5py``, ``tqdm``,
             ``threadpoolctl``, ``mpi4py``, ``cupy``, ``device``, ``floatx``,
             ``intra-op threads``, ``blas``, ``environment``). Each ``blas`` entry names its
-            ``kernels`` (OpenBLAS's architecture, e.g. ``SkylakeX`` for AVX-512): a BLAS held to
-            older kernels (``OPENBLAS_CORETYPE``) runs GEMMs, most of training, up to ~1.5x slower.
+            ``kernels`` (OpenBLAS's architecture, e.g. ``SkylakeX`` for AVX-512) and what
+            ``forced_by`` them (``"OPENBLAS_CORETYPE=Haswell"``, or None): a BLAS held to older
+            kernels runs GEMMs, most of training, up to ~1.8x slower.
 
     Returns:
         None with ``mode="stdout"``; the report as a dict with ``mode="dicts"``.
@@ -93,10 +101,9 @@ def show_config(mode="stdout"):
             for p in value:
                 kernels = f", {p['kernels']} kernels" if p.get("kernels") else ""
                 print(f"  {p['api']} {p['version'] or ''}: {p['threads']} threads{kernels} ({p['library']})")
-                if p.get("kernels") and p["api"] == "openblas" and "OPENBLAS_CORETYPE" in os.environ:
-                    # a forced kernel set can be several times slower than the one OpenBLAS picks
-                    print(f"    (kernels forced by OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}: "
-                          f"unset it to let OpenBLAS pick this CPU's own)")
+                if p.get("forced_by"):
+                    # a forced kernel set can be much slower than the one OpenBLAS picks
+                    print(f"    (kernels forced by {p['forced_by']}: unset it to let OpenBLAS pick this CPU's own)")
         elif key == "environment":
             print(f"{key + ':':<{width}} " + (", ".join(f"{k}={v}" for k, v in value.items()) or "(no settings)"))
         else:
