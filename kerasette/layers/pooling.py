@@ -321,9 +321,6 @@ class AdaptiveAveragePooling1D(_AdaptivePooling):
     RANK, AXES = 1, ("steps",)
     _op = staticmethod(adaptive_average_pool)
 
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
-
 
 class AdaptiveAveragePooling2D(_AdaptivePooling):
     """Average pooling to a fixed output size, whatever the input's size: each output
@@ -351,9 +348,6 @@ class AdaptiveAveragePooling2D(_AdaptivePooling):
 
     RANK, AXES = 2, ("height", "width")
     _op = staticmethod(adaptive_average_pool)
-
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
 
 
 class AdaptiveAveragePooling3D(_AdaptivePooling):
@@ -383,9 +377,6 @@ class AdaptiveAveragePooling3D(_AdaptivePooling):
     RANK, AXES = 3, ("depth", "height", "width")
     _op = staticmethod(adaptive_average_pool)
 
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
-
 
 class AdaptiveMaxPooling1D(_AdaptivePooling):
     """Max pooling to a fixed output size, whatever the input's size: each output
@@ -413,9 +404,6 @@ class AdaptiveMaxPooling1D(_AdaptivePooling):
 
     RANK, AXES = 1, ("steps",)
     _op = staticmethod(adaptive_max_pool)
-
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
 
 
 class AdaptiveMaxPooling2D(_AdaptivePooling):
@@ -445,9 +433,6 @@ class AdaptiveMaxPooling2D(_AdaptivePooling):
     RANK, AXES = 2, ("height", "width")
     _op = staticmethod(adaptive_max_pool)
 
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
-
 
 class AdaptiveMaxPooling3D(_AdaptivePooling):
     """Max pooling to a fixed output size, whatever the input's size: each output
@@ -475,6 +460,3 @@ class AdaptiveMaxPooling3D(_AdaptivePooling):
 
     RANK, AXES = 3, ("depth", "height", "width")
     _op = staticmethod(adaptive_max_pool)
-
-    def __init__(self, output_size, data_format=None, **kwargs):
-        super().__init__(output_size, data_format=data_format, **kwargs)
