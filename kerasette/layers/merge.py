@@ -546,37 +546,19 @@ class _KerasOp:
         except TypeError as e:
             raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): kerasette.ops."
                              f"{self.fn.__name__} does not take these arguments ({e})") from None
-        if not is_symbolic(out):
-            # an op without a symbolic form (comparisons, any / all: Keras 3.15 records Masking's
-            # mask as NotEqual and Any nodes): a graph node that calls it on the real tensors
-            return self._as_function_node(args, {**self.settings, **kwargs})
+        if not is_symbolic(out):                  # a plain value (a shape): not a node of the graph
+            raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): kerasette.ops."
+                             f"{self.fn.__name__} gives no tensor here, so it cannot be a node of the graph")
+        # an op without a graph form (NotEqual / Any: Keras 3.15 records Masking's mask so) comes
+        # back as a function node (layers.symbolic.symbolic_op_call): it saves as Keras's node
         node = getattr(out, "node", None)
         if node is not None and isinstance(node.layer, _OpLayer):
             node.layer.name = self.name         # the name Keras gave it (model.get_layer finds it)
-            if node.layer.fn is not None:       # no graph form (NotEqual, Any): it saves as Keras's node
+            if node.layer.fn is not None:
                 node.layer.__class__ = _KerasFunctionOpLayer
                 node.layer.keras_class_name = self.class_name
                 node.layer.keras_node = (self.module, dict(self.settings), list(args), dict(kwargs))
         return out
-
-
-    def _as_function_node(self, args, kwargs):
-        from .symbolic import KerasTensor
-        positions = [i for i, a in enumerate(args) if isinstance(a, KerasTensor)]
-        if not positions or any(isinstance(v, KerasTensor) for v in kwargs.values()):
-            raise ValueError(f"Keras op '{self.class_name}' (layer '{self.name}'): called without "
-                             f"a symbolic input")
-        fn, constants = self.fn, list(args)
-
-        def run(*tensors):
-            full = list(constants)
-            for i, t in zip(positions, tensors):
-                full[i] = t
-            return fn(*full, **kwargs)
-        run.__name__ = fn.__name__
-        layer = _KerasFunctionOpLayer(fn=run, name=self.name)
-        layer.keras_class_name = self.class_name
-        return layer(*[args[i] for i in positions])
 
 
 class _KerasFunctionOpLayer(_OpLayer):
